@@ -1,0 +1,99 @@
+/**
+ * Few error classes, each with a `code`, a short `message` and an optional `cause`.
+ * Constructors never log. `src/cli/exit-codes.ts` maps them to exit codes in one place.
+ */
+
+export type ErrorCode =
+  | 'BAD_INPUT'
+  | 'PERMISSION_DENIED'
+  | 'REMOTE_FAILURE'
+  | 'INTEGRITY_FAILURE'
+  | 'ABORTED'
+  | 'INTERNAL';
+
+export abstract class HoldfastError extends Error {
+  abstract readonly code: ErrorCode;
+  /** Extra lines for the full message (e.g. every input problem). */
+  readonly details: string[];
+
+  constructor(message: string, options: { cause?: unknown; details?: string[] } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.details = options.details ?? [];
+  }
+
+  /** The message plus details, one per line. */
+  get fullMessage(): string {
+    return [this.message, ...this.details.map((d) => `  - ${d}`)].join('\n');
+  }
+}
+
+/** Input that cannot be used; names the input. Raised before anything is touched. */
+export class BadInputError extends HoldfastError {
+  readonly code = 'BAD_INPUT' as const;
+}
+
+/** The caller lacks a permission; names the action and the policy file that grants it. */
+export class PermissionError extends HoldfastError {
+  readonly code = 'PERMISSION_DENIED' as const;
+  constructor(
+    message: string,
+    readonly action: string,
+    readonly policyFile: string | undefined,
+    options: { cause?: unknown; details?: string[] } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** A remote call failed; `retryable` says whether the executor may try again. */
+export class RemoteError extends HoldfastError {
+  readonly code = 'REMOTE_FAILURE' as const;
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    options: { cause?: unknown; details?: string[] } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** Evidence, journal, manifest or signature does not match what was recorded. */
+export class IntegrityError extends HoldfastError {
+  readonly code = 'INTEGRITY_FAILURE' as const;
+}
+
+/** The capture was aborted (signal); the journal is closed and the capture can resume. */
+export class AbortedError extends HoldfastError {
+  readonly code = 'ABORTED' as const;
+}
+
+/** A broken invariant: a bug in holdfast. */
+export class InternalError extends HoldfastError {
+  readonly code = 'INTERNAL' as const;
+}
+
+/** Normalise anything thrown into a HoldfastError, classifying common SDK errors. */
+export function toHoldfastError(error: unknown): HoldfastError {
+  if (error instanceof HoldfastError) return error;
+  const err = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: number | string; $retryable?: unknown };
+  const name = err?.name ?? '';
+  const message = err?.message ?? String(error);
+  if (name === 'AbortError') return new AbortedError('aborted', { cause: error });
+  const status = err?.$metadata?.httpStatusCode ?? (typeof err?.code === 'number' ? err.code : undefined);
+  if (/UnauthorizedOperation|AccessDenied|AuthorizationError|Forbidden/i.test(name) || status === 403) {
+    return new PermissionError(`permission denied: ${message}`, name || 'unknown', undefined, { cause: error });
+  }
+  const retryable =
+    Boolean(err?.$retryable) ||
+    /Throttl|RequestLimitExceeded|TooManyRequests|SlowDown|RequestTimeout|TimeoutError|ECONNRESET|ETIMEDOUT|EPIPE|ServiceUnavailable|InternalError/i.test(name + ' ' + message) ||
+    status === 429 ||
+    (status !== undefined && status >= 500);
+  return new RemoteError(message, retryable, { cause: error });
+}
+
+/** The short text of an error for events and the manifest; never includes a cause's secrets. */
+export function describeError(error: unknown): { code: string; message: string; retryable: boolean } {
+  const e = toHoldfastError(error);
+  return { code: e.code, message: e.message, retryable: e instanceof RemoteError && e.retryable };
+}

@@ -1,0 +1,98 @@
+/**
+ * Typed capture events. Every state change is one event; the journal stores them, the CLI renders
+ * them, and library callers subscribe with `onEvent`.
+ */
+import type {
+  ArtifactRecord,
+  ChangeRecord,
+  Json,
+  JsonObject,
+  PreflightResult,
+} from './types.js';
+
+interface Base {
+  seq: number;
+  at: string;
+  incident: string;
+  stepId?: string;
+}
+
+export type CaptureEventBody =
+  | {
+      type: 'capture.started';
+      captureId: string;
+      planDigest: string;
+      operator: JsonObject;
+      tool: JsonObject;
+      resumed: boolean;
+      steps: number;
+    }
+  | { type: 'step.started'; stepId: string; attempt: number; phase: string; title: string }
+  | { type: 'step.progress'; stepId: string; message: string; detail?: JsonObject }
+  | { type: 'step.intent'; stepId: string; what: JsonObject }
+  | { type: 'artifact.recorded'; stepId: string; artifact: ArtifactRecord }
+  | { type: 'change.recorded'; stepId: string; change: ChangeRecord }
+  | { type: 'step.retry'; stepId: string; attempt: number; delayMs: number; message: string }
+  | {
+      type: 'step.done';
+      stepId: string;
+      outputs: JsonObject;
+      limitations: string[];
+      note?: string;
+    }
+  | {
+      type: 'step.failed';
+      stepId: string;
+      code: string;
+      message: string;
+      retryable: boolean;
+      details?: Json;
+    }
+  | { type: 'step.skipped'; stepId: string; reason: 'awaits-approval' | 'dependency-failed' | 'aborted'; detail: string }
+  | { type: 'preflight.result'; stepId: string; result: PreflightResult }
+  | { type: 'capture.limitation'; message: string }
+  | { type: 'capture.aborted'; reason: string }
+  | { type: 'capture.finished'; status: CaptureStatus; failed: number; waiting: number }
+  | {
+      type: 'capture.sealed';
+      status: CaptureStatus;
+      manifestKey: string;
+      manifestVersionId?: string;
+      manifestSha256: string;
+      journalKey: string;
+    }
+  | { type: 'release.started'; changes: number }
+  | { type: 'change.released'; changeId: string; resource: string; attribute: string; restored: boolean; note?: string }
+  | { type: 'release.failed'; changeId: string; resource: string; code: string; message: string }
+  | { type: 'release.finished'; restored: number; failed: number }
+  | { type: 'custody'; action: string; actor: JsonObject; detail?: JsonObject };
+
+export type CaptureStatus = 'complete' | 'partial' | 'failed' | 'aborted' | 'planned';
+
+/** A capture event as stored and emitted: body plus sequence, time and incident. */
+export type CaptureEvent = CaptureEventBody & Base;
+
+export type EventType = CaptureEvent['type'];
+
+/**
+ * Fan out events to listeners; a listener that throws never breaks a capture.
+ * Listener errors are counted so the caller can tell, but never rethrown.
+ */
+export class EventFanout {
+  #listeners: ((e: CaptureEvent) => void)[] = [];
+  listenerErrors = 0;
+
+  subscribe(listener: ((e: CaptureEvent) => void) | undefined): void {
+    if (listener) this.#listeners.push(listener);
+  }
+
+  emit(event: CaptureEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        this.listenerErrors++;
+      }
+    }
+  }
+}

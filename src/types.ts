@@ -1,0 +1,246 @@
+/**
+ * The shared data shapes of holdfast: case, plan, steps, outcomes, stores and the provider contract.
+ * Everything here is plain, JSON-serialisable data except the contexts handed to providers.
+ */
+import type { Readable } from 'node:stream';
+import type { CaptureEvent } from './events.js';
+
+/** Phases run in this order per target; a step waits only for earlier phases of its own target. */
+export const PHASES = ['preserve', 'collect', 'contain', 'settle', 'seal'] as const;
+export type Phase = (typeof PHASES)[number];
+
+export const SEVERITIES = ['high', 'medium', 'low'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+export type JsonObject = { [key: string]: Json };
+
+/** Where evidence bytes go. */
+export type StoreSpec =
+  | { kind: 'fs'; dir: string }
+  | {
+      kind: 's3';
+      bucket: string;
+      prefix: string;
+      retainDays: number;
+      retentionMode: 'COMPLIANCE' | 'GOVERNANCE';
+      legalHold: boolean;
+      allowUnlocked: boolean;
+    };
+
+/** A validated capture request. Built only by `parseCase`. */
+export interface Case {
+  incident: string;
+  severity: Severity;
+  approveContainment: boolean;
+  /** false with --no-contain: contain-phase steps are not planned at all. */
+  contain: boolean;
+  forensicCidrs: string[];
+  forensicPorts?: PortRange[];
+  region?: string;
+  assumeRole?: string;
+  store: StoreSpec;
+  /** Validated params per provider id (only providers with targets appear). */
+  targets: Record<string, JsonObject>;
+}
+
+export interface PortRange {
+  from: number;
+  to: number;
+}
+
+/** One unit of work in a plan. Ids are deterministic so a re-run finds the same step. */
+export interface Step {
+  id: string;
+  provider: string;
+  action: string;
+  phase: Phase;
+  /** Resource key (e.g. `ec2:i-0abc`); phase ordering applies among steps of one target. */
+  target: string;
+  title: string;
+  inputs: JsonObject;
+  dependsOn: string[];
+  /** Planned but held back (low severity without --approve-containment). */
+  awaitsApproval?: boolean;
+}
+
+/** A step as a provider's planner returns it; the planner fills defaults. */
+export type StepDraft = Omit<Step, 'dependsOn' | 'provider'> & { dependsOn?: string[] };
+
+export const PLAN_SCHEMA = 'holdfast/plan@1';
+
+export interface CapturePlan {
+  schema: typeof PLAN_SCHEMA;
+  incident: string;
+  case: Case;
+  steps: Step[];
+  limitations: string[];
+  /** Steps held back and why. */
+  waiting: { stepId: string; reason: string }[];
+  /** SHA-256 (hex) of the canonical plan without this field. */
+  digest: string;
+}
+
+/** Something evidence-bearing that a step produced. */
+export interface ArtifactRecord {
+  id: string;
+  type: string;
+  stepId: string;
+  source: JsonObject;
+  acquiredAt: string;
+  location: JsonObject;
+  /** Hex SHA-256 of the bytes, for artifacts whose bytes we hold; absent for platform snapshots. */
+  sha256?: string;
+  size?: number;
+  method: JsonObject;
+  preservation?: JsonObject;
+}
+
+/** A change to a resource; `before` is what release restores. */
+export interface ChangeRecord {
+  id: string;
+  stepId: string;
+  provider: string;
+  resource: string;
+  attribute: string;
+  before: Json;
+  after: Json;
+  at: string;
+  /** true when release should undo it (containment); preservation changes are kept by default. */
+  reversible: boolean;
+}
+
+export interface FailureRecord {
+  stepId: string;
+  code: string;
+  message: string;
+  retryable?: boolean;
+}
+
+/** What a provider's `run` returns for one step. Failures are thrown. */
+export interface StepOutcome {
+  /** Data later steps may read through `ctx.outputOf(stepId)`. */
+  outputs?: JsonObject;
+  limitations?: string[];
+  note?: string;
+}
+
+export interface PutMeta {
+  contentType?: string;
+}
+
+/** Result of writing one object to an evidence store. */
+export interface StoredObject {
+  key: string;
+  versionId?: string;
+  sha256: string;
+  size: number;
+  location: JsonObject;
+  preservation?: JsonObject;
+}
+
+/** An evidence store. Deliberately has no delete. */
+export interface EvidenceStore {
+  readonly description: string;
+  /** Write once: refuses an existing key. The store hashes while it streams. */
+  put(key: string, body: Readable | Buffer | string, meta?: PutMeta): Promise<StoredObject>;
+  head(key: string): Promise<{ key: string; size: number; versionId?: string } | undefined>;
+  /** Read back, by version where the store has versions. */
+  get(key: string, versionId?: string): Promise<Readable>;
+  list(prefix: string): Promise<string[]>;
+  /** Read-only checks for dry runs and preflight (e.g. Object Lock enabled). */
+  preflight(): Promise<{ ok: boolean; problems: string[]; limitations: string[] }>;
+}
+
+/** Artifact description a provider gives when it streams bytes through the engine. */
+export interface ArtifactInput {
+  /** Unique within the step; becomes part of the store key. */
+  name: string;
+  type: string;
+  source: JsonObject;
+  acquiredAt: string;
+  method: JsonObject;
+  contentType?: string;
+}
+
+/** Handed to provider code by the engine. */
+export interface ProviderContext {
+  incident: string;
+  kase: Case;
+  signal: AbortSignal;
+  /** Library callers and tests inject SDK clients or client options here, keyed by provider id. */
+  clients: Record<string, unknown>;
+  /** Provider-independent AWS settings (region, endpoint from AWS_ENDPOINT_URL etc.). */
+  env: NodeJS.ProcessEnv;
+  dryRun: boolean;
+}
+
+export interface StepContext extends ProviderContext {
+  step: Step;
+  /** Stream bytes into the store: hashed in one place, recorded as an artifact. */
+  putArtifact(input: ArtifactInput, body: Readable | Buffer | string): Promise<ArtifactRecord>;
+  /** Record an artifact whose bytes live in the platform (a snapshot). */
+  recordArtifact(input: Omit<ArtifactRecord, 'id' | 'stepId'> & { name: string }): ArtifactRecord;
+  /** Journal the intent before a change and its result after. */
+  recordChange(change: Omit<ChangeRecord, 'id' | 'stepId' | 'provider' | 'at'>): ChangeRecord;
+  /** Journal a temporary or created resource before creating it, so a crash can adopt it. */
+  recordIntent(what: JsonObject): void;
+  progress(message: string, detail?: JsonObject): void;
+  /** Outputs of a finished dependency (or of the same step id from an earlier run). */
+  outputOf(stepId: string): JsonObject | undefined;
+  /** Artifacts and changes this step recorded in earlier, interrupted runs. */
+  previous: { artifacts: ArtifactRecord[]; changes: ChangeRecord[]; intents: JsonObject[] };
+}
+
+export interface PreflightResult {
+  stepId: string;
+  ok: boolean;
+  /** e.g. 'ec2:ModifyNetworkInterfaceAttribute' */
+  checks: { action: string; allowed: boolean | 'unknown'; detail?: string; policyFile?: string }[];
+}
+
+/** A CLI flag that feeds one provider param. */
+export interface ProviderFlag {
+  /** commander syntax, e.g. '--instance <id>' */
+  flags: string;
+  description: string;
+  /** param name in the provider's target object */
+  param: string;
+  repeatable?: boolean;
+  /** A boolean flag (no argument). */
+  boolean?: boolean;
+  /** Whether a value here counts as a target (so the provider is engaged). */
+  target?: boolean;
+}
+
+export interface ReleaseContext extends ProviderContext {
+  restoreProtection: boolean;
+  progress(message: string, detail?: JsonObject): void;
+}
+
+/** What a provider must offer; providers are object literals that `satisfies Provider`. */
+export interface Provider<Params extends JsonObject = JsonObject, Facts = unknown> {
+  id: string;
+  summary: string;
+  flags: ProviderFlag[];
+  /** Paths under policies/ that grant exactly what this provider calls. */
+  policies: string[];
+  example: string;
+  /** Validate the provider's params; return problems naming the input. */
+  parseParams(raw: JsonObject): { params?: Params; problems: string[] };
+  /** Read-only: describe what exists. Unknown targets are BadInput errors. */
+  discover(params: Params, ctx: ProviderContext): Promise<Facts>;
+  /** Pure: facts → steps. */
+  plan(facts: Facts, kase: Case): { steps: StepDraft[]; limitations?: string[] };
+  preflight?(step: Step, ctx: ProviderContext): Promise<PreflightResult>;
+  run(step: Step, ctx: StepContext): Promise<StepOutcome>;
+  /**
+   * Optional, pure: extra dependencies across providers once every step is known (e.g. RDS
+   * containment waits for the dump of the same database). Returns stepId → ids it must wait for.
+   */
+  relate?(steps: Step[]): Record<string, string[]>;
+  /** Undo one reversible change exactly. */
+  release?(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }>;
+}
+
+export type EventListener = (event: CaptureEvent) => void;
