@@ -21,11 +21,15 @@ export type CaptureEventBody =
   | {
       type: 'capture.started';
       captureId: string;
+      /** The validated case (no secrets: passwords are referenced by env name or file path). */
+      case: JsonObject;
       planDigest: string;
       operator: JsonObject;
       tool: JsonObject;
       resumed: boolean;
       steps: number;
+      /** The plan's steps, so status and sitreps can say what is still pending. */
+      plannedSteps: { id: string; title: string; phase: string; target: string; awaitsApproval: boolean }[];
     }
   | { type: 'step.started'; stepId: string; attempt: number; phase: string; title: string }
   | { type: 'step.progress'; stepId: string; message: string; detail?: JsonObject }
@@ -67,7 +71,7 @@ export type CaptureEventBody =
   | { type: 'release.finished'; restored: number; failed: number }
   | { type: 'custody'; action: string; actor: JsonObject; detail?: JsonObject };
 
-export type CaptureStatus = 'complete' | 'partial' | 'failed' | 'aborted' | 'planned';
+export type CaptureStatus = 'complete' | 'awaiting-approval' | 'partial' | 'failed' | 'aborted' | 'planned';
 
 /** A capture event as stored and emitted: body plus sequence, time and incident. */
 export type CaptureEvent = CaptureEventBody & Base;

@@ -1,0 +1,101 @@
+/** The only file that imports the S3 SDK. Clients are guarded and can be injected. */
+import {
+  GetBucketVersioningCommand,
+  GetObjectCommand,
+  GetObjectLockConfigurationCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { Readable } from 'node:stream';
+import type { AwsClientConfig } from '../../src/aws-config.js';
+import { guardAwsClient } from '../../src/guard.js';
+
+export { S3Client };
+
+/** Build a guarded S3 client from holdfast's AWS config. */
+export function createS3Client(config: AwsClientConfig): S3Client {
+  return guardAwsClient(new S3Client(config as S3ClientConfig));
+}
+
+/** Part size for streamed uploads: explicit, since the 5 MiB default caps unknown-length bodies near 49 GiB. */
+export const UPLOAD_PART_SIZE_BYTES = 16 * 1024 * 1024;
+/** Parts in flight at once; memory use is about this × part size. */
+export const UPLOAD_QUEUE_SIZE = 2;
+
+export interface PutParams {
+  Bucket: string;
+  Key: string;
+  Body: Readable;
+  ContentType?: string;
+  ObjectLockMode?: 'COMPLIANCE' | 'GOVERNANCE';
+  ObjectLockRetainUntilDate?: Date;
+  ObjectLockLegalHoldStatus?: 'ON';
+}
+
+/** Streamed, never-overwriting upload; returns the VersionId S3 assigned. */
+export async function uploadObject(client: S3Client, params: PutParams, signal?: AbortSignal): Promise<{ versionId?: string }> {
+  const upload = new Upload({
+    client,
+    // IfNoneMatch makes S3 refuse an existing key (on PutObject and on CompleteMultipartUpload).
+    params: { ...params, IfNoneMatch: '*', ChecksumAlgorithm: 'SHA256' },
+    partSize: UPLOAD_PART_SIZE_BYTES,
+    queueSize: UPLOAD_QUEUE_SIZE,
+    // Aborting would delete uploaded parts; the guard refuses it anyway.
+    leavePartsOnError: true,
+    ...(signal ? { abortSignal: signal as never } : {}),
+  });
+  const result = (await upload.done()) as { VersionId?: string };
+  return result.VersionId ? { versionId: result.VersionId } : {};
+}
+
+export async function headObject(client: S3Client, Bucket: string, Key: string) {
+  try {
+    const out = await client.send(new HeadObjectCommand({ Bucket, Key }));
+    return {
+      size: out.ContentLength ?? 0,
+      ...(out.VersionId ? { versionId: out.VersionId } : {}),
+      lockMode: out.ObjectLockMode,
+      retainUntil: out.ObjectLockRetainUntilDate?.toISOString(),
+      legalHold: out.ObjectLockLegalHoldStatus,
+    };
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+export async function getObject(client: S3Client, Bucket: string, Key: string, VersionId?: string): Promise<Readable> {
+  const out = await client.send(new GetObjectCommand({ Bucket, Key, ...(VersionId ? { VersionId } : {}) }));
+  return out.Body as Readable;
+}
+
+export async function listKeys(client: S3Client, Bucket: string, Prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let ContinuationToken: string | undefined;
+  do {
+    const out = await client.send(new ListObjectsV2Command({ Bucket, Prefix, ...(ContinuationToken ? { ContinuationToken } : {}) }));
+    for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
+    ContinuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
+  } while (ContinuationToken);
+  return keys;
+}
+
+/** Read-only facts about the bucket for preflight. */
+export async function describeBucketProtection(client: S3Client, Bucket: string) {
+  await client.send(new HeadBucketCommand({ Bucket }));
+  const versioning = await client.send(new GetBucketVersioningCommand({ Bucket }));
+  let objectLock: string | undefined;
+  let defaultRetention: unknown;
+  try {
+    const lock = await client.send(new GetObjectLockConfigurationCommand({ Bucket }));
+    objectLock = lock.ObjectLockConfiguration?.ObjectLockEnabled;
+    defaultRetention = lock.ObjectLockConfiguration?.Rule?.DefaultRetention;
+  } catch (error) {
+    if (!/ObjectLockConfigurationNotFound/.test((error as Error).name ?? '')) throw error;
+  }
+  return { versioning: versioning.Status, objectLockEnabled: objectLock === 'Enabled', defaultRetention };
+}

@@ -1,0 +1,108 @@
+/**
+ * Evidence store on S3: streamed uploads hashed by holdfast (S3's own checksums are transport
+ * integrity only), never overwriting (`IfNoneMatch: '*'`), Object Lock retention and optional
+ * legal hold on every object, reads back by VersionId.
+ */
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { PassThrough } from 'node:stream';
+import { RemoteError, toHoldfastError } from '../../src/errors.js';
+import { HashingStream, toReadable } from '../../src/hash.js';
+import type { AwsClientConfig } from '../../src/aws-config.js';
+import type { EvidenceStore, StoreSpec, StoredObject } from '../../src/types.js';
+import {
+  createS3Client,
+  describeBucketProtection,
+  getObject,
+  headObject,
+  listKeys,
+  uploadObject,
+  type S3Client,
+} from './client.js';
+
+const MS_PER_DAY = 86_400_000;
+
+type S3Spec = Extract<StoreSpec, { kind: 's3' }>;
+
+/** Create the S3 evidence store; `client` may be injected (tests, library callers). */
+export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: S3Client): EvidenceStore {
+  const client = injected ?? createS3Client(config);
+  const fullKey = (key: string) => (spec.prefix ? `${spec.prefix}/${key}` : key);
+  let lockChecked: Promise<boolean> | undefined;
+  const bucketLocked = () =>
+    (lockChecked ??= describeBucketProtection(client, spec.bucket).then((p) => p.objectLockEnabled && p.versioning === 'Enabled'));
+
+  return {
+    description: `s3://${spec.bucket}${spec.prefix ? `/${spec.prefix}` : ''}`,
+
+    async put(key, body, meta = {}): Promise<StoredObject> {
+      const Key = fullKey(key);
+      const locked = await bucketLocked();
+      if (!locked && !spec.allowUnlocked) {
+        throw new RemoteError(`s3://${spec.bucket} has no Object Lock; refusing to store evidence (use --allow-unlocked-store to accept)`, false);
+      }
+      const hasher = new HashingStream();
+      const tee = new PassThrough();
+      const piping = pipeline(toReadable(body), hasher, tee);
+      const retainUntil = new Date(Date.now() + spec.retainDays * MS_PER_DAY);
+      try {
+        const [, uploaded] = await Promise.all([
+          piping,
+          uploadObject(client, {
+            Bucket: spec.bucket,
+            Key,
+            Body: tee,
+            ...(meta.contentType ? { ContentType: meta.contentType } : {}),
+            ...(locked ? { ObjectLockMode: spec.retentionMode, ObjectLockRetainUntilDate: retainUntil } : {}),
+            ...(locked && spec.legalHold ? { ObjectLockLegalHoldStatus: 'ON' as const } : {}),
+          }),
+        ]);
+        return {
+          key,
+          ...(uploaded.versionId ? { versionId: uploaded.versionId } : {}),
+          sha256: hasher.digest(),
+          size: hasher.size,
+          location: { store: 's3', bucket: spec.bucket, key: Key, ...(uploaded.versionId ? { versionId: uploaded.versionId } : {}) },
+          preservation: locked
+            ? { lockMode: spec.retentionMode, retainUntil: retainUntil.toISOString(), legalHold: spec.legalHold }
+            : { lockMode: 'none' },
+        };
+      } catch (error) {
+        tee.destroy();
+        const e = toHoldfastError(error);
+        if (/PreconditionFailed|ConditionalRequestConflict/.test((error as Error).name ?? '')) {
+          throw new RemoteError(`evidence ${Key} already exists in s3://${spec.bucket}; refusing to overwrite`, false, { cause: error });
+        }
+        throw e;
+      }
+    },
+
+    async head(key) {
+      const found = await headObject(client, spec.bucket, fullKey(key));
+      return found ? { key, size: found.size, ...(found.versionId ? { versionId: found.versionId } : {}) } : undefined;
+    },
+
+    async get(key, versionId): Promise<Readable> {
+      return getObject(client, spec.bucket, fullKey(key), versionId);
+    },
+
+    async list(prefix) {
+      const base = spec.prefix ? `${spec.prefix}/` : '';
+      return (await listKeys(client, spec.bucket, base + prefix)).map((k) => k.slice(base.length)).sort();
+    },
+
+    async preflight() {
+      try {
+        const p = await describeBucketProtection(client, spec.bucket);
+        const locked = p.objectLockEnabled && p.versioning === 'Enabled';
+        if (locked) return { ok: true, problems: [], limitations: [] };
+        const text = `s3://${spec.bucket} has no Object Lock (versioning ${p.versioning ?? 'off'}): stored evidence can be deleted or replaced by anyone with access`;
+        return spec.allowUnlocked
+          ? { ok: true, problems: [], limitations: [text] }
+          : { ok: false, problems: [`--store ${text}; enable Object Lock or pass --allow-unlocked-store`], limitations: [] };
+      } catch (error) {
+        return { ok: false, problems: [`--store s3://${spec.bucket}: ${toHoldfastError(error).message}`], limitations: [] };
+      }
+    },
+  };
+}

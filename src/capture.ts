@@ -1,0 +1,58 @@
+/**
+ * `planCapture`: validate the case, discover read-only what each engaged provider targets, and
+ * build the plan. All input problems, including unknown targets, surface before any change.
+ */
+import { parseCase, type CaseInput } from './case.js';
+import { BadInputError, HoldfastError, toHoldfastError } from './errors.js';
+import { buildPlan } from './plan.js';
+import { builtinProviders } from './registry.js';
+import type { Case, CapturePlan, Provider, ProviderContext } from './types.js';
+
+export interface PlanOptions {
+  providers?: readonly Provider[];
+  clients?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  cwd?: string;
+}
+
+/** Parse a case input and plan it (discovery reads; nothing changes). */
+export async function planCapture(input: CaseInput, options: PlanOptions = {}): Promise<CapturePlan> {
+  const providers = options.providers ?? builtinProviders;
+  const kase = parseCase(input, providers, options.cwd ? { cwd: options.cwd } : {});
+  return planCase(kase, options);
+}
+
+/** Plan an already validated case. */
+export async function planCase(kase: Case, options: PlanOptions = {}): Promise<CapturePlan> {
+  const providers = options.providers ?? builtinProviders;
+  const ctx: ProviderContext = {
+    incident: kase.incident,
+    kase,
+    signal: options.signal ?? new AbortController().signal,
+    clients: options.clients ?? {},
+    env: options.env ?? process.env,
+    dryRun: true,
+  };
+  const engaged = providers.filter((p) => kase.targets[p.id]);
+  const settled = await Promise.allSettled(engaged.map((p) => p.discover(kase.targets[p.id]!, ctx)));
+  const facts = new Map<string, unknown>();
+  const inputProblems: string[] = [];
+  let other: HoldfastError | undefined;
+  settled.forEach((result, i) => {
+    const provider = engaged[i]!;
+    if (result.status === 'fulfilled') facts.set(provider.id, result.value);
+    else {
+      const e = toHoldfastError(result.reason);
+      if (e instanceof BadInputError) inputProblems.push(e.message.replace(/^bad input: /, ''), ...e.details);
+      else other ??= e;
+    }
+  });
+  if (inputProblems.length) {
+    throw new BadInputError(inputProblems.length === 1 ? `bad input: ${inputProblems[0]}` : `bad input: ${inputProblems.length} problems`, {
+      details: inputProblems.length === 1 ? [] : inputProblems,
+    });
+  }
+  if (other) throw other;
+  return buildPlan(kase, facts, providers);
+}

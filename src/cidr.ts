@@ -1,0 +1,57 @@
+/** Forensic CIDR and port-range validation: the isolation group must never admit the world. */
+import { isIPv4, isIPv6 } from 'node:net';
+import type { PortRange } from './types.js';
+
+/** IPv4 forensic ranges wider than this prefix are refused (design: nothing wider than /16). */
+export const MIN_IPV4_FORENSIC_PREFIX = 16;
+/** IPv6 equivalent: a /48 is one site; anything wider is not "the forensic hosts". */
+export const MIN_IPV6_FORENSIC_PREFIX = 48;
+
+function ipv4ToInt(ip: string): number {
+  return ip.split('.').reduce((acc, part) => acc * 256 + Number(part), 0);
+}
+
+/** A problem with a forensic CIDR, or undefined when it is acceptable. */
+export function forensicCidrProblem(cidr: string): string | undefined {
+  const match = /^([^/]+)\/(\d{1,3})$/.exec(cidr.trim());
+  if (!match) return `"${cidr}" is not a CIDR (expected e.g. 203.0.113.7/32)`;
+  const [, ip, prefixText] = match as unknown as [string, string, string];
+  const prefix = Number(prefixText);
+  if (isIPv4(ip)) {
+    if (prefix > 32) return `"${cidr}": an IPv4 prefix is at most /32`;
+    if (prefix < MIN_IPV4_FORENSIC_PREFIX) {
+      return `"${cidr}" is wider than /${MIN_IPV4_FORENSIC_PREFIX}; forensic access must name the forensic hosts, not a network`;
+    }
+    const hostBits = 32 - prefix;
+    const value = ipv4ToInt(ip);
+    if (hostBits > 0 && value % 2 ** hostBits !== 0) {
+      const base = value - (value % 2 ** hostBits);
+      const dotted = [24, 16, 8, 0].map((s) => Math.floor(base / 2 ** s) % 256).join('.');
+      return `"${cidr}" has host bits set; did you mean ${dotted}/${prefix}?`;
+    }
+    return undefined;
+  }
+  if (isIPv6(ip)) {
+    if (prefix > 128) return `"${cidr}": an IPv6 prefix is at most /128`;
+    if (prefix < MIN_IPV6_FORENSIC_PREFIX) {
+      return `"${cidr}" is wider than /${MIN_IPV6_FORENSIC_PREFIX}; forensic access must name the forensic hosts, not a network`;
+    }
+    return undefined;
+  }
+  return `"${cidr}" is not a CIDR: "${ip}" is not an IP address`;
+}
+
+/** Parse "22,443,8000-8100" into ranges; problems name the bad part. */
+export function parsePortRanges(text: string): { ranges: PortRange[]; problems: string[] } {
+  const ranges: PortRange[] = [];
+  const problems: string[] = [];
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
+    const from = m ? Number(m[1]) : NaN;
+    const to = m ? Number(m[2] ?? m[1]) : NaN;
+    if (!m || from < 1 || to > 65535 || from > to) problems.push(`"${part}" is not a port or port range (1-65535, e.g. 22 or 8000-8100)`);
+    else ranges.push({ from, to });
+  }
+  if (!ranges.length && !problems.length) problems.push('no ports given');
+  return { ranges, problems };
+}

@@ -1,0 +1,51 @@
+/** `evidence release --incident ID --approve`: undo containment exactly, from the record. */
+import type { Command } from 'commander';
+import { assertIncidentId, parseStoreSpec } from '../../case.js';
+import { awsClientConfig } from '../../aws-config.js';
+import { BadInputError } from '../../errors.js';
+import { createStore } from '../../registry.js';
+import { releaseContainment } from '../../release.js';
+import type { Provider } from '../../types.js';
+import { EXIT } from '../exit-codes.js';
+import { createOutput, describeEvent } from '../output.js';
+
+/** Register `release`. */
+export function registerReleaseCommand(program: Command, providers: readonly Provider[]): void {
+  program
+    .command('release')
+    .description('restore what containment changed (groups, labels, cordons); deletes nothing')
+    .option('--incident <id>', 'incident id')
+    .option('--approve', 'required: release is a deliberate act')
+    .option('--restore-protection', 'also restore termination/stop protection and other preservation changes')
+    .option('--store <where>', 'read the journal from this store when it is not on this machine')
+    .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
+    .option('--json', 'NDJSON events and the outcome on stdout')
+    .addHelpText('after', '\nExample:\n  evidence release --incident IR-2026-0042 --approve')
+    .action(async (opts: Record<string, unknown>) => {
+      const out = createOutput(Boolean(opts.json));
+      const incident = assertIncidentId(opts.incident);
+      if (!opts.approve) throw new BadInputError('bad input: --approve is required to release containment');
+      let store;
+      if (typeof opts.store === 'string') {
+        const problems: string[] = [];
+        const spec = parseStoreSpec({ store: opts.store }, problems, process.cwd());
+        if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`);
+        store = createStore(spec, awsClientConfig({ kase: { store: spec } as never, env: process.env, clients: {} }));
+      }
+      const outcome = await releaseContainment({
+        incident,
+        providers,
+        restoreProtection: Boolean(opts.restoreProtection),
+        ...(store ? { store } : {}),
+        ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
+        onEvent: (e) => {
+          out.data(e);
+          const line = describeEvent(e);
+          if (line) out.say(line);
+        },
+      });
+      out.data({ type: 'outcome', ...outcome });
+      out.say(`release ${outcome.status}: ${outcome.restored.length} restored, ${outcome.failed.length} failed`);
+      process.exitCode = outcome.failed.length ? EXIT.partial : EXIT.ok;
+    });
+}

@@ -1,0 +1,42 @@
+/** `evidence verify`: re-hash every artifact and check the journal chain and the seal; exit 5 on any mismatch. */
+import { existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { assertIncidentId, parseStoreSpec } from '../../case.js';
+import { awsClientConfig } from '../../aws-config.js';
+import { BadInputError, IntegrityError } from '../../errors.js';
+import { createStore } from '../../registry.js';
+import { verifyEvidence } from '../../verify.js';
+import { createOutput } from '../output.js';
+
+/** Register `verify`. */
+export function registerVerifyCommand(program: Command): void {
+  program
+    .command('verify')
+    .description('re-read every artifact from the store, re-hash it, and check the journal chain and the manifest seal')
+    .argument('[folder]', 'a downloaded evidence folder to verify offline (instead of --store)')
+    .option('--incident <id>', 'incident id')
+    .option('--store <where>', 'evidence store: s3://bucket/prefix or a directory (default ./evidence-store)')
+    .option('--region <region>', 'AWS region of the bucket')
+    .option('--json', 'the report as JSON on stdout')
+    .addHelpText('after', '\nExamples:\n  evidence verify --incident IR-2026-0042 --store s3://ir-evidence/cases\n  evidence verify --incident IR-2026-0042 ./evidence-store')
+    .action(async (folder: string | undefined, opts: Record<string, unknown>) => {
+      const out = createOutput(Boolean(opts.json));
+      const incident = assertIncidentId(opts.incident);
+      if (folder && (!existsSync(folder) || !statSync(folder).isDirectory())) throw new BadInputError(`bad input: ${folder} is not a folder`);
+      const problems: string[] = [];
+      const spec = parseStoreSpec({ store: folder ?? opts.store }, problems, process.cwd());
+      if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`);
+      const region = typeof opts.region === 'string' ? opts.region : undefined;
+      const kase = { incident, store: spec, ...(region ? { region } : {}) } as never;
+      const store = createStore(spec, awsClientConfig({ kase, env: process.env, clients: {} }));
+      const report = await verifyEvidence(store, incident);
+      out.data({ type: 'verify', ...report });
+      out.say(`verify ${incident} in ${store.description}:`);
+      for (const item of report.items) out.say(`  ${item.ok ? 'ok  ' : 'FAIL'} ${item.kind.padEnd(9)} ${item.id}  ${item.detail}`);
+      if (!report.ok) {
+        const failed = report.items.filter((i) => !i.ok).map((i) => `${i.kind} ${i.id}: ${i.detail}`);
+        throw new IntegrityError(`integrity check failed for ${incident}: ${failed.length} item(s)`, { details: failed });
+      }
+      out.say(`all ${report.items.length} checks passed`);
+    });
+}

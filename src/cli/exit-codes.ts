@@ -1,0 +1,41 @@
+/** The one place errors and outcomes become exit codes (design §4). */
+import { HoldfastError, type ErrorCode } from '../errors.js';
+import type { CaptureStatus } from '../events.js';
+
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  badInput: 2,
+  permission: 3,
+  partial: 4,
+  integrity: 5,
+  aborted: 130,
+} as const;
+
+const BY_CODE: Record<ErrorCode, number> = {
+  BAD_INPUT: EXIT.badInput,
+  PERMISSION_DENIED: EXIT.permission,
+  REMOTE_FAILURE: EXIT.internal,
+  INTEGRITY_FAILURE: EXIT.integrity,
+  ABORTED: EXIT.aborted,
+  INTERNAL: EXIT.internal,
+};
+
+/** Exit code for an error that escaped a command. */
+export function exitCodeForError(error: unknown): number {
+  return error instanceof HoldfastError ? BY_CODE[error.code] : EXIT.internal;
+}
+
+/** Exit code for a capture's final status. */
+export function exitCodeForStatus(status: CaptureStatus): number {
+  switch (status) {
+    case 'complete':
+    case 'awaiting-approval':
+    case 'planned':
+      return EXIT.ok;
+    case 'aborted':
+      return EXIT.aborted;
+    default:
+      return EXIT.partial;
+  }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/** The `evidence` (alias `holdfast`) command. Errors become exit codes here and nowhere else. */
+import { Command, CommanderError } from 'commander';
+import { HoldfastError } from '../errors.js';
+import { builtinProviders } from '../registry.js';
+import { toolInfo } from '../tool-info.js';
+import type { Provider } from '../types.js';
+import { registerApplyCommand } from './commands/apply.js';
+import { registerCaptureCommands } from './commands/capture.js';
+import { registerProvidersCommand } from './commands/providers.js';
+import { registerReleaseCommand } from './commands/release.js';
+import { registerStatusCommand } from './commands/status.js';
+import { registerVerifyCommand } from './commands/verify.js';
+import { EXIT, exitCodeForError } from './exit-codes.js';
+
+/** Providers from HOLDFAST_PLUGIN (a module exporting `providers`), for tests and site-specific add-ons. */
+async function pluginProviders(): Promise<Provider[]> {
+  const path = process.env.HOLDFAST_PLUGIN;
+  if (!path) return [];
+  const mod = (await import(path)) as { providers?: Provider[] };
+  return mod.providers ?? [];
+}
+
+async function main(argv: string[]): Promise<number> {
+  const providers = [...builtinProviders, ...(await pluginProviders())];
+  const program = new Command('evidence')
+    .description('holdfast: preserve, collect and contain before anyone changes anything; prove it afterwards')
+    .version(String(toolInfo().version))
+    .exitOverride()
+    .showHelpAfterError();
+  registerCaptureCommands(program, providers);
+  registerApplyCommand(program, providers);
+  registerStatusCommand(program);
+  registerVerifyCommand(program);
+  registerReleaseCommand(program, providers);
+  registerProvidersCommand(program, providers);
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    if (error instanceof HoldfastError) {
+      process.stderr.write(`evidence: ${error.fullMessage}\n`);
+    } else {
+      process.stderr.write(`evidence: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    }
+    return exitCodeForError(error);
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`evidence: internal error: ${String(error)}\n`);
+    process.exitCode = EXIT.internal;
+  },
+);

@@ -1,0 +1,72 @@
+/** Execute (or preflight) a plan from the CLI: events rendered as they come, outcome summarised. */
+import { executePlan, type CaptureOutcome } from '../execute.js';
+import type { CapturePlan, Provider } from '../types.js';
+import { EXIT, exitCodeForStatus } from './exit-codes.js';
+import { describeEvent, type Output } from './output.js';
+
+export interface RunPlanOptions {
+  providers: readonly Provider[];
+  dryRun: boolean;
+  concurrency?: number;
+  stateDir?: string;
+}
+
+/** Run the plan; SIGINT aborts cleanly (journal closed, exit 130), a second SIGINT exits at once. */
+export async function runPlanFromCli(plan: CapturePlan, out: Output, options: RunPlanOptions): Promise<number> {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) process.exit(EXIT.aborted);
+    out.say(`${signal}: finishing the calls in flight and closing the journal (again to quit at once)`);
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const outcome = await executePlan(plan, {
+      providers: options.providers,
+      dryRun: options.dryRun,
+      signal: controller.signal,
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+      ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+      onEvent: (event) => {
+        out.data(event);
+        const line = describeEvent(event);
+        if (line) out.say(line);
+      },
+    });
+    summarise(outcome, out);
+    out.data({ type: 'outcome', ...outcome });
+    return exitCodeFor(outcome);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+function exitCodeFor(outcome: CaptureOutcome): number {
+  if (!outcome.dryRun) return exitCodeForStatus(outcome.status);
+  const denied = outcome.preflight?.some((r) => r.checks.some((c) => c.allowed === false));
+  if (denied) return EXIT.permission;
+  if (outcome.storeProblems?.length || outcome.status === 'failed') return EXIT.badInput;
+  return EXIT.ok;
+}
+
+function summarise(outcome: CaptureOutcome, out: Output): void {
+  out.say('');
+  if (outcome.dryRun) {
+    const denied = outcome.preflight?.flatMap((r) => r.checks.filter((c) => c.allowed === false).map((c) => `${r.stepId}: ${c.action}${c.policyFile ? ` (granted by ${c.policyFile})` : ''}`)) ?? [];
+    out.say(`dry run for ${outcome.incident}: nothing was changed; ${outcome.preflight?.length ?? 0} steps checked`);
+    for (const d of denied) out.say(`  permission missing — ${d}`);
+    for (const p of outcome.storeProblems ?? []) out.say(`  store problem — ${p}`);
+  } else {
+    if (outcome.alreadySealed) out.say(`${outcome.incident} was already captured and sealed; nothing to do`);
+    out.say(`capture ${outcome.status}: ${outcome.artifacts.length} artifacts, ${outcome.changes.length} changes, ${outcome.failures.length} failures`);
+    for (const f of outcome.failures) out.say(`  FAILED ${f.stepId}: ${f.message}`);
+    if (outcome.manifestKey) out.say(`  manifest: ${outcome.manifestKey}${outcome.manifestVersionId ? ` (version ${outcome.manifestVersionId})` : ''}`);
+    if (outcome.journalPath) out.say(`  journal: ${outcome.journalPath}`);
+  }
+  for (const w of outcome.waiting) out.say(`  WAITING ${w.stepId}: ${w.detail}`);
+  for (const l of outcome.limitations) out.say(`  limitation: ${l}`);
+}

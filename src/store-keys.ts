@@ -1,0 +1,30 @@
+/** Where things live in an evidence store, relative to the store's root. One place, so verify finds them. */
+
+/** Characters allowed in a key segment; anything else becomes `_`. */
+function keySegment(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+}
+
+/** Key of an artifact's bytes: `<incident>/artifacts/<step>/<name>`. */
+export function artifactKey(incident: string, stepId: string, name: string): string {
+  return `${incident}/artifacts/${keySegment(stepId)}/${keySegment(name)}`;
+}
+
+/** Prefix under which an incident's manifests lie. */
+export function manifestPrefix(incident: string): string {
+  return `${incident}/manifest/`;
+}
+
+/** Prefix under which an incident's journal copies lie (one per seal or release). */
+export function journalPrefix(incident: string): string {
+  return `${incident}/journal/`;
+}
+
+/** Keys for one seal: named by time and journal head, so every seal writes new, never-overwritten keys. */
+export function sealKeys(incident: string, journalHead: string, sealedAt: string): { journal: string; manifest: string } {
+  const stamp = sealedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return {
+    journal: `${journalPrefix(incident)}${stamp}-${journalHead.slice(0, 12)}.ndjson`,
+    manifest: `${manifestPrefix(incident)}${stamp}-${journalHead.slice(0, 12)}.json`,
+  };
+}

@@ -1,0 +1,44 @@
+/** Who ran holdfast and which holdfast: recorded in every manifest. */
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { JsonObject } from './types.js';
+
+/** The package root (works from src/ under tsx and from dist/src/ once built). */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) || !readFileSync(join(dir, 'package.json'), 'utf8').includes('"name": "holdfast"')) {
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+let cached: JsonObject | undefined;
+
+/** Name, version, Node version and the installed versions of holdfast's dependencies. */
+export function toolInfo(): JsonObject {
+  if (cached) return cached;
+  const root = packageRoot();
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
+  const dependencies: JsonObject = {};
+  for (const name of Object.keys(pkg.dependencies ?? {})) {
+    const file = join(root, 'node_modules', name, 'package.json');
+    dependencies[name] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version : 'unknown';
+  }
+  cached = { name: 'holdfast', version: pkg.version, node: process.version, platform: `${process.platform}-${process.arch}`, dependencies };
+  return cached;
+}
+
+/** The local operator: OS user and host (the cloud identity is added by the caller). */
+export function localOperator(): JsonObject {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // no passwd entry (some containers)
+  }
+  return { osUser: user, host: hostname(), pid: process.pid };
+}

@@ -1,0 +1,157 @@
+/**
+ * Verify an incident's evidence from the store alone: the journal chain, the seal that links the
+ * manifest's digest into that chain, the manifest against a re-fold of the journal, and every
+ * artifact's bytes re-hashed by the version that was recorded.
+ */
+import { canonicalJson, sha256Hex } from './canonical-json.js';
+import type { CaptureEvent } from './events.js';
+import { streamToString } from './execute.js';
+import { hashReadable } from './hash.js';
+import { checkJournalChain, type JournalLine } from './journal.js';
+import { foldManifest, type Manifest } from './manifest.js';
+import { journalPrefix, manifestPrefix } from './store-keys.js';
+import type { EvidenceStore, Step } from './types.js';
+
+export interface VerifyItem {
+  kind: 'journal' | 'seal' | 'manifest' | 'artifact' | 'signature';
+  id: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  incident: string;
+  manifestKey?: string;
+  items: VerifyItem[];
+}
+
+/** Check everything recorded for `incident` in `store`. Never throws for a mismatch: it reports it. */
+export async function verifyEvidence(store: EvidenceStore, incident: string): Promise<VerifyReport> {
+  const items: VerifyItem[] = [];
+  const report = (): VerifyReport => ({ ok: items.length > 0 && items.every((i) => i.ok), incident, items, ...(manifestKey ? { manifestKey } : {}) });
+  let manifestKey: string | undefined;
+
+  const journalKeys = (await store.list(journalPrefix(incident))).filter((k) => k.endsWith('.ndjson'));
+  if (!journalKeys.length) {
+    items.push({ kind: 'journal', id: journalPrefix(incident), ok: false, detail: 'no journal in the store for this incident' });
+    return report();
+  }
+  // Each copy extends the one before; the newest holds every seal and release.
+  const journalKey = journalKeys.sort().at(-1)!;
+  const journalText = await readWhole(store, journalKey);
+  const chain = checkJournalChain(journalText);
+  items.push({
+    kind: 'journal',
+    id: journalKey,
+    ok: chain.ok && (await isCurrentVersion(store, journalKey)),
+    detail: chain.ok ? `${chain.events.length} events, chain intact, head ${chain.head.slice(0, 16)}…` : chain.problems.join('; '),
+  });
+  if (!chain.ok) return report();
+
+  const sealIndex = findLastIndex(chain.events, (e) => e.type === 'capture.sealed');
+  if (sealIndex < 0) {
+    items.push({ kind: 'seal', id: journalKey, ok: false, detail: 'the journal has no seal (capture never finished)' });
+    return report();
+  }
+  const sealEvent = chain.events[sealIndex] as Extract<JournalLine, { type: 'capture.sealed' }>;
+  manifestKey = sealEvent.manifestKey;
+  let manifestText: string;
+  try {
+    manifestText = await readWhole(store, sealEvent.manifestKey, sealEvent.manifestVersionId);
+  } catch (error) {
+    items.push({ kind: 'manifest', id: sealEvent.manifestKey, ok: false, detail: `cannot read: ${(error as Error).message}` });
+    return report();
+  }
+  // Hash exactly the stored bytes; a re-serialisation would hide edits.
+  const sha256 = sha256Hex(manifestText);
+  const sealOk = sha256 === sealEvent.manifestSha256 && (await isCurrentVersion(store, sealEvent.manifestKey, sealEvent.manifestVersionId));
+  items.push({
+    kind: 'seal',
+    id: sealEvent.manifestKey,
+    ok: sealOk,
+    detail: sealOk ? `manifest sha256 ${sha256} matches the sealed journal` : `manifest sha256 ${sha256} differs from the sealed ${sealEvent.manifestSha256}, or a newer version replaced it`,
+  });
+
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(manifestText) as Manifest;
+  } catch {
+    items.push({ kind: 'manifest', id: sealEvent.manifestKey, ok: false, detail: 'manifest is not JSON' });
+    return report();
+  }
+  items.push(checkManifestAgainstJournal(manifest, chain.events.slice(0, sealIndex), sealEvent.prev, sealEvent.manifestKey));
+
+  for (const artifact of manifest.artifacts ?? []) {
+    if (!artifact.sha256) {
+      items.push({ kind: 'artifact', id: artifact.id, ok: true, detail: `${artifact.type} held by the platform (${describeLocation(artifact.location)}); no bytes to hash` });
+      continue;
+    }
+    const key = String(artifact.location.key ?? '');
+    const versionId = typeof artifact.location.versionId === 'string' ? artifact.location.versionId : undefined;
+    try {
+      const { sha256: actual, size } = await hashReadable(await store.get(key, versionId));
+      const current = await isCurrentVersion(store, key, versionId);
+      const ok = actual === artifact.sha256 && size === artifact.size && current;
+      items.push({
+        kind: 'artifact',
+        id: artifact.id,
+        ok,
+        detail: ok
+          ? `sha256 ${actual.slice(0, 16)}… ${size} bytes`
+          : !current
+            ? `a newer version of ${key} replaced the recorded one`
+            : `sha256 ${actual} (${size} bytes) differs from recorded ${artifact.sha256} (${artifact.size} bytes)`,
+      });
+    } catch (error) {
+      items.push({ kind: 'artifact', id: artifact.id, ok: false, detail: `cannot read ${key}: ${(error as Error).message}` });
+    }
+  }
+  return report();
+}
+
+/** The newest manifest key of an incident, if any. */
+export async function latestManifestKey(store: EvidenceStore, incident: string): Promise<string | undefined> {
+  return (await store.list(manifestPrefix(incident))).filter((k) => k.endsWith('.json')).sort().at(-1);
+}
+
+/** The manifest must be exactly what folding the journal up to the seal gives. */
+function checkManifestAgainstJournal(manifest: Manifest, events: CaptureEvent[], head: string, key: string): VerifyItem {
+  const steps = (manifest.steps ?? []).map((s) => ({ ...s, provider: '', action: '', inputs: {}, dependsOn: [] })) as unknown as Step[];
+  const refolded = foldManifest(steps, events, {
+    store: manifest.store,
+    journalKey: manifest.journal?.key ?? '',
+    journalHead: manifest.journal?.head ?? '',
+    sealedAt: manifest.endedAt,
+  });
+  const same = canonicalJson(refolded) === canonicalJson(manifest);
+  const headOk = manifest.journal?.events === events.length && manifest.journal?.head === head;
+  return {
+    kind: 'manifest',
+    id: key,
+    ok: same && headOk,
+    detail: same && headOk ? `matches the journal (${manifest.artifacts.length} artifacts, ${manifest.changes.length} changes)` : 'manifest content differs from what the journal records',
+  };
+}
+
+async function readWhole(store: EvidenceStore, key: string, versionId?: string): Promise<string> {
+  return streamToString(await store.get(key, versionId));
+}
+
+/** A write-once key must still show the version that was recorded. */
+async function isCurrentVersion(store: EvidenceStore, key: string, versionId?: string): Promise<boolean> {
+  if (!versionId) return true;
+  const head = await store.head(key);
+  return head?.versionId === versionId;
+}
+
+function describeLocation(location: Record<string, unknown>): string {
+  return Object.entries(location)
+    .map(([k, v]) => `${k}=${String(v)}`)
+    .join(' ');
+}
+
+function findLastIndex<T>(list: readonly T[], predicate: (t: T) => boolean): number {
+  for (let i = list.length - 1; i >= 0; i--) if (predicate(list[i]!)) return i;
+  return -1;
+}
