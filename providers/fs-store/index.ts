@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, createReadStream, createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
-import { chmod, link, readdir, stat } from 'node:fs/promises';
+import { chmod, link, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
@@ -41,7 +41,8 @@ export function createFsStore(dir: string): EvidenceStore {
         throw new RemoteError(`could not place evidence ${key}: ${(error as Error).message}`, false, { cause: error });
       }
       await chmod(path, READ_ONLY_MODE);
-      await chmod(partial, READ_ONLY_MODE);
+      // Drops only the temporary second name of the same inode; the evidence stays at `path`.
+      await unlink(partial);
       return { key, sha256: hasher.digest(), size: hasher.size, location: { store: 'fs', path } };
     },
 

@@ -6,6 +6,8 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectLegalHoldCommand,
+  PutObjectRetentionCommand,
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -52,9 +54,31 @@ export async function uploadObject(client: S3Client, params: PutParams, signal?:
   return result.VersionId ? { versionId: result.VersionId } : {};
 }
 
-export async function headObject(client: S3Client, Bucket: string, Key: string) {
+/**
+ * Make sure a stored version carries the lock asked for. Some S3 implementations (moto among them)
+ * drop Object Lock headers on multipart uploads, so read the version back and apply what is missing.
+ */
+export async function confirmObjectLock(
+  client: S3Client,
+  Bucket: string,
+  Key: string,
+  VersionId: string,
+  want: { mode: 'COMPLIANCE' | 'GOVERNANCE'; retainUntil: Date; legalHold: boolean },
+) {
+  let head = await headObject(client, Bucket, Key, VersionId);
+  if (!head?.lockMode) {
+    await client.send(new PutObjectRetentionCommand({ Bucket, Key, VersionId, Retention: { Mode: want.mode, RetainUntilDate: want.retainUntil } }));
+  }
+  if (want.legalHold && head?.legalHold !== 'ON') {
+    await client.send(new PutObjectLegalHoldCommand({ Bucket, Key, VersionId, LegalHold: { Status: 'ON' } }));
+  }
+  if (!head?.lockMode || (want.legalHold && head.legalHold !== 'ON')) head = await headObject(client, Bucket, Key, VersionId);
+  return { lockMode: head?.lockMode, retainUntil: head?.retainUntil, legalHold: head?.legalHold === 'ON' };
+}
+
+export async function headObject(client: S3Client, Bucket: string, Key: string, VersionId?: string) {
   try {
-    const out = await client.send(new HeadObjectCommand({ Bucket, Key }));
+    const out = await client.send(new HeadObjectCommand({ Bucket, Key, ...(VersionId ? { VersionId } : {}) }));
     return {
       size: out.ContentLength ?? 0,
       ...(out.VersionId ? { versionId: out.VersionId } : {}),

@@ -11,6 +11,7 @@ import { HashingStream, toReadable } from '../../src/hash.js';
 import type { AwsClientConfig } from '../../src/aws-config.js';
 import type { EvidenceStore, StoreSpec, StoredObject } from '../../src/types.js';
 import {
+  confirmObjectLock,
   createS3Client,
   describeBucketProtection,
   getObject,
@@ -57,14 +58,19 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
             ...(locked && spec.legalHold ? { ObjectLockLegalHoldStatus: 'ON' as const } : {}),
           }),
         ]);
+        const lock =
+          locked && uploaded.versionId
+            ? await confirmObjectLock(client, spec.bucket, Key, uploaded.versionId, { mode: spec.retentionMode, retainUntil, legalHold: spec.legalHold })
+            : undefined;
+        if (locked && !lock?.lockMode) throw new RemoteError(`s3://${spec.bucket}/${Key} was stored but its Object Lock could not be confirmed`, true);
         return {
           key,
           ...(uploaded.versionId ? { versionId: uploaded.versionId } : {}),
           sha256: hasher.digest(),
           size: hasher.size,
           location: { store: 's3', bucket: spec.bucket, key: Key, ...(uploaded.versionId ? { versionId: uploaded.versionId } : {}) },
-          preservation: locked
-            ? { lockMode: spec.retentionMode, retainUntil: retainUntil.toISOString(), legalHold: spec.legalHold }
+          preservation: lock
+            ? { lockMode: lock.lockMode ?? 'none', retainUntil: lock.retainUntil ?? null, legalHold: lock.legalHold }
             : { lockMode: 'none' },
         };
       } catch (error) {

@@ -19,3 +19,22 @@ export function motoEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 export function testIncident(label = 'T'): string {
   return `IR-${label}-${randomBytes(4).toString('hex')}`;
 }
+
+/** An S3 client pointed at moto, for test set-up and inspection only. */
+export async function testS3() {
+  const { S3Client } = await import('@aws-sdk/client-s3');
+  return new S3Client({ endpoint: inject('motoEndpoint'), forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
+}
+
+/** Create a bucket, with Object Lock (and so versioning) unless `locked` is false. */
+export async function createTestBucket(options: { locked?: boolean; versioned?: boolean } = {}): Promise<string> {
+  const { CreateBucketCommand, PutBucketVersioningCommand } = await import('@aws-sdk/client-s3');
+  const s3 = await testS3();
+  const bucket = `hf-test-${randomBytes(5).toString('hex')}`;
+  const locked = options.locked ?? true;
+  await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: locked }));
+  if (!locked && options.versioned) {
+    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  }
+  return bucket;
+}

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { parseCase } from '../../src/case.js';
+import { BadInputError } from '../../src/errors.js';
+import { forensicCidrProblem } from '../../src/cidr.js';
+import type { Provider } from '../../src/types.js';
+
+const fake: Provider = {
+  id: 'fake',
+  summary: 'fake',
+  flags: [{ flags: '--thing <id>', description: 'a thing', param: 'things', repeatable: true, target: true }],
+  policies: [],
+  example: '',
+  parseParams: (raw) => ({
+    params: raw,
+    problems: Array.isArray(raw.things) && raw.things.length ? [] : ['--thing: give at least one'],
+  }),
+  discover: async () => ({}),
+  plan: () => ({ steps: [] }),
+  run: async () => ({}),
+};
+
+function problemsOf(input: Record<string, unknown>): string[] {
+  try {
+    parseCase(input, [fake]);
+  } catch (error) {
+    expect(error).toBeInstanceOf(BadInputError);
+    const e = error as BadInputError;
+    return e.details.length ? e.details : [e.message];
+  }
+  return [];
+}
+
+describe('parseCase', () => {
+  it('accepts a minimal case and fills defaults', () => {
+    const kase = parseCase({ incident: 'IR-2026-0042', targets: { fake: { things: ['x'] } } }, [fake], { cwd: '/tmp' });
+    expect(kase).toMatchObject({ incident: 'IR-2026-0042', severity: 'high', contain: true, approveContainment: false, forensicCidrs: [] });
+    expect(kase.store).toEqual({ kind: 'fs', dir: '/tmp/evidence-store' });
+  });
+
+  it('reports every problem at once, each naming its input', () => {
+    const problems = problemsOf({
+      incident: 'bad id!',
+      severity: 'urgent',
+      forensicCidrs: ['0.0.0.0/0', '10.0.0.0/8'],
+      region: 'mars-1',
+      store: 's3://Bad_Bucket',
+      targets: { fake: { things: [] }, nope: {} },
+    });
+    expect(problems.some((p) => p.includes('--incident'))).toBe(true);
+    expect(problems.some((p) => p.includes('--severity'))).toBe(true);
+    expect(problems.filter((p) => p.includes('--forensic-cidr'))).toHaveLength(2);
+    expect(problems.some((p) => p.includes('--region'))).toBe(true);
+    expect(problems.some((p) => p.includes('--store'))).toBe(true);
+    expect(problems.some((p) => p.includes('--thing'))).toBe(true);
+    expect(problems.some((p) => p.includes('targets.nope'))).toBe(true);
+  });
+
+  it.each([
+    ['missing incident', {}, '--incident'],
+    ['incident with a double hyphen', { incident: 'IR--1' }, '--incident'],
+    ['incident too long', { incident: `IR-${'9'.repeat(40)}` }, 'longer than'],
+    ['incident starting with a digit', { incident: '2026-42' }, '--incident'],
+    ['no targets', { incident: 'IR-1-2', targets: undefined }, 'no targets'],
+    ['world-open CIDR', { incident: 'IR-1-2', forensicCidrs: ['0.0.0.0/0'] }, 'wider than /16'],
+    ['IPv6 world', { incident: 'IR-1-2', forensicCidrs: ['::/0'] }, 'wider than /48'],
+    ['CIDR with host bits', { incident: 'IR-1-2', forensicCidrs: ['203.0.113.7/24'] }, 'did you mean 203.0.113.0/24'],
+    ['not a CIDR', { incident: 'IR-1-2', forensicCidrs: ['forensics'] }, 'not a CIDR'],
+    ['bad ports', { incident: 'IR-1-2', forensicPorts: '22,70000' }, '--forensic-ports'],
+    ['bad retain days', { incident: 'IR-1-2', store: 's3://bucket-a', retainDays: 0 }, '--retain-days'],
+    ['bad retention mode', { incident: 'IR-1-2', store: 's3://bucket-a', retentionMode: 'FOREVER' }, '--retention-mode'],
+    ['lock options on a local store', { incident: 'IR-1-2', store: './x', retainDays: 3 }, 'only to an s3://'],
+    ['bad role ARN', { incident: 'IR-1-2', assumeRole: 'admin' }, '--assume-role'],
+    ['unknown case field', { incident: 'IR-1-2', sevrity: 'low' }, 'unknown case field "sevrity"'],
+  ])('refuses %s', (_label, input, fragment) => {
+    const problems = problemsOf({ targets: { fake: { things: ['x'] } }, ...input } as Record<string, unknown>);
+    expect(problems.join('\n')).toContain(fragment);
+  });
+});
+
+describe('forensicCidrProblem', () => {
+  it('accepts host and narrow ranges', () => {
+    expect(forensicCidrProblem('203.0.113.7/32')).toBeUndefined();
+    expect(forensicCidrProblem('10.20.0.0/16')).toBeUndefined();
+    expect(forensicCidrProblem('2001:db8::/64')).toBeUndefined();
+  });
+});

@@ -1,0 +1,61 @@
+import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/canonical-json.js';
+import { IntegrityError } from '../../src/errors.js';
+import { checkJournalChain, GENESIS_HASH, Journal } from '../../src/journal.js';
+
+const tmp = () => join(mkdtempSync(join(tmpdir(), 'hf-journal-')), 'journal.ndjson');
+
+describe('canonicalJson (RFC 8785)', () => {
+  it('sorts keys by UTF-16 code units and drops whitespace', () => {
+    expect(canonicalJson({ b: 1, a: [true, null, 'x'], é: 2, Z: { y: 1.5, x: -0 } })).toBe('{"Z":{"x":0,"y":1.5},"a":[true,null,"x"],"b":1,"é":2}');
+  });
+  it('serialises numbers the ECMAScript way', () => {
+    expect(canonicalJson([1e21, 1e-7, 100, 0.1])).toBe('[1e+21,1e-7,100,0.1]');
+  });
+});
+
+describe('Journal', () => {
+  it('chains every line to the one before and survives a reopen', () => {
+    const path = tmp();
+    const j = Journal.open(path, 'IR-1-2');
+    j.append({ type: 'capture.limitation', message: 'one' });
+    j.append({ type: 'capture.limitation', message: 'two' });
+    j.close();
+    const check = checkJournalChain(readFileSync(path, 'utf8'));
+    expect(check.ok).toBe(true);
+    expect(check.events[0]!.prev).toBe(GENESIS_HASH);
+    expect(check.events.map((e) => e.seq)).toEqual([1, 2]);
+    const again = Journal.open(path, 'IR-1-2');
+    expect(again.events).toHaveLength(2);
+    expect(again.append({ type: 'capture.limitation', message: 'three' }).seq).toBe(3);
+    again.close();
+  });
+
+  it('detects an edited line and refuses to continue a broken journal', () => {
+    const path = tmp();
+    const j = Journal.open(path, 'IR-1-2');
+    j.append({ type: 'capture.limitation', message: 'original' });
+    j.append({ type: 'capture.limitation', message: 'next' });
+    j.close();
+    writeFileSync(path, readFileSync(path, 'utf8').replace('original', 'forged'));
+    const check = checkJournalChain(readFileSync(path, 'utf8'));
+    expect(check.ok).toBe(false);
+    expect(check.problems.join()).toContain('line 2: prev hash');
+    expect(() => Journal.open(path, 'IR-1-2')).toThrow(IntegrityError);
+  });
+
+  it('drops a torn last line left by a crash', () => {
+    const path = tmp();
+    const j = Journal.open(path, 'IR-1-2');
+    j.append({ type: 'capture.limitation', message: 'kept' });
+    j.close();
+    appendFileSync(path, '{"seq":2,"type":"capt');
+    const reopened = Journal.open(path, 'IR-1-2');
+    expect(reopened.events).toHaveLength(1);
+    reopened.close();
+    expect(checkJournalChain(readFileSync(path, 'utf8')).ok).toBe(true);
+  });
+});
