@@ -1,0 +1,2 @@
+export declare const streamProvider: unknown;
+export declare const providers: unknown[];
