@@ -64,6 +64,9 @@ export type CaptureEventBody =
       manifestVersionId?: string;
       manifestSha256: string;
       journalKey: string;
+      /** Where the signature record lies, when the manifest was signed. */
+      signatureKey?: string;
+      signer?: string;
     }
   | { type: 'release.started'; changes: number }
   | { type: 'change.released'; changeId: string; resource: string; attribute: string; restored: boolean; note?: string }

@@ -17,6 +17,7 @@ import { deriveJournalState, type JournalState } from './journal-state.js';
 import { foldManifest, serializeManifest, type Manifest } from './manifest.js';
 import { builtinProviders, createStore } from './registry.js';
 import { artifactKey, journalPrefix, sealKeys } from './store-keys.js';
+import { signManifest, type Signer } from './signing.js';
 import { localOperator, toolInfo } from './tool-info.js';
 import type {
   ArtifactRecord,
@@ -54,6 +55,8 @@ export interface ExecuteOptions {
   retry?: { maxAttempts?: number; baseDelayMs?: number };
   /** Replaces the identity lookup (library callers that know who they are). */
   operator?: JsonObject;
+  /** Signs the manifest digest at seal (local Ed25519 key or KMS). */
+  signer?: Signer;
 }
 
 /** What a capture did; failure carries every field success has. */
@@ -152,7 +155,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
       failed: [...results.values()].filter((r) => r === 'failed' || r === 'skipped').length,
       waiting: [...results.values()].filter((r) => r === 'waiting').length,
     });
-    return await seal(plan, { journal, store, emit, captureId, path });
+    return await seal(plan, { journal, store, emit, captureId, path, ...(options.signer ? { signer: options.signer } : {}) });
   } finally {
     journal.close();
   }
@@ -436,7 +439,7 @@ function stepContext(step: Step, deps: RunDeps): StepContext {
  */
 async function seal(
   plan: CapturePlan,
-  deps: { journal: Journal; store: EvidenceStore; emit: RunDeps['emit']; captureId: string; path: string },
+  deps: { journal: Journal; store: EvidenceStore; emit: RunDeps['emit']; captureId: string; path: string; signer?: Signer },
 ): Promise<CaptureOutcome> {
   const { journal, store, emit } = deps;
   const sealedAt = new Date().toISOString();
@@ -451,6 +454,12 @@ async function seal(
     const { text, sha256 } = serializeManifest(manifest);
     const stored = await store.put(keys.manifest, text, { contentType: 'application/json' });
     if (stored.sha256 !== sha256) throw new InternalError('manifest digest changed while storing it');
+    let signatureKey: string | undefined;
+    if (deps.signer) {
+      const record = await signManifest(deps.signer, keys.manifest, sha256);
+      signatureKey = `${keys.manifest}.sig.json`;
+      await store.put(signatureKey, `${JSON.stringify(record, null, 2)}\n`, { contentType: 'application/json' });
+    }
     emit({
       type: 'capture.sealed',
       status: manifest.status,
@@ -458,6 +467,7 @@ async function seal(
       ...(stored.versionId ? { manifestVersionId: stored.versionId } : {}),
       manifestSha256: sha256,
       journalKey: keys.journal,
+      ...(signatureKey && deps.signer ? { signatureKey, signer: deps.signer.keyId } : {}),
     });
     await store.put(keys.journal, journal.text(), { contentType: 'application/x-ndjson' });
     const state = deriveJournalState(journal.events);

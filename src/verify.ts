@@ -10,6 +10,7 @@ import { hashReadable } from './hash.js';
 import { checkJournalChain, type JournalLine } from './journal.js';
 import { foldManifest, type Manifest } from './manifest.js';
 import { journalPrefix, manifestPrefix } from './store-keys.js';
+import { checkSignature, type SignatureRecord } from './signing.js';
 import type { EvidenceStore, Step } from './types.js';
 
 export interface VerifyItem {
@@ -27,7 +28,11 @@ export interface VerifyReport {
 }
 
 /** Check everything recorded for `incident` in `store`. Never throws for a mismatch: it reports it. */
-export async function verifyEvidence(store: EvidenceStore, incident: string): Promise<VerifyReport> {
+export async function verifyEvidence(
+  store: EvidenceStore,
+  incident: string,
+  options: { publicKeyPem?: string; requireSignature?: boolean } = {},
+): Promise<VerifyReport> {
   const items: VerifyItem[] = [];
   const report = (): VerifyReport => ({ ok: items.length > 0 && items.every((i) => i.ok), incident, items, ...(manifestKey ? { manifestKey } : {}) });
   let manifestKey: string | undefined;
@@ -73,6 +78,8 @@ export async function verifyEvidence(store: EvidenceStore, incident: string): Pr
     detail: sealOk ? `manifest sha256 ${sha256} matches the sealed journal` : `manifest sha256 ${sha256} differs from the sealed ${sealEvent.manifestSha256}, or a newer version replaced it`,
   });
 
+  items.push(await checkSealSignature(store, sealEvent, sha256, options));
+
   let manifest: Manifest;
   try {
     manifest = JSON.parse(manifestText) as Manifest;
@@ -108,6 +115,28 @@ export async function verifyEvidence(store: EvidenceStore, incident: string): Pr
     }
   }
   return report();
+}
+
+/** The signature beside the manifest, if the seal names one (or one is required). */
+async function checkSealSignature(
+  store: EvidenceStore,
+  sealEvent: { signatureKey?: string; manifestKey: string },
+  manifestSha256: string,
+  options: { publicKeyPem?: string; requireSignature?: boolean },
+): Promise<VerifyItem> {
+  const key = sealEvent.signatureKey;
+  if (!key) {
+    const required = Boolean(options.requireSignature || options.publicKeyPem);
+    return { kind: 'signature', id: sealEvent.manifestKey, ok: !required, detail: required ? 'the manifest is not signed, but a signature is required' : 'not signed (capture ran without --sign-key or --sign-kms-key)' };
+  }
+  let record: SignatureRecord;
+  try {
+    record = JSON.parse(await readWhole(store, key)) as SignatureRecord;
+  } catch (error) {
+    return { kind: 'signature', id: key, ok: false, detail: `cannot read the signature: ${(error as Error).message}` };
+  }
+  const result = checkSignature(record, manifestSha256, options.publicKeyPem);
+  return { kind: 'signature', id: key, ...result };
 }
 
 /** The newest manifest key of an incident, if any. */

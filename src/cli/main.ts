@@ -7,6 +7,7 @@ import { toolInfo } from '../tool-info.js';
 import type { Provider } from '../types.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerCaptureCommands } from './commands/capture.js';
+import { registerKeygenCommand } from './commands/keygen.js';
 import { registerProvidersCommand } from './commands/providers.js';
 import { registerReleaseCommand } from './commands/release.js';
 import { registerStatusCommand } from './commands/status.js';
@@ -34,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
   registerVerifyCommand(program);
   registerReleaseCommand(program, providers);
   registerProvidersCommand(program, providers);
+  registerKeygenCommand(program);
   try {
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);

@@ -1,5 +1,6 @@
 /** Execute (or preflight) a plan from the CLI: events rendered as they come, outcome summarised. */
 import { executePlan, type CaptureOutcome } from '../execute.js';
+import type { Signer } from '../signing.js';
 import type { CapturePlan, Provider } from '../types.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { describeEvent, type Output } from './output.js';
@@ -9,6 +10,7 @@ export interface RunPlanOptions {
   dryRun: boolean;
   concurrency?: number;
   stateDir?: string;
+  signer?: Signer;
 }
 
 /** Run the plan; SIGINT aborts cleanly (journal closed, exit 130), a second SIGINT exits at once. */
@@ -30,6 +32,7 @@ export async function runPlanFromCli(plan: CapturePlan, out: Output, options: Ru
       signal: controller.signal,
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+      ...(options.signer ? { signer: options.signer } : {}),
       onEvent: (event) => {
         out.data(event);
         const line = describeEvent(event);

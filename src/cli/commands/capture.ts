@@ -5,6 +5,7 @@ import { planCapture } from '../../capture.js';
 import { BadInputError } from '../../errors.js';
 import type { CapturePlan, Provider } from '../../types.js';
 import { addCaseOptions } from '../case-options.js';
+import { addSignerOptions, signerFromOptions } from '../signer-options.js';
 import { createOutput, type Output } from '../output.js';
 import { runPlanFromCli } from '../run-plan.js';
 
@@ -40,11 +41,13 @@ export function registerCaptureCommands(program: Command, providers: readonly Pr
     .option('--concurrency <n>', 'steps in flight at once (default 8)')
     .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
     .option('--json', 'NDJSON events and the outcome on stdout')
-    .addHelpText('after', EXAMPLES)
-    .action(async (opts: Record<string, unknown>) => {
+    .addHelpText('after', EXAMPLES);
+  addSignerOptions(capture).action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const concurrency = parseConcurrency(opts.concurrency);
-      const plan = await planCapture(toCase(opts), { providers });
+      const caseInput = toCase(opts);
+      const signer = signerFromOptions(opts, typeof caseInput.region === 'string' ? caseInput.region : undefined);
+      const plan = await planCapture(caseInput, { providers });
       if (typeof opts.planOut === 'string') writeFileSync(opts.planOut, `${JSON.stringify(plan, null, 2)}\n`);
       printPlan(plan, out);
       process.exitCode = await runPlanFromCli(plan, out, {
@@ -52,6 +55,7 @@ export function registerCaptureCommands(program: Command, providers: readonly Pr
         dryRun: Boolean(opts.dryRun),
         ...(concurrency ? { concurrency } : {}),
         ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
+        ...(signer ? { signer } : {}),
       });
     });
 

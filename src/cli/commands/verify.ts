@@ -1,5 +1,5 @@
 /** `evidence verify`: re-hash every artifact and check the journal chain and the seal; exit 5 on any mismatch. */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { assertIncidentId, parseStoreSpec } from '../../case.js';
 import { awsClientConfig } from '../../aws-config.js';
@@ -17,6 +17,8 @@ export function registerVerifyCommand(program: Command): void {
     .option('--incident <id>', 'incident id')
     .option('--store <where>', 'evidence store: s3://bucket/prefix or a directory (default ./evidence-store)')
     .option('--region <region>', 'AWS region of the bucket')
+    .option('--public-key <file>', 'trust only signatures by this public key (PEM)')
+    .option('--require-signature', 'fail when the manifest is not signed')
     .option('--json', 'the report as JSON on stdout')
     .addHelpText('after', '\nExamples:\n  evidence verify --incident IR-2026-0042 --store s3://ir-evidence/cases\n  evidence verify --incident IR-2026-0042 ./evidence-store')
     .action(async (folder: string | undefined, opts: Record<string, unknown>) => {
@@ -29,7 +31,15 @@ export function registerVerifyCommand(program: Command): void {
       const region = typeof opts.region === 'string' ? opts.region : undefined;
       const kase = { incident, store: spec, ...(region ? { region } : {}) } as never;
       const store = createStore(spec, awsClientConfig({ kase, env: process.env, clients: {} }));
-      const report = await verifyEvidence(store, incident);
+      let publicKeyPem: string | undefined;
+      if (typeof opts.publicKey === 'string') {
+        try {
+          publicKeyPem = readFileSync(opts.publicKey, 'utf8');
+        } catch {
+          throw new BadInputError(`bad input: --public-key ${opts.publicKey}: cannot read`);
+        }
+      }
+      const report = await verifyEvidence(store, incident, { ...(publicKeyPem ? { publicKeyPem } : {}), requireSignature: Boolean(opts.requireSignature) });
       out.data({ type: 'verify', ...report });
       out.say(`verify ${incident} in ${store.description}:`);
       for (const item of report.items) out.say(`  ${item.ok ? 'ok  ' : 'FAIL'} ${item.kind.padEnd(9)} ${item.id}  ${item.detail}`);

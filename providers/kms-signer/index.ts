@@ -1,0 +1,24 @@
+/** A manifest signer backed by an AWS KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY). */
+import { createPublicKey } from 'node:crypto';
+import type { AwsClientConfig } from '../../src/aws-config.js';
+import type { Signer } from '../../src/signing.js';
+import { createKmsClient, kmsPublicKeyDer, kmsSign, type KMSClient } from './client.js';
+
+/** Sign with `keyArn`; `client` may be injected. */
+export function kmsSigner(keyArn: string, config: AwsClientConfig, injected?: KMSClient): Signer {
+  const client = injected ?? createKmsClient(config);
+  let pem: string | undefined;
+  return {
+    algorithm: 'ecdsa-p256-sha256',
+    keyId: keyArn,
+    async publicKeyPem() {
+      pem ??= createPublicKey({ key: Buffer.from(await kmsPublicKeyDer(client, keyArn)), format: 'der', type: 'spki' })
+        .export({ type: 'spki', format: 'pem' })
+        .toString();
+      return pem;
+    },
+    async sign(digest) {
+      return Buffer.from(await kmsSign(client, keyArn, digest));
+    },
+  };
+}
