@@ -5,6 +5,7 @@
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { CaptureEvent, CaptureStatus } from './events.js';
 import { deriveJournalState } from './journal-state.js';
+import { foldTimeline, type Timeline } from './timeline.js';
 import type { ArtifactRecord, ChangeRecord, FailureRecord, JsonObject, Step } from './types.js';
 
 export const MANIFEST_SCHEMA = 'holdfast/manifest@1';
@@ -27,6 +28,7 @@ export interface Manifest {
   waiting: { stepId: string; detail: string }[];
   limitations: string[];
   journal: { key: string; head: string; events: number };
+  timeline: Timeline;
 }
 
 export interface SealInfo {
@@ -89,6 +91,7 @@ export function foldManifest(steps: readonly Step[], events: readonly CaptureEve
     waiting,
     limitations: state.limitations,
     journal: { key: seal.journalKey, head: seal.journalHead, events: events.length },
+    timeline: foldTimeline(events),
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { awsClientConfig } from './aws-config.js';
+import { appendCustody } from './custody.js';
 import { BadInputError, describeError } from './errors.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody } from './events.js';
 import { journalPath, DEFAULT_STATE_DIR, restoreJournalFromStore } from './execute.js';
@@ -106,6 +107,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
     const journalKey = `${journalPrefix(options.incident)}${stamp}-release-${journal.head.slice(0, 12)}.ndjson`;
     await store.put(journalKey, journal.text(), { contentType: 'application/x-ndjson' });
+    await appendCustody(store, options.incident, 'release', { restored: outcome.restored.map((c) => c.id), failed: outcome.failed.map((f) => f.change.id), journalKey });
     return { ...outcome, status: outcome.failed.length ? 'partial' : 'complete', journalKey };
   } finally {
     journal.close();

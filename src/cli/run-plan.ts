@@ -1,5 +1,9 @@
 /** Execute (or preflight) a plan from the CLI: events rendered as they come, outcome summarised. */
+import { existsSync, readFileSync } from 'node:fs';
 import { executePlan, type CaptureOutcome } from '../execute.js';
+import { checkJournalChain } from '../journal.js';
+import { createWebhookNotifier } from '../notify.js';
+import { buildSitrep, renderSitrepMarkdown } from '../sitrep.js';
 import type { Signer } from '../signing.js';
 import type { CapturePlan, Provider } from '../types.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
@@ -11,6 +15,7 @@ export interface RunPlanOptions {
   concurrency?: number;
   stateDir?: string;
   signer?: Signer;
+  notifyWebhook?: string;
 }
 
 /** Run the plan; SIGINT aborts cleanly (journal closed, exit 130), a second SIGINT exits at once. */
@@ -25,6 +30,7 @@ export async function runPlanFromCli(plan: CapturePlan, out: Output, options: Ru
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  const notifier = options.notifyWebhook ? createWebhookNotifier(options.notifyWebhook) : undefined;
   try {
     const outcome = await executePlan(plan, {
       providers: options.providers,
@@ -34,12 +40,19 @@ export async function runPlanFromCli(plan: CapturePlan, out: Output, options: Ru
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
       ...(options.signer ? { signer: options.signer } : {}),
       onEvent: (event) => {
+        notifier?.listener(event);
         out.data(event);
         const line = describeEvent(event);
         if (line) out.say(line);
       },
     });
     summarise(outcome, out);
+    if (notifier) {
+      const events = outcome.journalPath && existsSync(outcome.journalPath) ? checkJournalChain(readFileSync(outcome.journalPath, 'utf8')).events : [];
+      const sitrep = buildSitrep(plan.incident, events, new Date().toISOString());
+      const posted = await notifier.finish({ type: 'sitrep', dryRun: outcome.dryRun, status: outcome.status, sitrep, markdown: renderSitrepMarkdown(sitrep) });
+      if (posted.failed) out.say(`note: ${posted.failed} of ${posted.sent + posted.failed} webhook posts failed (the capture is not affected)`);
+    }
     out.data({ type: 'outcome', ...outcome });
     return exitCodeFor(outcome);
   } finally {

@@ -10,7 +10,8 @@ const KMS_KEY_PATTERN = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w
 export function addSignerOptions(cmd: Command): Command {
   return cmd
     .option('--sign-key <file>', 'sign the manifest with this Ed25519 key (make one with `evidence keygen`)')
-    .option('--sign-kms-key <arn>', 'sign the manifest with this AWS KMS ECC_NIST_P256 key');
+    .option('--sign-kms-key <arn>', 'sign the manifest with this AWS KMS ECC_NIST_P256 key')
+    .option('--notify-webhook <url>', 'POST each phase change and the final sitrep as JSON (failures never stop a capture)');
 }
 
 /** The signer the options ask for, validated before anything runs. */

@@ -37,6 +37,7 @@ export function registerApplyCommand(program: Command, providers: readonly Provi
         ...(concurrency ? { concurrency } : {}),
         ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
         ...(signer ? { signer } : {}),
+        ...(typeof opts.notifyWebhook === 'string' ? { notifyWebhook: opts.notifyWebhook } : {}),
       });
     });
 }

@@ -56,6 +56,7 @@ export function registerCaptureCommands(program: Command, providers: readonly Pr
         ...(concurrency ? { concurrency } : {}),
         ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
         ...(signer ? { signer } : {}),
+        ...(typeof opts.notifyWebhook === 'string' ? { notifyWebhook: opts.notifyWebhook } : {}),
       });
     });
 

@@ -5,6 +5,7 @@ import { assertIncidentId } from '../../case.js';
 import { BadInputError } from '../../errors.js';
 import { DEFAULT_STATE_DIR, journalPath } from '../../execute.js';
 import { checkJournalChain } from '../../journal.js';
+import { buildSitrep, renderSitrepMarkdown } from '../../sitrep.js';
 import { statusFromJournal } from '../../status.js';
 import { createOutput } from '../output.js';
 
@@ -15,8 +16,9 @@ export function registerStatusCommand(program: Command): void {
     .description('what is done, pending and failed for an incident (from its journal)')
     .option('--incident <id>', 'incident id')
     .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
+    .option('--sitrep', 'a situation report (Markdown on stdout; with --json, as data)')
     .option('--json', 'the status as JSON on stdout')
-    .addHelpText('after', '\nExample:\n  evidence status --incident IR-2026-0042')
+    .addHelpText('after', '\nExamples:\n  evidence status --incident IR-2026-0042\n  evidence status --incident IR-2026-0042 --sitrep > sitrep.md')
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const incident = assertIncidentId(opts.incident);
@@ -24,6 +26,12 @@ export function registerStatusCommand(program: Command): void {
       const path = journalPath(stateDir, incident);
       if (!existsSync(path)) throw new BadInputError(`bad input: --incident ${incident}: no journal at ${path}`);
       const chain = checkJournalChain(readFileSync(path, 'utf8'));
+      if (opts.sitrep) {
+        const sitrep = buildSitrep(incident, chain.events, new Date().toISOString());
+        if (opts.json) out.data({ type: 'sitrep', ...sitrep });
+        else process.stdout.write(renderSitrepMarkdown(sitrep));
+        return;
+      }
       const report = statusFromJournal(incident, chain.events);
       out.data({ type: 'status', ...report, journalIntact: chain.ok });
       out.say(`${incident}: ${report.sealed ? `sealed (${report.sealed.status}) at ${report.sealed.at}` : 'not sealed yet'}; journal ${chain.ok ? 'intact' : 'BROKEN'}`);

@@ -5,6 +5,7 @@ import { assertIncidentId, parseStoreSpec } from '../../case.js';
 import { awsClientConfig } from '../../aws-config.js';
 import { BadInputError, IntegrityError } from '../../errors.js';
 import { createStore } from '../../registry.js';
+import { appendCustody } from '../../custody.js';
 import { verifyEvidence } from '../../verify.js';
 import { createOutput } from '../output.js';
 
@@ -19,6 +20,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--region <region>', 'AWS region of the bucket')
     .option('--public-key <file>', 'trust only signatures by this public key (PEM)')
     .option('--require-signature', 'fail when the manifest is not signed')
+    .option('--no-custody', 'do not append a custody-log entry (e.g. read-only access)')
     .option('--json', 'the report as JSON on stdout')
     .addHelpText('after', '\nExamples:\n  evidence verify --incident IR-2026-0042 --store s3://ir-evidence/cases\n  evidence verify --incident IR-2026-0042 ./evidence-store')
     .action(async (folder: string | undefined, opts: Record<string, unknown>) => {
@@ -40,7 +42,10 @@ export function registerVerifyCommand(program: Command): void {
         }
       }
       const report = await verifyEvidence(store, incident, { ...(publicKeyPem ? { publicKeyPem } : {}), requireSignature: Boolean(opts.requireSignature) });
-      out.data({ type: 'verify', ...report });
+      // Verifying touches the evidence: the custody log records who did it and what they found.
+      const custody = opts.custody === false ? {} : await appendCustody(store, incident, 'verify', { ok: report.ok, failed: report.items.filter((i) => !i.ok).map((i) => i.id) });
+      out.data({ type: 'verify', ...report, ...(custody.key ? { custodyKey: custody.key } : {}) });
+      if (custody.error) out.say(`note: could not append to the custody log (${custody.error})`);
       out.say(`verify ${incident} in ${store.description}:`);
       for (const item of report.items) out.say(`  ${item.ok ? 'ok  ' : 'FAIL'} ${item.kind.padEnd(9)} ${item.id}  ${item.detail}`);
       if (!report.ok) {
