@@ -7,6 +7,7 @@ import { toolInfo } from '../tool-info.js';
 import type { Provider } from '../types.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerCaptureCommands } from './commands/capture.js';
+import { registerDrillCommand } from './commands/drill.js';
 import { registerKeygenCommand } from './commands/keygen.js';
 import { registerProvidersCommand } from './commands/providers.js';
 import { registerReleaseCommand } from './commands/release.js';
@@ -36,6 +37,7 @@ async function main(argv: string[]): Promise<number> {
   registerReleaseCommand(program, providers);
   registerProvidersCommand(program, providers);
   registerKeygenCommand(program);
+  registerDrillCommand(program, providers);
   try {
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);

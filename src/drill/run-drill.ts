@@ -1,0 +1,159 @@
+/**
+ * `evidence drill`: a whole exercise with no cloud account. Starts the local emulators, seeds a
+ * scenario, then runs plan → dry run → capture → verify → release through the same library a
+ * responder's capture uses, reporting each stage's time and the sitrep.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { planCapture } from '../capture.js';
+import type { CaseInput } from '../case.js';
+import { startMoto, type MotoServer } from '../emulators/moto.js';
+import type { CaptureEvent } from '../events.js';
+import { executePlan, type CaptureOutcome } from '../execute.js';
+import { checkJournalChain } from '../journal.js';
+import { createStore } from '../registry.js';
+import { releaseContainment, type ReleaseOutcome } from '../release.js';
+import { buildSitrep, type Sitrep } from '../sitrep.js';
+import type { JsonObject, Provider } from '../types.js';
+import { verifyEvidence, type VerifyReport } from '../verify.js';
+import { readFileSync } from 'node:fs';
+import { seedAws, type SeededAws } from './seed-aws.js';
+
+export const DRILL_SCENARIOS = ['web-compromise'] as const;
+export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
+
+/** A forensic workstation address for the drill (documentation range, never routed). */
+export const DRILL_FORENSIC_CIDR = '198.51.100.10/32';
+
+export interface DrillStage {
+  stage: 'emulators' | 'seed' | 'plan' | 'dry-run' | 'capture' | 'verify' | 'release';
+  ms: number;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DrillReport {
+  scenario: DrillScenario;
+  incident: string;
+  ok: boolean;
+  stages: DrillStage[];
+  engaged: string[];
+  skipped: { provider: string; reason: string }[];
+  capture?: CaptureOutcome;
+  verify?: VerifyReport;
+  release?: ReleaseOutcome;
+  sitrep?: Sitrep;
+  workdir: string;
+}
+
+/** Optional extra targets the drill can add when their local servers are available. */
+export interface DrillExtension {
+  provider: string;
+  /** Start what the provider needs and return its targets, or the reason it cannot run here. */
+  prepare(ctx: { seeded: SeededAws; suffix: string; env: NodeJS.ProcessEnv; workdir: string }): Promise<{ targets?: JsonObject; env?: NodeJS.ProcessEnv; reason?: string; stop?: () => Promise<void> }>;
+}
+
+export interface DrillOptions {
+  scenario?: DrillScenario;
+  providers: readonly Provider[];
+  extensions?: readonly DrillExtension[];
+  onEvent?: (event: CaptureEvent) => void;
+  onStage?: (stage: DrillStage) => void;
+  log?: (line: string) => void;
+}
+
+/** Run the drill end to end; emulators are stopped afterwards whatever happens. */
+export async function runDrill(options: DrillOptions): Promise<DrillReport> {
+  const scenario = options.scenario ?? 'web-compromise';
+  const suffix = randomBytes(3).toString('hex');
+  const incident = `IR-DRILL-${suffix}`;
+  const workdir = mkdtempSync(join(tmpdir(), 'holdfast-drill-'));
+  const report: DrillReport = { scenario, incident, ok: false, stages: [], engaged: [], skipped: [], workdir };
+  const stops: (() => Promise<void>)[] = [];
+  const stage = async <T>(name: DrillStage['stage'], fn: () => Promise<T>, describe: (t: T) => { ok: boolean; detail: string }): Promise<T> => {
+    const started = Date.now();
+    try {
+      const value = await fn();
+      const d = describe(value);
+      const s = { stage: name, ms: Date.now() - started, ...d };
+      report.stages.push(s);
+      options.onStage?.(s);
+      return value;
+    } catch (error) {
+      const s = { stage: name, ms: Date.now() - started, ok: false, detail: (error as Error).message };
+      report.stages.push(s);
+      options.onStage?.(s);
+      throw error;
+    }
+  };
+
+  try {
+    const moto: MotoServer = await stage('emulators', () => startMoto({ logFile: join(workdir, 'moto.log'), ...(options.log ? { log: options.log } : {}) }), (m) => ({ ok: true, detail: `moto server at ${m.endpoint}` }));
+    stops.push(() => moto.stop());
+    let env: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_ENDPOINT_URL: moto.endpoint,
+      AWS_ACCESS_KEY_ID: 'drill',
+      AWS_SECRET_ACCESS_KEY: 'drill',
+      AWS_REGION: 'us-east-1',
+      HOLDFAST_AWS_MAX_ATTEMPTS: '2',
+    };
+    delete env.AWS_PROFILE;
+    delete env.AWS_SESSION_TOKEN;
+    const seeded = await stage('seed', () => seedAws(moto.endpoint, suffix), (s) => ({ ok: true, detail: `instance ${s.instanceId} (${s.networkInterfaceIds.length} ENIs, ${s.volumeIds.length} volumes, ASG ${s.autoScalingGroup}), RDS ${s.dbInstance}` }));
+
+    const targets: Record<string, JsonObject> = {};
+    const has = (id: string) => options.providers.some((p) => p.id === id);
+    if (has('ec2')) targets.ec2 = { instances: [seeded.instanceId] };
+    else report.skipped.push({ provider: 'ec2', reason: 'provider not registered' });
+    if (has('rds')) targets.rds = { dbInstances: [seeded.dbInstance] };
+    else report.skipped.push({ provider: 'rds', reason: 'provider not registered' });
+    for (const ext of options.extensions ?? []) {
+      if (!has(ext.provider)) {
+        report.skipped.push({ provider: ext.provider, reason: 'provider not registered' });
+        continue;
+      }
+      const prepared = await ext.prepare({ seeded, suffix, env, workdir });
+      if (prepared.stop) stops.push(prepared.stop);
+      if (prepared.targets) {
+        targets[ext.provider] = prepared.targets;
+        env = { ...env, ...(prepared.env ?? {}) };
+      } else report.skipped.push({ provider: ext.provider, reason: prepared.reason ?? 'not available here' });
+    }
+    report.engaged = Object.keys(targets);
+
+    const caseInput: CaseInput = {
+      incident,
+      severity: 'high',
+      forensicCidrs: [DRILL_FORENSIC_CIDR],
+      store: `s3://${seeded.bucket}/evidence`,
+      retainDays: 1,
+      retentionMode: 'GOVERNANCE',
+      targets,
+    };
+    const stateDir = join(workdir, 'state');
+    const plan = await stage('plan', () => planCapture(caseInput, { providers: options.providers, env }), (p) => ({ ok: true, detail: `${p.steps.length} steps` }));
+    const dry = await stage('dry-run', () => executePlan(plan, { providers: options.providers, env, dryRun: true, stateDir }), (o) => ({
+      ok: o.status === 'planned',
+      detail: `${o.preflight?.length ?? 0} steps preflighted; ${o.preflight?.filter((r) => !r.ok).length ?? 0} not allowed`,
+    }));
+    report.capture = await stage('capture', () => executePlan(plan, { providers: options.providers, env, stateDir, ...(options.onEvent ? { onEvent: options.onEvent } : {}) }), (o) => ({
+      ok: o.status === 'complete',
+      detail: `${o.status}: ${o.artifacts.length} artifacts, ${o.changes.length} changes, ${o.failures.length} failures`,
+    }));
+    const store = createStore(plan.case.store, { region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, maxAttempts: 2 });
+    report.verify = await stage('verify', () => verifyEvidence(store, incident), (v) => ({ ok: v.ok, detail: `${v.items.filter((i) => i.ok).length}/${v.items.length} checks passed` }));
+    const journal = checkJournalChain(readFileSync(report.capture.journalPath!, 'utf8')).events;
+    report.sitrep = buildSitrep(incident, journal, new Date().toISOString());
+    report.release = await stage('release', () => releaseContainment({ incident, providers: options.providers, env, stateDir }), (r) => ({
+      ok: r.failed.length === 0,
+      detail: `${r.restored.length} changes restored, ${r.failed.length} failed`,
+    }));
+    report.ok = dry.status === 'planned' && report.stages.every((s) => s.ok);
+    return report;
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  }
+}
