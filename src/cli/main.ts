@@ -24,6 +24,8 @@ async function pluginProviders(): Promise<Provider[]> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // holdfast supports Node 20 (engines); the SDK's upgrade notice only adds noise to a responder's screen.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const providers = [...builtinProviders, ...(await pluginProviders())];
   const program = new Command('evidence')
     .description('holdfast: preserve, collect and contain before anyone changes anything; prove it afterwards')
