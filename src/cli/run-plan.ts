@@ -1,5 +1,8 @@
 /** Execute (or preflight) a plan from the CLI: events rendered as they come, outcome summarised. */
 import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { BadInputError } from '../errors.js';
+import { addSignerOptions, signerFromOptions } from './signer-options.js';
 import { executePlan, type CaptureOutcome } from '../execute.js';
 import { checkJournalChain } from '../journal.js';
 import { createWebhookNotifier } from '../notify.js';
@@ -16,6 +19,38 @@ export interface RunPlanOptions {
   stateDir?: string;
   signer?: Signer;
   notifyWebhook?: string;
+}
+
+/** Options shared by the commands that execute a plan (`capture`, `apply`). */
+export function addRunOptions(cmd: Command): Command {
+  cmd
+    .option('--dry-run', 'change nothing: preflight every step (EC2 DryRun, Kubernetes dryRun=All)')
+    .option('--concurrency <n>', 'steps in flight at once (default 8)')
+    .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
+    .option('--json', 'NDJSON events and the outcome on stdout');
+  return addSignerOptions(cmd);
+}
+
+/** Parse the shared run options; every problem names its flag. */
+export function runOptionsFrom(opts: Record<string, unknown>, providers: readonly Provider[], region: string | undefined): RunPlanOptions {
+  const concurrency = parseConcurrency(opts.concurrency);
+  const signer = signerFromOptions(opts, region);
+  return {
+    providers,
+    dryRun: Boolean(opts.dryRun),
+    ...(concurrency ? { concurrency } : {}),
+    ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
+    ...(signer ? { signer } : {}),
+    ...(typeof opts.notifyWebhook === 'string' ? { notifyWebhook: opts.notifyWebhook } : {}),
+  };
+}
+
+/** Parse a --concurrency value, naming the input when it is bad. */
+export function parseConcurrency(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new BadInputError(`bad input: --concurrency: expected a whole number from 1 to 64, got ${JSON.stringify(value)}`);
+  return n;
 }
 
 /** Run the plan; SIGINT aborts cleanly (journal closed, exit 130), a second SIGINT exits at once. */

@@ -5,9 +5,7 @@ import { BadInputError } from '../../errors.js';
 import { assertUsablePlan } from '../../plan.js';
 import type { Provider } from '../../types.js';
 import { createOutput } from '../output.js';
-import { runPlanFromCli } from '../run-plan.js';
-import { addSignerOptions, signerFromOptions } from '../signer-options.js';
-import { parseConcurrency } from './capture.js';
+import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';
 
 /** Register `apply`. */
 export function registerApplyCommand(program: Command, providers: readonly Provider[]): void {
@@ -15,12 +13,8 @@ export function registerApplyCommand(program: Command, providers: readonly Provi
     .command('apply')
     .description('execute exactly the steps of a plan saved by `evidence plan --out`')
     .argument('<plan>', 'plan JSON file')
-    .option('--dry-run', 'preflight the saved plan instead of running it')
-    .option('--concurrency <n>', 'steps in flight at once (default 8)')
-    .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
-    .option('--json', 'NDJSON events and the outcome on stdout')
     .addHelpText('after', '\nExample:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123 --out plan.json && evidence apply plan.json');
-  addSignerOptions(cmd).action(async (file: string, opts: Record<string, unknown>) => {
+  addRunOptions(cmd).action(async (file: string, opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       let value: unknown;
       try {
@@ -29,15 +23,6 @@ export function registerApplyCommand(program: Command, providers: readonly Provi
         throw new BadInputError(`bad input: plan ${file}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`);
       }
       const plan = assertUsablePlan(value, providers, `plan ${file}`);
-      const signer = signerFromOptions(opts, plan.case.region);
-      const concurrency = parseConcurrency(opts.concurrency);
-      process.exitCode = await runPlanFromCli(plan, out, {
-        providers,
-        dryRun: Boolean(opts.dryRun),
-        ...(concurrency ? { concurrency } : {}),
-        ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
-        ...(signer ? { signer } : {}),
-        ...(typeof opts.notifyWebhook === 'string' ? { notifyWebhook: opts.notifyWebhook } : {}),
-      });
+      process.exitCode = await runPlanFromCli(plan, out, runOptionsFrom(opts, providers, plan.case.region));
     });
 }

@@ -2,26 +2,16 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { planCapture } from '../../capture.js';
-import { BadInputError } from '../../errors.js';
 import type { CapturePlan, Provider } from '../../types.js';
 import { addCaseOptions } from '../case-options.js';
-import { addSignerOptions, signerFromOptions } from '../signer-options.js';
 import { createOutput, type Output } from '../output.js';
-import { runPlanFromCli } from '../run-plan.js';
+import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';
 
 const EXAMPLES = `
 Examples:
   evidence capture --incident IR-2026-0042 --instance i-0abc123 --forensic-cidr 203.0.113.7/32 --store s3://ir-evidence/cases
   evidence capture --incident IR-2026-0042 --case case.yaml --dry-run
   evidence capture --incident IR-2026-0042 --db-instance orders --severity low     (containment waits for approval)`;
-
-/** Parse a --concurrency value, naming the input when it is bad. */
-export function parseConcurrency(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new BadInputError(`bad input: --concurrency: expected a whole number from 1 to 64, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 function printPlan(plan: CapturePlan, out: Output): void {
   out.say(`plan for ${plan.incident} (${plan.steps.length} steps, digest ${plan.digest.slice(0, 16)}…):`);
@@ -35,30 +25,17 @@ function printPlan(plan: CapturePlan, out: Output): void {
 export function registerCaptureCommands(program: Command, providers: readonly Provider[]): void {
   const capture = program.command('capture').description('preserve, collect and contain, then seal the evidence manifest');
   const toCase = addCaseOptions(capture, providers);
-  capture
-    .option('--dry-run', 'change nothing: preflight every step (EC2 DryRun, Kubernetes dryRun=All)')
-    .option('--plan-out <file>', 'also save the plan as JSON')
-    .option('--concurrency <n>', 'steps in flight at once (default 8)')
-    .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
-    .option('--json', 'NDJSON events and the outcome on stdout')
-    .addHelpText('after', EXAMPLES);
-  addSignerOptions(capture).action(async (opts: Record<string, unknown>) => {
+  addRunOptions(capture.option('--plan-out <file>', 'also save the plan as JSON').addHelpText('after', EXAMPLES)).action(
+    async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
-      const concurrency = parseConcurrency(opts.concurrency);
       const caseInput = toCase(opts);
-      const signer = signerFromOptions(opts, typeof caseInput.region === 'string' ? caseInput.region : undefined);
+      const run = runOptionsFrom(opts, providers, typeof caseInput.region === 'string' ? caseInput.region : undefined);
       const plan = await planCapture(caseInput, { providers });
       if (typeof opts.planOut === 'string') writeFileSync(opts.planOut, `${JSON.stringify(plan, null, 2)}\n`);
       printPlan(plan, out);
-      process.exitCode = await runPlanFromCli(plan, out, {
-        providers,
-        dryRun: Boolean(opts.dryRun),
-        ...(concurrency ? { concurrency } : {}),
-        ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
-        ...(signer ? { signer } : {}),
-        ...(typeof opts.notifyWebhook === 'string' ? { notifyWebhook: opts.notifyWebhook } : {}),
-      });
-    });
+      process.exitCode = await runPlanFromCli(plan, out, run);
+    },
+  );
 
   const planCmd = program.command('plan').description('print and save the plan and the preflight report; changes nothing');
   const toPlanCase = addCaseOptions(planCmd, providers);
