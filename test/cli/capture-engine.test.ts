@@ -221,3 +221,20 @@ describe('capture → seal → verify through the CLI', () => {
     expect((await runCli(['verify', '--incident', incident, '--store', 'es'], { cwd, env })).code).toBe(0);
   });
 });
+
+describe('the journal in the store', () => {
+  it('a second machine (no local journal) continues from the store: nothing re-runs, release works', async () => {
+    const { cwd, env } = workspace();
+    const bucket = await createTestBucket();
+    const incident = testIncident('MOVE');
+    const args = ['capture', '--incident', incident, '--test-stream', 'a', '--store', `s3://${bucket}`];
+    expect((await runCli([...args, '--state-dir', 'laptop-1'], { cwd, env })).code).toBe(0);
+    const again = await runCli([...args, '--state-dir', 'laptop-2'], { cwd, env });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('already captured and sealed');
+    expect(runLog(cwd)).toHaveLength(3);
+    const rel = await runCli(['release', '--incident', incident, '--approve', '--store', `s3://${bucket}`, '--state-dir', 'laptop-3'], { cwd, env });
+    expect(rel.code).toBe(0);
+    expect(rel.stderr).toContain('restored test:a isolated');
+  });
+});
