@@ -25,7 +25,17 @@ export function resolveRegion(region: string | undefined, env: NodeJS.ProcessEnv
 export function awsClientConfig(ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>): AwsClientConfig {
   const endpoint = ctx.env.AWS_ENDPOINT_URL;
   const maxAttempts = ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS ? Number(ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS) : undefined;
-  const credentials = ctx.clients['aws:credentials'];
+  // Static keys in the context's env win over the SDK's default chain, so a caller (the drill, a
+  // daemon serving several accounts) can hand each capture its own environment.
+  const fromEnv =
+    ctx.env !== process.env && ctx.env.AWS_ACCESS_KEY_ID && ctx.env.AWS_SECRET_ACCESS_KEY
+      ? {
+          accessKeyId: ctx.env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: ctx.env.AWS_SECRET_ACCESS_KEY,
+          ...(ctx.env.AWS_SESSION_TOKEN ? { sessionToken: ctx.env.AWS_SESSION_TOKEN } : {}),
+        }
+      : undefined;
+  const credentials = ctx.clients['aws:credentials'] ?? fromEnv;
   return {
     region: resolveRegion(ctx.kase.region, ctx.env),
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),

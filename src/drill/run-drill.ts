@@ -13,6 +13,7 @@ import { startMoto, type MotoServer } from '../emulators/moto.js';
 import type { CaptureEvent } from '../events.js';
 import { executePlan, type CaptureOutcome } from '../execute.js';
 import { checkJournalChain } from '../journal.js';
+import { awsClientConfig } from '../aws-config.js';
 import { createStore } from '../registry.js';
 import { releaseContainment, type ReleaseOutcome } from '../release.js';
 import { buildSitrep, type Sitrep } from '../sitrep.js';
@@ -143,7 +144,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       ok: o.status === 'complete',
       detail: `${o.status}: ${o.artifacts.length} artifacts, ${o.changes.length} changes, ${o.failures.length} failures`,
     }));
-    const store = createStore(plan.case.store, { region: 'us-east-1', endpoint: moto.endpoint, forcePathStyle: true, maxAttempts: 2 });
+    const store = createStore(plan.case.store, awsClientConfig({ kase: plan.case, env, clients: {} }));
     report.verify = await stage('verify', () => verifyEvidence(store, incident), (v) => ({ ok: v.ok, detail: `${v.items.filter((i) => i.ok).length}/${v.items.length} checks passed` }));
     const journal = checkJournalChain(readFileSync(report.capture.journalPath!, 'utf8')).events;
     report.sitrep = buildSitrep(incident, journal, new Date().toISOString());

@@ -1,0 +1,370 @@
+/**
+ * The only file of the EC2 provider that imports AWS SDKs (EC2, Auto Scaling, ELBv2). Every client
+ * is guarded; a bundle can be injected through `ctx.clients.ec2`. Functions take and return plain data.
+ */
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  EnterStandbyCommand,
+  ExitStandbyCommand,
+  type AutoScalingClientConfig,
+} from '@aws-sdk/client-auto-scaling';
+import {
+  AuthorizeSecurityGroupEgressCommand,
+  AuthorizeSecurityGroupIngressCommand,
+  CopySnapshotCommand,
+  CreateSecurityGroupCommand,
+  CreateSnapshotsCommand,
+  CreateTagsCommand,
+  DescribeInstanceAttributeCommand,
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
+  EC2Client,
+  GetConsoleOutputCommand,
+  LockSnapshotCommand,
+  ModifyInstanceAttributeCommand,
+  ModifyNetworkInterfaceAttributeCommand,
+  ModifySnapshotAttributeCommand,
+  RevokeSecurityGroupEgressCommand,
+  type EC2ClientConfig,
+  type Filter,
+  type IpPermission,
+  type Instance,
+  type NetworkInterface,
+  type Snapshot,
+  type Volume,
+} from '@aws-sdk/client-ec2';
+import {
+  DeregisterTargetsCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  RegisterTargetsCommand,
+  type ElasticLoadBalancingV2ClientConfig,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import type { AwsClientConfig } from '../../src/aws-config.js';
+import { guardAwsClient } from '../../src/guard.js';
+import type { SecurityGroupApi, SgDescription, SgRule } from '../../src/isolation-group.js';
+
+export interface Ec2Clients {
+  ec2: EC2Client;
+  autoscaling: AutoScalingClient;
+  elb: ElasticLoadBalancingV2Client;
+}
+
+/** Guarded clients for one region. */
+export function createEc2Clients(config: AwsClientConfig): Ec2Clients {
+  return {
+    ec2: guardAwsClient(new EC2Client(config as EC2ClientConfig)),
+    autoscaling: guardAwsClient(new AutoScalingClient(config as AutoScalingClientConfig)),
+    elb: guardAwsClient(new ElasticLoadBalancingV2Client(config as ElasticLoadBalancingV2ClientConfig)),
+  };
+}
+
+/** Values per filter in one Describe call (EC2 accepts up to 200). */
+export const MAX_FILTER_VALUES = 200;
+/** Instance ids per DescribeAutoScalingInstances call. */
+export const MAX_ASG_INSTANCE_IDS = 50;
+
+function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+/** One paginated DescribeInstances for ids and/or filters. */
+export async function describeInstances(c: Ec2Clients, query: { ids?: string[]; filters?: Filter[] }): Promise<Instance[]> {
+  const out: Instance[] = [];
+  let NextToken: string | undefined;
+  do {
+    const res = await c.ec2.send(
+      new DescribeInstancesCommand({
+        ...(query.ids?.length ? { InstanceIds: query.ids } : {}),
+        ...(query.filters ? { Filters: query.filters } : {}),
+        ...(NextToken ? { NextToken } : {}),
+      }),
+    );
+    for (const r of res.Reservations ?? []) out.push(...(r.Instances ?? []));
+    NextToken = res.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+export async function describeEnisOf(c: Ec2Clients, instanceIds: string[]): Promise<NetworkInterface[]> {
+  const out: NetworkInterface[] = [];
+  for (const batch of chunks(instanceIds, MAX_FILTER_VALUES)) {
+    let NextToken: string | undefined;
+    do {
+      const res = await c.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: batch }], ...(NextToken ? { NextToken } : {}) }));
+      out.push(...(res.NetworkInterfaces ?? []));
+      NextToken = res.NextToken;
+    } while (NextToken);
+  }
+  return out;
+}
+
+export async function describeEnis(c: Ec2Clients, ids: string[]): Promise<NetworkInterface[]> {
+  const res = await c.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ids }));
+  return res.NetworkInterfaces ?? [];
+}
+
+export async function describeVolumesOf(c: Ec2Clients, instanceIds: string[]): Promise<Volume[]> {
+  const out: Volume[] = [];
+  for (const batch of chunks(instanceIds, MAX_FILTER_VALUES)) {
+    let NextToken: string | undefined;
+    do {
+      const res = await c.ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: batch }], ...(NextToken ? { NextToken } : {}) }));
+      out.push(...(res.Volumes ?? []));
+      NextToken = res.NextToken;
+    } while (NextToken);
+  }
+  return out;
+}
+
+export type InstanceAttributeName = 'disableApiTermination' | 'disableApiStop' | 'instanceInitiatedShutdownBehavior';
+
+export async function instanceAttribute(c: Ec2Clients, InstanceId: string, Attribute: InstanceAttributeName): Promise<string | boolean | undefined> {
+  const res = await c.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId, Attribute }));
+  if (Attribute === 'instanceInitiatedShutdownBehavior') return res.InstanceInitiatedShutdownBehavior?.Value;
+  if (Attribute === 'disableApiStop') return res.DisableApiStop?.Value;
+  return res.DisableApiTermination?.Value;
+}
+
+/** One attribute per call (ModifyInstanceAttribute accepts only one). */
+export async function setInstanceAttribute(c: Ec2Clients, InstanceId: string, attribute: InstanceAttributeName, value: string | boolean, DryRun = false): Promise<void> {
+  // The Attribute/Value form: moto wipes the instance's groups for the structured shutdown form.
+  const input =
+    attribute === 'instanceInitiatedShutdownBehavior'
+      ? { InstanceId, Attribute: attribute, Value: String(value), DryRun }
+      : attribute === 'disableApiStop'
+        ? { InstanceId, DisableApiStop: { Value: Boolean(value) }, DryRun }
+        : { InstanceId, DisableApiTermination: { Value: Boolean(value) }, DryRun };
+  await c.ec2.send(new ModifyInstanceAttributeCommand(input));
+}
+
+export async function setDeleteOnTermination(c: Ec2Clients, InstanceId: string, DeviceName: string, value: boolean, DryRun = false): Promise<void> {
+  await c.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId, BlockDeviceMappings: [{ DeviceName, Ebs: { DeleteOnTermination: value } }], DryRun }));
+}
+
+export async function createTags(c: Ec2Clients, Resources: string[], tags: Record<string, string>, DryRun = false): Promise<void> {
+  await c.ec2.send(new CreateTagsCommand({ Resources, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), DryRun }));
+}
+
+export async function consoleOutput(c: Ec2Clients, InstanceId: string): Promise<{ output: string; timestamp?: string }> {
+  const res = await c.ec2.send(new GetConsoleOutputCommand({ InstanceId, Latest: true }));
+  return { output: res.Output ? Buffer.from(res.Output, 'base64').toString('utf8') : '', ...(res.Timestamp ? { timestamp: res.Timestamp.toISOString() } : {}) };
+}
+
+/** Crash-consistent snapshots of every volume of an instance, tagged at creation. */
+export async function createInstanceSnapshots(c: Ec2Clients, InstanceId: string, description: string, tags: Record<string, string>, DryRun = false): Promise<Snapshot[]> {
+  const res = await c.ec2.send(
+    new CreateSnapshotsCommand({
+      InstanceSpecification: { InstanceId, ExcludeBootVolume: false },
+      Description: description,
+      CopyTagsFromSource: 'volume',
+      TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+      DryRun,
+    }),
+  );
+  return (res.Snapshots ?? []).map((s) => ({ SnapshotId: s.SnapshotId, VolumeId: s.VolumeId, StartTime: s.StartTime, State: s.State, VolumeSize: s.VolumeSize, Encrypted: s.Encrypted }) as Snapshot);
+}
+
+/** Snapshots carrying all of `tags` (owner filter by tag: moto ignores OwnerIds self). */
+export async function snapshotsByTags(c: Ec2Clients, tags: Record<string, string>): Promise<Snapshot[]> {
+  const out: Snapshot[] = [];
+  let NextToken: string | undefined;
+  do {
+    const res = await c.ec2.send(
+      new DescribeSnapshotsCommand({ Filters: Object.entries(tags).map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })), ...(NextToken ? { NextToken } : {}) }),
+    );
+    out.push(...(res.Snapshots ?? []));
+    NextToken = res.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+export async function describeSnapshots(c: Ec2Clients, SnapshotIds: string[]): Promise<Snapshot[]> {
+  return (await c.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds }))).Snapshots ?? [];
+}
+
+export async function lockSnapshot(c: Ec2Clients, SnapshotId: string, days: number, DryRun = false): Promise<{ lockState?: string; lockExpiresOn?: string }> {
+  const res = await c.ec2.send(new LockSnapshotCommand({ SnapshotId, LockMode: 'compliance', LockDuration: days, CoolOffPeriod: 24, DryRun }));
+  return { ...(res.LockState ? { lockState: res.LockState } : {}), ...(res.LockExpiresOn ? { lockExpiresOn: res.LockExpiresOn.toISOString() } : {}) };
+}
+
+export async function copySnapshot(c: Ec2Clients, SourceSnapshotId: string, SourceRegion: string, KmsKeyId: string, tags: Record<string, string>, DryRun = false): Promise<string> {
+  const res = await c.ec2.send(
+    new CopySnapshotCommand({
+      SourceSnapshotId,
+      SourceRegion,
+      Encrypted: true,
+      KmsKeyId,
+      Description: `holdfast copy of ${SourceSnapshotId}`,
+      TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+      DryRun,
+    }),
+  );
+  return res.SnapshotId!;
+}
+
+export async function shareSnapshot(c: Ec2Clients, SnapshotId: string, account: string, DryRun = false): Promise<void> {
+  await c.ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId, Attribute: 'createVolumePermission', OperationType: 'add', UserIds: [account], DryRun }));
+}
+
+export async function setEniGroups(c: Ec2Clients, NetworkInterfaceId: string, Groups: string[], DryRun = false): Promise<void> {
+  await c.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId, Groups, DryRun }));
+}
+
+export async function autoScalingMembership(c: Ec2Clients, instanceIds: string[]): Promise<{ instanceId: string; group: string; lifecycleState: string }[]> {
+  const out: { instanceId: string; group: string; lifecycleState: string }[] = [];
+  for (const batch of chunks(instanceIds, MAX_ASG_INSTANCE_IDS)) {
+    const res = await c.autoscaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: batch }));
+    for (const i of res.AutoScalingInstances ?? []) out.push({ instanceId: i.InstanceId!, group: i.AutoScalingGroupName!, lifecycleState: i.LifecycleState ?? '' });
+  }
+  return out;
+}
+
+export async function autoScalingTargetGroups(c: Ec2Clients, names: string[]): Promise<Record<string, string[]>> {
+  if (!names.length) return {};
+  const res = await c.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names }));
+  return Object.fromEntries((res.AutoScalingGroups ?? []).map((g) => [g.AutoScalingGroupName!, g.TargetGroupARNs ?? []]));
+}
+
+export async function enterStandby(c: Ec2Clients, AutoScalingGroupName: string, InstanceId: string): Promise<void> {
+  // Not decrementing: the group launches a replacement, so service capacity is kept.
+  await c.autoscaling.send(new EnterStandbyCommand({ AutoScalingGroupName, InstanceIds: [InstanceId], ShouldDecrementDesiredCapacity: false }));
+}
+
+export async function exitStandby(c: Ec2Clients, AutoScalingGroupName: string, InstanceId: string): Promise<void> {
+  await c.autoscaling.send(new ExitStandbyCommand({ AutoScalingGroupName, InstanceIds: [InstanceId] }));
+}
+
+/** Every target group in the VPCs given, with the instance targets registered in it. */
+export async function targetRegistrations(c: Ec2Clients, vpcIds: string[], instanceIds: string[]): Promise<{ targetGroupArn: string; instanceId: string; port?: number }[]> {
+  const wanted = new Set(instanceIds);
+  const out: { targetGroupArn: string; instanceId: string; port?: number }[] = [];
+  let Marker: string | undefined;
+  do {
+    const res = await c.elb.send(new DescribeTargetGroupsCommand({ ...(Marker ? { Marker } : {}) }));
+    for (const tg of res.TargetGroups ?? []) {
+      if (tg.TargetType && tg.TargetType !== 'instance') continue;
+      if (tg.VpcId && !vpcIds.includes(tg.VpcId)) continue;
+      const health = await c.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.TargetGroupArn! }));
+      for (const d of health.TargetHealthDescriptions ?? []) {
+        const id = d.Target?.Id;
+        if (id && wanted.has(id)) out.push({ targetGroupArn: tg.TargetGroupArn!, instanceId: id, ...(d.Target?.Port ? { port: d.Target.Port } : {}) });
+      }
+    }
+    Marker = res.NextMarker;
+  } while (Marker);
+  return out;
+}
+
+export async function deregisterTarget(c: Ec2Clients, TargetGroupArn: string, Id: string, Port?: number): Promise<void> {
+  await c.elb.send(new DeregisterTargetsCommand({ TargetGroupArn, Targets: [{ Id, ...(Port ? { Port } : {}) }] }));
+}
+
+export async function registerTarget(c: Ec2Clients, TargetGroupArn: string, Id: string, Port?: number): Promise<void> {
+  await c.elb.send(new RegisterTargetsCommand({ TargetGroupArn, Targets: [{ Id, ...(Port ? { Port } : {}) }] }));
+}
+
+/** Read-only checks for services without DryRun. */
+export async function readChecks(c: Ec2Clients): Promise<{ autoscaling: () => Promise<void>; elb: () => Promise<void> }> {
+  return {
+    autoscaling: async () => void (await c.autoscaling.send(new DescribeAutoScalingInstancesCommand({ MaxRecords: 1 }))),
+    elb: async () => void (await c.elb.send(new DescribeTargetGroupsCommand({ PageSize: 1 }))),
+  };
+}
+
+function toRule(p: IpPermission, v4?: string, v6?: string): SgRule {
+  return {
+    protocol: p.IpProtocol ?? '-1',
+    ...(p.FromPort !== undefined && p.IpProtocol !== '-1' ? { fromPort: p.FromPort } : {}),
+    ...(p.ToPort !== undefined && p.IpProtocol !== '-1' ? { toPort: p.ToPort } : {}),
+    ...(v4 ? { cidrIpv4: v4 } : {}),
+    ...(v6 ? { cidrIpv6: v6 } : {}),
+  };
+}
+
+function flatten(perms: IpPermission[] | undefined): SgRule[] {
+  return (perms ?? []).flatMap((p) => [
+    ...(p.IpRanges ?? []).map((r) => toRule(p, r.CidrIp)),
+    ...(p.Ipv6Ranges ?? []).map((r) => toRule(p, undefined, r.CidrIpv6)),
+  ]);
+}
+
+function toPermissions(rules: SgRule[]): IpPermission[] {
+  return rules.map((r) => ({
+    IpProtocol: r.protocol,
+    ...(r.fromPort !== undefined ? { FromPort: r.fromPort } : {}),
+    ...(r.toPort !== undefined ? { ToPort: r.toPort } : {}),
+    ...(r.cidrIpv4 ? { IpRanges: [{ CidrIp: r.cidrIpv4, Description: 'holdfast forensic access' }] } : {}),
+    ...(r.cidrIpv6 ? { Ipv6Ranges: [{ CidrIpv6: r.cidrIpv6 }] } : {}),
+  }));
+}
+
+/** Adapt an EC2 client to the SDK-free isolation-group logic. */
+export function securityGroupApi(c: Ec2Clients): SecurityGroupApi {
+  const describe = (g: { GroupId?: string; GroupName?: string; VpcId?: string; IpPermissions?: IpPermission[]; IpPermissionsEgress?: IpPermission[] }): SgDescription => ({
+    groupId: g.GroupId!,
+    name: g.GroupName ?? '',
+    vpcId: g.VpcId ?? '',
+    ingress: flatten(g.IpPermissions),
+    egress: flatten(g.IpPermissionsEgress),
+  });
+  return {
+    async findGroup(vpcId, name) {
+      const res = await c.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: [name] }] }));
+      const g = res.SecurityGroups?.[0];
+      return g ? describe(g) : undefined;
+    },
+    async createGroup(vpcId, name, description, tags) {
+      const res = await c.ec2.send(
+        new CreateSecurityGroupCommand({
+          VpcId: vpcId,
+          GroupName: name,
+          Description: description,
+          TagSpecifications: [{ ResourceType: 'security-group', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+        }),
+      );
+      return res.GroupId!;
+    },
+    async describeGroup(groupId) {
+      const res = await c.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }));
+      return describe(res.SecurityGroups![0]!);
+    },
+    async authorizeIngress(groupId, rules) {
+      await c.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }));
+    },
+    async authorizeEgress(groupId, rules) {
+      await c.ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }));
+    },
+    async revokeEgress(groupId, rules) {
+      await c.ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }));
+    },
+  };
+}
+
+/** Run an EC2 call with DryRun: 'allowed' on DryRunOperation, 'denied' on UnauthorizedOperation. */
+export async function dryRunProbe(call: () => Promise<unknown>): Promise<{ allowed: boolean | 'unknown'; detail: string }> {
+  try {
+    await call();
+    return { allowed: 'unknown', detail: 'the call succeeded although DryRun was set' };
+  } catch (error) {
+    const name = (error as Error).name ?? '';
+    if (name === 'DryRunOperation') return { allowed: true, detail: 'DryRunOperation' };
+    if (/UnauthorizedOperation|AccessDenied/.test(name)) return { allowed: false, detail: name };
+    return { allowed: 'unknown', detail: `${name}: ${(error as Error).message}` };
+  }
+}
+
+/** DryRun probes for calls that have no plain-data wrapper above. */
+export const dryRunCalls = {
+  createSecurityGroup: (c: Ec2Clients, VpcId: string) =>
+    c.ec2.send(new CreateSecurityGroupCommand({ VpcId, GroupName: 'holdfast-dry-run', Description: 'dry run', DryRun: true })),
+  describeInstance: (c: Ec2Clients, InstanceId: string) => c.ec2.send(new DescribeInstancesCommand({ InstanceIds: [InstanceId], DryRun: true })),
+};

@@ -1,0 +1,49 @@
+/** The EC2 provider's params and discovered facts: plain data. */
+import type { JsonObject } from '../../src/types.js';
+
+export interface Ec2Params extends JsonObject {
+  instances: string[];
+  instanceTags: string[];
+  lockSnapshotsDays: number | null;
+  copyToAccount: string | null;
+  kmsKey: string | null;
+}
+
+export interface EniFacts {
+  id: string;
+  vpcId: string;
+  subnetId: string;
+  groups: string[];
+  requesterManaged: boolean;
+  deviceIndex: number;
+}
+
+export interface VolumeFacts {
+  id: string;
+  device: string;
+  deleteOnTermination: boolean;
+  sizeGiB: number;
+  encrypted: boolean;
+  kmsKeyId?: string;
+}
+
+export interface InstanceFacts {
+  instanceId: string;
+  state: string;
+  spot: boolean;
+  rootDeviceType: string;
+  vpcId: string;
+  availabilityZone: string;
+  instanceProfile?: string;
+  tags: Record<string, string>;
+  enis: EniFacts[];
+  volumes: VolumeFacts[];
+  autoScaling?: { group: string; lifecycleState: string; targetGroupArns: string[] };
+  registrations: { targetGroupArn: string; port?: number }[];
+}
+
+export interface Ec2Facts {
+  region: string;
+  params: Ec2Params;
+  instances: InstanceFacts[];
+}

@@ -1,0 +1,140 @@
+/** Pure: EC2 facts → steps. No I/O, no clock. */
+import type { Case, JsonObject, StepDraft } from '../../src/types.js';
+import type { Ec2Facts, InstanceFacts } from './facts.js';
+
+export const EC2_LIMITATIONS = [
+  'security groups do not cut every flow at once: ICMP and flows through NAT gateways, Network Load Balancers and PrivateLink stay tracked until they go idle',
+  'security groups do not block the VPC DNS resolver (169.254.169.253 / .2) or the instance metadata service (169.254.169.254)',
+];
+
+/** Why stop protection cannot be set, or undefined when it can. */
+export function stopProtectionBlocker(i: InstanceFacts): string | undefined {
+  if (i.spot) return `${i.instanceId} is a Spot instance: stop protection is not supported (AWS); recorded, not set`;
+  if (i.rootDeviceType === 'instance-store') return `${i.instanceId} has an instance-store root: stop protection is not supported (AWS); recorded, not set`;
+  return undefined;
+}
+
+function target(i: InstanceFacts): string {
+  return `ec2:${i.instanceId}`;
+}
+
+function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
+  const t = target(i);
+  const id = i.instanceId;
+  const steps: StepDraft[] = [
+    {
+      id: `tag/${id}`,
+      action: 'tag',
+      phase: 'preserve',
+      target: t,
+      title: `tag ${id}, its volumes and interfaces as evidence`,
+      inputs: { instanceId: id, resources: [id, ...i.volumes.map((v) => v.id), ...i.enis.map((e) => e.id)] },
+    },
+    {
+      id: `protect/${id}`,
+      action: 'protect',
+      phase: 'preserve',
+      target: t,
+      title: `protect ${id} from termination and stop; keep volumes on termination`,
+      inputs: {
+        instanceId: id,
+        stopProtectionBlocker: stopProtectionBlocker(i) ?? null,
+        volumes: i.volumes.map((v) => ({ id: v.id, device: v.device })),
+      },
+    },
+  ];
+  if (i.autoScaling && i.autoScaling.lifecycleState.startsWith('InService')) {
+    steps.push({
+      id: `standby/${id}`,
+      action: 'standby',
+      phase: 'preserve',
+      target: t,
+      title: `move ${id} to Standby in ${i.autoScaling.group} (no scale-in, no health-check replacement)`,
+      inputs: { instanceId: id, group: i.autoScaling.group },
+    });
+  }
+  steps.push(
+    {
+      id: `describe/${id}`,
+      action: 'describe',
+      phase: 'collect',
+      target: t,
+      title: `record ${id}'s configuration and console output`,
+      inputs: { instanceId: id, facts: i as unknown as JsonObject },
+    },
+    {
+      id: `snapshot/${id}`,
+      action: 'snapshot',
+      phase: 'collect',
+      target: t,
+      title: `snapshot all ${i.volumes.length} volumes of ${id} as one crash-consistent set`,
+      inputs: { instanceId: id, volumes: i.volumes.map((v) => v.id), region: facts.region },
+    },
+  );
+  // Groups the ASG manages were left by Standby; the others still send traffic and health checks.
+  const unmanaged = i.registrations.filter((r) => !i.autoScaling?.targetGroupArns.includes(r.targetGroupArn));
+  const containDeps: string[] = [];
+  if (unmanaged.length) {
+    steps.push({
+      id: `deregister/${id}`,
+      action: 'deregister',
+      phase: 'contain',
+      target: t,
+      title: `take ${id} out of ${unmanaged.length} target group(s) its Auto Scaling group does not manage`,
+      inputs: { instanceId: id, registrations: unmanaged as unknown as JsonObject[] },
+    });
+    containDeps.push(`deregister/${id}`);
+  }
+  const vpcs = [...new Set(i.enis.filter((e) => !e.requesterManaged).map((e) => e.vpcId))].sort();
+  steps.push({
+    id: `isolate/${id}`,
+    action: 'isolate',
+    phase: 'contain',
+    target: t,
+    title: `isolate every interface of ${id} (convert group, then isolation group)`,
+    inputs: { instanceId: id, enis: i.enis as unknown as JsonObject[] },
+    dependsOn: [...containDeps, ...vpcs.map((v) => `isolation-group/${v}`)],
+  });
+  steps.push({
+    id: `settle/${id}`,
+    action: 'settle',
+    phase: 'settle',
+    target: t,
+    title: `wait for ${id}'s snapshots${facts.params.lockSnapshotsDays ? ', lock them' : ''}${facts.params.copyToAccount ? ', copy and share them' : ''}`,
+    inputs: {
+      instanceId: id,
+      snapshotStep: `ec2:snapshot/${id}`,
+      region: facts.region,
+      lockDays: facts.params.lockSnapshotsDays,
+      copyToAccount: facts.params.copyToAccount,
+      kmsKey: facts.params.kmsKey,
+    },
+  });
+  return steps;
+}
+
+/** Plan every instance, plus one isolation-group step per VPC. */
+export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft[]; limitations: string[] } {
+  const steps = facts.instances.flatMap((i) => instanceSteps(i, facts));
+  const vpcs = [...new Set(facts.instances.flatMap((i) => i.enis.filter((e) => !e.requesterManaged).map((e) => e.vpcId)))].sort();
+  for (const vpcId of vpcs) {
+    steps.push({
+      id: `isolation-group/${vpcId}`,
+      action: 'isolation-group',
+      phase: 'contain',
+      target: `ec2:vpc:${vpcId}`,
+      title: `find or create the convert and isolation groups in ${vpcId}`,
+      inputs: { vpcId },
+    });
+  }
+  const limitations = [...EC2_LIMITATIONS];
+  for (const i of facts.instances) {
+    const blocker = stopProtectionBlocker(i);
+    if (blocker) limitations.push(blocker);
+    for (const e of i.enis.filter((x) => x.requesterManaged)) {
+      limitations.push(`${e.id} on ${i.instanceId} is managed by another AWS service and cannot be re-grouped; isolate it through that service`);
+    }
+  }
+  if (!kase.forensicCidrs.length) limitations.push('no --forensic-cidr: the isolation groups admit nobody, forensic access included');
+  return { steps, limitations };
+}

@@ -1,0 +1,40 @@
+/** Undo one recorded EC2 change exactly: ENI groups, Standby, target registrations, and protection on request. */
+import { InternalError } from '../../src/errors.js';
+import type { ChangeRecord, ReleaseContext } from '../../src/types.js';
+import { autoScalingMembership, exitStandby, registerTarget, setDeleteOnTermination, setEniGroups, setInstanceAttribute, type InstanceAttributeName } from './client.js';
+import { ec2ClientsFor } from './context.js';
+
+export async function releaseEc2(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }> {
+  const c = ec2ClientsFor(ctx);
+  switch (change.attribute) {
+    case 'groups':
+      await setEniGroups(c, change.resource, change.before as string[]);
+      return { restored: true, note: `${change.resource} back to ${(change.before as string[]).join(', ')}; the isolation groups stay, tagged` };
+    case 'lifecycleState': {
+      const [group, instanceId] = change.resource.replace(/^asg:/, '').split('/') as [string, string];
+      const [now] = await autoScalingMembership(c, [instanceId]);
+      if (!now?.lifecycleState.startsWith('Standby')) return { restored: false, note: `${instanceId} is ${now?.lifecycleState ?? 'not in a group'}; left as it is` };
+      await exitStandby(c, group, instanceId);
+      return { restored: true };
+    }
+    case 'tags':
+      return { restored: false, note: 'evidence tags stay' };
+    case 'deleteOnTermination': {
+      const [instanceId, device] = change.resource.split(':') as [string, string];
+      await setDeleteOnTermination(c, instanceId, device, Boolean(change.before));
+      return { restored: true };
+    }
+    case 'disableApiTermination':
+    case 'disableApiStop':
+    case 'instanceInitiatedShutdownBehavior':
+      await setInstanceAttribute(c, change.resource, change.attribute as InstanceAttributeName, change.before as string | boolean);
+      return { restored: true };
+    default:
+      if (change.attribute.startsWith('target:')) {
+        const [, instanceId, port] = change.attribute.split(':');
+        await registerTarget(c, change.resource, instanceId!, port ? Number(port) : undefined);
+        return { restored: true };
+      }
+      throw new InternalError(`ec2 cannot release ${change.attribute} of ${change.resource}`);
+  }
+}

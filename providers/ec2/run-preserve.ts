@@ -1,0 +1,55 @@
+/** Preserve: tags, termination/stop protection, shutdown behaviour, DeleteOnTermination, Auto Scaling Standby. */
+import type { StepContext, StepOutcome } from '../../src/types.js';
+import { autoScalingMembership, createTags, describeVolumesOf, enterStandby, instanceAttribute, setDeleteOnTermination, setInstanceAttribute, type InstanceAttributeName } from './client.js';
+import { ec2ClientsFor } from './context.js';
+
+/** Tags every resource of the instance so anyone (and a re-run) sees it is evidence. */
+export async function runTag(ctx: StepContext): Promise<StepOutcome> {
+  const { resources } = ctx.step.inputs as { resources: string[] };
+  const tags = { 'holdfast:incident': ctx.incident, 'holdfast:do-not-delete': 'true' };
+  await createTags(ec2ClientsFor(ctx), resources, tags);
+  for (const r of resources) ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false });
+  return { outputs: { tagged: resources } };
+}
+
+const PROTECTION: [InstanceAttributeName, string | boolean][] = [
+  ['disableApiTermination', true],
+  ['disableApiStop', true],
+  ['instanceInitiatedShutdownBehavior', 'stop'],
+];
+
+/** Sets each protection attribute that is not already set, recording what it was. */
+export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
+  const c = ec2ClientsFor(ctx);
+  const { instanceId, stopProtectionBlocker } = ctx.step.inputs as { instanceId: string; stopProtectionBlocker: string | null };
+  const limitations: string[] = [];
+  for (const [attribute, value] of PROTECTION) {
+    if (attribute === 'disableApiStop' && stopProtectionBlocker) {
+      limitations.push(stopProtectionBlocker);
+      continue;
+    }
+    const before = await instanceAttribute(c, instanceId, attribute);
+    if (before === value) continue;
+    ctx.recordChange({ resource: instanceId, attribute, before: before ?? null, after: value, reversible: false });
+    await setInstanceAttribute(c, instanceId, attribute, value);
+  }
+  // Read attachments now, not from the plan: a volume may have been attached since.
+  for (const volume of await describeVolumesOf(c, [instanceId])) {
+    const attachment = volume.Attachments?.find((a) => a.InstanceId === instanceId);
+    if (!attachment?.Device || attachment.DeleteOnTermination === false) continue;
+    ctx.recordChange({ resource: `${instanceId}:${attachment.Device}`, attribute: 'deleteOnTermination', before: true, after: false, reversible: false });
+    await setDeleteOnTermination(c, instanceId, attachment.Device, false);
+  }
+  return { limitations };
+}
+
+/** Standby keeps the group from terminating the instance (scale-in, failed health checks once isolated). */
+export async function runStandby(ctx: StepContext): Promise<StepOutcome> {
+  const c = ec2ClientsFor(ctx);
+  const { instanceId, group } = ctx.step.inputs as { instanceId: string; group: string };
+  const [now] = await autoScalingMembership(c, [instanceId]);
+  if (now?.lifecycleState.startsWith('Standby') || now?.lifecycleState === 'EnteringStandby') return { note: `${instanceId} already in Standby` };
+  ctx.recordChange({ resource: `asg:${group}/${instanceId}`, attribute: 'lifecycleState', before: now?.lifecycleState ?? 'InService', after: 'Standby', reversible: true });
+  await enterStandby(c, group, instanceId);
+  return { outputs: { group } };
+}

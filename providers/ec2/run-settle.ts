@@ -1,0 +1,69 @@
+/** Settle: wait for the snapshots to complete, lock them, and copy/share them to a forensic account. */
+import { RemoteError } from '../../src/errors.js';
+import type { StepContext, StepOutcome } from '../../src/types.js';
+import { copySnapshot, describeSnapshots, lockSnapshot, shareSnapshot, snapshotsByTags } from './client.js';
+import { ec2ClientsFor } from './context.js';
+
+/** How often to poll snapshot progress, and for how long at most. */
+export const SNAPSHOT_POLL_INTERVAL_MS = 15_000;
+export const SNAPSHOT_WAIT_LIMIT_MS = 6 * 60 * 60 * 1000;
+
+function isUnavailableApi(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return /NotImplemented|InvalidAction|UnknownOperation/i.test(e.name ?? '') || e.$metadata?.httpStatusCode === 500;
+}
+
+export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
+  const c = ec2ClientsFor(ctx);
+  const input = ctx.step.inputs as { instanceId: string; snapshotStep: string; region: string; lockDays: number | null; copyToAccount: string | null; kmsKey: string | null };
+  const ids = (ctx.outputOf(input.snapshotStep)?.snapshotIds as string[] | undefined) ?? [];
+  if (!ids.length) throw new RemoteError(`no snapshots recorded for ${input.instanceId}`, false);
+  const deadline = Date.now() + SNAPSHOT_WAIT_LIMIT_MS;
+  for (;;) {
+    const snaps = await describeSnapshots(c, ids);
+    const failed = snaps.filter((s) => s.State === 'error');
+    if (failed.length) throw new RemoteError(`snapshot ${failed.map((s) => s.SnapshotId).join(', ')} failed: ${failed[0]?.StateMessage ?? 'error'}`, false);
+    const pending = snaps.filter((s) => s.State !== 'completed');
+    if (!pending.length) break;
+    ctx.progress(`${snaps.length - pending.length}/${snaps.length} snapshots complete`, { progress: pending.map((s) => `${s.SnapshotId} ${s.Progress ?? '?'}`) });
+    if (Date.now() > deadline) throw new RemoteError(`snapshots still pending after ${SNAPSHOT_WAIT_LIMIT_MS / 3_600_000} h`, true);
+    await new Promise((r) => setTimeout(r, SNAPSHOT_POLL_INTERVAL_MS));
+  }
+  const limitations: string[] = [];
+  const locked: string[] = [];
+  if (input.lockDays) {
+    for (const id of ids) {
+      try {
+        const res = await lockSnapshot(c, id, input.lockDays);
+        locked.push(id);
+        ctx.progress(`locked ${id}`, { lockState: res.lockState ?? null, lockExpiresOn: res.lockExpiresOn ?? null });
+      } catch (error) {
+        if (!isUnavailableApi(error)) throw error;
+        limitations.push(`LockSnapshot is not available here (${(error as Error).name}); ${id} is protected by tags and IAM only`);
+      }
+    }
+  }
+  const copies: string[] = [];
+  if (input.copyToAccount && input.kmsKey) {
+    for (const id of ids) {
+      const tags = { 'holdfast:incident': ctx.incident, 'holdfast:copy-of': id, 'holdfast:do-not-delete': 'true' };
+      let [copy] = await snapshotsByTags(c, { 'holdfast:incident': ctx.incident, 'holdfast:copy-of': id });
+      if (!copy) {
+        ctx.recordIntent({ create: 'snapshot-copy', source: id, kmsKey: input.kmsKey });
+        const copyId = await copySnapshot(c, id, input.region, input.kmsKey, tags);
+        [copy] = await describeSnapshots(c, [copyId]);
+      }
+      await shareSnapshot(c, copy!.SnapshotId!, input.copyToAccount);
+      copies.push(copy!.SnapshotId!);
+      ctx.recordArtifact({
+        name: copy!.SnapshotId!,
+        type: 'ebs-snapshot-copy',
+        source: { snapshotId: id, region: input.region },
+        acquiredAt: (copy!.StartTime ?? new Date()).toISOString(),
+        location: { snapshotId: copy!.SnapshotId!, region: input.region, kmsKeyId: input.kmsKey, sharedWith: input.copyToAccount },
+        method: { api: 'CopySnapshot+ModifySnapshotAttribute', consistency: 'copy of the crash-consistent set' },
+      });
+    }
+  }
+  return { outputs: { completed: ids, locked, copies }, limitations };
+}
