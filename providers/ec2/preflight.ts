@@ -40,7 +40,7 @@ const CHECKS: Record<string, (c: Ec2Clients, step: Step) => Promise<Check>[]> = 
   protect: (c, s) => [probe('ec2:ModifyInstanceAttribute', () => setInstanceAttribute(c, String(s.inputs.instanceId), 'disableApiTermination', true, true))],
   standby: (c) => [readChecks(c).then((r) => readCheck('autoscaling:EnterStandby', r.autoscaling))],
   describe: (c, s) => [probe('ec2:DescribeInstances', () => dryRunCalls.describeInstance(c, String(s.inputs.instanceId)))],
-  snapshot: (c, s) => [probe('ec2:CreateSnapshots', () => createInstanceSnapshots(c, String(s.inputs.instanceId), 'dry run', {}, true))],
+  snapshot: (c, s) => [probe('ec2:CreateSnapshots', () => createInstanceSnapshots(c, String(s.inputs.instanceId), 'dry run', { 'holdfast:incident': 'dry-run' }, true))],
   deregister: (c) => [readChecks(c).then((r) => readCheck('elasticloadbalancing:DeregisterTargets', r.elb))],
   'isolation-group': (c, s) => [probe('ec2:CreateSecurityGroup', () => dryRunCalls.createSecurityGroup(c, String(s.inputs.vpcId)))],
   isolate: (c, s) => {
