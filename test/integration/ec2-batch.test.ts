@@ -1,0 +1,37 @@
+/** Discovery of many instances is batched: one DescribeInstances for all ids, not one per instance. */
+import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { describe, expect, inject, it } from 'vitest';
+import { planCapture } from '../../src/index.js';
+import { createEc2Clients } from '../../providers/ec2/client.js';
+import { ec2Provider } from '../../providers/ec2/index.js';
+import type { Provider } from '../../src/types.js';
+import { motoEnv, testIncident } from '../support/aws.js';
+
+describe('batched discovery', () => {
+  it('plans 20 instances with one DescribeInstances and one describe of each other kind', async () => {
+    const endpoint = inject('motoEndpoint');
+    const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+    const ec2 = new EC2Client({ endpoint, region: 'us-east-1', credentials });
+    const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.9.0.0/16' }))).Vpc!.VpcId!;
+    const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.9.1.0/24' }))).Subnet!.SubnetId!;
+    const sg = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: `b-${Date.now()}`, Description: 'b' }))).GroupId!;
+    const run = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 20, MaxCount: 20, NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnet, Groups: [sg] }] }));
+    const ids = run.Instances!.map((i) => i.InstanceId!);
+
+    const clients = createEc2Clients({ region: 'us-east-1', endpoint, credentials, maxAttempts: 1 });
+    const counts = new Map<string, number>();
+    clients.ec2.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {
+        counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
+        return next(args);
+      }) as never,
+      { step: 'initialize', name: 'count' } as never,
+    );
+    const plan = await planCapture({ incident: testIncident('BATCH'), store: '/tmp/unused', targets: { ec2: { instances: ids } } }, { providers: [ec2Provider as unknown as Provider], env: motoEnv(), clients: { ec2: clients } });
+    expect(plan.steps.filter((s) => s.action === 'snapshot')).toHaveLength(20);
+    expect(plan.steps.filter((s) => s.action === 'isolation-group')).toHaveLength(1);
+    expect(counts.get('DescribeInstancesCommand')).toBe(1);
+    expect(counts.get('DescribeNetworkInterfacesCommand')).toBe(1);
+    expect(counts.get('DescribeVolumesCommand')).toBe(1);
+  });
+});
