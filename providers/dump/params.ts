@@ -1,0 +1,86 @@
+/** Dump targets: database URLs without passwords, and where the password comes from. */
+import type { JsonObject, ProviderFlag } from '../../src/types.js';
+
+export type DumpEngine = 'postgres' | 'mariadb';
+
+export interface DumpTarget extends JsonObject {
+  engine: DumpEngine;
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  /** The URL as given, password-free. */
+  url: string;
+}
+
+export interface DumpParams extends JsonObject {
+  targets: DumpTarget[];
+  passwordEnv: string | null;
+  passwordFile: string | null;
+  serializableDeferrable: boolean;
+  lockWaitTimeout: string;
+}
+
+export const DEFAULT_LOCK_WAIT_TIMEOUT = '30s';
+const DEFAULT_PORTS: Record<DumpEngine, number> = { postgres: 5432, mariadb: 3306 };
+const SCHEMES: Record<string, DumpEngine> = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mariadb', mariadb: 'mariadb' };
+
+export const dumpFlags: ProviderFlag[] = [
+  { flags: '--dump <url>', description: 'logical dump of postgres://user@host:port/db or mysql://user@host:port/db (no password in the URL; repeatable)', param: 'urls', repeatable: true, target: true },
+  { flags: '--dump-password-env <name>', description: 'environment variable holding the database password', param: 'passwordEnv' },
+  { flags: '--dump-password-file <path>', description: 'file holding the database password (one line)', param: 'passwordFile' },
+  { flags: '--serializable-deferrable', description: 'pg_dump --serializable-deferrable (waits for a safe snapshot)', param: 'serializableDeferrable', boolean: true },
+  { flags: '--lock-wait-timeout <duration>', description: 'how long pg_dump waits for table locks (default 30s)', param: 'lockWaitTimeout' },
+];
+
+/** Parse one URL; the problem never repeats a password that was in it. */
+export function parseDumpUrl(text: string): { target?: DumpTarget; problem?: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { problem: `--dump "${text.replace(/:[^:@/]*@/, ':***@')}" is not a URL (expected postgres://user@host:port/db)` };
+  }
+  const shown = `${url.protocol}//${url.username}${url.password ? ':***' : ''}@${url.host}${url.pathname}`;
+  if (url.password) return { problem: `--dump ${shown}: a password in the URL would show in process lists and logs; use --dump-password-env or --dump-password-file` };
+  const engine = SCHEMES[url.protocol.replace(/:$/, '')];
+  if (!engine) return { problem: `--dump ${shown}: scheme must be postgres:// or mysql:// (mariadb://)` };
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!url.hostname) return { problem: `--dump ${shown}: no host` };
+  if (!url.username) return { problem: `--dump ${shown}: no user (postgres://user@host/db)` };
+  if (!database || database.includes('/')) return { problem: `--dump ${shown}: name one database in the path` };
+  if (url.search) return { problem: `--dump ${shown}: query parameters are not supported` };
+  const target: DumpTarget = {
+    engine,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : DEFAULT_PORTS[engine],
+    user: decodeURIComponent(url.username),
+    database,
+    url: `${engine === 'postgres' ? 'postgres' : 'mysql'}://${url.username}@${url.host}/${url.pathname.replace(/^\//, '')}`,
+  };
+  return { target };
+}
+
+/** Validate the dump provider's params. */
+export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problems: string[] } {
+  const problems: string[] = [];
+  const known = new Set(['urls', 'passwordEnv', 'passwordFile', 'serializableDeferrable', 'lockWaitTimeout']);
+  for (const key of Object.keys(raw)) if (!known.has(key)) problems.push(`targets.dump.${key}: unknown field`);
+  const urls = (Array.isArray(raw.urls) ? raw.urls : raw.urls ? [raw.urls] : []).map(String);
+  if (!urls.length) problems.push('dump: give at least one --dump URL');
+  const targets: DumpTarget[] = [];
+  for (const u of urls) {
+    const r = parseDumpUrl(u);
+    if (r.problem) problems.push(r.problem);
+    if (r.target) targets.push(r.target);
+  }
+  const passwordEnv = raw.passwordEnv ? String(raw.passwordEnv) : null;
+  const passwordFile = raw.passwordFile ? String(raw.passwordFile) : null;
+  if (passwordEnv && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(passwordEnv)) problems.push(`--dump-password-env "${passwordEnv}" is not an environment variable name`);
+  if (passwordEnv && passwordFile) problems.push('give --dump-password-env or --dump-password-file, not both');
+  const lockWaitTimeout = raw.lockWaitTimeout ? String(raw.lockWaitTimeout) : DEFAULT_LOCK_WAIT_TIMEOUT;
+  if (!/^\d+(ms|s|min)?$/.test(lockWaitTimeout)) problems.push(`--lock-wait-timeout "${lockWaitTimeout}": expected e.g. 30s, 500ms or 2min`);
+  return problems.length
+    ? { problems }
+    : { params: { targets, passwordEnv, passwordFile, serializableDeferrable: raw.serializableDeferrable === true || raw.serializableDeferrable === 'true', lockWaitTimeout }, problems };
+}
