@@ -65,6 +65,16 @@ function missing(want: SgRule[], have: SgRule[]): SgRule[] {
   return want.filter((r) => !present.has(ruleKey(r)));
 }
 
+/** Another writer (a parallel step, another provider, a second run) may change the same group: a rule
+ * that is already there, or already gone, is the outcome we wanted. */
+async function tolerateRace(call: () => Promise<void>): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    if (!/InvalidPermission\.(Duplicate|NotFound)/.test((error as Error).name ?? '') && !/already exists|does not exist/i.test((error as Error).message ?? '')) throw error;
+  }
+}
+
 export interface EnsureGroupsInput {
   incident: string;
   vpcId: string;
@@ -109,17 +119,17 @@ export async function ensureIsolationGroups(api: SecurityGroupApi, input: Ensure
 
   const convert = await ensure('convert', `holdfast ${input.incident}: all traffic, to untrack connections before isolation`);
   const convertIngress = missing([ALL_IPV4, ALL_IPV6], convert.ingress);
-  if (convertIngress.length) await api.authorizeIngress(convert.groupId, convertIngress);
+  if (convertIngress.length) await tolerateRace(() => api.authorizeIngress(convert.groupId, convertIngress));
   const convertEgress = missing([ALL_IPV4, ALL_IPV6], convert.egress);
-  if (convertEgress.length) await api.authorizeEgress(convert.groupId, convertEgress);
+  if (convertEgress.length) await tolerateRace(() => api.authorizeEgress(convert.groupId, convertEgress));
 
   const isolation = await ensure('isolation', `holdfast ${input.incident}: isolation, ingress from forensic hosts only`);
   const wanted = forensicIngressRules(input.forensicCidrs, input.forensicPorts);
   const ingress = missing(wanted, isolation.ingress);
-  if (ingress.length) await api.authorizeIngress(isolation.groupId, ingress);
+  if (ingress.length) await tolerateRace(() => api.authorizeIngress(isolation.groupId, ingress));
   // A new group allows all egress (and ::/0 in IPv6 VPCs): describe what is there and revoke it all.
   const current = await api.describeGroup(isolation.groupId);
-  if (current.egress.length) await api.revokeEgress(isolation.groupId, current.egress);
+  if (current.egress.length) await tolerateRace(() => api.revokeEgress(isolation.groupId, current.egress));
 
   const check = await api.describeGroup(isolation.groupId);
   const extraIngress = missing(check.ingress, wanted);

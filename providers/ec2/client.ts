@@ -11,8 +11,6 @@ import {
   type AutoScalingClientConfig,
 } from '@aws-sdk/client-auto-scaling';
 import {
-  AuthorizeSecurityGroupEgressCommand,
-  AuthorizeSecurityGroupIngressCommand,
   CopySnapshotCommand,
   CreateSecurityGroupCommand,
   CreateSnapshotsCommand,
@@ -20,7 +18,6 @@ import {
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
-  DescribeSecurityGroupsCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   EC2Client,
@@ -29,10 +26,8 @@ import {
   ModifyInstanceAttributeCommand,
   ModifyNetworkInterfaceAttributeCommand,
   ModifySnapshotAttributeCommand,
-  RevokeSecurityGroupEgressCommand,
   type EC2ClientConfig,
   type Filter,
-  type IpPermission,
   type Instance,
   type NetworkInterface,
   type Snapshot,
@@ -48,7 +43,8 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClientConfig } from '../../src/aws-config.js';
 import { guardAwsClient } from '../../src/guard.js';
-import type { SecurityGroupApi, SgDescription, SgRule } from '../../src/isolation-group.js';
+import { ec2SecurityGroupApi } from '../../src/aws-security-groups.js';
+import type { SecurityGroupApi } from '../../src/isolation-group.js';
 
 export interface Ec2Clients {
   ec2: EC2Client;
@@ -280,73 +276,9 @@ export async function readChecks(c: Ec2Clients): Promise<{ autoscaling: () => Pr
   };
 }
 
-function toRule(p: IpPermission, v4?: string, v6?: string): SgRule {
-  return {
-    protocol: p.IpProtocol ?? '-1',
-    ...(p.FromPort !== undefined && p.IpProtocol !== '-1' ? { fromPort: p.FromPort } : {}),
-    ...(p.ToPort !== undefined && p.IpProtocol !== '-1' ? { toPort: p.ToPort } : {}),
-    ...(v4 ? { cidrIpv4: v4 } : {}),
-    ...(v6 ? { cidrIpv6: v6 } : {}),
-  };
-}
-
-function flatten(perms: IpPermission[] | undefined): SgRule[] {
-  return (perms ?? []).flatMap((p) => [
-    ...(p.IpRanges ?? []).map((r) => toRule(p, r.CidrIp)),
-    ...(p.Ipv6Ranges ?? []).map((r) => toRule(p, undefined, r.CidrIpv6)),
-  ]);
-}
-
-function toPermissions(rules: SgRule[]): IpPermission[] {
-  return rules.map((r) => ({
-    IpProtocol: r.protocol,
-    ...(r.fromPort !== undefined ? { FromPort: r.fromPort } : {}),
-    ...(r.toPort !== undefined ? { ToPort: r.toPort } : {}),
-    ...(r.cidrIpv4 ? { IpRanges: [{ CidrIp: r.cidrIpv4, Description: 'holdfast forensic access' }] } : {}),
-    ...(r.cidrIpv6 ? { Ipv6Ranges: [{ CidrIpv6: r.cidrIpv6 }] } : {}),
-  }));
-}
-
-/** Adapt an EC2 client to the SDK-free isolation-group logic. */
+/** Adapt this provider's EC2 client to the SDK-free isolation-group logic. */
 export function securityGroupApi(c: Ec2Clients): SecurityGroupApi {
-  const describe = (g: { GroupId?: string; GroupName?: string; VpcId?: string; IpPermissions?: IpPermission[]; IpPermissionsEgress?: IpPermission[] }): SgDescription => ({
-    groupId: g.GroupId!,
-    name: g.GroupName ?? '',
-    vpcId: g.VpcId ?? '',
-    ingress: flatten(g.IpPermissions),
-    egress: flatten(g.IpPermissionsEgress),
-  });
-  return {
-    async findGroup(vpcId, name) {
-      const res = await c.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: [name] }] }));
-      const g = res.SecurityGroups?.[0];
-      return g ? describe(g) : undefined;
-    },
-    async createGroup(vpcId, name, description, tags) {
-      const res = await c.ec2.send(
-        new CreateSecurityGroupCommand({
-          VpcId: vpcId,
-          GroupName: name,
-          Description: description,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
-        }),
-      );
-      return res.GroupId!;
-    },
-    async describeGroup(groupId) {
-      const res = await c.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [groupId] }));
-      return describe(res.SecurityGroups![0]!);
-    },
-    async authorizeIngress(groupId, rules) {
-      await c.ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }));
-    },
-    async authorizeEgress(groupId, rules) {
-      await c.ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }));
-    },
-    async revokeEgress(groupId, rules) {
-      await c.ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }));
-    },
-  };
+  return ec2SecurityGroupApi(c.ec2);
 }
 
 /** Run an EC2 call with DryRun: 'allowed' on DryRunOperation, 'denied' on UnauthorizedOperation. */

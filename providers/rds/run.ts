@@ -1,0 +1,102 @@
+/** RDS steps: protect, snapshot (found again by identifier), isolation groups, group swap, settle. */
+import { BadInputError, RemoteError } from '../../src/errors.js';
+import { ensureIsolationGroups } from '../../src/isolation-group.js';
+import type { JsonObject, StepContext, StepOutcome } from '../../src/types.js';
+import { addTags, createDbSnapshot, describeDbCluster, describeDbInstance, findDbSnapshot, protectFromDeletion, securityGroupApi, setDbGroups } from './client.js';
+import { rdsClientsFor } from './context.js';
+import { isValidRdsSnapshotIdentifier } from './snapshot-id.js';
+
+type Kind = 'instance' | 'cluster';
+export const DB_SNAPSHOT_POLL_INTERVAL_MS = 15_000;
+export const DB_SNAPSHOT_WAIT_LIMIT_MS = 12 * 60 * 60 * 1000;
+
+async function currentGroupsAndProtection(ctx: StepContext, kind: Kind, id: string) {
+  const c = rdsClientsFor(ctx);
+  if (kind === 'instance') {
+    const db = await describeDbInstance(c, id);
+    return { groups: (db?.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).sort(), protection: Boolean(db?.DeletionProtection), pending: db?.PendingModifiedValues ?? {} };
+  }
+  const cl = await describeDbCluster(c, id);
+  return { groups: (cl?.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).sort(), protection: Boolean(cl?.DeletionProtection), pending: cl?.PendingModifiedValues ?? {} };
+}
+
+export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
+  const { kind, id, arn } = ctx.step.inputs as { kind: Kind; id: string; arn: string };
+  const c = rdsClientsFor(ctx);
+  const tags = { 'holdfast:incident': ctx.incident, 'holdfast:do-not-delete': 'true' };
+  await addTags(c, arn, tags);
+  ctx.recordChange({ resource: arn, attribute: 'tags', before: null, after: tags, reversible: false });
+  const now = await currentGroupsAndProtection(ctx, kind, id);
+  if (!now.protection) {
+    ctx.recordChange({ resource: arn, attribute: 'deletionProtection', before: false, after: true, reversible: false });
+    await protectFromDeletion(c, kind, id);
+  }
+  return {};
+}
+
+export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
+  const { kind, id, snapshotId, region, engine, members } = ctx.step.inputs as { kind: Kind; id: string; snapshotId: string; region: string; engine: string; members: string[] };
+  if (!isValidRdsSnapshotIdentifier(snapshotId)) throw new BadInputError(`bad input: snapshot identifier ${snapshotId} breaks RDS rules`);
+  const c = rdsClientsFor(ctx);
+  let snap = await findDbSnapshot(c, kind, snapshotId);
+  const adopted = Boolean(snap);
+  if (!snap) {
+    ctx.recordIntent({ create: kind === 'instance' ? 'db-snapshot' : 'db-cluster-snapshot', id, snapshotId });
+    const requestedAt = new Date().toISOString();
+    await createDbSnapshot(c, kind, id, snapshotId, { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:do-not-delete': 'true' });
+    snap = (await findDbSnapshot(c, kind, snapshotId)) ?? { id: snapshotId, status: 'creating', createdAt: requestedAt, encrypted: false };
+  }
+  ctx.recordArtifact({
+    name: snapshotId,
+    type: kind === 'instance' ? 'rds-snapshot' : 'rds-cluster-snapshot',
+    source: { [kind === 'instance' ? 'dbInstance' : 'dbCluster']: id, engine, region, ...(members.length ? { members } : {}) },
+    acquiredAt: snap.createdAt ?? new Date().toISOString(),
+    location: { snapshotId, region, ...(snap.arn ? { arn: snap.arn } : {}), encrypted: snap.encrypted, ...(snap.kmsKeyId ? { kmsKeyId: snap.kmsKeyId } : {}) },
+    method: { api: kind === 'instance' ? 'CreateDBSnapshot' : 'CreateDBClusterSnapshot', consistency: 'storage-level, crash-consistent' },
+  });
+  return { outputs: { snapshotId, adopted }, ...(adopted ? { note: `found existing snapshot ${snapshotId}` } : {}) };
+}
+
+export async function runIsolationGroup(ctx: StepContext): Promise<StepOutcome> {
+  const { vpcId } = ctx.step.inputs as { vpcId: string };
+  const groups = await ensureIsolationGroups(securityGroupApi(rdsClientsFor(ctx)), {
+    incident: ctx.incident,
+    vpcId,
+    forensicCidrs: ctx.kase.forensicCidrs,
+    ...(ctx.kase.forensicPorts ? { forensicPorts: ctx.kase.forensicPorts } : {}),
+    recordIntent: (what) => ctx.recordIntent(what),
+  });
+  return { outputs: groups as unknown as JsonObject };
+}
+
+export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
+  const { kind, id, vpcId, approvePending } = ctx.step.inputs as { kind: Kind; id: string; vpcId: string; approvePending: boolean };
+  const groups = ctx.outputOf(`rds:isolation-group/${vpcId}`) as { isolationGroupId: string } | undefined;
+  if (!groups) throw new RemoteError(`no isolation group for ${vpcId}`, false);
+  const now = await currentGroupsAndProtection(ctx, kind, id);
+  if (now.groups.length === 1 && now.groups[0] === groups.isolationGroupId) return { note: `${id} already isolated` };
+  const pending = Object.fromEntries(Object.entries(now.pending).filter(([, v]) => v !== undefined && v !== null));
+  if (Object.keys(pending).length && !approvePending) {
+    // ApplyImmediately would apply these too; a responder must agree to that first.
+    throw new RemoteError(`${id} has pending modifications (${Object.keys(pending).join(', ')}) that isolation would apply at once; re-run with --approve-pending`, false);
+  }
+  ctx.recordChange({ resource: `${kind}:${id}`, attribute: 'vpcSecurityGroups', before: now.groups, after: [groups.isolationGroupId], reversible: true });
+  if (Object.keys(pending).length) ctx.recordChange({ resource: `${kind}:${id}`, attribute: 'pendingModifiedValues', before: pending as JsonObject, after: 'applied with the isolation (--approve-pending)', reversible: false });
+  await setDbGroups(rdsClientsFor(ctx), kind, id, [groups.isolationGroupId]);
+  return {};
+}
+
+export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
+  const { kind, snapshotId } = ctx.step.inputs as { kind: Kind; snapshotId: string };
+  const c = rdsClientsFor(ctx);
+  const deadline = Date.now() + DB_SNAPSHOT_WAIT_LIMIT_MS;
+  for (;;) {
+    const snap = await findDbSnapshot(c, kind, snapshotId);
+    if (!snap) throw new RemoteError(`snapshot ${snapshotId} disappeared`, false);
+    if (snap.status === 'available') return { outputs: { snapshotId, status: snap.status } };
+    if (/fail|error/i.test(snap.status)) throw new RemoteError(`snapshot ${snapshotId} is ${snap.status}`, false);
+    ctx.progress(`snapshot ${snapshotId} is ${snap.status}`);
+    if (Date.now() > deadline) throw new RemoteError(`snapshot ${snapshotId} still ${snap.status}`, true);
+    await new Promise((r) => setTimeout(r, DB_SNAPSHOT_POLL_INTERVAL_MS));
+  }
+}
