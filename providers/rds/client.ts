@@ -10,6 +10,7 @@ import {
   DescribeDBClusterSnapshotsCommand,
   DescribeDBInstancesCommand,
   DescribeDBSnapshotsCommand,
+  DescribeDBSubnetGroupsCommand,
   ModifyDBClusterCommand,
   ModifyDBInstanceCommand,
   RDSClient,
@@ -53,6 +54,11 @@ export async function describeDbCluster(c: RdsClients, id: string): Promise<DBCl
     if (isNotFound(error)) return undefined;
     throw error;
   }
+}
+
+/** The VPC of a DB subnet group (clusters name their group but not its VPC). */
+export async function subnetGroupVpc(c: RdsClients, name: string): Promise<string | undefined> {
+  return (await c.rds.send(new DescribeDBSubnetGroupsCommand({ DBSubnetGroupName: name }))).DBSubnetGroups?.[0]?.VpcId;
 }
 
 export async function addTags(c: RdsClients, ResourceName: string, tags: Record<string, string>): Promise<void> {

@@ -2,7 +2,7 @@
 import { resolveRegion } from '../../src/aws-config.js';
 import { BadInputError } from '../../src/errors.js';
 import type { JsonObject, ProviderContext } from '../../src/types.js';
-import { describeDbCluster, describeDbInstance } from './client.js';
+import { describeDbCluster, describeDbInstance, subnetGroupVpc } from './client.js';
 import { rdsClientsFor } from './context.js';
 import type { DbFacts, RdsFacts, RdsParams } from './facts.js';
 
@@ -50,9 +50,7 @@ export async function discoverRds(params: RdsParams, ctx: ProviderContext): Prom
       problems.push(`--db-cluster ${id}: no such DB cluster in ${resolveRegion(ctx.kase.region, ctx.env)}`);
       continue;
     }
-    let vpcId = '';
-    const firstMember = cl.DBClusterMembers?.[0]?.DBInstanceIdentifier;
-    if (firstMember) vpcId = (await describeDbInstance(c, firstMember))?.DBSubnetGroup?.VpcId ?? '';
+    const vpcId = cl.DBSubnetGroup ? ((await subnetGroupVpc(c, cl.DBSubnetGroup)) ?? '') : '';
     databases.push({
       kind: 'cluster',
       id,
@@ -69,6 +67,7 @@ export async function discoverRds(params: RdsParams, ctx: ProviderContext): Prom
       members: (cl.DBClusterMembers ?? []).map((m) => m.DBInstanceIdentifier!).sort(),
     });
   }
+  for (const db of databases) if (!db.vpcId) notes.push(`${db.id} is not in a VPC that holdfast can see: it is preserved and snapshotted but not isolated`);
   if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`, { details: problems.slice(1) });
   return { params, region: resolveRegion(ctx.kase.region, ctx.env), databases, notes };
 }

@@ -21,22 +21,22 @@ export function planRds(facts: RdsFacts, kase: Case): { steps: StepDraft[]; limi
         title: `${db.kind === 'cluster' ? 'cluster snapshot' : 'snapshot'} ${snapshotId} of ${db.id}`,
         inputs: { kind: db.kind, id: db.id, snapshotId, region: facts.region, engine: db.engine, members: db.members },
       },
-      {
+      ...(db.vpcId ? [{
         id: `isolate/${key}`,
         action: 'isolate',
-        phase: 'contain',
+        phase: 'contain' as const,
         target,
         title: `swap ${db.id}'s VPC security groups to the isolation group`,
         inputs: { kind: db.kind, id: db.id, vpcId: db.vpcId, endpoint: db.endpoint, pendingModifiedValues: db.pendingModifiedValues, approvePending: facts.params.approvePending },
         dependsOn: [`isolation-group/${db.vpcId}`],
-      },
+      }] : []),
       { id: `settle/${key}`, action: 'settle', phase: 'settle', target, title: `wait for snapshot ${snapshotId} to be available`, inputs: { kind: db.kind, id: db.id, snapshotId } },
     );
     if (pendingKeys.length && !facts.params.approvePending) {
       limitations.push(`${db.id} has pending modifications (${pendingKeys.join(', ')}): isolation would apply them at once, so it waits for --approve-pending`);
     }
   }
-  for (const vpcId of [...new Set(facts.databases.map((d) => d.vpcId))].sort()) {
+  for (const vpcId of [...new Set(facts.databases.map((d) => d.vpcId).filter(Boolean))].sort()) {
     steps.push({ id: `isolation-group/${vpcId}`, action: 'isolation-group', phase: 'contain', target: `rds:vpc:${vpcId}`, title: `find or create the isolation groups in ${vpcId}`, inputs: { vpcId } });
   }
   limitations.push('an isolated database still answers on connections its clients already hold until they close; RDS does not cut established sessions');
