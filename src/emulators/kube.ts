@@ -1,0 +1,185 @@
+/**
+ * A real kube-apiserver with etcd on loopback for tests and drills (envtest-style: no kubelet, no
+ * controllers). Binaries are built from the Go module proxy by test/support/kube/build.sh into the
+ * cache; this starts them with a token file (an admin in system:masters and the tool's own user)
+ * and RBAC authorization, so permission tests are real.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cacheDir, freePort } from './moto.js';
+
+export const KUBE_VERSION = process.env.HOLDFAST_K8S_VERSION ?? 'v1.36.3';
+const READY_TIMEOUT_MS = 120_000;
+
+export interface KubeServer {
+  server: string;
+  caCert: string;
+  adminToken: string;
+  toolToken: string;
+  toolUser: 'holdfast-tool';
+  /** Write a kubeconfig for `user` and return its path. */
+  kubeconfigPath(user: 'admin' | 'tool'): string;
+  /** An authenticated HTTPS call (for tests and seeding). */
+  call(method: string, path: string, body?: unknown, user?: 'admin' | 'tool', contentType?: string): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+/** Where the built binaries live. */
+export function kubeBinDir(): string {
+  return join(cacheDir(), 'kube', KUBE_VERSION);
+}
+
+export function kubeBinariesPresent(): boolean {
+  return existsSync(join(kubeBinDir(), 'etcd')) && existsSync(join(kubeBinDir(), 'kube-apiserver'));
+}
+
+function advertiseAddress(): string {
+  // The API server refuses a loopback advertise address; it only advertises it, no traffic goes there.
+  for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
+  return '10.255.255.1';
+}
+
+function start(bin: string, args: string[], log: string): ChildProcess {
+  const out = openSync(log, 'a');
+  const child = spawn(bin, args, { stdio: ['ignore', out, out] });
+  const kill = () => child.kill('SIGKILL');
+  process.once('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
+  return child;
+}
+
+function tail(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').slice(-15).join('\n') : '';
+}
+
+/** Start etcd and kube-apiserver; throws with the log tail when they cannot start. */
+export async function startKube(): Promise<KubeServer> {
+  if (!kubeBinariesPresent()) throw new Error(`kube-apiserver/etcd not built in ${kubeBinDir()}: run bash test/support/kube/build.sh`);
+  const dir = mkdtempSync(join(tmpdir(), 'hf-kube-'));
+  const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
+  const etcd = start(join(kubeBinDir(), 'etcd'), [
+    '--data-dir', join(dir, 'etcd'),
+    '--listen-client-urls', `http://127.0.0.1:${clientPort}`,
+    '--advertise-client-urls', `http://127.0.0.1:${clientPort}`,
+    '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
+    '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+    '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
+    '--unsafe-no-fsync',
+    '--log-level', 'warn',
+  ], join(dir, 'etcd.log'));
+
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const adminToken = randomBytes(16).toString('hex');
+  const toolToken = randomBytes(16).toString('hex');
+  writeFileSync(join(dir, 'tokens.csv'), `${adminToken},admin,admin-uid,"system:masters"\n${toolToken},holdfast-tool,tool-uid\n`, { mode: 0o600 });
+  const apiserver = start(join(kubeBinDir(), 'kube-apiserver'), [
+    `--etcd-servers=http://127.0.0.1:${clientPort}`,
+    '--bind-address=127.0.0.1',
+    `--secure-port=${securePort}`,
+    `--advertise-address=${advertiseAddress()}`,
+    `--cert-dir=${join(dir, 'certs')}`,
+    `--token-auth-file=${join(dir, 'tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    '--service-account-issuer=https://kubernetes.default.svc',
+    `--service-account-key-file=${join(dir, 'sa.pub')}`,
+    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    '--service-cluster-ip-range=10.0.0.0/24',
+    '--disable-admission-plugins=ServiceAccount',
+    '--allow-privileged=true',
+  ], join(dir, 'apiserver.log'));
+
+  const server = `https://127.0.0.1:${securePort}`;
+  const tokens = { admin: adminToken, tool: toolToken };
+  let caCert = '';
+  const call: KubeServer['call'] = (method, path, body, user = 'admin', contentType = 'application/json') =>
+    new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+      const req = request(
+        `${server}${path}`,
+        {
+          method,
+          ...(caCert ? { ca: caCert } : { rejectUnauthorized: false }),
+          headers: { authorization: `Bearer ${tokens[user]}`, accept: 'application/json', ...(payload ? { 'content-type': contentType } : {}) },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (d) => (text += d));
+          res.on('end', () => {
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              // plain text (readyz, logs)
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed });
+          });
+        },
+      );
+      req.on('error', reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+
+  const stop = async () => {
+    for (const child of [apiserver, etcd]) {
+      if (child.exitCode !== null) continue;
+      const gone = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (apiserver.exitCode !== null || etcd.exitCode !== null) {
+      const logs = `${tail(join(dir, 'etcd.log'))}\n${tail(join(dir, 'apiserver.log'))}`;
+      await stop();
+      throw new Error(`kube-apiserver or etcd exited during start-up:\n${logs}`);
+    }
+    const ready = await call('GET', '/readyz').catch(() => ({ status: 0, body: '' }));
+    if (ready.status === 200) break;
+    if (Date.now() > deadline) {
+      const logs = tail(join(dir, 'apiserver.log'));
+      await stop();
+      throw new Error(`kube-apiserver not ready in ${READY_TIMEOUT_MS} ms:\n${logs}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  caCert = readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8');
+
+  return {
+    server,
+    caCert,
+    adminToken,
+    toolToken,
+    toolUser: 'holdfast-tool',
+    kubeconfigPath(user) {
+      const path = join(dir, `kubeconfig-${user}.yaml`);
+      const ca = Buffer.from(caCert).toString('base64');
+      writeFileSync(
+        path,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: local, cluster: {server: "${server}", certificate-authority-data: ${ca}}}]`,
+          `users: [{name: ${user}, user: {token: ${tokens[user]}}}]`,
+          `contexts: [{name: ${user}, context: {cluster: local, user: ${user}}}]`,
+          `current-context: ${user}`,
+          '',
+        ].join('\n'),
+        { mode: 0o600 },
+      );
+      return path;
+    },
+    call,
+    stop,
+  };
+}

@@ -1,0 +1,2 @@
+/** The real API server for Kubernetes tests (src/emulators/kube.ts); build with test/support/kube/build.sh. */
+export { startKube, kubeBinariesPresent, type KubeServer } from '../../src/emulators/kube.js';
