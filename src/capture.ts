@@ -6,7 +6,7 @@ import { parseCase, type CaseInput } from './case.js';
 import { BadInputError, HoldfastError, toHoldfastError } from './errors.js';
 import { buildPlan } from './plan.js';
 import { builtinProviders } from './registry.js';
-import type { Case, CapturePlan, Provider, ProviderContext } from './types.js';
+import type { Case, CapturePlan, JsonObject, Provider, ProviderContext } from './types.js';
 
 export interface PlanOptions {
   providers?: readonly Provider[];
@@ -54,5 +54,34 @@ export async function planCase(kase: Case, options: PlanOptions = {}): Promise<C
     });
   }
   if (other) throw other;
+  const derived = deriveTargets(kase, facts, providers);
+  if (derived) return planCase(derived, options);
   return buildPlan(kase, facts, providers);
+}
+
+/** A case widened by targets that providers derived from their facts, or undefined when nothing new. */
+function deriveTargets(kase: Case, facts: Map<string, unknown>, providers: readonly Provider[]): Case | undefined {
+  const targets = { ...kase.targets };
+  let changed = false;
+  for (const provider of providers) {
+    if (!provider.derivedTargets || !facts.has(provider.id)) continue;
+    for (const [id, params] of Object.entries(provider.derivedTargets(facts.get(provider.id), kase))) {
+      const other = providers.find((p) => p.id === id);
+      if (!other) continue;
+      const merged = mergeParams(targets[id], params);
+      const parsed = other.parseParams(merged);
+      if (!parsed.params || JSON.stringify(parsed.params) === JSON.stringify(targets[id])) continue;
+      targets[id] = parsed.params;
+      changed = true;
+    }
+  }
+  return changed ? { ...kase, targets } : undefined;
+}
+
+function mergeParams(current: JsonObject | undefined, extra: JsonObject): JsonObject {
+  const out: JsonObject = { ...(current ?? {}) };
+  for (const [k, v] of Object.entries(extra)) {
+    out[k] = Array.isArray(v) && Array.isArray(out[k]) ? [...new Set([...(out[k] as string[]), ...(v as string[])])] : v;
+  }
+  return out;
 }

@@ -5,13 +5,14 @@
 import { dumpProvider } from '../providers/dump/index.js';
 import { ec2Provider } from '../providers/ec2/index.js';
 import { createFsStore } from '../providers/fs-store/index.js';
+import { kubernetesProvider } from '../providers/kubernetes/index.js';
 import { rdsProvider } from '../providers/rds/index.js';
 import { createS3Store } from '../providers/s3-store/index.js';
 import type { AwsClientConfig } from './aws-config.js';
 import type { EvidenceStore, Provider, StoreSpec } from './types.js';
 
 /** Every capture provider holdfast ships, in planning order. */
-export const builtinProviders: readonly Provider[] = [ec2Provider, rdsProvider, dumpProvider];
+export const builtinProviders: readonly Provider[] = [ec2Provider, rdsProvider, dumpProvider, kubernetesProvider];
 
 /** Build the evidence store a case names; `clients['s3-store']` may inject an S3 client. */
 export function createStore(spec: StoreSpec, aws: AwsClientConfig, clients: Record<string, unknown> = {}): EvidenceStore {

@@ -235,6 +235,11 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
   preflight?(step: Step, ctx: ProviderContext): Promise<PreflightResult>;
   run(step: Step, ctx: StepContext): Promise<StepOutcome>;
   /**
+   * Optional, pure: targets this provider's facts add to other providers (e.g. the EC2 instance
+   * behind a Kubernetes node with --isolate-node). Keyed by provider id.
+   */
+  derivedTargets?(facts: Facts, kase: Case): Record<string, JsonObject>;
+  /**
    * Optional, pure: extra dependencies across providers once every step is known (e.g. RDS
    * containment waits for the dump of the same database). Returns stepId → ids it must wait for.
    */
