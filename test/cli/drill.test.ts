@@ -1,0 +1,21 @@
+/** `evidence drill` end to end: its own emulators, a seeded scenario, plan → dry run → capture → verify → release. */
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+
+describe('evidence drill', () => {
+  it('runs the whole exercise with every provider and prints the sitrep and stage times', async () => {
+    const env = { ...process.env };
+    delete env.AWS_ENDPOINT_URL;
+    const res = await runCli(['drill', '--json'], { env });
+    expect(res.stderr).toContain('drill passed');
+    expect(res.code).toBe(0);
+    const report = res.lines.find((l) => l.type === 'drill') as { ok: boolean; engaged: string[]; stages: { stage: string; ok: boolean; ms: number }[]; capture: { status: string; artifacts: { type: string }[] } };
+    expect(report.ok).toBe(true);
+    expect(report.engaged.sort()).toEqual(['dump', 'ec2', 'kubernetes', 'rds']);
+    expect(report.stages.map((s) => s.stage)).toEqual(['emulators', 'seed', 'plan', 'dry-run', 'capture', 'verify', 'release']);
+    const types = new Set(report.capture.artifacts.map((a) => a.type));
+    for (const t of ['ebs-snapshot', 'rds-snapshot', 'postgres-dump', 'k8s-pod', 'k8s-events']) expect(types.has(t), t).toBe(true);
+    expect(res.stderr).toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — contained/);
+    expect(res.stderr).toMatch(/✓ capture\s+\d+ ms/);
+  });
+});
