@@ -198,3 +198,25 @@ describe('policies/kubernetes/capture-role.yaml', () => {
     for (const grant of allowed) expect(grant).not.toMatch(/^(delete|deletecollection|escalate|bind|impersonate) |eviction|exec/);
   });
 });
+
+describe('--isolate-node (EKS)', () => {
+  it("maps the node's providerID to its EC2 instance and plans the EC2 provider's preserve, snapshot and isolate for it", async () => {
+    const { seedAws } = await import('../../src/drill/seed-aws.js');
+    const { inject } = await import('vitest');
+    const seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
+    const ns = `eks-${Math.random().toString(16).slice(2, 8)}`;
+    const node = `${ns}-node`;
+    await ok('POST', '/api/v1/nodes', { metadata: { name: node }, spec: { providerID: `aws:///us-east-1a/${seeded.instanceId}` } });
+    await seedWorkload(ns, node);
+    const cwd2 = mkdtempSync(join(tmpdir(), 'hf-eks-'));
+    const res = await runCli(
+      ['plan', '--incident', testIncident('EKS'), '--pod', `${ns}/web-5d4f-x7k2p`, '--isolate-node', '--kubeconfig', kube.kubeconfigPath('admin'), '--store', 'es', '--json', '--no-preflight'],
+      { cwd: cwd2, env: motoEnv() },
+    );
+    expect(res.code).toBe(0);
+    const plan = (res.lines.find((l) => l.type === 'plan') as { plan: { steps: { id: string }[] } }).plan;
+    const ids = plan.steps.map((s) => s.id);
+    for (const s of ['snapshot', 'protect', 'isolate']) expect(ids).toContain(`ec2:${s}/${seeded.instanceId}`);
+    expect(ids).toContain(`kubernetes:cordon/${node}`);
+  });
+});
