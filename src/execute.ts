@@ -9,7 +9,6 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
 import { awsClientConfig } from './aws-config.js';
-import { callerIdentity } from './aws-identity.js';
 import { BadInputError, describeError, InternalError, PermissionError, RemoteError, toHoldfastError } from './errors.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody, type CaptureStatus } from './events.js';
 import { Journal } from './journal.js';
@@ -172,6 +171,8 @@ function isAwsProvider(id: string): boolean {
 async function identify(ctx: ProviderContext, usesAws: boolean): Promise<JsonObject> {
   const local = localOperator();
   if (!usesAws) return local;
+  // Loaded only when AWS is in play: the STS SDK costs memory a Kubernetes-only capture need not pay.
+  const { callerIdentity } = await import('./aws-identity.js');
   const who = await callerIdentity(awsClientConfig(ctx), ctx.clients['aws:sts'] as never);
   return { ...local, ...(who.arn ? { callerArn: who.arn, account: who.account ?? null } : { callerArn: null, identityError: who.error ?? 'unknown' }) };
 }

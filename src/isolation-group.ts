@@ -7,7 +7,7 @@
  * SDK-free: each provider adapts its own EC2 client to `SecurityGroupApi`.
  */
 import { RemoteError } from './errors.js';
-import type { JsonObject, PortRange } from './types.js';
+import type { JsonObject, PortRange, StepContext, StepOutcome } from './types.js';
 
 export interface SgRule {
   protocol: string;
@@ -73,6 +73,19 @@ async function tolerateRace(call: () => Promise<void>): Promise<void> {
   } catch (error) {
     if (!/InvalidPermission\.(Duplicate|NotFound)/.test((error as Error).name ?? '') && !/already exists|does not exist/i.test((error as Error).message ?? '')) throw error;
   }
+}
+
+/** The isolation-group step of any provider: this incident's groups in the step's VPC. */
+export async function runIsolationGroupStep(api: SecurityGroupApi, ctx: StepContext): Promise<StepOutcome> {
+  const { vpcId } = ctx.step.inputs as { vpcId: string };
+  const groups = await ensureIsolationGroups(api, {
+    incident: ctx.incident,
+    vpcId,
+    forensicCidrs: ctx.kase.forensicCidrs,
+    ...(ctx.kase.forensicPorts ? { forensicPorts: ctx.kase.forensicPorts } : {}),
+    recordIntent: (what) => ctx.recordIntent(what),
+  });
+  return { outputs: groups as unknown as JsonObject, ...(groups.created.length ? {} : { note: `reused the isolation groups of ${vpcId}` }) };
 }
 
 export interface EnsureGroupsInput {

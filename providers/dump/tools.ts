@@ -46,6 +46,8 @@ export function secretFileFor(t: DumpTarget, password: string | undefined): Secr
 
 /** The environment for a tool: the secret by file reference only, and nothing inherited that could override it. */
 export function toolEnv(env: NodeJS.ProcessEnv, t: DumpTarget, secret: SecretFile | undefined): NodeJS.ProcessEnv {
+  // A password variable inherited from the caller's shell would bypass the named source (and sit in
+  // the child's environment): drop both.
   const clean = { ...env };
   delete clean.PGPASSWORD;
   delete clean.MYSQL_PWD;

@@ -1,6 +1,9 @@
 /** The EC2 provider's params and discovered facts: plain data. */
 import type { JsonObject } from '../../src/types.js';
 
+/** Policy file that grants everything this provider calls. */
+export const EC2_POLICY = 'policies/aws/ec2.json';
+
 export interface Ec2Params extends JsonObject {
   instances: string[];
   instanceTags: string[];

@@ -1,7 +1,7 @@
 /** Contain: leave unmanaged target groups, find/create isolation groups per VPC, swap every ENI through convert to isolation. */
 import { RemoteError } from '../../src/errors.js';
-import { ensureIsolationGroups } from '../../src/isolation-group.js';
-import type { JsonObject, StepContext, StepOutcome } from '../../src/types.js';
+import { runIsolationGroupStep } from '../../src/isolation-group.js';
+import type { StepContext, StepOutcome } from '../../src/types.js';
 import { deregisterTarget, describeEnis, securityGroupApi, setEniGroups } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import type { EniFacts } from './facts.js';
@@ -17,15 +17,7 @@ export async function runDeregister(ctx: StepContext): Promise<StepOutcome> {
 }
 
 export async function runIsolationGroup(ctx: StepContext): Promise<StepOutcome> {
-  const { vpcId } = ctx.step.inputs as { vpcId: string };
-  const groups = await ensureIsolationGroups(securityGroupApi(ec2ClientsFor(ctx)), {
-    incident: ctx.incident,
-    vpcId,
-    forensicCidrs: ctx.kase.forensicCidrs,
-    ...(ctx.kase.forensicPorts ? { forensicPorts: ctx.kase.forensicPorts } : {}),
-    recordIntent: (what) => ctx.recordIntent(what),
-  });
-  return { outputs: groups as unknown as JsonObject, ...(groups.created.length ? {} : { note: `reused the groups of ${vpcId}` }) };
+  return runIsolationGroupStep(securityGroupApi(ec2ClientsFor(ctx)), ctx);
 }
 
 /** Record each ENI's groups, then swap: convert group first (untracks flows), isolation group at once after. */

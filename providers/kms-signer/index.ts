@@ -2,23 +2,26 @@
 import { createPublicKey } from 'node:crypto';
 import type { AwsClientConfig } from '../../src/aws-config.js';
 import type { Signer } from '../../src/signing.js';
-import { createKmsClient, kmsPublicKeyDer, kmsSign, type KMSClient } from './client.js';
+import type { KMSClient } from './client.js';
+
+const sdk = () => import('./client.js');
 
 /** Sign with `keyArn`; `client` may be injected. */
 export function kmsSigner(keyArn: string, config: AwsClientConfig, injected?: KMSClient): Signer {
-  const client = injected ?? createKmsClient(config);
+  let clientPromise: Promise<KMSClient> | undefined;
+  const client = () => (clientPromise ??= injected ? Promise.resolve(injected) : sdk().then((m) => m.createKmsClient(config)));
   let pem: string | undefined;
   return {
     algorithm: 'ecdsa-p256-sha256',
     keyId: keyArn,
     async publicKeyPem() {
-      pem ??= createPublicKey({ key: Buffer.from(await kmsPublicKeyDer(client, keyArn)), format: 'der', type: 'spki' })
+      pem ??= createPublicKey({ key: Buffer.from(await (await sdk()).kmsPublicKeyDer(await client(), keyArn)), format: 'der', type: 'spki' })
         .export({ type: 'spki', format: 'pem' })
         .toString();
       return pem;
     },
     async sign(digest) {
-      return Buffer.from(await kmsSign(client, keyArn, digest));
+      return Buffer.from(await (await sdk()).kmsSign(await client(), keyArn, digest));
     },
   };
 }

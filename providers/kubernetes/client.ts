@@ -10,7 +10,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { PermissionError, RemoteError } from '../../src/errors.js';
 import { assertKubeRequestAllowed } from '../../src/guard.js';
 
-export const KUBE_POLICY = 'policies/kubernetes/capture-role.yaml';
+export { KUBE_POLICY } from './facts.js';
+import { KUBE_POLICY } from './facts.js';
 export const MERGE_PATCH = 'application/merge-patch+json';
 /** Per-request timeout. */
 export const KUBE_REQUEST_TIMEOUT_MS = 30_000;

@@ -1,6 +1,9 @@
 /** The Kubernetes provider's params and facts (plain data). */
 import type { JsonObject } from '../../src/types.js';
 
+/** RBAC role that grants everything this provider calls. */
+export const KUBE_POLICY = 'policies/kubernetes/capture-role.yaml';
+
 export interface KubeParams extends JsonObject {
   pods: string[];
   podSelectors: string[];

@@ -1,6 +1,9 @@
 /** The RDS provider's params and facts. */
 import type { JsonObject } from '../../src/types.js';
 
+/** Policy file that grants everything this provider calls. */
+export const RDS_POLICY = 'policies/aws/rds.json';
+
 export interface RdsParams extends JsonObject {
   dbInstances: string[];
   dbClusters: string[];

@@ -1,6 +1,6 @@
 /** RDS steps: protect, snapshot (found again by identifier), isolation groups, group swap, settle. */
 import { BadInputError, RemoteError } from '../../src/errors.js';
-import { ensureIsolationGroups } from '../../src/isolation-group.js';
+import { runIsolationGroupStep } from '../../src/isolation-group.js';
 import type { JsonObject, StepContext, StepOutcome } from '../../src/types.js';
 import { addTags, createDbSnapshot, describeDbCluster, describeDbInstance, findDbSnapshot, protectFromDeletion, securityGroupApi, setDbGroups } from './client.js';
 import { rdsClientsFor } from './context.js';
@@ -58,15 +58,7 @@ export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
 }
 
 export async function runIsolationGroup(ctx: StepContext): Promise<StepOutcome> {
-  const { vpcId } = ctx.step.inputs as { vpcId: string };
-  const groups = await ensureIsolationGroups(securityGroupApi(rdsClientsFor(ctx)), {
-    incident: ctx.incident,
-    vpcId,
-    forensicCidrs: ctx.kase.forensicCidrs,
-    ...(ctx.kase.forensicPorts ? { forensicPorts: ctx.kase.forensicPorts } : {}),
-    recordIntent: (what) => ctx.recordIntent(what),
-  });
-  return { outputs: groups as unknown as JsonObject };
+  return runIsolationGroupStep(securityGroupApi(rdsClientsFor(ctx)), ctx);
 }
 
 export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {

@@ -10,16 +10,10 @@ import { RemoteError, toHoldfastError } from '../../src/errors.js';
 import { HashingStream, toReadable } from '../../src/hash.js';
 import type { AwsClientConfig } from '../../src/aws-config.js';
 import type { EvidenceStore, StoreSpec, StoredObject } from '../../src/types.js';
-import {
-  confirmObjectLock,
-  createS3Client,
-  describeBucketProtection,
-  getObject,
-  headObject,
-  listKeys,
-  uploadObject,
-  type S3Client,
-} from './client.js';
+import type { S3Client } from './client.js';
+
+/** The S3 SDK is loaded only when an S3 store is used. */
+const sdk = () => import('./client.js');
 
 const MS_PER_DAY = 86_400_000;
 
@@ -27,11 +21,12 @@ type S3Spec = Extract<StoreSpec, { kind: 's3' }>;
 
 /** Create the S3 evidence store; `client` may be injected (tests, library callers). */
 export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: S3Client): EvidenceStore {
-  const client = injected ?? createS3Client(config);
+  let clientPromise: Promise<S3Client> | undefined;
+  const client = () => (clientPromise ??= injected ? Promise.resolve(injected) : sdk().then((m) => m.createS3Client(config)));
   const fullKey = (key: string) => (spec.prefix ? `${spec.prefix}/${key}` : key);
   let lockChecked: Promise<boolean> | undefined;
   const bucketLocked = () =>
-    (lockChecked ??= describeBucketProtection(client, spec.bucket).then((p) => p.objectLockEnabled && p.versioning === 'Enabled'));
+    (lockChecked ??= Promise.all([sdk(), client()]).then(([m, c]) => m.describeBucketProtection(c, spec.bucket)).then((p) => p.objectLockEnabled && p.versioning === 'Enabled'));
 
   return {
     description: `s3://${spec.bucket}${spec.prefix ? `/${spec.prefix}` : ''}`,
@@ -42,6 +37,7 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       if (!locked && !spec.allowUnlocked) {
         throw new RemoteError(`s3://${spec.bucket} has no Object Lock; refusing to store evidence (use --allow-unlocked-store to accept)`, false);
       }
+      const [m, c] = await Promise.all([sdk(), client()]);
       const hasher = new HashingStream();
       const tee = new PassThrough();
       const piping = pipeline(toReadable(body), hasher, tee);
@@ -49,7 +45,7 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       try {
         const [, uploaded] = await Promise.all([
           piping,
-          uploadObject(client, {
+          m.uploadObject(c, {
             Bucket: spec.bucket,
             Key,
             Body: tee,
@@ -60,7 +56,7 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
         ]);
         const lock =
           locked && uploaded.versionId
-            ? await confirmObjectLock(client, spec.bucket, Key, uploaded.versionId, { mode: spec.retentionMode, retainUntil, legalHold: spec.legalHold })
+            ? await m.confirmObjectLock(c, spec.bucket, Key, uploaded.versionId, { mode: spec.retentionMode, retainUntil, legalHold: spec.legalHold })
             : undefined;
         if (locked && !lock?.lockMode) throw new RemoteError(`s3://${spec.bucket}/${Key} was stored but its Object Lock could not be confirmed`, true);
         return {
@@ -84,22 +80,22 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
     },
 
     async head(key) {
-      const found = await headObject(client, spec.bucket, fullKey(key));
+      const found = await (await sdk()).headObject(await client(), spec.bucket, fullKey(key));
       return found ? { key, size: found.size, ...(found.versionId ? { versionId: found.versionId } : {}) } : undefined;
     },
 
     async get(key, versionId): Promise<Readable> {
-      return getObject(client, spec.bucket, fullKey(key), versionId);
+      return (await sdk()).getObject(await client(), spec.bucket, fullKey(key), versionId);
     },
 
     async list(prefix) {
       const base = spec.prefix ? `${spec.prefix}/` : '';
-      return (await listKeys(client, spec.bucket, base + prefix)).map((k) => k.slice(base.length)).sort();
+      return (await (await sdk()).listKeys(await client(), spec.bucket, base + prefix)).map((k) => k.slice(base.length)).sort();
     },
 
     async preflight() {
       try {
-        const p = await describeBucketProtection(client, spec.bucket);
+        const p = await (await sdk()).describeBucketProtection(await client(), spec.bucket);
         const locked = p.objectLockEnabled && p.versioning === 'Enabled';
         if (locked) return { ok: true, problems: [], limitations: [] };
         const text = `s3://${spec.bucket} has no Object Lock (versioning ${p.versioning ?? 'off'}): stored evidence can be deleted or replaced by anyone with access`;

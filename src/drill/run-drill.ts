@@ -22,8 +22,9 @@ import { verifyEvidence, type VerifyReport } from '../verify.js';
 import { readFileSync } from 'node:fs';
 import { seedAws, type SeededAws } from './seed-aws.js';
 
-export const DRILL_SCENARIOS = ['web-compromise'] as const;
-export type DrillScenario = (typeof DRILL_SCENARIOS)[number];
+import { DRILL_SCENARIOS, type DrillScenario } from './scenarios.js';
+
+export { DRILL_SCENARIOS, type DrillScenario };
 
 /** A forensic workstation address for the drill (documentation range, never routed). */
 export const DRILL_FORENSIC_CIDR = '198.51.100.10/32';

@@ -8,6 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, writeFileSy
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeSecretFile } from '../secret-file.js';
 import { freePort } from './moto.js';
 
 const execFileAsync = promisify(execFile);
@@ -84,11 +85,14 @@ export async function startPostgres(): Promise<LocalDatabase> {
   const port = await freePort();
   const [cmd, args] = asServerUser(postgresBin('postgres'), ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'full_page_writes=off'], osUser);
   const child = spawn(cmd, args, { stdio: 'ignore' });
-  const env = { ...process.env, PGPASSWORD: password };
+  // The same secret-file mechanism the dump provider uses: no password in argv or the environment.
+  const secret = writeSecretFile('pgpass', `127.0.0.1:${port}:*:holdfast:${password}\n`);
+  const env = { ...process.env, PGPASSFILE: secret.path };
   const sql = async (statement: string, database = 'postgres') =>
-    (await execFileAsync('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'holdfast', '-d', database, '-v', 'ON_ERROR_STOP=1', '-Atc', statement], { env, maxBuffer: 64 * 1024 * 1024 })).stdout;
+    (await execFileAsync('psql', ['--no-password', '-h', '127.0.0.1', '-p', String(port), '-U', 'holdfast', '-d', database, '-v', 'ON_ERROR_STOP=1', '-Atc', statement], { env, maxBuffer: 64 * 1024 * 1024 })).stdout;
   await waitFor(async () => (await execFileAsync('pg_isready', ['-h', '127.0.0.1', '-p', String(port)]).then(() => true, () => false)), 'PostgreSQL', child);
-  return { engine: 'postgres', host: '127.0.0.1', port, user: 'holdfast', password, adminDatabase: 'postgres', sql, stop: stopper(child) };
+  const stop = stopper(child);
+  return { engine: 'postgres', host: '127.0.0.1', port, user: 'holdfast', password, adminDatabase: 'postgres', sql, stop: async () => (await stop(), secret.remove()) };
 }
 
 /** Start a MariaDB server with user `holdfast` (password auth over TCP) on a free loopback port. */
@@ -109,7 +113,9 @@ export async function startMariadb(): Promise<LocalDatabase> {
   await waitFor(async () => root('select 1').then(() => true, () => false), 'MariaDB', child);
   const password = randomBytes(12).toString('hex');
   await root(`CREATE USER 'holdfast'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT ALL ON *.* TO 'holdfast'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;`);
+  const secret = writeSecretFile('client.cnf', `[client]\npassword="${password}"\n`);
   const sql = async (statement: string, database = 'mysql') =>
-    (await execFileAsync('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-uholdfast', database, '-N', '-e', statement], { env: { ...process.env, MYSQL_PWD: password }, maxBuffer: 64 * 1024 * 1024 })).stdout;
-  return { engine: 'mariadb', host: '127.0.0.1', port, user: 'holdfast', password, adminDatabase: 'mysql', sql, stop: stopper(child) };
+    (await execFileAsync('mariadb', [`--defaults-extra-file=${secret.path}`, '-h', '127.0.0.1', '-P', String(port), '-uholdfast', database, '-N', '-e', statement], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+  const stop = stopper(child);
+  return { engine: 'mariadb', host: '127.0.0.1', port, user: 'holdfast', password, adminDatabase: 'mysql', sql, stop: async () => (await stop(), secret.remove()) };
 }

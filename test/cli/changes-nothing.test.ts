@@ -70,7 +70,7 @@ describe('nothing changes', () => {
     ['missing incident', ['capture', ...target], /--incident is required/],
     ['incident with spaces', ['capture', '--incident', 'IR 1', ...target], /--incident "IR 1"/],
     ['incident too long', ['capture', '--incident', `IR-${'1'.repeat(45)}`, ...target], /--incident .* longer than 40/],
-    ['no targets', ['capture', '--incident', 'IR-BAD-1', '--store', 'es'], /no targets: give at least one of --test-stream/],
+    ['no targets', ['capture', '--incident', 'IR-BAD-1', '--store', 'es'], /no targets: give at least one of --instance, .*--pod, .*--test-stream/],
     ['0.0.0.0/0 forensic CIDR', ['capture', '--incident', 'IR-BAD-1', '--forensic-cidr', '0.0.0.0/0', ...target], /--forensic-cidr "0.0.0.0\/0" is wider than \/16/],
     ['::/0 forensic CIDR', ['capture', '--incident', 'IR-BAD-1', '--forensic-cidr', '::/0', ...target], /--forensic-cidr "::\/0"/],
     ['/8 forensic CIDR', ['capture', '--incident', 'IR-BAD-1', '--forensic-cidr', '10.0.0.0/8', ...target], /wider than \/16/],

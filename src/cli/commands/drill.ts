@@ -1,7 +1,6 @@
 /** `evidence drill`: rehearse the whole response against local emulators; no cloud account needed. */
 import { Option, type Command } from 'commander';
-import { DRILL_SCENARIOS, runDrill } from '../../drill/run-drill.js';
-import { drillExtensions } from '../../drill/extensions.js';
+import { DRILL_SCENARIOS } from '../../drill/scenarios.js';
 import { renderSitrepMarkdown } from '../../sitrep.js';
 import type { Provider } from '../../types.js';
 import { EXIT } from '../exit-codes.js';
@@ -17,6 +16,8 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
     .addHelpText('after', '\nExample:\n  evidence drill            # needs Python 3 with venv for the AWS emulator (installed on first use)')
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
+      // Loaded here: the drill's seeding imports every AWS SDK, which other commands need not pay for.
+      const [{ runDrill }, { drillExtensions }] = await Promise.all([import('../../drill/run-drill.js'), import('../../drill/extensions.js')]);
       out.say(`drill "${String(opts.scenario)}": starting local emulators (first run installs the AWS emulator; this can take a minute)`);
       const report = await runDrill({
         scenario: opts.scenario as (typeof DRILL_SCENARIOS)[number],

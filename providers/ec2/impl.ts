@@ -1,0 +1,27 @@
+/** The SDK-bound half of the EC2 provider, loaded on first use. */
+import { runByAction, type ProviderImplementation } from '../../src/provider-kit.js';
+import { discoverEc2 } from './discover.js';
+import type { Ec2Facts, Ec2Params } from './facts.js';
+import { preflightEc2 } from './preflight.js';
+import { releaseEc2 } from './release.js';
+import { runDescribe, runSnapshot } from './run-collect.js';
+import { runDeregister, runIsolate, runIsolationGroup } from './run-contain.js';
+import { runProtect, runStandby, runTag } from './run-preserve.js';
+import { runSettle } from './run-settle.js';
+
+export const implementation: ProviderImplementation<Ec2Params, Ec2Facts> = {
+  discover: discoverEc2,
+  preflight: preflightEc2,
+  run: runByAction('ec2', {
+    tag: runTag,
+    protect: runProtect,
+    standby: runStandby,
+    describe: runDescribe,
+    snapshot: runSnapshot,
+    deregister: runDeregister,
+    'isolation-group': runIsolationGroup,
+    isolate: runIsolate,
+    settle: runSettle,
+  }),
+  release: releaseEc2,
+};

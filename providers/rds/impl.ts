@@ -1,0 +1,41 @@
+/** The SDK-bound half of the RDS provider, loaded on first use. */
+import { InternalError } from '../../src/errors.js';
+import { runByAction, type ProviderImplementation } from '../../src/provider-kit.js';
+import type { ChangeRecord, PreflightResult, ProviderContext, ReleaseContext, Step } from '../../src/types.js';
+import { readProbe, setDbGroups } from './client.js';
+import { rdsClientsFor } from './context.js';
+import { discoverRds } from './discover.js';
+import { RDS_POLICY, type RdsFacts, type RdsParams } from './facts.js';
+import { runIsolate, runIsolationGroup, runProtect, runSettle, runSnapshot } from './run.js';
+
+async function preflightRds(step: Step, ctx: ProviderContext): Promise<PreflightResult> {
+  const { kind, id } = step.inputs as { kind?: 'instance' | 'cluster'; id?: string };
+  if (!kind || !id) return { stepId: step.id, ok: true, checks: [{ action: `rds:${step.action}`, allowed: 'unknown', detail: 'no platform dry run', policyFile: RDS_POLICY }] };
+  try {
+    await readProbe(rdsClientsFor(ctx), kind, id);
+    return { stepId: step.id, ok: true, checks: [{ action: `rds:${step.action}`, allowed: 'unknown', detail: 'RDS has no dry run; the read-only describe is allowed', policyFile: RDS_POLICY }] };
+  } catch (error) {
+    const denied = /AccessDenied|Unauthorized/.test((error as Error).name ?? '');
+    return { stepId: step.id, ok: !denied, checks: [{ action: 'rds:Describe*', allowed: denied ? false : 'unknown', detail: (error as Error).name ?? 'error', policyFile: RDS_POLICY }] };
+  }
+}
+
+async function releaseRds(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }> {
+  if (change.attribute === 'vpcSecurityGroups') {
+    const [kind, id] = change.resource.split(':') as ['instance' | 'cluster', string];
+    await setDbGroups(rdsClientsFor(ctx), kind, id, change.before as string[]);
+    return { restored: true, note: `${id} back to ${(change.before as string[]).join(', ')}` };
+  }
+  if (change.attribute === 'deletionProtection' || change.attribute === 'tags' || change.attribute === 'pendingModifiedValues') {
+    // Turning deletion protection off is refused by the guard: release leaves it on.
+    return { restored: false, note: `${change.attribute} of ${change.resource} stays` };
+  }
+  throw new InternalError(`rds cannot release ${change.attribute}`);
+}
+
+export const implementation: ProviderImplementation<RdsParams, RdsFacts> = {
+  discover: discoverRds,
+  preflight: preflightRds,
+  run: runByAction('rds', { protect: runProtect, snapshot: runSnapshot, 'isolation-group': runIsolationGroup, isolate: runIsolate, settle: runSettle }),
+  release: releaseRds,
+};
