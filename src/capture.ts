@@ -2,6 +2,7 @@
  * `planCapture`: validate the case, discover read-only what each engaged provider targets, and
  * build the plan. All input problems, including unknown targets, surface before any change.
  */
+import { providerClients } from './assume-role.js';
 import { parseCase, type CaseInput } from './case.js';
 import { BadInputError, HoldfastError, toHoldfastError } from './errors.js';
 import { buildPlan } from './plan.js';
@@ -30,7 +31,7 @@ export async function planCase(kase: Case, options: PlanOptions = {}): Promise<C
     incident: kase.incident,
     kase,
     signal: options.signal ?? new AbortController().signal,
-    clients: options.clients ?? {},
+    clients: await providerClients(kase, options.env ?? process.env, options.clients ?? {}),
     env: options.env ?? process.env,
     dryRun: true,
   };

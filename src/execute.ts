@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import pLimit from 'p-limit';
+import { providerClients } from './assume-role.js';
 import { awsClientConfig } from './aws-config.js';
 import { BadInputError, describeError, InternalError, PermissionError, RemoteError, toHoldfastError } from './errors.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody, type CaptureStatus } from './events.js';
@@ -91,11 +92,13 @@ export function journalPath(stateDir: string, incident: string): string {
 export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {}): Promise<CaptureOutcome> {
   const providers = options.providers ?? builtinProviders;
   const env = options.env ?? process.env;
-  const clients = options.clients ?? {};
+  const callerClients = options.clients ?? {};
   const kase = plan.case;
   const signal = options.signal ?? new AbortController().signal;
+  const clients = await providerClients(kase, env, callerClients);
   const base: ProviderContext = { incident: plan.incident, kase, signal, clients, env, dryRun: Boolean(options.dryRun) };
-  const store = options.store ?? createStore(kase.store, awsClientConfig(base), clients);
+  // The store keeps the caller's own credentials: evidence usually goes to the security account.
+  const store = options.store ?? createStore(kase.store, awsClientConfig({ ...base, clients: callerClients }), callerClients);
   const providerOf = (step: Step): Provider => {
     const p = providers.find((q) => q.id === step.provider);
     if (!p) throw new BadInputError(`bad input: plan step ${step.id} uses provider ${step.provider}, which is not registered`);
@@ -104,7 +107,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   plan.steps.forEach(providerOf);
 
   const storeCheck = await store.preflight();
-  const operator = options.operator ?? (await identify(base, kase.store.kind === 's3' || plan.steps.some((s) => isAwsProvider(s.provider))));
+  const operator = options.operator ?? (await identify({ ...base, clients: callerClients }, kase.store.kind === 's3' || plan.steps.some((s) => isAwsProvider(s.provider))));
 
   if (options.dryRun) return dryRun(plan, { base, store, storeCheck, providerOf, operator, options });
   if (!storeCheck.ok) throw new BadInputError(`bad input: the evidence store cannot be used`, { details: storeCheck.problems });
@@ -174,7 +177,11 @@ async function identify(ctx: ProviderContext, usesAws: boolean): Promise<JsonObj
   // Loaded only when AWS is in play: the STS SDK costs memory a Kubernetes-only capture need not pay.
   const { callerIdentity } = await import('./aws-identity.js');
   const who = await callerIdentity(awsClientConfig(ctx), ctx.clients['aws:sts'] as never);
-  return { ...local, ...(who.arn ? { callerArn: who.arn, account: who.account ?? null } : { callerArn: null, identityError: who.error ?? 'unknown' }) };
+  return {
+    ...local,
+    ...(who.arn ? { callerArn: who.arn, account: who.account ?? null } : { callerArn: null, identityError: who.error ?? 'unknown' }),
+    ...(ctx.kase.assumeRole ? { assumedRole: ctx.kase.assumeRole } : {}),
+  };
 }
 
 /** With no local journal (another machine, lost disk), continue from the newest copy in the store. */

@@ -3,6 +3,7 @@
  * isolation groups, policies and snapshots stay; nothing is deleted.
  */
 import { existsSync } from 'node:fs';
+import { providerClients } from './assume-role.js';
 import { awsClientConfig } from './aws-config.js';
 import { appendCustody } from './custody.js';
 import { BadInputError, describeError } from './errors.js';
@@ -61,11 +62,11 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       incident: options.incident,
       kase,
       signal: options.signal ?? new AbortController().signal,
-      clients,
+      clients: await providerClients(kase, env, clients),
       env,
       dryRun: false,
     };
-    const store = options.store ?? createStore(kase.store, awsClientConfig(ctx), clients);
+    const store = options.store ?? createStore(kase.store, awsClientConfig({ ...ctx, clients }), clients);
     const fanout = new EventFanout();
     fanout.subscribe(options.onEvent);
     const emit = (body: CaptureEventBody) => fanout.emit(journal.append(body));
