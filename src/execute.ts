@@ -143,7 +143,8 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     });
     for (const l of [...plan.limitations, ...storeCheck.limitations]) emit({ type: 'capture.limitation', message: l });
 
-    const results = await runSteps(plan, { base, store, journal, emit, providerOf, options });
+    const acquiredBy = Object.fromEntries(Object.entries(operator).filter(([k]) => ['osUser', 'host', 'callerArn', 'assumedRole'].includes(k)));
+    const results = await runSteps(plan, { base, store, journal, emit, providerOf, options, acquiredBy });
     const aborted = signal.aborted || [...results.values()].includes('aborted');
     const state = deriveJournalState(journal.events);
     const status = aborted ? 'aborted' : statusOf(results);
@@ -263,6 +264,8 @@ function outcomeFrom(
 
 interface RunDeps {
   base: ProviderContext;
+  /** Who is capturing; stamped on every artifact (chain of custody). */
+  acquiredBy: JsonObject;
   store: EvidenceStore;
   journal: Journal;
   emit: (body: CaptureEventBody) => CaptureEvent;
@@ -404,13 +407,14 @@ function stepContext(step: Step, deps: RunDeps): StepContext {
         size: stored.size,
         method: input.method,
         ...(stored.preservation ? { preservation: stored.preservation } : {}),
+        acquiredBy: deps.acquiredBy,
       };
       emit({ type: 'artifact.recorded', stepId: step.id, artifact });
       return artifact;
     },
     recordArtifact(input) {
       const { name, ...rest } = input;
-      const artifact: ArtifactRecord = { ...rest, id: `${step.id}/${name}`, stepId: step.id };
+      const artifact: ArtifactRecord = { ...rest, id: `${step.id}/${name}`, stepId: step.id, acquiredBy: deps.acquiredBy };
       emit({ type: 'artifact.recorded', stepId: step.id, artifact });
       return artifact;
     },

@@ -94,6 +94,8 @@ export interface ArtifactRecord {
   size?: number;
   method: JsonObject;
   preservation?: JsonObject;
+  /** Who acquired it: OS user, host, cloud identity (and assumed role). Filled by the engine. */
+  acquiredBy?: JsonObject;
 }
 
 /** A change to a resource; `before` is what release restores. */

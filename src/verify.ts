@@ -20,6 +20,8 @@ export interface VerifyItem {
   detail: string;
 }
 
+const REPORT_ORDER: VerifyItem['kind'][] = ['artifact', 'journal', 'manifest', 'seal', 'signature'];
+
 export interface VerifyReport {
   ok: boolean;
   incident: string;
@@ -34,7 +36,13 @@ export async function verifyEvidence(
   options: { publicKeyPem?: string; requireSignature?: boolean } = {},
 ): Promise<VerifyReport> {
   const items: VerifyItem[] = [];
-  const report = (): VerifyReport => ({ ok: items.length > 0 && items.every((i) => i.ok), incident, items, ...(manifestKey ? { manifestKey } : {}) });
+  // Reported in the order a reader checks evidence: the bytes, the chain, the manifest, its digest, the signature.
+  const report = (): VerifyReport => ({
+    ok: items.length > 0 && items.every((i) => i.ok),
+    incident,
+    items: [...items].sort((a, b) => REPORT_ORDER.indexOf(a.kind) - REPORT_ORDER.indexOf(b.kind)),
+    ...(manifestKey ? { manifestKey } : {}),
+  });
   let manifestKey: string | undefined;
 
   const journalKeys = (await store.list(journalPrefix(incident))).filter((k) => k.endsWith('.ndjson'));

@@ -32,7 +32,7 @@ describe('capture → seal → verify through the CLI', () => {
     expect(res.code).toBe(0);
     const outcome = res.lines.at(-1)!;
     expect(outcome).toMatchObject({ type: 'outcome', status: 'complete' });
-    const manifest = outcome.manifest as { artifacts: { sha256: string; size: number; location: { versionId?: string }; preservation: { lockMode: string } }[]; schema: string };
+    const manifest = outcome.manifest as { artifacts: { sha256: string; size: number; location: { versionId?: string }; preservation: { lockMode: string }; acquiredBy: { osUser: string; host: string; callerArn: string } }[]; schema: string };
     expect(manifest.schema).toBe('holdfast/manifest@1');
     expect(manifest.artifacts).toHaveLength(2);
     for (const a of manifest.artifacts) {
@@ -40,6 +40,10 @@ describe('capture → seal → verify through the CLI', () => {
       expect(a.size).toBe(300000);
       expect(a.location.versionId).toBeTruthy();
       expect(a.preservation.lockMode).toBe('GOVERNANCE');
+      // Chain of custody on every artifact: who (OS user, host, cloud identity).
+      expect(a.acquiredBy.osUser).toBeTruthy();
+      expect(a.acquiredBy.host).toBeTruthy();
+      expect(a.acquiredBy.callerArn).toMatch(/^arn:aws:/);
     }
     const s3 = await testS3();
     const stored = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `evidence/${outcome.manifestKey as string}` }));

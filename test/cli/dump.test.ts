@@ -103,6 +103,18 @@ describe('database dumps through the CLI', () => {
     expect(stored.filter((f) => f.endsWith('.pgdump'))).toEqual([]);
   });
 
+  it('names the package to install when the dump tool is missing', async () => {
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    const bin = join(cwd, 'bin-without-pg');
+    mkdirSync(bin, { recursive: true });
+    // A PATH with only what the CLI needs besides the dump tools.
+    for (const tool of ['sh']) symlinkSync(`/bin/${tool}`, join(bin, tool));
+    const env = motoEnv({ PATH: bin, RIGHT_PW: pg.password });
+    const res = await runCli(['capture', '--incident', testIncident('NOTOOL'), '--dump', pgUrl('orders'), '--dump-password-env', 'RIGHT_PW', '--store', 'es'], { cwd, env });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('pg_dump is not installed (Debian: apt-get install postgresql-client)');
+  });
+
   it.each([
     ['a password in the URL (never echoed)', () => [`--dump`, `postgres://holdfast:s3cretpw@127.0.0.1:${pg.port}/orders`], /password in the URL/, 's3cretpw'],
     ['a wrong password', () => ['--dump', pgUrl('orders'), '--dump-password-env', 'WRONG_PW'], /authentication failed for user holdfast/, 'not-the-password'],

@@ -151,6 +151,17 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver)', () => {
     expect((await runCli(['verify', '--incident', incident, '--store', 'es'], { cwd, env: motoEnv() })).code).toBe(0);
   });
 
+  it('--checkpoint asks the kubelet and records the refusal honestly (no kubelet here)', async () => {
+    const res = await runCli(
+      ['capture', '--incident', testIncident('CKPT'), '--pod', `${ns}/web-5d4f-x7k2p`, '--checkpoint', '--no-contain', '--kubeconfig', kube.kubeconfigPath('admin'), '--store', 'es', '--json'],
+      { cwd, env: motoEnv() },
+    );
+    expect(res.code).toBe(0);
+    const manifest = (res.lines.at(-1) as { manifest: { limitations: string[]; steps: { id: string; status: string }[] } }).manifest;
+    expect(manifest.steps.find((s) => s.id.startsWith('kubernetes:checkpoint/'))?.status).toBe('done');
+    expect(manifest.limitations.join('\n')).toMatch(new RegExp(`checkpoint of ${ns}/web-5d4f-x7k2p/app (refused|failed)`));
+  });
+
   it('a re-run (another machine) changes nothing', async () => {
     const before = await resourceVersions(ns, node, incident);
     const res = await capture('--state-dir', 'other-host');

@@ -43,7 +43,7 @@ describe('signed manifest', () => {
     const res = await runCli(['verify', '--incident', incident, join(cwd, 'es'), '--public-key', join(cwd, 'k.pub'), '--json'], { cwd, env: env() });
     expect(res.code).toBe(0);
     const report = res.lines.at(-1) as { items: { kind: string; ok: boolean }[] };
-    expect(report.items.map((i) => i.kind)).toEqual(['journal', 'seal', 'signature', 'manifest', 'artifact', 'artifact']);
+    expect(report.items.map((i) => i.kind)).toEqual(['artifact', 'artifact', 'journal', 'manifest', 'seal', 'signature']);
   });
 
   it('catches one flipped byte in an artifact', async () => {

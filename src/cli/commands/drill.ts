@@ -32,6 +32,9 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
         },
       });
       for (const s of report.skipped) out.say(`  skipped ${s.provider}: ${s.reason}`);
+      for (const p of report.capture?.manifest?.timeline.phases ?? []) {
+        out.say(`  phase ${p.phase.padEnd(8)} ${p.endedAt ? `${Date.parse(p.endedAt) - Date.parse(p.startedAt)} ms` : 'unfinished'}`);
+      }
       if (report.sitrep) out.say(`\n${renderSitrepMarkdown(report.sitrep)}`);
       out.data({ type: 'drill', ...report });
       out.say(`drill ${report.ok ? 'passed' : 'FAILED'} for ${report.incident} (work files in ${report.workdir})`);

@@ -9,6 +9,7 @@ export function registerProvidersCommand(program: Command, providers: readonly P
     .command('providers')
     .description('list providers, their flags, the policy files that grant what they call, and an example')
     .option('--json', 'as JSON on stdout')
+    .addHelpText('after', '\nExamples:\n  evidence providers\n  evidence providers --json | jq .policies')
     .action((opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       for (const p of providers) {
