@@ -12,6 +12,7 @@ import { providerClients } from './assume-role.js';
 import { awsClientConfig } from './aws-config.js';
 import { BadInputError, describeError, InternalError, PermissionError, RemoteError, toHoldfastError } from './errors.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody, type CaptureStatus } from './events.js';
+import { lockIncident } from './incident-lock.js';
 import { Journal } from './journal.js';
 import { deriveJournalState, type JournalState } from './journal-state.js';
 import { foldManifest, serializeManifest, type Manifest } from './manifest.js';
@@ -114,8 +115,15 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
 
   const stateDir = options.stateDir ?? env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR;
   const path = journalPath(stateDir, plan.incident);
-  await restoreJournalFromStore(path, plan.incident, store);
-  const journal = Journal.open(path, plan.incident);
+  const unlock = lockIncident(path, plan.incident);
+  let journal: Journal;
+  try {
+    await restoreJournalFromStore(path, plan.incident, store);
+    journal = Journal.open(path, plan.incident);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const fanout = new EventFanout();
   fanout.subscribe(options.onEvent);
   const emit = (body: CaptureEventBody): CaptureEvent => {
@@ -161,6 +169,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     return await seal(plan, { journal, store, emit, captureId, path, ...(options.signer ? { signer: options.signer } : {}) });
   } finally {
     journal.close();
+    unlock();
   }
 }
 

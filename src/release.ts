@@ -9,6 +9,7 @@ import { appendCustody } from './custody.js';
 import { BadInputError, describeError } from './errors.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody } from './events.js';
 import { journalPath, DEFAULT_STATE_DIR, restoreJournalFromStore } from './execute.js';
+import { lockIncident } from './incident-lock.js';
 import { Journal } from './journal.js';
 import { deriveJournalState } from './journal-state.js';
 import { builtinProviders, createStore } from './registry.js';
@@ -52,7 +53,14 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   const clients = options.clients ?? {};
   if (options.store) await restoreJournalFromStore(path, options.incident, options.store);
   if (!existsSync(path)) throw new BadInputError(`bad input: --incident ${options.incident}: no journal found locally or in the store`);
-  const journal = Journal.open(path, options.incident);
+  const unlock = lockIncident(path, options.incident);
+  let journal: Journal;
+  try {
+    journal = Journal.open(path, options.incident);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   try {
     const state = deriveJournalState(journal.events);
     const started = [...journal.events].reverse().find((e) => e.type === 'capture.started');
@@ -112,5 +120,6 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
     return { ...outcome, status: outcome.failed.length ? 'partial' : 'complete', journalKey };
   } finally {
     journal.close();
+    unlock();
   }
 }

@@ -242,3 +242,18 @@ describe('the journal in the store', () => {
     expect(rel.stderr).toContain('restored test:a isolated');
   });
 });
+
+describe('one writer per incident', () => {
+  it('a second capture of the same incident while one runs is refused, not interleaved', async () => {
+    const { cwd, env } = workspace();
+    const incident = testIncident('LOCK');
+    const args = ['capture', '--incident', incident, '--test-stream', 'a', '--test-delay-ms', '800', '--store', 'es', '--json'];
+    const first = startCli(args, { cwd, env });
+    await new Promise<void>((resolve) => first.child.stdout!.on('data', (d: Buffer) => d.toString().includes('step.started') && resolve()));
+    const second = await runCli(args, { cwd, env });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/being captured or released right now by process \d+/);
+    expect((await first.done).code).toBe(0);
+    expect((await runCli(['verify', '--incident', incident, '--store', 'es'], { cwd, env })).code).toBe(0);
+  });
+});
