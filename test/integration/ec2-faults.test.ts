@@ -1,0 +1,51 @@
+/** Faults a server cannot produce on demand, injected by SDK middleware around real moto calls. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { describe, expect, inject, it } from 'vitest';
+import { executePlan, planCapture, type CaptureEvent, type Provider } from '../../src/index.js';
+import { seedAws } from '../../src/drill/seed-aws.js';
+import { createEc2Clients } from '../../providers/ec2/client.js';
+import { ec2Provider } from '../../providers/ec2/index.js';
+import { motoEnv, testIncident } from '../support/aws.js';
+
+describe('EC2 under faults', () => {
+  it('a CreateSnapshots answer lost in a timeout is retried without a second snapshot set', async () => {
+    const seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
+    const env = motoEnv();
+    const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+    const clients = createEc2Clients({ region: 'us-east-1', endpoint: env.AWS_ENDPOINT_URL!, maxAttempts: 1, credentials });
+    let lost = 0;
+    let throttled = 0;
+    clients.ec2.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (context.commandName === 'DescribeInstanceAttributeCommand' && throttled < 2) {
+          throttled++;
+          throw Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $metadata: { httpStatusCode: 503 } });
+        }
+        const result = await next(args);
+        // The snapshots were created, but the answer never reached us.
+        if (context.commandName === 'CreateSnapshotsCommand' && lost === 0) {
+          lost++;
+          throw Object.assign(new Error('socket hang up'), { name: 'TimeoutError' });
+        }
+        return result;
+      }) as never,
+      { step: 'initialize', name: 'faults' } as never,
+    );
+    const providers = [ec2Provider as unknown as Provider];
+    const dir = mkdtempSync(join(tmpdir(), 'hf-faults-'));
+    const incident = testIncident('FAULT');
+    const plan = await planCapture({ incident, store: join(dir, 'es'), contain: false, targets: { ec2: { instances: [seeded.instanceId] } } }, { providers, env, clients: { ec2: clients } });
+    const events: CaptureEvent[] = [];
+    const outcome = await executePlan(plan, { providers, env, clients: { ec2: clients }, stateDir: dir, retry: { baseDelayMs: 10 }, onEvent: (e) => events.push(e) });
+    expect(outcome.status).toBe('complete');
+    expect(lost).toBe(1);
+    expect(throttled).toBe(2);
+    expect(events.filter((e) => e.type === 'step.retry').map((e) => e.stepId).sort()).toEqual([`ec2:protect/${seeded.instanceId}`, `ec2:protect/${seeded.instanceId}`, `ec2:snapshot/${seeded.instanceId}`].sort());
+    const snaps = await new EC2Client({ endpoint: env.AWS_ENDPOINT_URL!, region: 'us-east-1', credentials }).send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'tag:holdfast:incident', Values: [incident] }] }));
+    expect(snaps.Snapshots).toHaveLength(seeded.volumeIds.length + 1);
+    expect(outcome.artifacts.filter((a) => a.type === 'ebs-snapshot')).toHaveLength(seeded.volumeIds.length + 1);
+  });
+});
