@@ -1,0 +1,27 @@
+/** The journal copies in the evidence store: a machine without the local journal continues from them. */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { journalPrefix } from './store-keys.js';
+import type { EvidenceStore } from './types.js';
+
+/** With no local journal (another machine, lost disk), continue from the newest copy in the store. */
+export async function restoreJournalFromStore(path: string, incident: string, store: EvidenceStore): Promise<void> {
+  if (existsSync(path)) return;
+  const keys = (await store.list(journalPrefix(incident))).filter((k) => k.endsWith('.ndjson'));
+  let best = '';
+  for (const key of keys) {
+    const text = await streamToString(await store.get(key));
+    if (text.length > best.length) best = text;
+  }
+  if (!best) return;
+  mkdirSync(join(path, '..'), { recursive: true });
+  writeFileSync(path, best, { flag: 'wx' });
+}
+
+/** Collect a stream into a string (for small JSON documents only). */
+export async function streamToString(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString('utf8');
+}
