@@ -41,8 +41,22 @@ export function runOptionsFrom(opts: Record<string, unknown>, providers: readonl
     ...(concurrency ? { concurrency } : {}),
     ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
     ...(signer ? { signer } : {}),
-    ...(typeof opts.notifyWebhook === 'string' ? { notifyWebhook: opts.notifyWebhook } : {}),
+    ...(typeof opts.notifyWebhook === 'string' ? { notifyWebhook: webhookUrl(opts.notifyWebhook) } : {}),
   };
+}
+
+/** A webhook URL, or `env:NAME` to read it from the environment (chat webhook URLs carry a token: keep them out of argv). */
+export function webhookUrl(value: string): string {
+  const url = value.startsWith('env:') ? process.env[value.slice(4)] : value;
+  if (!url) throw new BadInputError(`bad input: --notify-webhook ${value}: the variable is not set`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new BadInputError(`bad input: --notify-webhook ${value.startsWith('env:') ? value : '<url>'}: not a URL`);
+  }
+  if (!['http:', 'https:'].includes(parsed.protocol)) throw new BadInputError(`bad input: --notify-webhook: only http(s) URLs`);
+  return url;
 }
 
 /** Parse a --concurrency value, naming the input when it is bad. */

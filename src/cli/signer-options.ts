@@ -11,7 +11,7 @@ export function addSignerOptions(cmd: Command): Command {
   return cmd
     .option('--sign-key <file>', 'sign the manifest with this Ed25519 key (make one with `evidence keygen`)')
     .option('--sign-kms-key <arn>', 'sign the manifest with this AWS KMS ECC_NIST_P256 key')
-    .option('--notify-webhook <url>', 'POST each phase change and the final sitrep as JSON (failures never stop a capture)');
+    .option('--notify-webhook <url>', 'POST each phase change and the final sitrep as JSON (failures never stop a capture); env:NAME reads the URL from a variable');
 }
 
 /** The signer the options ask for, validated before anything runs. */

@@ -31,7 +31,8 @@ describe('sitrep, timeline, webhook, custody', () => {
     const cwd = mkdtempSync(join(tmpdir(), 'hf-sitrep-'));
     const incident = testIncident('SIT');
     const hook = await webhookServer();
-    const res = await runCli(['capture', '--incident', incident, '--test-stream', 'a', '--test-stream', 'b', '--store', 'es', '--notify-webhook', hook.url, '--json'], { cwd, env: env() });
+    // The URL comes from the environment: chat webhook URLs carry a token and argv is visible to all.
+    const res = await runCli(['capture', '--incident', incident, '--test-stream', 'a', '--test-stream', 'b', '--store', 'es', '--notify-webhook', 'env:SITREP_HOOK', '--json'], { cwd, env: { ...env(), SITREP_HOOK: hook.url } });
     await hook.close();
     expect(res.code).toBe(0);
     const types = hook.received.map((r) => `${r.type}${r.phase ? `:${r.phase}` : ''}`);
