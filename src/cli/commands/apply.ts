@@ -13,7 +13,7 @@ export function registerApplyCommand(program: Command, providers: readonly Provi
     .command('apply')
     .description('execute exactly the steps of a plan saved by `evidence plan --out`')
     .argument('<plan>', 'plan JSON file')
-    .addHelpText('after', '\nExample:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123 --out plan.json && evidence apply plan.json');
+    .addHelpText('after', '\nExample:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json && evidence apply plan.json');
   addRunOptions(cmd).action(async (file: string, opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       let value: unknown;

@@ -9,7 +9,7 @@ import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';
 
 const EXAMPLES = `
 Examples:
-  evidence capture --incident IR-2026-0042 --instance i-0abc123 --forensic-cidr 203.0.113.7/32 --store s3://ir-evidence/cases
+  evidence capture --incident IR-2026-0042 --instance i-0abc123def4567890 --forensic-cidr 203.0.113.7/32 --store s3://ir-evidence/cases
   evidence capture --incident IR-2026-0042 --case case.yaml --dry-run
   evidence capture --incident IR-2026-0042 --db-instance orders --severity low     (containment waits for approval)`;
 
@@ -43,7 +43,7 @@ export function registerCaptureCommands(program: Command, providers: readonly Pr
     .option('--out <file>', 'save the plan as JSON (for `evidence apply`)')
     .option('--no-preflight', 'skip the permission preflight')
     .option('--json', 'NDJSON events and the plan on stdout')
-    .addHelpText('after', `\nExamples:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123 --out plan.json\n  evidence apply plan.json`)
+    .addHelpText('after', `\nExamples:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json\n  evidence apply plan.json`)
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const plan = await planCapture(toPlanCase(opts), { providers });
