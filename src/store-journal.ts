@@ -5,15 +5,21 @@ import type { Readable } from 'node:stream';
 import { journalPrefix } from './store-keys.js';
 import type { EvidenceStore } from './types.js';
 
-/** With no local journal (another machine, lost disk), continue from the newest copy in the store. */
-export async function restoreJournalFromStore(path: string, incident: string, store: EvidenceStore): Promise<void> {
-  if (existsSync(path)) return;
+/** The newest journal copy in the store (each copy extends the one before), or '' when none. */
+export async function readJournalFromStore(store: EvidenceStore, incident: string): Promise<string> {
   const keys = (await store.list(journalPrefix(incident))).filter((k) => k.endsWith('.ndjson'));
   let best = '';
   for (const key of keys) {
     const text = await streamToString(await store.get(key));
     if (text.length > best.length) best = text;
   }
+  return best;
+}
+
+/** With no local journal (another machine, lost disk), continue from the newest copy in the store. */
+export async function restoreJournalFromStore(path: string, incident: string, store: EvidenceStore): Promise<void> {
+  if (existsSync(path)) return;
+  const best = await readJournalFromStore(store, incident);
   if (!best) return;
   mkdirSync(join(path, '..'), { recursive: true });
   writeFileSync(path, best, { flag: 'wx' });

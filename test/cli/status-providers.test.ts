@@ -22,6 +22,10 @@ describe('status and providers', () => {
     expect(status.steps.find((s) => s.id === 'teststream:collect/bad')!.status).toBe('failed');
     const human = await runCli(['status', '--incident', incident], { cwd, env: env() });
     expect(human.stderr).toContain('FAILED teststream:collect/bad');
+    const elsewhere = await runCli(['status', '--incident', incident, '--sitrep', '--state-dir', 'empty', '--store', 'es'], { cwd, env: env() });
+    expect(elsewhere.code).toBe(0);
+    expect(elsewhere.stdout).toContain(`${incident} — investigating`);
+    expect(elsewhere.stdout).toContain("### Failed\n- stream bad: generator died mid-stream");
     const missing = await runCli(['status', '--incident', 'IR-NONE-1'], { cwd, env: env() });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('no journal');

@@ -35,3 +35,17 @@ describe('batched discovery', () => {
     expect(counts.get('DescribeVolumesCommand')).toBe(1);
   });
 });
+
+describe('--instance-tag', () => {
+  it('finds every live instance with the tag, and names a tag that matches nothing', async () => {
+    const { seedAws } = await import('../../src/drill/seed-aws.js');
+    const suffix = Math.random().toString(16).slice(2, 8);
+    const seeded = await seedAws(inject('motoEndpoint'), suffix);
+    const providers = [ec2Provider as unknown as Provider];
+    const plan = await planCapture({ incident: testIncident('TAG'), store: '/tmp/unused', targets: { ec2: { instanceTags: [`Name=web-${suffix}`] } } }, { providers, env: motoEnv() });
+    expect(plan.steps.filter((s) => s.action === 'snapshot').map((s) => s.inputs.instanceId)).toEqual([seeded.instanceId]);
+    await expect(planCapture({ incident: testIncident('TAG'), store: '/tmp/unused', targets: { ec2: { instanceTags: [`Name=nothing-${suffix}`] } } }, { providers, env: motoEnv() })).rejects.toThrow(
+      new RegExp(`--instance-tag Name=nothing-${suffix}: no running or stopped instance has this tag`),
+    );
+  });
+});

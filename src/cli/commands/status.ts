@@ -1,7 +1,10 @@
 /** `evidence status --incident ID`: what is done, pending and failed, from the journal. */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { assertIncidentId } from '../../case.js';
+import { awsClientConfig } from '../../aws-config.js';
+import { assertIncidentId, parseStoreSpec } from '../../case.js';
+import { createStore } from '../../registry.js';
+import { readJournalFromStore } from '../../store-journal.js';
 import { BadInputError } from '../../errors.js';
 import { DEFAULT_STATE_DIR, journalPath } from '../../execute.js';
 import { checkJournalChain } from '../../journal.js';
@@ -16,6 +19,7 @@ export function registerStatusCommand(program: Command): void {
     .description('what is done, pending and failed for an incident (from its journal)')
     .option('--incident <id>', 'incident id')
     .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
+    .option('--store <where>', 'read the journal from this evidence store when it is not on this machine')
     .option('--sitrep', 'a situation report (Markdown on stdout; with --json, as data)')
     .option('--json', 'the status as JSON on stdout')
     .addHelpText('after', '\nExamples:\n  evidence status --incident IR-2026-0042\n  evidence status --incident IR-2026-0042 --sitrep > sitrep.md')
@@ -24,8 +28,16 @@ export function registerStatusCommand(program: Command): void {
       const incident = assertIncidentId(opts.incident);
       const stateDir = (opts.stateDir as string | undefined) ?? process.env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR;
       const path = journalPath(stateDir, incident);
-      if (!existsSync(path)) throw new BadInputError(`bad input: --incident ${incident}: no journal at ${path}`);
-      const chain = checkJournalChain(readFileSync(path, 'utf8'));
+      let text: string;
+      if (existsSync(path)) text = readFileSync(path, 'utf8');
+      else if (typeof opts.store === 'string') {
+        const problems: string[] = [];
+        const spec = parseStoreSpec({ store: opts.store }, problems, process.cwd());
+        if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`);
+        text = await readJournalFromStore(createStore(spec, awsClientConfig({ kase: { store: spec } as never, env: process.env, clients: {} })), incident);
+        if (!text) throw new BadInputError(`bad input: --incident ${incident}: no journal in ${opts.store}`);
+      } else throw new BadInputError(`bad input: --incident ${incident}: no journal at ${path} (pass --store to read it from the evidence store)`);
+      const chain = checkJournalChain(text);
       if (opts.sitrep) {
         const sitrep = buildSitrep(incident, chain.events, new Date().toISOString());
         if (opts.json) out.data({ type: 'sitrep', ...sitrep });
