@@ -49,3 +49,23 @@ describe('EC2 under faults', () => {
     expect(outcome.artifacts.filter((a) => a.type === 'ebs-snapshot')).toHaveLength(seeded.volumeIds.length + 1);
   });
 });
+
+describe('Spot instances', () => {
+  it('records that stop protection cannot be set, sets the rest, and does not fail', async () => {
+    const { RunInstancesCommand, DescribeInstanceAttributeCommand } = await import('@aws-sdk/client-ec2');
+    const env = motoEnv();
+    const ec2 = new EC2Client({ endpoint: env.AWS_ENDPOINT_URL!, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const run = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 1, MaxCount: 1, InstanceMarketOptions: { MarketType: 'spot' } }));
+    const id = run.Instances![0]!.InstanceId!;
+    const providers = [ec2Provider as unknown as Provider];
+    const dir = mkdtempSync(join(tmpdir(), 'hf-spot-'));
+    const plan = await planCapture({ incident: testIncident('SPOT'), store: join(dir, 'es'), contain: false, targets: { ec2: { instances: [id] } } }, { providers, env });
+    expect(plan.limitations.join('\n')).toContain(`${id} is a Spot instance: stop protection is not supported`);
+    const outcome = await executePlan(plan, { providers, env, stateDir: dir });
+    expect(outcome.status).toBe('complete');
+    expect(outcome.changes.map((c) => c.attribute)).not.toContain('disableApiStop');
+    expect(outcome.changes.map((c) => c.attribute)).toContain('disableApiTermination');
+    const stop = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'disableApiStop' }));
+    expect(stop.DisableApiStop?.Value ?? false).toBe(false);
+  });
+});
