@@ -1,9 +1,8 @@
 /** `evidence release --incident ID --approve`: undo containment exactly, from the record. */
 import type { Command } from 'commander';
-import { assertIncidentId, parseStoreSpec } from '../../case.js';
-import { awsClientConfig } from '../../aws-config.js';
+import { assertIncidentId } from '../../case.js';
+import { storeFromOption } from '../store-option.js';
 import { BadInputError } from '../../errors.js';
-import { createStore } from '../../registry.js';
 import { releaseContainment } from '../../release.js';
 import type { Provider } from '../../types.js';
 import { EXIT } from '../exit-codes.js';
@@ -25,13 +24,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
       const out = createOutput(Boolean(opts.json));
       const incident = assertIncidentId(opts.incident);
       if (!opts.approve) throw new BadInputError('bad input: --approve is required to release containment');
-      let store;
-      if (typeof opts.store === 'string') {
-        const problems: string[] = [];
-        const spec = parseStoreSpec({ store: opts.store }, problems, process.cwd());
-        if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`);
-        store = createStore(spec, awsClientConfig({ kase: { store: spec } as never, env: process.env, clients: {} }));
-      }
+      const store = typeof opts.store === 'string' ? storeFromOption(opts.store) : undefined;
       const outcome = await releaseContainment({
         incident,
         providers,

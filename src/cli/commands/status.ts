@@ -1,9 +1,8 @@
 /** `evidence status --incident ID`: what is done, pending and failed, from the journal. */
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { awsClientConfig } from '../../aws-config.js';
-import { assertIncidentId, parseStoreSpec } from '../../case.js';
-import { createStore } from '../../registry.js';
+import { assertIncidentId } from '../../case.js';
+import { storeFromOption } from '../store-option.js';
 import { readJournalFromStore } from '../../store-journal.js';
 import { BadInputError } from '../../errors.js';
 import { DEFAULT_STATE_DIR, journalPath } from '../../execute.js';
@@ -31,10 +30,7 @@ export function registerStatusCommand(program: Command): void {
       let text: string;
       if (existsSync(path)) text = readFileSync(path, 'utf8');
       else if (typeof opts.store === 'string') {
-        const problems: string[] = [];
-        const spec = parseStoreSpec({ store: opts.store }, problems, process.cwd());
-        if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`);
-        text = await readJournalFromStore(createStore(spec, awsClientConfig({ kase: { store: spec } as never, env: process.env, clients: {} })), incident);
+        text = await readJournalFromStore(storeFromOption(opts.store), incident);
         if (!text) throw new BadInputError(`bad input: --incident ${incident}: no journal in ${opts.store}`);
       } else throw new BadInputError(`bad input: --incident ${incident}: no journal at ${path} (pass --store to read it from the evidence store)`);
       const chain = checkJournalChain(text);

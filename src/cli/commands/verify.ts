@@ -1,10 +1,9 @@
 /** `evidence verify`: re-hash every artifact and check the journal chain and the seal; exit 5 on any mismatch. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { assertIncidentId, parseStoreSpec } from '../../case.js';
-import { awsClientConfig } from '../../aws-config.js';
+import { assertIncidentId } from '../../case.js';
+import { storeFromOption } from '../store-option.js';
 import { BadInputError, IntegrityError } from '../../errors.js';
-import { createStore } from '../../registry.js';
 import { appendCustody } from '../../custody.js';
 import { verifyEvidence } from '../../verify.js';
 import { createOutput } from '../output.js';
@@ -27,12 +26,7 @@ export function registerVerifyCommand(program: Command): void {
       const out = createOutput(Boolean(opts.json));
       const incident = assertIncidentId(opts.incident);
       if (folder && (!existsSync(folder) || !statSync(folder).isDirectory())) throw new BadInputError(`bad input: ${folder} is not a folder`);
-      const problems: string[] = [];
-      const spec = parseStoreSpec({ store: folder ?? opts.store }, problems, process.cwd());
-      if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`);
-      const region = typeof opts.region === 'string' ? opts.region : undefined;
-      const kase = { incident, store: spec, ...(region ? { region } : {}) } as never;
-      const store = createStore(spec, awsClientConfig({ kase, env: process.env, clients: {} }));
+      const store = storeFromOption(folder ?? opts.store, typeof opts.region === 'string' ? opts.region : undefined);
       let publicKeyPem: string | undefined;
       if (typeof opts.publicKey === 'string') {
         try {

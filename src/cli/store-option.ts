@@ -1,0 +1,15 @@
+/** `--store` for commands that read an existing incident (status, verify, release). */
+import { awsClientConfig } from '../aws-config.js';
+import { parseStoreSpec } from '../case.js';
+import { BadInputError } from '../errors.js';
+import { createStore } from '../registry.js';
+import type { EvidenceStore } from '../types.js';
+
+/** The evidence store a `--store` value (or an offline folder) names; the caller's own credentials. */
+export function storeFromOption(value: unknown, region?: string): EvidenceStore {
+  const problems: string[] = [];
+  const spec = parseStoreSpec({ store: value }, problems, process.cwd());
+  if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`);
+  const kase = { store: spec, ...(region ? { region } : {}) } as never;
+  return createStore(spec, awsClientConfig({ kase, env: process.env, clients: {} }));
+}
