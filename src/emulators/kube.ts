@@ -23,6 +23,8 @@ export interface KubeServer {
   toolUser: 'holdfast-tool';
   /** Write a kubeconfig for `user` and return its path. */
   kubeconfigPath(user: 'admin' | 'tool'): string;
+  /** Write a kubeconfig that authenticates with `token` (e.g. a service account's) and return its path. */
+  kubeconfigForToken(name: string, token: string): string;
   /** An authenticated HTTPS call (for tests and seeding). */
   call(method: string, path: string, body?: unknown, user?: 'admin' | 'tool', contentType?: string): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
@@ -155,6 +157,25 @@ export async function startKube(): Promise<KubeServer> {
   }
   caCert = readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8');
 
+  const writeKubeconfig = (name: string, token: string): string => {
+    const path = join(dir, `kubeconfig-${name}.yaml`);
+    const ca = Buffer.from(caCert).toString('base64');
+    writeFileSync(
+      path,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters: [{name: local, cluster: {server: "${server}", certificate-authority-data: ${ca}}}]`,
+        `users: [{name: ${name}, user: {token: ${token}}}]`,
+        `contexts: [{name: ${name}, context: {cluster: local, user: ${name}}}]`,
+        `current-context: ${name}`,
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    return path;
+  };
+
   return {
     server,
     caCert,
@@ -162,22 +183,10 @@ export async function startKube(): Promise<KubeServer> {
     toolToken,
     toolUser: 'holdfast-tool',
     kubeconfigPath(user) {
-      const path = join(dir, `kubeconfig-${user}.yaml`);
-      const ca = Buffer.from(caCert).toString('base64');
-      writeFileSync(
-        path,
-        [
-          'apiVersion: v1',
-          'kind: Config',
-          `clusters: [{name: local, cluster: {server: "${server}", certificate-authority-data: ${ca}}}]`,
-          `users: [{name: ${user}, user: {token: ${tokens[user]}}}]`,
-          `contexts: [{name: ${user}, context: {cluster: local, user: ${user}}}]`,
-          `current-context: ${user}`,
-          '',
-        ].join('\n'),
-        { mode: 0o600 },
-      );
-      return path;
+      return writeKubeconfig(user, tokens[user]);
+    },
+    kubeconfigForToken(name, token) {
+      return writeKubeconfig(name, token);
     },
     call,
     stop,

@@ -14,6 +14,8 @@ import { kubernetesProvider } from '../../providers/kubernetes/index.js';
 const ROLE = parseYaml(readFileSync(new URL('../../policies/kubernetes/capture-role.yaml', import.meta.url), 'utf8'));
 let kube: KubeServer;
 let cwd: string;
+/** kubeconfig of the service account bound only to our ClusterRole. */
+let toolKubeconfig: string;
 
 async function ok(method: string, path: string, body?: unknown, contentType?: string) {
   const res = await kube.call(method, path, body, 'admin', contentType);
@@ -62,24 +64,29 @@ beforeAll(async () => {
   kube = await startKube();
   cwd = mkdtempSync(join(tmpdir(), 'hf-k8s-'));
   await ok('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', ROLE);
+  // The tool runs as a service account bound only to the shipped ClusterRole, as a daemon would.
+  await ok('POST', '/api/v1/namespaces', { metadata: { name: 'holdfast-system' } });
+  await ok('POST', '/api/v1/namespaces/holdfast-system/serviceaccounts', { metadata: { name: 'holdfast' } });
   await ok('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
     metadata: { name: 'holdfast-capture' },
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'holdfast-capture' },
-    subjects: [{ kind: 'User', name: 'holdfast-tool', apiGroup: 'rbac.authorization.k8s.io' }],
+    subjects: [{ kind: 'ServiceAccount', name: 'holdfast', namespace: 'holdfast-system' }],
   });
+  const token = await ok('POST', '/api/v1/namespaces/holdfast-system/serviceaccounts/holdfast/token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } });
+  toolKubeconfig = kube.kubeconfigForToken('holdfast-sa', token.status.token);
 }, 300_000);
 
 afterAll(async () => {
   await kube?.stop();
 });
 
-describe('Kubernetes quarantine through the CLI (real kube-apiserver)', () => {
+describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a service account bound only to our ClusterRole)', () => {
   const ns = `shop-${Math.random().toString(16).slice(2, 8)}`;
   const node = `${ns}-node`;
   const incident = testIncident('K8S');
   let podUid: string;
   const capture = (...extra: string[]) =>
-    runCli(['capture', '--incident', incident, '--pod', `${ns}/web-5d4f-x7k2p`, '--forensic-cidr', '198.51.100.30/32', '--kubeconfig', kube.kubeconfigPath('tool'), '--store', 'es', '--json', ...extra], { cwd, env: motoEnv() });
+    runCli(['capture', '--incident', incident, '--pod', `${ns}/web-5d4f-x7k2p`, '--forensic-cidr', '198.51.100.30/32', '--kubeconfig', toolKubeconfig, '--store', 'es', '--json', ...extra], { cwd, env: motoEnv() });
 
   beforeAll(async () => {
     await ok('POST', '/api/v1/nodes', { metadata: { name: node, labels: { 'kubernetes.io/hostname': node } }, spec: { providerID: 'aws:///us-east-1a/i-0abc1234def567890' } });
@@ -170,7 +177,7 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver)', () => {
   });
 
   it('release restores the labels and uncordons; the NetworkPolicy and PDB stay', async () => {
-    const res = await runCli(['release', '--incident', incident, '--approve'], { cwd, env: motoEnv({ KUBECONFIG: kube.kubeconfigPath('tool') }) });
+    const res = await runCli(['release', '--incident', incident, '--approve'], { cwd, env: motoEnv({ KUBECONFIG: toolKubeconfig }) });
     expect(res.code).toBe(0);
     const pod = (await kube.call('GET', `/api/v1/namespaces/${ns}/pods/web-5d4f-x7k2p`)).body;
     expect(pod.metadata.labels).toEqual({ app: 'web', 'pod-template-hash': '5d4f', tier: 'frontend' });
@@ -187,7 +194,7 @@ describe('policies/kubernetes/capture-role.yaml', () => {
     const node = `${ns}-node`;
     await ok('POST', '/api/v1/nodes', { metadata: { name: node } });
     await seedWorkload(ns, node);
-    const client = createKubeClient({ kubeconfig: kube.kubeconfigPath('tool'), env: {} });
+    const client = createKubeClient({ kubeconfig: toolKubeconfig, env: {} });
     const sent = new Set<string>();
     client.onRequest = (method, path) => {
       const { verb, resource } = rbacOf(method, path);
