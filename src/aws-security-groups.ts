@@ -11,23 +11,28 @@ import {
   RevokeSecurityGroupEgressCommand,
   type EC2Client,
   type IpPermission,
+  type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import type { SecurityGroupApi, SgDescription, SgRule } from './isolation-group.js';
 
-function toRule(p: IpPermission, v4?: string, v6?: string): SgRule {
+type Peer = Pick<SgRule, 'cidrIpv4' | 'cidrIpv6' | 'groupId' | 'prefixListId'>;
+
+function toRule(p: IpPermission, peer: Peer): SgRule {
   return {
     protocol: p.IpProtocol ?? '-1',
     ...(p.FromPort !== undefined && p.IpProtocol !== '-1' ? { fromPort: p.FromPort } : {}),
     ...(p.ToPort !== undefined && p.IpProtocol !== '-1' ? { toPort: p.ToPort } : {}),
-    ...(v4 ? { cidrIpv4: v4 } : {}),
-    ...(v6 ? { cidrIpv6: v6 } : {}),
+    ...peer,
   };
 }
 
+/** One rule per peer, including group and prefix-list peers, so a check sees every way in or out. */
 function flatten(perms: IpPermission[] | undefined): SgRule[] {
   return (perms ?? []).flatMap((p) => [
-    ...(p.IpRanges ?? []).map((r) => toRule(p, r.CidrIp)),
-    ...(p.Ipv6Ranges ?? []).map((r) => toRule(p, undefined, r.CidrIpv6)),
+    ...(p.IpRanges ?? []).map((r) => toRule(p, { cidrIpv4: r.CidrIp! })),
+    ...(p.Ipv6Ranges ?? []).map((r) => toRule(p, { cidrIpv6: r.CidrIpv6! })),
+    ...(p.UserIdGroupPairs ?? []).map((r) => toRule(p, { groupId: r.GroupId! })),
+    ...(p.PrefixListIds ?? []).map((r) => toRule(p, { prefixListId: r.PrefixListId! })),
   ]);
 }
 
@@ -38,17 +43,20 @@ function toPermissions(rules: SgRule[]): IpPermission[] {
     ...(r.toPort !== undefined ? { ToPort: r.toPort } : {}),
     ...(r.cidrIpv4 ? { IpRanges: [{ CidrIp: r.cidrIpv4, Description: 'holdfast forensic access' }] } : {}),
     ...(r.cidrIpv6 ? { Ipv6Ranges: [{ CidrIpv6: r.cidrIpv6 }] } : {}),
+    ...(r.groupId ? { UserIdGroupPairs: [{ GroupId: r.groupId }] } : {}),
+    ...(r.prefixListId ? { PrefixListIds: [{ PrefixListId: r.prefixListId }] } : {}),
   }));
 }
 
 /** Adapt an EC2 client to the SDK-free isolation-group logic. */
 export function ec2SecurityGroupApi(ec2: EC2Client): SecurityGroupApi {
-  const describe = (g: { GroupId?: string; GroupName?: string; VpcId?: string; IpPermissions?: IpPermission[]; IpPermissionsEgress?: IpPermission[] }): SgDescription => ({
+  const describe = (g: SecurityGroup): SgDescription => ({
     groupId: g.GroupId!,
     name: g.GroupName ?? '',
     vpcId: g.VpcId ?? '',
     ingress: flatten(g.IpPermissions),
     egress: flatten(g.IpPermissionsEgress),
+    tags: Object.fromEntries((g.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
   });
   return {
     async findGroup(vpcId, name) {

@@ -9,20 +9,27 @@
 import { RemoteError } from './errors.js';
 import type { JsonObject, PortRange, StepContext, StepOutcome } from './types.js';
 
+/** One rule with one peer: a CIDR, another security group or a managed prefix list. */
 export interface SgRule {
   protocol: string;
   fromPort?: number;
   toPort?: number;
   cidrIpv4?: string;
   cidrIpv6?: string;
+  /** Peer security group; holdfast never writes these, but must see them to refuse or revoke them. */
+  groupId?: string;
+  prefixListId?: string;
 }
 
+/** A security group as the isolation logic sees it. */
 export interface SgDescription {
   groupId: string;
   name: string;
   vpcId: string;
   ingress: SgRule[];
   egress: SgRule[];
+  /** The group's tags, when the adapter reads them; a group with our name but not our tags is refused. */
+  tags?: Record<string, string>;
 }
 
 /** The EC2 calls isolation needs, as plain functions. */
@@ -35,6 +42,7 @@ export interface SecurityGroupApi {
   revokeEgress(groupId: string, rules: SgRule[]): Promise<void>;
 }
 
+/** The two groups isolation needs per VPC. */
 export type GroupRole = 'convert' | 'isolation';
 
 /** Security group names allow 255 characters. */
@@ -57,7 +65,12 @@ const ALL_IPV4: SgRule = { protocol: '-1', cidrIpv4: '0.0.0.0/0' };
 const ALL_IPV6: SgRule = { protocol: '-1', cidrIpv6: '::/0' };
 
 function ruleKey(r: SgRule): string {
-  return [r.protocol, r.fromPort ?? '', r.toPort ?? '', r.cidrIpv4 ?? '', r.cidrIpv6 ?? ''].join('|');
+  return [r.protocol, r.fromPort ?? '', r.toPort ?? '', r.cidrIpv4 ?? '', r.cidrIpv6 ?? '', r.groupId ?? '', r.prefixListId ?? ''].join('|');
+}
+
+function describeRule(r: SgRule): string {
+  const peer = r.cidrIpv4 ?? r.cidrIpv6 ?? r.groupId ?? r.prefixListId ?? '?';
+  return r.protocol === '-1' ? `all from ${peer}` : `${r.protocol} ${r.fromPort ?? ''}-${r.toPort ?? ''} from ${peer}`;
 }
 
 function missing(want: SgRule[], have: SgRule[]): SgRule[] {
@@ -88,6 +101,7 @@ export async function runIsolationGroupStep(api: SecurityGroupApi, ctx: StepCont
   return { outputs: groups as unknown as JsonObject, ...(groups.created.length ? {} : { note: `reused the isolation groups of ${vpcId}` }) };
 }
 
+/** What ensureIsolationGroups needs to find or build one VPC's groups. */
 export interface EnsureGroupsInput {
   incident: string;
   vpcId: string;
@@ -97,6 +111,7 @@ export interface EnsureGroupsInput {
   recordIntent(what: JsonObject): void;
 }
 
+/** The VPC's group ids, for the ENI/RDS swap. */
 export interface EnsuredGroups {
   convertGroupId: string;
   isolationGroupId: string;
@@ -127,6 +142,13 @@ export async function ensureIsolationGroups(api: SecurityGroupApi, input: Ensure
       group = await api.findGroup(input.vpcId, name);
       if (!group) throw new RemoteError(`security group ${name} was created but cannot be found`, true);
     }
+    // Anyone may create a group with this name first; only a group tagged as ours is trusted.
+    if (group.tags && (group.tags['holdfast:incident'] !== input.incident || group.tags['holdfast:role'] !== role)) {
+      throw new RemoteError(
+        `security group ${group.groupId} in ${input.vpcId} is named ${name} but is not tagged holdfast:incident=${input.incident}, holdfast:role=${role}; refusing to use it`,
+        false,
+      );
+    }
     return group;
   };
 
@@ -147,8 +169,9 @@ export async function ensureIsolationGroups(api: SecurityGroupApi, input: Ensure
   const check = await api.describeGroup(isolation.groupId);
   const extraIngress = missing(check.ingress, wanted);
   if (check.egress.length || extraIngress.length || missing(wanted, check.ingress).length) {
+    // Ingress is never revoked (a different --forensic-cidr on a re-run lands here too): a person decides.
     throw new RemoteError(
-      `isolation group ${isolation.groupId} does not have exactly the forensic rules (egress ${check.egress.length}, unexpected ingress ${extraIngress.length}); refusing to use it`,
+      `isolation group ${isolation.groupId} does not have exactly the forensic rules (egress ${check.egress.length}, unexpected ingress: ${extraIngress.map(describeRule).join(', ') || 'none'}); refusing to use it`,
       false,
     );
   }

@@ -46,6 +46,7 @@ import { guardAwsClient } from '../../src/guard.js';
 import { ec2SecurityGroupApi } from '../../src/aws-security-groups.js';
 import type { SecurityGroupApi } from '../../src/isolation-group.js';
 
+/** The guarded SDK clients the EC2 provider uses. */
 export interface Ec2Clients {
   ec2: EC2Client;
   autoscaling: AutoScalingClient;
@@ -72,9 +73,12 @@ function chunks<T>(list: readonly T[], size: number): T[][] {
   return out;
 }
 
+/** An instance with the account of its reservation. */
+export type OwnedInstance = Instance & { OwnerId?: string };
+
 /** One paginated DescribeInstances for ids and/or filters. */
-export async function describeInstances(c: Ec2Clients, query: { ids?: string[]; filters?: Filter[] }): Promise<Instance[]> {
-  const out: Instance[] = [];
+export async function describeInstances(c: Ec2Clients, query: { ids?: string[]; filters?: Filter[] }): Promise<OwnedInstance[]> {
+  const out: OwnedInstance[] = [];
   let NextToken: string | undefined;
   do {
     const res = await c.ec2.send(
@@ -84,12 +88,13 @@ export async function describeInstances(c: Ec2Clients, query: { ids?: string[]; 
         ...(NextToken ? { NextToken } : {}),
       }),
     );
-    for (const r of res.Reservations ?? []) out.push(...(r.Instances ?? []));
+    for (const r of res.Reservations ?? []) out.push(...(r.Instances ?? []).map((i) => ({ ...i, ...(r.OwnerId ? { OwnerId: r.OwnerId } : {}) })));
     NextToken = res.NextToken;
   } while (NextToken);
   return out;
 }
 
+/** Every interface attached to the instances, in batches of MAX_FILTER_VALUES. */
 export async function describeEnisOf(c: Ec2Clients, instanceIds: string[]): Promise<NetworkInterface[]> {
   const out: NetworkInterface[] = [];
   for (const batch of chunks(instanceIds, MAX_FILTER_VALUES)) {
@@ -103,11 +108,7 @@ export async function describeEnisOf(c: Ec2Clients, instanceIds: string[]): Prom
   return out;
 }
 
-export async function describeEnis(c: Ec2Clients, ids: string[]): Promise<NetworkInterface[]> {
-  const res = await c.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ids }));
-  return res.NetworkInterfaces ?? [];
-}
-
+/** Every volume attached to the instances, in batches of MAX_FILTER_VALUES. */
 export async function describeVolumesOf(c: Ec2Clients, instanceIds: string[]): Promise<Volume[]> {
   const out: Volume[] = [];
   for (const batch of chunks(instanceIds, MAX_FILTER_VALUES)) {
@@ -121,8 +122,10 @@ export async function describeVolumesOf(c: Ec2Clients, instanceIds: string[]): P
   return out;
 }
 
+/** The instance attributes holdfast reads and sets. */
 export type InstanceAttributeName = 'disableApiTermination' | 'disableApiStop' | 'instanceInitiatedShutdownBehavior';
 
+/** One instance attribute's current value. */
 export async function instanceAttribute(c: Ec2Clients, InstanceId: string, Attribute: InstanceAttributeName): Promise<string | boolean | undefined> {
   const res = await c.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId, Attribute }));
   if (Attribute === 'instanceInitiatedShutdownBehavior') return res.InstanceInitiatedShutdownBehavior?.Value;
@@ -142,26 +145,32 @@ export async function setInstanceAttribute(c: Ec2Clients, InstanceId: string, at
   await c.ec2.send(new ModifyInstanceAttributeCommand(input));
 }
 
+/** Keep (or, on release, drop) one volume when the instance terminates. */
 export async function setDeleteOnTermination(c: Ec2Clients, InstanceId: string, DeviceName: string, value: boolean, DryRun = false): Promise<void> {
   await c.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId, BlockDeviceMappings: [{ DeviceName, Ebs: { DeleteOnTermination: value } }], DryRun }));
 }
 
+/** Tag resources (instances, volumes, ENIs, snapshots). */
 export async function createTags(c: Ec2Clients, Resources: string[], tags: Record<string, string>, DryRun = false): Promise<void> {
   await c.ec2.send(new CreateTagsCommand({ Resources, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), DryRun }));
 }
 
+/** The latest console output, decoded. */
 export async function consoleOutput(c: Ec2Clients, InstanceId: string): Promise<{ output: string; timestamp?: string }> {
   const res = await c.ec2.send(new GetConsoleOutputCommand({ InstanceId, Latest: true }));
   return { output: res.Output ? Buffer.from(res.Output, 'base64').toString('utf8') : '', ...(res.Timestamp ? { timestamp: res.Timestamp.toISOString() } : {}) };
 }
 
-/** Crash-consistent snapshots of every volume of an instance, tagged at creation. */
+/**
+ * Crash-consistent snapshots of every volume of an instance, tagged at creation. Volume tags are not
+ * copied (CopyTagsFromSource): the volumes already carry our keys with other values, and the volume's
+ * tags are in the describe artifact.
+ */
 export async function createInstanceSnapshots(c: Ec2Clients, InstanceId: string, description: string, tags: Record<string, string>, DryRun = false): Promise<Snapshot[]> {
   const res = await c.ec2.send(
     new CreateSnapshotsCommand({
       InstanceSpecification: { InstanceId, ExcludeBootVolume: false },
       Description: description,
-      CopyTagsFromSource: 'volume',
       TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
       DryRun,
     }),
@@ -183,15 +192,25 @@ export async function snapshotsByTags(c: Ec2Clients, tags: Record<string, string
   return out;
 }
 
+/** Snapshots by id (state and progress for settle). */
 export async function describeSnapshots(c: Ec2Clients, SnapshotIds: string[]): Promise<Snapshot[]> {
   return (await c.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds }))).Snapshots ?? [];
 }
 
-export async function lockSnapshot(c: Ec2Clients, SnapshotId: string, days: number, DryRun = false): Promise<{ lockState?: string; lockExpiresOn?: string }> {
-  const res = await c.ec2.send(new LockSnapshotCommand({ SnapshotId, LockMode: 'compliance', LockDuration: days, CoolOffPeriod: 24, DryRun }));
-  return { ...(res.LockState ? { lockState: res.LockState } : {}), ...(res.LockExpiresOn ? { lockExpiresOn: res.LockExpiresOn.toISOString() } : {}) };
+/** Hours of cool-off in which a compliance lock can still be changed (a mistake can be fixed). */
+export const SNAPSHOT_LOCK_COOL_OFF_HOURS = 24;
+
+/** Lock a snapshot in compliance mode with a cool-off (works on pending snapshots). */
+export async function lockSnapshot(c: Ec2Clients, SnapshotId: string, days: number, DryRun = false): Promise<{ lockState?: string; lockExpiresOn?: string; coolOffPeriodExpiresOn?: string }> {
+  const res = await c.ec2.send(new LockSnapshotCommand({ SnapshotId, LockMode: 'compliance', LockDuration: days, CoolOffPeriod: SNAPSHOT_LOCK_COOL_OFF_HOURS, DryRun }));
+  return {
+    ...(res.LockState ? { lockState: res.LockState } : {}),
+    ...(res.LockExpiresOn ? { lockExpiresOn: new Date(res.LockExpiresOn).toISOString() } : {}),
+    ...(res.CoolOffPeriodExpiresOn ? { coolOffPeriodExpiresOn: new Date(res.CoolOffPeriodExpiresOn).toISOString() } : {}),
+  };
 }
 
+/** Copy a snapshot re-encrypted under a customer key (shareable, unlike the AWS-managed key). */
 export async function copySnapshot(c: Ec2Clients, SourceSnapshotId: string, SourceRegion: string, KmsKeyId: string, tags: Record<string, string>, DryRun = false): Promise<string> {
   const res = await c.ec2.send(
     new CopySnapshotCommand({
@@ -200,21 +219,24 @@ export async function copySnapshot(c: Ec2Clients, SourceSnapshotId: string, Sour
       Encrypted: true,
       KmsKeyId,
       Description: `holdfast copy of ${SourceSnapshotId}`,
-      TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+      ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: 'snapshot' as const, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] } : {}),
       DryRun,
     }),
   );
   return res.SnapshotId!;
 }
 
+/** Let another account create volumes from a snapshot. */
 export async function shareSnapshot(c: Ec2Clients, SnapshotId: string, account: string, DryRun = false): Promise<void> {
   await c.ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId, Attribute: 'createVolumePermission', OperationType: 'add', UserIds: [account], DryRun }));
 }
 
+/** Replace one interface's security groups (per ENI: ModifyInstanceAttribute touches only the primary). */
 export async function setEniGroups(c: Ec2Clients, NetworkInterfaceId: string, Groups: string[], DryRun = false): Promise<void> {
   await c.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId, Groups, DryRun }));
 }
 
+/** Auto Scaling group and lifecycle state per instance, in batches of MAX_ASG_INSTANCE_IDS. */
 export async function autoScalingMembership(c: Ec2Clients, instanceIds: string[]): Promise<{ instanceId: string; group: string; lifecycleState: string }[]> {
   const out: { instanceId: string; group: string; lifecycleState: string }[] = [];
   for (const batch of chunks(instanceIds, MAX_ASG_INSTANCE_IDS)) {
@@ -224,17 +246,20 @@ export async function autoScalingMembership(c: Ec2Clients, instanceIds: string[]
   return out;
 }
 
+/** The target groups each Auto Scaling group manages. */
 export async function autoScalingTargetGroups(c: Ec2Clients, names: string[]): Promise<Record<string, string[]>> {
   if (!names.length) return {};
   const res = await c.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names }));
   return Object.fromEntries((res.AutoScalingGroups ?? []).map((g) => [g.AutoScalingGroupName!, g.TargetGroupARNs ?? []]));
 }
 
+/** Move an instance to Standby so its group neither scales it in nor replaces it. */
 export async function enterStandby(c: Ec2Clients, AutoScalingGroupName: string, InstanceId: string): Promise<void> {
   // Not decrementing: the group launches a replacement, so service capacity is kept.
   await c.autoscaling.send(new EnterStandbyCommand({ AutoScalingGroupName, InstanceIds: [InstanceId], ShouldDecrementDesiredCapacity: false }));
 }
 
+/** Return an instance from Standby to service (release). */
 export async function exitStandby(c: Ec2Clients, AutoScalingGroupName: string, InstanceId: string): Promise<void> {
   await c.autoscaling.send(new ExitStandbyCommand({ AutoScalingGroupName, InstanceIds: [InstanceId] }));
 }
@@ -260,10 +285,12 @@ export async function targetRegistrations(c: Ec2Clients, vpcIds: string[], insta
   return out;
 }
 
+/** Take an instance out of a target group it was registered in by hand. */
 export async function deregisterTarget(c: Ec2Clients, TargetGroupArn: string, Id: string, Port?: number): Promise<void> {
   await c.elb.send(new DeregisterTargetsCommand({ TargetGroupArn, Targets: [{ Id, ...(Port ? { Port } : {}) }] }));
 }
 
+/** Put an instance back into a target group (release). */
 export async function registerTarget(c: Ec2Clients, TargetGroupArn: string, Id: string, Port?: number): Promise<void> {
   await c.elb.send(new RegisterTargetsCommand({ TargetGroupArn, Targets: [{ Id, ...(Port ? { Port } : {}) }] }));
 }

@@ -6,6 +6,7 @@ import { createEc2Clients, type Ec2Clients } from './client.js';
 
 export { EC2_POLICY } from './facts.js';
 
+/** The EC2 clients for a context, injected or built once. */
 export function ec2ClientsFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env'>): Ec2Clients {
   return clientsFor(ctx, 'ec2', () => createEc2Clients(awsClientConfig(ctx)));
 }

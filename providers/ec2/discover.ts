@@ -9,6 +9,7 @@ import type { Ec2Facts, Ec2Params, InstanceFacts } from './facts.js';
 /** States in which an instance still holds evidence worth preserving. */
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 
+/** Describe the targeted instances; unknown ids and tags matching nothing are BadInput. */
 export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Promise<Ec2Facts> {
   const c = ec2ClientsFor(ctx);
   const byId = new Map<string, Awaited<ReturnType<typeof describeInstances>>[number]>();
@@ -53,6 +54,7 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
       rootDeviceType: i.RootDeviceType ?? 'ebs',
       vpcId: i.VpcId ?? '',
       availabilityZone: i.Placement?.AvailabilityZone ?? '',
+      ...(i.OwnerId ? { accountId: i.OwnerId } : {}),
       ...(i.IamInstanceProfile?.Arn ? { instanceProfile: i.IamInstanceProfile.Arn } : {}),
       tags: Object.fromEntries((i.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])),
       enis: enis
@@ -70,10 +72,12 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
         .filter((v) => v.Attachments?.some((a) => a.InstanceId === id))
         .map((v) => {
           const a = v.Attachments!.find((x) => x.InstanceId === id)!;
+          // The instance's mapping is the authority (moto leaves DeleteOnTermination out of DescribeVolumes).
+          const mapped = i.BlockDeviceMappings?.find((m) => m.Ebs?.VolumeId === v.VolumeId)?.Ebs?.DeleteOnTermination;
           return {
             id: v.VolumeId!,
             device: a.Device ?? '',
-            deleteOnTermination: Boolean(a.DeleteOnTermination),
+            deleteOnTermination: Boolean(mapped ?? a.DeleteOnTermination),
             sizeGiB: v.Size ?? 0,
             encrypted: Boolean(v.Encrypted),
             ...(v.KmsKeyId ? { kmsKeyId: v.KmsKeyId } : {}),

@@ -4,6 +4,7 @@ import type { JsonObject } from '../../src/types.js';
 /** Policy file that grants everything this provider calls. */
 export const EC2_POLICY = 'policies/aws/ec2.json';
 
+/** The EC2 provider's validated params (flags or case file). */
 export interface Ec2Params extends JsonObject {
   instances: string[];
   instanceTags: string[];
@@ -12,6 +13,7 @@ export interface Ec2Params extends JsonObject {
   kmsKey: string | null;
 }
 
+/** One network interface as discovered. */
 export interface EniFacts {
   id: string;
   vpcId: string;
@@ -21,6 +23,7 @@ export interface EniFacts {
   deviceIndex: number;
 }
 
+/** One attached EBS volume as discovered. */
 export interface VolumeFacts {
   id: string;
   device: string;
@@ -30,6 +33,7 @@ export interface VolumeFacts {
   kmsKeyId?: string;
 }
 
+/** Everything discovery read about one instance. */
 export interface InstanceFacts {
   instanceId: string;
   state: string;
@@ -37,6 +41,8 @@ export interface InstanceFacts {
   rootDeviceType: string;
   vpcId: string;
   availabilityZone: string;
+  /** The owning account (from the reservation), for the artifact's source. */
+  accountId?: string;
   instanceProfile?: string;
   tags: Record<string, string>;
   enis: EniFacts[];
@@ -45,6 +51,7 @@ export interface InstanceFacts {
   registrations: { targetGroupArn: string; port?: number }[];
 }
 
+/** The EC2 provider's discovered facts: plain, serialisable data. */
 export interface Ec2Facts {
   region: string;
   params: Ec2Params;

@@ -9,6 +9,7 @@ import { runDeregister, runIsolate, runIsolationGroup } from './run-contain.js';
 import { runProtect, runStandby, runTag } from './run-preserve.js';
 import { runSettle } from './run-settle.js';
 
+/** Discovery, preflight, step runners and release of the EC2 provider. */
 export const implementation: ProviderImplementation<Ec2Params, Ec2Facts> = {
   discover: discoverEc2,
   preflight: preflightEc2,

@@ -9,6 +9,7 @@ const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/+=,.@-]
 /** LockSnapshot accepts 1 to 36500 days. */
 export const MAX_SNAPSHOT_LOCK_DAYS = 36_500;
 
+/** CLI flags that feed the EC2 params. */
 export const ec2Flags: ProviderFlag[] = [
   { flags: '--instance <id>', description: 'EC2 instance to preserve, snapshot and isolate (repeatable)', param: 'instances', repeatable: true, target: true },
   { flags: '--instance-tag <key=value>', description: 'every instance with this tag, running or stopped (repeatable)', param: 'instanceTags', repeatable: true, target: true },

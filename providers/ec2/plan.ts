@@ -2,6 +2,7 @@
 import type { Case, JsonObject, StepDraft } from '../../src/types.js';
 import type { Ec2Facts, InstanceFacts } from './facts.js';
 
+/** What security-group isolation cannot do, for the manifest. */
 export const EC2_LIMITATIONS = [
   'security groups do not cut every flow at once: ICMP and flows through NAT gateways, Network Load Balancers and PrivateLink stay tracked until they go idle',
   'security groups do not block the VPC DNS resolver (169.254.169.253 / .2) or the instance metadata service (169.254.169.254)',
@@ -60,15 +61,15 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
       phase: 'collect',
       target: t,
       title: `record ${id}'s configuration and console output`,
-      inputs: { instanceId: id, facts: i as unknown as JsonObject },
+      inputs: { instanceId: id, region: facts.region, facts: i as unknown as JsonObject },
     },
     {
       id: `snapshot/${id}`,
       action: 'snapshot',
       phase: 'collect',
       target: t,
-      title: `snapshot all ${i.volumes.length} volumes of ${id} as one crash-consistent set`,
-      inputs: { instanceId: id, volumes: i.volumes.map((v) => v.id), region: facts.region },
+      title: `snapshot all ${i.volumes.length} volumes of ${id} as one crash-consistent set${facts.params.lockSnapshotsDays ? ` and lock it for ${facts.params.lockSnapshotsDays} days` : ''}`,
+      inputs: { instanceId: id, volumes: i.volumes.map((v) => v.id), region: facts.region, lockDays: facts.params.lockSnapshotsDays },
     },
   );
   // Groups the ASG manages were left by Standby; the others still send traffic and health checks.
@@ -100,7 +101,7 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
     action: 'settle',
     phase: 'settle',
     target: t,
-    title: `wait for ${id}'s snapshots${facts.params.lockSnapshotsDays ? ', lock them' : ''}${facts.params.copyToAccount ? ', copy and share them' : ''}`,
+    title: `wait for ${id}'s snapshots${facts.params.copyToAccount ? `, copy them under the forensic key${facts.params.lockSnapshotsDays ? ', lock the copies' : ''} and share them` : ''}`,
     inputs: {
       instanceId: id,
       snapshotStep: `ec2:snapshot/${id}`,

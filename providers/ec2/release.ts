@@ -4,12 +4,16 @@ import type { ChangeRecord, ReleaseContext } from '../../src/types.js';
 import { autoScalingMembership, exitStandby, registerTarget, setDeleteOnTermination, setEniGroups, setInstanceAttribute, type InstanceAttributeName } from './client.js';
 import { ec2ClientsFor } from './context.js';
 
+/** Undo one recorded EC2 change exactly. */
 export async function releaseEc2(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }> {
   const c = ec2ClientsFor(ctx);
   switch (change.attribute) {
-    case 'groups':
-      await setEniGroups(c, change.resource, change.before as string[]);
-      return { restored: true, note: `${change.resource} back to ${(change.before as string[]).join(', ')}; the isolation groups stay, tagged` };
+    case 'groups': {
+      const before = change.before as string[] | null;
+      if (!before?.length) return { restored: false, note: `${change.resource}'s original groups were not recorded (isolation was interrupted without a journal); left isolated` };
+      await setEniGroups(c, change.resource, before);
+      return { restored: true, note: `${change.resource} back to ${before.join(', ')}; the isolation groups stay, tagged` };
+    }
     case 'lifecycleState': {
       const [group, instanceId] = change.resource.replace(/^asg:/, '').split('/') as [string, string];
       const [now] = await autoScalingMembership(c, [instanceId]);

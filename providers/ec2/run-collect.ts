@@ -1,22 +1,26 @@
 /** Collect: the instance's configuration and console output as hashed artifacts, and one crash-consistent snapshot set. */
 import { InternalError } from '../../src/errors.js';
 import type { StepContext, StepOutcome } from '../../src/types.js';
-import { consoleOutput, createInstanceSnapshots, describeEnis, describeInstances, describeVolumesOf, instanceAttribute, snapshotsByTags } from './client.js';
+import { consoleOutput, createInstanceSnapshots, createTags, describeEnisOf, describeInstances, describeVolumesOf, instanceAttribute, snapshotsByTags } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { lockSnapshots } from './snapshot-lock.js';
 
 /** Full describe output (instance, interfaces with their groups, volumes, protection) and console output. */
 export async function runDescribe(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, facts } = ctx.step.inputs as { instanceId: string; facts: { enis: { id: string }[] } };
+  const { instanceId, region, facts } = ctx.step.inputs as { instanceId: string; region: string; facts: { accountId?: string } };
   const at = new Date().toISOString();
   const [instance] = await describeInstances(c, { ids: [instanceId] });
-  const enis = await describeEnis(c, facts.enis.map((e) => e.id));
+  // What is attached now, not what the plan saw: this is the record release and forensics rely on.
+  const enis = await describeEnisOf(c, [instanceId]);
   const volumes = await describeVolumesOf(c, [instanceId]);
   const attributes = {
     disableApiTermination: await instanceAttribute(c, instanceId, 'disableApiTermination'),
+    disableApiStop: await instanceAttribute(c, instanceId, 'disableApiStop'),
     instanceInitiatedShutdownBehavior: await instanceAttribute(c, instanceId, 'instanceInitiatedShutdownBehavior'),
   };
-  const source = { instanceId, region: String(ctx.step.inputs.region ?? ctx.env.AWS_REGION ?? '') };
+  const account = instance?.OwnerId ?? facts.accountId;
+  const source = { instanceId, region, ...(account ? { account, arn: `arn:${partitionOf(region)}:ec2:${region}:${account}:instance/${instanceId}` } : {}) };
   await ctx.putArtifact(
     { name: 'describe.json', type: 'ec2-describe', source, acquiredAt: at, method: { api: 'DescribeInstances+DescribeNetworkInterfaces+DescribeVolumes', consistency: 'read at acquiredAt' }, contentType: 'application/json' },
     `${JSON.stringify({ instance, networkInterfaces: enis, volumes, attributes }, null, 2)}\n`,
@@ -34,19 +38,55 @@ export async function runDescribe(ctx: StepContext): Promise<StepOutcome> {
   return { limitations };
 }
 
-/** One CreateSnapshots call per instance; a re-run finds the set by its tags instead of making another. */
+/** The ARN partition of a region. */
+function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/** Design §5: at least this long between two snapshots of one volume. */
+export const SNAPSHOT_SPACING_MS = 15_000;
+
+type SnapshotIntent = { create?: string; requestedAt?: string };
+
+/**
+ * One CreateSnapshots call per instance; a re-run finds the set by its tags instead of making another.
+ * CreateSnapshots has no client token, so after an interrupted request we look again once the
+ * spacing has passed (tags on a new snapshot can take a moment to be searchable) before retaking.
+ */
 export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
   const { instanceId, volumes, region } = ctx.step.inputs as { instanceId: string; volumes: string[]; region: string };
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:instance': instanceId, 'holdfast:do-not-delete': 'true' };
-  let snapshots = await snapshotsByTags(c, { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id });
-  let adopted = snapshots.length > 0;
-  if (!snapshots.length) {
-    ctx.recordIntent({ create: 'ebs-snapshot-set', instanceId, volumes, tags });
+  const find = () => snapshotsByTags(c, { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id });
+  let snapshots = await find();
+  const interrupted = (ctx.previous.intents as SnapshotIntent[]).filter((i) => i.create === 'ebs-snapshot-set').at(-1);
+  if (!snapshots.length && interrupted?.requestedAt) {
+    const wait = Date.parse(interrupted.requestedAt) + SNAPSHOT_SPACING_MS - Date.now();
+    if (wait > 0) {
+      ctx.progress(`an earlier CreateSnapshots for ${instanceId} was interrupted; looking again in ${Math.ceil(wait / 1000)} s before retaking`);
+      await sleep(wait, ctx.signal);
+      snapshots = await find();
+    }
+  }
+  const adopted = snapshots.length > 0;
+  if (!adopted) {
+    ctx.recordIntent({ create: 'ebs-snapshot-set', instanceId, volumes, tags, requestedAt: new Date().toISOString() });
     snapshots = await createInstanceSnapshots(c, instanceId, `holdfast ${ctx.incident}: evidence of ${instanceId}`, tags);
-    adopted = false;
   }
   if (!snapshots.length) throw new InternalError(`CreateSnapshots for ${instanceId} returned no snapshots`);
+  // One TagSpecifications applies to the whole set: the source volume is tagged per snapshot after.
+  const limitations: string[] = [];
+  for (const s of snapshots) {
+    if (!s.VolumeId || s.Tags?.some((t) => t.Key === SOURCE_VOLUME_TAG)) continue;
+    const tagged = await tagSourceVolume(() => createTags(c, [s.SnapshotId!], { [SOURCE_VOLUME_TAG]: s.VolumeId! }), ctx.signal);
+    if (!tagged) limitations.push(`${s.SnapshotId} could not be tagged with its source volume ${s.VolumeId} (the snapshot records it as VolumeId)`);
+  }
+  // Locked at once, while pending: the lock protects the evidence during the hours a set can take.
+  const { lockDays } = ctx.step.inputs as { lockDays?: number | null };
+  const locked = lockDays ? await lockSnapshots(c, snapshots.map((s) => s.SnapshotId!), lockDays) : undefined;
+  limitations.push(...(locked?.limitations ?? []));
   for (const s of snapshots) {
     ctx.recordArtifact({
       name: s.SnapshotId!,
@@ -56,13 +96,43 @@ export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
       acquiredAt: (s.StartTime ?? new Date()).toISOString(),
       location: { snapshotId: s.SnapshotId!, region, encrypted: Boolean(s.Encrypted), ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}) },
       method: { api: 'CreateSnapshots', consistency: 'crash-consistent across all volumes of the instance' },
-      preservation: { tags },
+      preservation: { tags: { ...tags, ...(s.VolumeId ? { [SOURCE_VOLUME_TAG]: s.VolumeId } : {}) }, ...(locked?.locks[s.SnapshotId!] ?? {}) },
     });
   }
   const missing = volumes.filter((v) => !snapshots.some((s) => s.VolumeId === v));
   return {
     outputs: { snapshotIds: snapshots.map((s) => s.SnapshotId!), adopted },
-    limitations: missing.length ? [`no snapshot of ${missing.join(', ')} (attached after discovery?)`] : [],
+    limitations: [...limitations, ...(missing.length ? [`no snapshot of ${missing.join(', ')} (attached after discovery?)`] : [])],
     ...(adopted ? { note: `found the existing snapshot set of ${instanceId}` } : {}),
   };
+}
+
+/** Tag naming the volume a snapshot was taken from, so a responder (and a re-run) can match them. */
+export const SOURCE_VOLUME_TAG = 'holdfast:source-volume';
+
+/** Tries for a new snapshot id to become visible to CreateTags (EC2 is eventually consistent). */
+const NEW_ID_VISIBLE_TRIES = 4;
+const NEW_ID_RETRY_BASE_MS = 500;
+
+/** The tag is a convenience (the snapshot records its VolumeId): a new id's NotFound is retried a little, then left as a limitation. */
+async function tagSourceVolume(call: () => Promise<void>, signal: AbortSignal): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await call();
+      return true;
+    } catch (error) {
+      if (!/NotFound/.test((error as Error).name ?? '')) throw error;
+      if (attempt >= NEW_ID_VISIBLE_TRIES) return false;
+      await sleep(NEW_ID_RETRY_BASE_MS * 2 ** (attempt - 1), signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => (signal.removeEventListener('abort', stop), resolve()), ms);
+    const stop = () => (clearTimeout(timer), reject(signal.reason));
+    signal.addEventListener('abort', stop, { once: true });
+  });
 }

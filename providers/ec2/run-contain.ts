@@ -2,10 +2,11 @@
 import { RemoteError } from '../../src/errors.js';
 import { runIsolationGroupStep } from '../../src/isolation-group.js';
 import type { StepContext, StepOutcome } from '../../src/types.js';
-import { deregisterTarget, describeEnis, securityGroupApi, setEniGroups } from './client.js';
+import { deregisterTarget, describeEnisOf, securityGroupApi, setEniGroups } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import type { EniFacts } from './facts.js';
 
+/** Deregister the instance from target groups its Auto Scaling group does not manage, recording each. */
 export async function runDeregister(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
   const { instanceId, registrations } = ctx.step.inputs as { instanceId: string; registrations: { targetGroupArn: string; port?: number }[] };
@@ -16,34 +17,60 @@ export async function runDeregister(ctx: StepContext): Promise<StepOutcome> {
   return {};
 }
 
+/** This incident's convert and isolation groups in the step's VPC (shared with RDS). */
 export async function runIsolationGroup(ctx: StepContext): Promise<StepOutcome> {
   return runIsolationGroupStep(securityGroupApi(ec2ClientsFor(ctx)), ctx);
 }
 
-/** Record each ENI's groups, then swap: convert group first (untracks flows), isolation group at once after. */
+/**
+ * Record each ENI's groups, then swap: convert group first (untracks flows), isolation group at once
+ * after. Works on the interfaces attached now, so one attached since discovery is isolated too.
+ */
 export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, enis } = ctx.step.inputs as unknown as { instanceId: string; enis: EniFacts[] };
+  const { instanceId, enis: planned } = ctx.step.inputs as unknown as { instanceId: string; enis: EniFacts[] };
   const limitations: string[] = [];
-  const current = new Map((await describeEnis(c, enis.map((e) => e.id))).map((e) => [e.NetworkInterfaceId!, (e.Groups ?? []).map((g) => g.GroupId!).sort()]));
+  const attached = (await describeEnisOf(c, [instanceId])).sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0));
+  for (const gone of planned.filter((p) => !attached.some((a) => a.NetworkInterfaceId === p.id))) {
+    limitations.push(`${gone.id} was detached from ${instanceId} after discovery and was not isolated`);
+  }
   const isolated: string[] = [];
-  for (const eni of enis) {
-    if (eni.requesterManaged) {
-      limitations.push(`${eni.id} on ${instanceId} is requester-managed and was not re-grouped`);
+  const unplanned: string[] = [];
+  for (const eni of attached) {
+    const id = eni.NetworkInterfaceId!;
+    if (eni.RequesterManaged) {
+      limitations.push(`${id} on ${instanceId} is requester-managed and was not re-grouped`);
       continue;
     }
-    const groups = ctx.outputOf(`ec2:isolation-group/${eni.vpcId}`) as { convertGroupId: string; isolationGroupId: string } | undefined;
-    if (!groups) throw new RemoteError(`no isolation group for ${eni.vpcId}`, false);
-    const now = current.get(eni.id);
-    if (!now) throw new RemoteError(`${eni.id} is no longer attached to ${instanceId}`, false);
+    const groups = ctx.outputOf(`ec2:isolation-group/${eni.VpcId}`) as { convertGroupId: string; isolationGroupId: string } | undefined;
+    if (!groups) {
+      unplanned.push(`${id} (${eni.VpcId})`);
+      continue;
+    }
+    const now = (eni.Groups ?? []).map((g) => g.GroupId!).sort();
     if (now.length === 1 && now[0] === groups.isolationGroupId) {
-      isolated.push(eni.id);
+      isolated.push(id);
       continue;
     }
-    ctx.recordChange({ resource: eni.id, attribute: 'groups', before: now, after: [groups.isolationGroupId], reversible: true });
-    await setEniGroups(c, eni.id, [groups.convertGroupId]);
-    await setEniGroups(c, eni.id, [groups.isolationGroupId]);
-    isolated.push(eni.id);
+    ctx.recordChange({ resource: id, attribute: 'groups', before: originalGroups(now, planned.find((p) => p.id === id)?.groups, groups), after: [groups.isolationGroupId], reversible: true });
+    await setEniGroups(c, id, [groups.convertGroupId]);
+    await setEniGroups(c, id, [groups.isolationGroupId]);
+    isolated.push(id);
+  }
+  if (unplanned.length) {
+    // Everything else is isolated by now; fail so the responder re-runs and the plan gets their VPC's groups.
+    throw new RemoteError(`${instanceId} has interfaces attached after planning in a VPC without isolation groups: ${unplanned.join(', ')}; capture again to isolate them`, false);
   }
   return { outputs: { isolated }, limitations };
+}
+
+/**
+ * The groups release should restore. An ENI already on one of our groups was caught between the two
+ * swaps by an earlier, interrupted run: its original groups are the journal's (the engine keeps the
+ * first recorded `before`), else discovery's, else unknown (null; release then leaves it isolated).
+ */
+function originalGroups(now: string[], discovered: string[] | undefined, ours: { convertGroupId: string; isolationGroupId: string }): string[] | null {
+  const isOurs = (g: string) => g === ours.convertGroupId || g === ours.isolationGroupId;
+  if (!now.some(isOurs)) return now;
+  return discovered && !discovered.some(isOurs) ? discovered : null;
 }

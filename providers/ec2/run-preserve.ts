@@ -1,12 +1,12 @@
 /** Preserve: tags, termination/stop protection, shutdown behaviour, DeleteOnTermination, Auto Scaling Standby. */
 import type { StepContext, StepOutcome } from '../../src/types.js';
-import { autoScalingMembership, createTags, describeVolumesOf, enterStandby, instanceAttribute, setDeleteOnTermination, setInstanceAttribute, type InstanceAttributeName } from './client.js';
+import { autoScalingMembership, createTags, describeInstances, enterStandby, instanceAttribute, setDeleteOnTermination, setInstanceAttribute, type InstanceAttributeName } from './client.js';
 import { ec2ClientsFor } from './context.js';
 
 /** Tags every resource of the instance so anyone (and a re-run) sees it is evidence. */
 export async function runTag(ctx: StepContext): Promise<StepOutcome> {
   const { resources } = ctx.step.inputs as { resources: string[] };
-  const tags = { 'holdfast:incident': ctx.incident, 'holdfast:do-not-delete': 'true' };
+  const tags = { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:do-not-delete': 'true' };
   await createTags(ec2ClientsFor(ctx), resources, tags);
   for (const r of resources) ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false });
   return { outputs: { tagged: resources } };
@@ -33,12 +33,13 @@ export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
     ctx.recordChange({ resource: instanceId, attribute, before: before ?? null, after: value, reversible: false });
     await setInstanceAttribute(c, instanceId, attribute, value);
   }
-  // Read attachments now, not from the plan: a volume may have been attached since.
-  for (const volume of await describeVolumesOf(c, [instanceId])) {
-    const attachment = volume.Attachments?.find((a) => a.InstanceId === instanceId);
-    if (!attachment?.Device || attachment.DeleteOnTermination === false) continue;
-    ctx.recordChange({ resource: `${instanceId}:${attachment.Device}`, attribute: 'deleteOnTermination', before: true, after: false, reversible: false });
-    await setDeleteOnTermination(c, instanceId, attachment.Device, false);
+  // Read the instance's block devices now, not the plan: a volume may have been attached since. The
+  // instance's mapping is the authority on DeleteOnTermination (moto leaves it out of DescribeVolumes).
+  const [instance] = await describeInstances(c, { ids: [instanceId] });
+  for (const mapping of instance?.BlockDeviceMappings ?? []) {
+    if (!mapping.DeviceName || !mapping.Ebs || mapping.Ebs.DeleteOnTermination === false) continue;
+    ctx.recordChange({ resource: `${instanceId}:${mapping.DeviceName}`, attribute: 'deleteOnTermination', before: true, after: false, reversible: false });
+    await setDeleteOnTermination(c, instanceId, mapping.DeviceName, false);
   }
   return { limitations };
 }

@@ -1,18 +1,16 @@
-/** Settle: wait for the snapshots to complete, lock them, and copy/share them to a forensic account. */
+/** Settle: wait for the snapshots to complete, then copy (locked, when asked) and share them with a forensic account. */
 import { RemoteError } from '../../src/errors.js';
 import type { StepContext, StepOutcome } from '../../src/types.js';
-import { copySnapshot, describeSnapshots, lockSnapshot, shareSnapshot, snapshotsByTags } from './client.js';
+import { copySnapshot, describeSnapshots, shareSnapshot, snapshotsByTags } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { lockSnapshots } from './snapshot-lock.js';
 
-/** How often to poll snapshot progress, and for how long at most. */
+/** How often to poll snapshot progress. */
 export const SNAPSHOT_POLL_INTERVAL_MS = 15_000;
+/** How long settle waits for a snapshot set at most. */
 export const SNAPSHOT_WAIT_LIMIT_MS = 6 * 60 * 60 * 1000;
 
-function isUnavailableApi(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  return /NotImplemented|InvalidAction|UnknownOperation/i.test(e.name ?? '') || e.$metadata?.httpStatusCode === 500;
-}
-
+/** Wait for the snapshot set to complete, then copy and share it as asked (the set itself was locked when taken). */
 export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
   const input = ctx.step.inputs as { instanceId: string; snapshotStep: string; region: string; lockDays: number | null; copyToAccount: string | null; kmsKey: string | null };
@@ -30,19 +28,6 @@ export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
     await new Promise((r) => setTimeout(r, SNAPSHOT_POLL_INTERVAL_MS));
   }
   const limitations: string[] = [];
-  const locked: string[] = [];
-  if (input.lockDays) {
-    for (const id of ids) {
-      try {
-        const res = await lockSnapshot(c, id, input.lockDays);
-        locked.push(id);
-        ctx.progress(`locked ${id}`, { lockState: res.lockState ?? null, lockExpiresOn: res.lockExpiresOn ?? null });
-      } catch (error) {
-        if (!isUnavailableApi(error)) throw error;
-        limitations.push(`LockSnapshot is not available here (${(error as Error).name}); ${id} is protected by tags and IAM only`);
-      }
-    }
-  }
   const copies: string[] = [];
   if (input.copyToAccount && input.kmsKey) {
     for (const id of ids) {
@@ -55,6 +40,8 @@ export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
       }
       await shareSnapshot(c, copy!.SnapshotId!, input.copyToAccount);
       copies.push(copy!.SnapshotId!);
+      const locked = input.lockDays ? await lockSnapshots(c, [copy!.SnapshotId!], input.lockDays) : undefined;
+      limitations.push(...(locked?.limitations ?? []));
       ctx.recordArtifact({
         name: copy!.SnapshotId!,
         type: 'ebs-snapshot-copy',
@@ -62,8 +49,9 @@ export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
         acquiredAt: (copy!.StartTime ?? new Date()).toISOString(),
         location: { snapshotId: copy!.SnapshotId!, region: input.region, kmsKeyId: input.kmsKey, sharedWith: input.copyToAccount },
         method: { api: 'CopySnapshot+ModifySnapshotAttribute', consistency: 'copy of the crash-consistent set' },
+        preservation: { tags, ...(locked?.locks[copy!.SnapshotId!] ?? {}) },
       });
     }
   }
-  return { outputs: { completed: ids, locked, copies }, limitations };
+  return { outputs: { completed: ids, copies }, limitations };
 }

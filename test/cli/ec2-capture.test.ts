@@ -36,16 +36,18 @@ async function incidentSnapshots() {
 
 /** Everything a capture could change, as one string. */
 async function describeAll(): Promise<string> {
-  const [instances, enis, groups, snaps, volumes, asg] = await Promise.all([
+  const elb = new ElasticLoadBalancingV2Client(common());
+  const [instances, enis, groups, snaps, volumes, asg, ...targets] = await Promise.all([
     ec2.send(new DescribeInstancesCommand({ InstanceIds: [seeded.instanceId] })),
     ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: seeded.networkInterfaceIds })),
     ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [seeded.vpcId] }] })),
     ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'tag:holdfast:incident', Values: [incident] }] })),
     ec2.send(new DescribeVolumesCommand({ VolumeIds: seeded.volumeIds })),
     new AutoScalingClient(common()).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [seeded.instanceId] })),
+    ...seeded.targetGroupArns.map((TargetGroupArn) => elb.send(new DescribeTargetHealthCommand({ TargetGroupArn }))),
   ]);
   const strip = (o: { $metadata?: unknown }) => ({ ...o, $metadata: undefined });
-  return JSON.stringify([instances, enis, groups, snaps, volumes, asg].map(strip));
+  return JSON.stringify([instances, enis, groups, snaps, volumes, asg, ...targets].map(strip));
 }
 
 beforeAll(async () => {
@@ -92,12 +94,24 @@ describe('EC2 capture through the CLI (moto)', () => {
     expect((await attr('instanceInitiatedShutdownBehavior')).InstanceInitiatedShutdownBehavior?.Value).toBe('stop');
     const asg = await new AutoScalingClient(common()).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [seeded.instanceId] }));
     expect(asg.AutoScalingInstances?.[0]?.LifecycleState).toBe('Standby');
+    const mappings = (await ec2.send(new DescribeInstancesCommand({ InstanceIds: [seeded.instanceId] }))).Reservations![0]!.Instances![0]!.BlockDeviceMappings ?? [];
+    expect(mappings).toHaveLength(seeded.volumeIds.length + 1);
+    for (const m of mappings) expect(m.Ebs?.DeleteOnTermination).toBe(false);
     const admin = await new ElasticLoadBalancingV2Client(common()).send(new DescribeTargetHealthCommand({ TargetGroupArn: seeded.targetGroupArns[1]! }));
     expect((admin.TargetHealthDescriptions ?? []).map((d) => d.Target?.Id)).not.toContain(seeded.instanceId);
 
     const snaps = await incidentSnapshots();
     for (const volume of seeded.volumeIds) expect(snaps.filter((s) => s.VolumeId === volume)).toHaveLength(1);
-    for (const s of snaps) expect(s.Tags).toEqual(expect.arrayContaining([{ Key: 'holdfast:step', Value: `ec2:snapshot/${seeded.instanceId}` }]));
+    for (const s of snaps) {
+      expect(s.Tags).toEqual(
+        expect.arrayContaining([
+          { Key: 'holdfast:incident', Value: incident },
+          { Key: 'holdfast:step', Value: `ec2:snapshot/${seeded.instanceId}` },
+          { Key: 'holdfast:source-volume', Value: s.VolumeId },
+          { Key: 'holdfast:do-not-delete', Value: 'true' },
+        ]),
+      );
+    }
 
     const manifest = (res.lines.at(-1) as { manifest: { artifacts: { type: string; location: { snapshotId?: string } }[]; changes: { resource: string; attribute: string; before: unknown; after: unknown }[]; limitations: string[] } }).manifest;
     expect(manifest.artifacts.filter((a) => a.type === 'ebs-snapshot').map((a) => a.location.snapshotId).sort()).toEqual(snaps.map((s) => s.SnapshotId).sort());
@@ -105,6 +119,10 @@ describe('EC2 capture through the CLI (moto)', () => {
       expect(manifest.changes).toContainEqual(expect.objectContaining({ resource: eni, attribute: 'groups', before: original[eni], after: isolationId }));
     }
     expect(manifest.changes).toContainEqual(expect.objectContaining({ resource: seeded.instanceId, attribute: 'disableApiTermination', before: false, after: true }));
+    // Only the root volume was set to go with the instance; the attached data volumes already stayed.
+    expect(manifest.changes.filter((c) => c.attribute === 'deleteOnTermination')).toEqual([expect.objectContaining({ resource: `${seeded.instanceId}:/dev/sda1`, before: true, after: false })]);
+    expect(manifest.changes).toContainEqual(expect.objectContaining({ resource: `asg:${seeded.autoScalingGroup}/${seeded.instanceId}`, attribute: 'lifecycleState', before: 'InService', after: 'Standby' }));
+    expect(manifest.changes).toContainEqual(expect.objectContaining({ resource: seeded.targetGroupArns[1], attribute: `target:${seeded.instanceId}:8080`, before: 'registered', after: 'deregistered' }));
     expect(manifest.limitations.join('\n')).toMatch(/NAT gateways/);
     expect(manifest.limitations.join('\n')).toMatch(/metadata service/);
   });
@@ -115,9 +133,16 @@ describe('EC2 capture through the CLI (moto)', () => {
     const res = await runCli(captureArgs(), { cwd, env: motoEnv() });
     expect(res.code).toBe(0);
     expect(res.stderr).toContain('already captured and sealed');
-    // A fresh state dir forces every step to run against what exists: still nothing new.
+    // A fresh state dir reads the journal back from the store: still nothing new.
     const fresh = await runCli([...captureArgs(), '--state-dir', 'other'], { cwd, env: motoEnv() });
     expect(fresh.code).toBe(0);
+    // Another machine with another store and no journal: every step runs against what exists, finds
+    // it, and changes nothing besides re-applying the same tags.
+    const elsewhere = await runCli([...captureArgs().map((a) => (a === 'es' ? 'other-es' : a)), '--state-dir', 'other-state'], { cwd, env: motoEnv() });
+    expect(elsewhere.code).toBe(0);
+    const recorded = elsewhere.lines.filter((l) => l.type === 'change.recorded') as { change: { attribute: string } }[];
+    expect(recorded.map((l) => l.change.attribute).filter((a) => a !== 'tags')).toEqual([]);
+    expect(elsewhere.lines.filter((l) => l.type === 'step.done').length).toBeGreaterThan(0);
     expect((await incidentSnapshots()).map((s) => s.SnapshotId).sort()).toEqual(snapsBefore);
     const groups = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:holdfast:incident', Values: [incident] }] }))).SecurityGroups ?? [];
     expect(groups).toHaveLength(2);
@@ -131,6 +156,8 @@ describe('EC2 capture through the CLI (moto)', () => {
     for (const eni of seeded.networkInterfaceIds) expect(groups[eni]).toEqual([seeded.originalGroupId]);
     const asg = await new AutoScalingClient(common()).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [seeded.instanceId] }));
     expect(asg.AutoScalingInstances?.[0]?.LifecycleState).toBe('InService');
+    const admin = await new ElasticLoadBalancingV2Client(common()).send(new DescribeTargetHealthCommand({ TargetGroupArn: seeded.targetGroupArns[1]! }));
+    expect((admin.TargetHealthDescriptions ?? []).map((d) => `${d.Target?.Id}:${d.Target?.Port}`)).toContain(`${seeded.instanceId}:8080`);
     expect((await incidentSnapshots()).length).toBe(seeded.volumeIds.length + 1);
     const sgs = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:holdfast:incident', Values: [incident] }] }))).SecurityGroups ?? [];
     expect(sgs).toHaveLength(2);

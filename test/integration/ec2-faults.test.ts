@@ -8,6 +8,7 @@ import { executePlan, planCapture, type CaptureEvent, type Provider } from '../.
 import { seedAws } from '../../src/drill/seed-aws.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
+import { SNAPSHOT_SPACING_MS } from '../../providers/ec2/run-collect.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 
 describe('EC2 under faults', () => {
@@ -48,6 +49,38 @@ describe('EC2 under faults', () => {
     expect(snaps.Snapshots).toHaveLength(seeded.volumeIds.length + 1);
     expect(outcome.artifacts.filter((a) => a.type === 'ebs-snapshot')).toHaveLength(seeded.volumeIds.length + 1);
   });
+});
+
+describe('EC2 snapshot request lost before it reached EC2', () => {
+  it('looks again after the 15 s spacing, then takes exactly one set', async () => {
+    const seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
+    const env = motoEnv();
+    const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+    const clients = createEc2Clients({ region: 'us-east-1', endpoint: env.AWS_ENDPOINT_URL!, maxAttempts: 1, credentials });
+    const sentAt: number[] = [];
+    clients.ec2.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (context.commandName !== 'CreateSnapshotsCommand') return next(args);
+        sentAt.push(Date.now());
+        // Nothing was created: from the caller's side this is indistinguishable from a lost answer.
+        if (sentAt.length === 1) throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
+        return next(args);
+      }) as never,
+      { step: 'initialize', name: 'loseRequest' } as never,
+    );
+    const providers = [ec2Provider as unknown as Provider];
+    const dir = mkdtempSync(join(tmpdir(), 'hf-lostreq-'));
+    const incident = testIncident('LOSTREQ');
+    const plan = await planCapture({ incident, store: join(dir, 'es'), contain: false, targets: { ec2: { instances: [seeded.instanceId] } } }, { providers, env, clients: { ec2: clients } });
+    const events: CaptureEvent[] = [];
+    const outcome = await executePlan(plan, { providers, env, clients: { ec2: clients }, stateDir: dir, retry: { baseDelayMs: 10 }, onEvent: (e) => events.push(e) });
+    expect(outcome.status).toBe('complete');
+    expect(sentAt).toHaveLength(2);
+    expect(sentAt[1]! - sentAt[0]!).toBeGreaterThanOrEqual(SNAPSHOT_SPACING_MS - 100);
+    expect(events.some((e) => e.type === 'step.progress' && /was interrupted; looking again/.test(e.message))).toBe(true);
+    const snaps = await new EC2Client({ endpoint: env.AWS_ENDPOINT_URL!, region: 'us-east-1', credentials }).send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'tag:holdfast:incident', Values: [incident] }] }));
+    expect(snaps.Snapshots).toHaveLength(seeded.volumeIds.length + 1);
+  }, 60_000);
 });
 
 describe('Spot instances', () => {

@@ -41,7 +41,9 @@ describe('policies/aws/ec2.json', () => {
     const copies = outcome.artifacts.filter((a) => a.type === 'ebs-snapshot-copy');
     expect(copies).toHaveLength(seeded.volumeIds.length + 1);
     expect(copies[0]!.location).toMatchObject({ kmsKeyId: key, sharedWith: '111122223333' });
-    await releaseContainment({ incident, providers, env, clients: { ec2: clients }, stateDir: dir, restoreProtection: true });
+    const released = await releaseContainment({ incident, providers, env, clients: { ec2: clients }, stateDir: dir, restoreProtection: true });
+    expect(released.failed).toEqual([]);
+    expect(released.restored.map((c) => c.attribute)).toEqual(expect.arrayContaining(['groups', 'lifecycleState', 'disableApiTermination', 'deleteOnTermination']));
 
     expect(sent).toContain('ec2:LockSnapshot');
     const policy = readPolicy('aws/ec2.json');
@@ -65,7 +67,7 @@ describe('LockSnapshot request path (moto lacks the API; the answer is injected)
       ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: { input: Record<string, unknown> }) => {
         if (context.commandName !== 'LockSnapshotCommand') return next(args);
         locks.push(args.input);
-        return { output: { SnapshotId: args.input.SnapshotId, LockState: 'compliance-cooloff', $metadata: {} } };
+        return { output: { SnapshotId: args.input.SnapshotId, LockState: 'compliance-cooloff', LockExpiresOn: new Date('2030-01-01T00:00:00Z'), $metadata: {} } };
       }) as never,
       { step: 'initialize', name: 'answerLockSnapshot' } as never,
     );
@@ -77,6 +79,13 @@ describe('LockSnapshot request path (moto lacks the API; the answer is injected)
     expect(locks).toHaveLength(seeded.volumeIds.length + 1);
     for (const l of locks) expect(l).toMatchObject({ LockMode: 'compliance', LockDuration: 30, CoolOffPeriod: 24 });
     expect(outcome.limitations.join()).not.toMatch(/LockSnapshot/);
+    // Locked by the snapshot step itself, while pending, and the lock is on each artifact.
+    const snapshots = outcome.artifacts.filter((a) => a.type === 'ebs-snapshot');
+    expect(snapshots.map((a) => a.location.snapshotId).sort()).toEqual(locks.map((l) => l.SnapshotId).sort());
+    for (const a of snapshots) {
+      expect(a.stepId).toBe(`ec2:snapshot/${seeded.instanceId}`);
+      expect(a.preservation?.lock).toEqual({ mode: 'compliance', durationDays: 30, coolOffHours: 24, lockState: 'compliance-cooloff', lockExpiresOn: '2030-01-01T00:00:00.000Z' });
+    }
   });
 });
 
