@@ -1,20 +1,28 @@
 /**
- * The only file of the Kubernetes provider that imports client-node: it loads credentials the
- * kubectl way (--kubeconfig, --context, KUBECONFIG, in-cluster) and holdfast sends plain REST calls,
- * each through the do-not-delete guard, with merge-patch content types set explicitly and
- * `dryRun=All` for preflight.
+ * The only file of the Kubernetes provider that imports client-node. client-node loads credentials
+ * the kubectl way (--kubeconfig, --context, KUBECONFIG, ~/.kube/config, in-cluster) and applies
+ * them (tokens, client certificates, exec plugins such as `aws eks get-token`); holdfast then
+ * sends plain REST requests through one function, where the do-not-delete guard runs before
+ * anything leaves the process. Plain REST keeps the content type of every patch explicit
+ * (client-node's generated clients default to JSON Patch) and lets logs stream as raw bytes.
  */
-import { request, type RequestOptions } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { existsSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
-import { PermissionError, RemoteError } from '../../src/errors.js';
+import { BadInputError, PermissionError, RemoteError } from '../../src/errors.js';
 import { assertKubeRequestAllowed } from '../../src/guard.js';
+import { kubeAction } from './api-paths.js';
+import { KUBE_CHECKPOINT_POLICY, KUBE_POLICY } from './facts.js';
 
-export { KUBE_POLICY } from './facts.js';
-import { KUBE_POLICY } from './facts.js';
 export const MERGE_PATCH = 'application/merge-patch+json';
-/** Per-request timeout. */
+/** Idle time after which a request is given up (a log stream that keeps sending is not cut). */
 export const KUBE_REQUEST_TIMEOUT_MS = 30_000;
+/** Where a pod's service-account token lies when holdfast runs in the cluster (a daemon). */
+const IN_CLUSTER_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 export interface KubeResponse {
   status: number;
@@ -22,78 +30,140 @@ export interface KubeResponse {
   text: string;
 }
 
-/** A minimal Kubernetes REST client; `onRequest` lets tests record every call. */
+export interface KubeRequestOptions {
+  query?: Record<string, string>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+/** A minimal Kubernetes REST client; every request passes the do-not-delete guard first. */
 export interface KubeClient {
   server: string;
-  send(method: string, path: string, options?: { query?: Record<string, string>; body?: unknown; contentType?: string }): Promise<KubeResponse>;
+  /** A JSON request; 403 throws PermissionError, 401/429/5xx throw RemoteError, other statuses are returned. */
+  send(method: string, path: string, options?: KubeRequestOptions): Promise<KubeResponse>;
+  /** A GET whose 200 body is streamed as raw bytes (logs); any other answer is returned read. */
+  stream(path: string, options?: KubeRequestOptions): Promise<{ status: 200; stream: Readable } | KubeResponse>;
+  /** Tests record every request here (after the guard, before it is sent). */
   onRequest?: (method: string, path: string, query: Record<string, string>) => void;
 }
 
-/** The RBAC resource and verb a request needs, for permission errors. */
-export function rbacOf(method: string, path: string): { verb: string; resource: string } {
-  const parts = path.split('?')[0]!.split('/').filter(Boolean);
-  // /api/v1/namespaces/ns/pods/name/log  or  /apis/group/v1/namespaces/ns/kind/name
-  const start = parts[0] === 'api' ? 2 : 3;
-  let rest = parts.slice(start);
-  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
-  const resource = rest.length >= 3 ? `${rest[0]}/${rest[2]}` : (rest[0] ?? '');
-  const named = rest.length >= 2;
-  const verb = method === 'GET' ? (named ? 'get' : 'list') : method === 'POST' ? 'create' : method === 'PATCH' ? 'patch' : method === 'PUT' ? 'update' : method.toLowerCase();
-  return { verb, resource };
+/** Load a kubeconfig the kubectl way; every problem names the flag or variable it came from. */
+export function loadKubeConfig(options: { kubeconfig?: string | null; context?: string | null; env: NodeJS.ProcessEnv }): KubeConfig {
+  const kc = new KubeConfig();
+  const fromEnv = options.env.KUBECONFIG?.split(':').filter(Boolean) ?? [];
+  try {
+    if (options.kubeconfig) {
+      if (!existsSync(options.kubeconfig)) throw new BadInputError(`bad input: --kubeconfig ${options.kubeconfig}: no such file`);
+      kc.loadFromFile(options.kubeconfig);
+    } else if (fromEnv.length) {
+      const missing = fromEnv.filter((f) => !existsSync(f));
+      if (missing.length === fromEnv.length) throw new BadInputError(`bad input: KUBECONFIG names no existing file (${missing.join(', ')})`);
+      // Merged like kubectl: the first file that sets a value wins.
+      const [first, ...rest] = fromEnv.filter((f) => existsSync(f));
+      kc.loadFromFile(first!);
+      for (const file of rest) {
+        const more = new KubeConfig();
+        more.loadFromFile(file);
+        kc.mergeConfig(more, Boolean(kc.getCurrentContext()));
+      }
+    } else if (existsSync(join(options.env.HOME ?? homedir(), '.kube', 'config'))) {
+      kc.loadFromFile(join(options.env.HOME ?? homedir(), '.kube', 'config'));
+    } else if (existsSync(IN_CLUSTER_TOKEN_PATH) && options.env.KUBERNETES_SERVICE_HOST) {
+      kc.loadFromCluster();
+    } else {
+      throw new BadInputError('bad input: no Kubernetes credentials: give --kubeconfig, set KUBECONFIG, create ~/.kube/config or run in a pod');
+    }
+  } catch (error) {
+    if (error instanceof BadInputError) throw error;
+    throw new BadInputError(`bad input: ${options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : 'kubeconfig'} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  if (options.context) {
+    if (!kc.getContextObject(options.context)) {
+      throw new BadInputError(`bad input: --context ${options.context}: not in the kubeconfig (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+    }
+    kc.setCurrentContext(options.context);
+  }
+  if (!kc.getCurrentCluster()) throw new BadInputError('bad input: the kubeconfig has no current context with a cluster: give --context');
+  return kc;
 }
 
-/** Build a client from kubeconfig (or in-cluster config when no kubeconfig is found). */
-export function createKubeClient(options: { kubeconfig?: string; context?: string; env: NodeJS.ProcessEnv }): KubeClient {
-  const kc = new KubeConfig();
-  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-  else if (options.env.KUBECONFIG) kc.loadFromFile(options.env.KUBECONFIG.split(':')[0]!);
-  else kc.loadFromDefault();
-  if (options.context) kc.setCurrentContext(options.context);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new RemoteError('no Kubernetes cluster in the kubeconfig (use --kubeconfig / --context)', false);
-  const server = cluster.server.replace(/\/$/, '');
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (d: Buffer) => chunks.push(d));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
+
+function parsed(status: number, text: string): KubeResponse {
+  let body: any = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: an error page or plain text
+  }
+  return { status, body, text };
+}
+
+/** Build a client from kubeconfig (see `loadKubeConfig`). */
+export function createKubeClient(options: { kubeconfig?: string | null; context?: string | null; env: NodeJS.ProcessEnv }): KubeClient {
+  const kc = loadKubeConfig(options);
+  const server = kc.getCurrentCluster()!.server.replace(/\/$/, '');
+
+  const open = async (method: string, path: string, opts: KubeRequestOptions): Promise<IncomingMessage> => {
+    assertKubeRequestAllowed(method, path);
+    const query = opts.query ?? {};
+    client.onRequest?.(method, path, query);
+    const qs = new URLSearchParams(query).toString();
+    const url = new URL(`${server}${path}${qs ? `?${qs}` : ''}`);
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const requestOptions: RequestOptions = {
+      method,
+      headers: { accept: 'application/json, */*', ...(payload ? { 'content-type': opts.contentType ?? 'application/json' } : {}) },
+      timeout: KUBE_REQUEST_TIMEOUT_MS,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    };
+    // Credentials (bearer token, client certificate, exec plugin) and the cluster CA, per request: tokens rotate.
+    await kc.applyToHTTPSOptions(requestOptions);
+    const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send(url, requestOptions, resolve);
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer for ${KUBE_REQUEST_TIMEOUT_MS} ms`), { name: 'TimeoutError' })));
+      req.on('error', reject);
+      if (payload) req.write(payload);
+      req.end();
+    }).catch((error: Error) => {
+      throw new RemoteError(`${method} ${path}: ${error.message}`, error.name !== 'AbortError', { cause: error });
+    });
+  };
+
+  const refuse = (method: string, path: string, res: KubeResponse): never => {
+    if (res.status === 403) {
+      const action = kubeAction(method, path);
+      const policy = action === 'k8s:create nodes/proxy' ? KUBE_CHECKPOINT_POLICY : KUBE_POLICY;
+      throw new PermissionError(`permission missing: ${action} (granted by ${policy}): ${res.body?.message ?? 'forbidden'}`, action, policy);
+    }
+    if (res.status === 401) throw new RemoteError(`${method} ${path}: 401 the cluster rejected the credentials (expired token?)`, false);
+    throw new RemoteError(`${method} ${path}: ${res.status} ${res.body?.message ?? ''}`.trim(), true);
+  };
+  const refused = (status: number) => status === 401 || status === 403 || status === 429 || status >= 500;
+
   const client: KubeClient = {
     server,
     async send(method, path, opts = {}) {
-      assertKubeRequestAllowed(method, path);
-      const query = opts.query ?? {};
-      client.onRequest?.(method, path, query);
-      const qs = new URLSearchParams(query).toString();
-      const url = new URL(`${server}${path}${qs ? `?${qs}` : ''}`);
-      const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-      const requestOptions: RequestOptions = {
-        method,
-        headers: { accept: 'application/json', ...(payload ? { 'content-type': opts.contentType ?? 'application/json' } : {}) },
-        timeout: KUBE_REQUEST_TIMEOUT_MS,
-      };
-      await kc.applyToHTTPSOptions(requestOptions);
-      const send = url.protocol === 'http:' ? httpRequest : request;
-      const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const req = send(url, requestOptions, (r) => {
-          let text = '';
-          r.setEncoding('utf8');
-          r.on('data', (d) => (text += d));
-          r.on('end', () => resolve({ status: r.statusCode ?? 0, text }));
-        });
-        req.on('timeout', () => req.destroy(Object.assign(new Error(`timeout after ${KUBE_REQUEST_TIMEOUT_MS} ms`), { name: 'TimeoutError' })));
-        req.on('error', reject);
-        if (payload) req.write(payload);
-        req.end();
-      }).catch((error: Error) => {
-        throw new RemoteError(`${method} ${path}: ${error.message}`, true, { cause: error });
-      });
-      let body: any = res.text;
-      try {
-        body = JSON.parse(res.text);
-      } catch {
-        // logs are plain text
-      }
-      if (res.status === 403) {
-        const { verb, resource } = rbacOf(method, path);
-        throw new PermissionError(`forbidden: ${verb} ${resource} (${body?.message ?? 'RBAC'})`, `k8s:${verb} ${resource}`, KUBE_POLICY);
-      }
-      if (res.status === 429 || res.status >= 500) throw new RemoteError(`${method} ${path}: ${res.status} ${body?.message ?? ''}`, true);
-      return { status: res.status, body, text: res.text };
+      const res = await open(method, path, opts);
+      const answer = parsed(res.statusCode ?? 0, await readAll(res));
+      if (refused(answer.status)) refuse(method, path, answer);
+      return answer;
+    },
+    async stream(path, opts = {}) {
+      const res = await open('GET', path, opts);
+      if (res.statusCode === 200) return { status: 200, stream: res };
+      const answer = parsed(res.statusCode ?? 0, await readAll(res));
+      if (answer.status === 401 || answer.status === 403) refuse('GET', path, answer);
+      return answer;
     },
   };
   return client;

@@ -1,4 +1,4 @@
-/** The Kubernetes client for a context: injected first (tests, daemons), else built from kubeconfig. */
+/** The Kubernetes client for a context: injected first (tests, daemons), else built from kubeconfig once. */
 import { clientsFor } from '../../src/provider-kit.js';
 import type { ProviderContext } from '../../src/types.js';
 import { createKubeClient, type KubeClient } from './client.js';
@@ -7,6 +7,6 @@ import type { KubeParams } from './facts.js';
 export function kubeClientFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env'>): KubeClient {
   return clientsFor(ctx, 'kubernetes', () => {
     const params = ctx.kase.targets.kubernetes as KubeParams | undefined;
-    return createKubeClient({ ...(params?.kubeconfig ? { kubeconfig: params.kubeconfig } : {}), ...(params?.context ? { context: params.context } : {}), env: ctx.env });
+    return createKubeClient({ kubeconfig: params?.kubeconfig ?? null, context: params?.context ?? null, env: ctx.env });
   });
 }

@@ -1,8 +1,24 @@
-/** The Kubernetes provider's params and facts (plain data). */
+/** The Kubernetes provider's params, facts (plain data) and the names it puts on the cluster. */
 import type { JsonObject } from '../../src/types.js';
 
-/** RBAC role that grants everything this provider calls. */
+/** RBAC role that grants everything this provider calls (except --checkpoint). */
 export const KUBE_POLICY = 'policies/kubernetes/capture-role.yaml';
+/** Optional role for --checkpoint: the node proxy reaches every kubelet endpoint, so it is separate. */
+export const KUBE_CHECKPOINT_POLICY = 'policies/kubernetes/checkpoint-role.yaml';
+
+/** The label that marks a pod as quarantined; the NetworkPolicy selects it. */
+export const QUARANTINE_LABEL = 'holdfast.io/quarantine';
+/**
+ * Carries the pod's uid so each PodDisruptionBudget covers exactly one pod: a budget of
+ * `minAvailable: 1` over two quarantined pods would still let one of them be evicted.
+ */
+export const QUARANTINE_POD_LABEL = 'holdfast.io/quarantine-pod';
+/** Marks a node cordoned for an incident, so responders see why it takes no pods. */
+export const CORDON_LABEL = 'holdfast.io/cordoned';
+export const EVICTION_ANNOTATIONS = {
+  'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',
+  'karpenter.sh/do-not-disrupt': 'true',
+} as const;
 
 export interface KubeParams extends JsonObject {
   pods: string[];
@@ -12,6 +28,27 @@ export interface KubeParams extends JsonObject {
   context: string | null;
   checkpoint: boolean;
   isolateNode: boolean;
+}
+
+/** A Kubernetes label selector (matchLabels and matchExpressions), as the API returns it. */
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** A selector that selects the pod and would keep it in a controller or a Service. */
+export interface HoldingSelector extends JsonObject {
+  /** e.g. `ReplicaSet web-5d4f`, `Service web` */
+  source: string;
+  selector: JsonObject;
+}
+
+/** A NetworkPolicy that selects the pod before quarantine. */
+export interface PolicyFacts extends JsonObject {
+  name: string;
+  podSelector: JsonObject;
+  /** Whether it has any allow rule: NetworkPolicies add up, so its rules widen the quarantine. */
+  allows: boolean;
 }
 
 export interface PodFacts extends JsonObject {
@@ -24,11 +61,12 @@ export interface PodFacts extends JsonObject {
   nodeName: string | null;
   containers: string[];
   initContainers: string[];
+  /** ownerReferences from the pod up to the top controller (ReplicaSet → Deployment, Job → CronJob…). */
   owners: { kind: string; name: string; uid: string }[];
-  /** Label keys that the owning controller's and the matching Services' selectors use. */
-  selectorKeys: string[];
+  /** The owning controller's selector and the selectors of the Services that match the pod. */
+  holdingSelectors: HoldingSelector[];
   services: string[];
-  policies: string[];
+  policies: PolicyFacts[];
   pdbs: string[];
 }
 
@@ -47,10 +85,9 @@ export interface KubeFacts {
   nodes: NodeFacts[];
 }
 
-/** The label that marks a pod as quarantined; the NetworkPolicy and PDB select it. */
-export const QUARANTINE_LABEL = 'holdfast.io/quarantine';
-export const CORDON_LABEL = 'holdfast.io/cordoned';
-export const EVICTION_ANNOTATIONS = {
-  'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',
-  'karpenter.sh/do-not-disrupt': 'true',
-} as const;
+/** Step inputs of the pod steps. */
+export interface PodStepInputs {
+  pod: PodFacts;
+  /** Name of the quarantine NetworkPolicy and PodDisruptionBudget. */
+  objectName: string;
+}

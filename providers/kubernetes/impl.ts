@@ -4,18 +4,19 @@ import { discoverKube } from './discover.js';
 import type { KubeFacts, KubeParams } from './facts.js';
 import { preflightKube } from './preflight.js';
 import { releaseKube } from './release.js';
-import { runCheckpoint, runCollect, runCordon, runNodeRecord, runOrphan, runProtect, runQuarantinePolicy } from './run.js';
+import { runCheckpoint, runCollect, runNodeRecord } from './run-collect.js';
+import { runCordon, runEvictionProtection, runQuarantineLabels, runQuarantinePolicy } from './run-contain.js';
 
 export const implementation: ProviderImplementation<KubeParams, KubeFacts> = {
   discover: discoverKube,
   preflight: preflightKube,
   run: runByAction('kubernetes', {
-    protect: runProtect,
     collect: runCollect,
     checkpoint: runCheckpoint,
-    'quarantine-policy': runQuarantinePolicy,
-    orphan: runOrphan,
     'node-record': runNodeRecord,
+    'quarantine-policy': runQuarantinePolicy,
+    'quarantine-labels': runQuarantineLabels,
+    'eviction-protection': runEvictionProtection,
     cordon: runCordon,
   }),
   release: releaseKube,

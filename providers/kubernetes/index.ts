@@ -1,7 +1,7 @@
 /** The Kubernetes provider: quarantine the suspect pod instead of killing it, and capture it. */
 import { lazily } from '../../src/provider-kit.js';
 import type { Provider } from '../../src/types.js';
-import { KUBE_POLICY, type KubeFacts, type KubeParams } from './facts.js';
+import { KUBE_CHECKPOINT_POLICY, KUBE_POLICY, type KubeFacts, type KubeParams } from './facts.js';
 import { kubeFlags, parseKubeParams } from './params.js';
 import { kubeDerivedTargets, planKube } from './plan.js';
 
@@ -9,7 +9,7 @@ export const kubernetesProvider = {
   id: 'kubernetes',
   summary: 'Kubernetes pods: keep the suspect pod running but cut off and protected; record it, its owners, events and logs',
   flags: kubeFlags,
-  policies: [KUBE_POLICY, 'policies/kubernetes/checkpoint-role.yaml'],
+  policies: [KUBE_POLICY, KUBE_CHECKPOINT_POLICY],
   example: 'evidence capture --incident IR-2026-0042 --pod shop/web-7d9f8-abcde --forensic-cidr 203.0.113.7/32',
   parseParams: parseKubeParams,
   plan: planKube,

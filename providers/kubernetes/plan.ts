@@ -1,15 +1,41 @@
-/** Pure: Kubernetes facts → steps. Keep the suspect pod, and only it, alive, cut off and protected. */
+/**
+ * Pure: Kubernetes facts → steps. Keep the suspect pod, and only it, alive, cut off and protected.
+ * Per pod: collect first (events expire), then quarantine in this order — NetworkPolicy, labels
+ * (quarantine label, then the holding selectors' keys), eviction protection — then cordon its node.
+ */
 import type { Case, JsonObject, StepDraft } from '../../src/types.js';
-import type { KubeFacts } from './facts.js';
+import type { KubeFacts, LabelSelector, PodFacts, PodStepInputs } from './facts.js';
+import { quarantineLabels, quarantineObjectName } from './objects.js';
+import { applyLabelPatch, detachingLabelPatch, selects } from './selectors.js';
 
 export const KUBE_LIMITATIONS = [
   'a NetworkPolicy is enforced only if the cluster network plugin (CNI) enforces policies; whether established connections are cut is also up to the CNI',
-  "the EKS VPC CNI does not enforce NetworkPolicies on pods without an owner — which is what taking the pod out of its controller produces; use --isolate-node to isolate the node's EC2 instance as well",
+  "the EKS VPC CNI does not enforce NetworkPolicies on pods without an owner — which is what taking the pod out of its controller produces (the controller releases it); use --isolate-node to isolate the node's EC2 instance as well",
 ];
 
-/** Kubernetes object names: lower case, at most 63 characters for labels' sake. */
-export function holdfastObjectName(incident: string, pod: string): string {
-  return `holdfast-${incident}-${pod}`.toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 63).replace(/-+$/, '');
+/** The labels the pod will carry after quarantine, computed from the facts. */
+export function quarantinedLabels(pod: PodFacts, incident: string): { labels: Record<string, string>; unbreakable: string[] } {
+  const marked = { ...pod.labels, ...quarantineLabels(incident, pod) };
+  const { patch, unbreakable } = detachingLabelPatch(marked, pod.holdingSelectors as unknown as { source: string; selector: LabelSelector }[]);
+  return { labels: applyLabelPatch(marked, patch), unbreakable };
+}
+
+/** What quarantine cannot do for this pod, said before it runs. */
+function podLimitations(pod: PodFacts, kase: Case): string[] {
+  const key = `${pod.namespace}/${pod.name}`;
+  const out: string[] = [];
+  const after = quarantinedLabels(pod, kase.incident);
+  for (const source of after.unbreakable) out.push(`${source} selects every pod of ${pod.namespace}: no label change takes ${key} out of it`);
+  for (const p of pod.policies) {
+    if (p.allows && selects(p.podSelector as LabelSelector, after.labels)) {
+      out.push(`NetworkPolicy ${pod.namespace}/${p.name} still selects ${key} after quarantine and NetworkPolicies add up: its allow rules stay open to the pod`);
+    }
+  }
+  const owner = pod.owners[0];
+  if (owner?.kind === 'StatefulSet') out.push(`StatefulSet ${owner.name} cannot start a replacement for ${key} while the pod keeps its name: the set runs one replica short until release`);
+  if (owner?.kind === 'Node') out.push(`${key} is a static pod of its node's kubelet: its labels come from the node's manifest and the kubelet may restore them`);
+  if (!pod.nodeName) out.push(`${key} is not scheduled on a node: no logs, no checkpoint, nothing to cordon`);
+  return out;
 }
 
 export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft[]; limitations: string[] } {
@@ -18,37 +44,41 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft[]; li
   for (const pod of facts.pods) {
     const key = `${pod.namespace}/${pod.name}`;
     const target = `k8s:pod:${key}`;
-    const inputs = { pod: pod as unknown as JsonObject, objectName: holdfastObjectName(kase.incident, pod.name) };
+    const podInputs: PodStepInputs = { pod, objectName: quarantineObjectName(kase.incident, pod.name) };
+    const inputs = podInputs as unknown as JsonObject;
+    const holding = pod.holdingSelectors.map((s) => s.source).join(', ');
+    steps.push({ id: `collect/${key}`, action: 'collect', phase: 'collect', target, title: `record ${key}: object, owners, services, policies, events, logs of every container`, inputs });
+    if (facts.params.checkpoint && pod.nodeName) {
+      steps.push({ id: `checkpoint/${key}`, action: 'checkpoint', phase: 'collect', target, title: `ask the kubelet on ${pod.nodeName} to checkpoint ${key}'s containers`, inputs });
+    }
     steps.push(
-      { id: `protect/${key}`, action: 'protect', phase: 'preserve', target, title: `protect ${key} from eviction (quarantine label, PDB, autoscaler annotations)`, inputs },
-      { id: `collect/${key}`, action: 'collect', phase: 'collect', target, title: `record ${key}: object, owners, node, services, policies, events, logs`, inputs },
-    );
-    if (facts.params.checkpoint) steps.push({ id: `checkpoint/${key}`, action: 'checkpoint', phase: 'collect', target, title: `ask the kubelet to checkpoint ${key}'s containers`, inputs });
-    steps.push(
-      { id: `quarantine-policy/${key}`, action: 'quarantine-policy', phase: 'contain', target, title: `NetworkPolicy ${inputs.objectName}: ingress only from the forensic CIDRs, no egress`, inputs },
+      { id: `quarantine-policy/${key}`, action: 'quarantine-policy', phase: 'contain', target, title: `NetworkPolicy ${podInputs.objectName}: ingress only from the forensic CIDRs, no egress`, inputs },
       {
-        id: `orphan/${key}`,
-        action: 'orphan',
+        id: `quarantine-labels/${key}`,
+        action: 'quarantine-labels',
         phase: 'contain',
         target,
-        title: pod.selectorKeys.length ? `take ${key} out of its controller and Services (labels ${pod.selectorKeys.join(', ')})` : `${key} has no controller or Service selecting it`,
+        title: holding ? `label ${key} quarantined, then take it out of ${holding}` : `label ${key} quarantined (no controller or Service selects it)`,
         inputs,
         dependsOn: [`quarantine-policy/${key}`],
       },
+      { id: `eviction-protection/${key}`, action: 'eviction-protection', phase: 'contain', target, title: `protect ${key} from eviction: its own PodDisruptionBudget (minAvailable 1), autoscaler annotations`, inputs, dependsOn: [`quarantine-labels/${key}`] },
     );
-    if (!pod.nodeName) limitations.push(`${key} is not scheduled on a node: nothing to cordon`);
+    limitations.push(...podLimitations(pod, kase));
   }
   for (const node of facts.nodes) {
     const target = `k8s:node:${node.name}`;
-    const onNode = facts.pods.filter((p) => p.nodeName === node.name).map((p) => `collect/${p.namespace}/${p.name}`);
+    const onNode = facts.pods.filter((p) => p.nodeName === node.name).map((p) => `eviction-protection/${p.namespace}/${p.name}`);
     steps.push(
-      { id: `node-record/${node.name}`, action: 'node-record', phase: 'collect', target, title: `record node ${node.name}`, inputs: { node } },
-      { id: `cordon/${node.name}`, action: 'cordon', phase: 'contain', target, title: `cordon ${node.name} (unschedulable; never drain, never NoExecute)`, inputs: { node }, dependsOn: onNode },
+      { id: `node-record/${node.name}`, action: 'node-record', phase: 'collect', target, title: `record node ${node.name}${node.instanceId ? ` (EC2 ${node.instanceId})` : ''}`, inputs: { node } },
+      { id: `cordon/${node.name}`, action: 'cordon', phase: 'contain', target, title: `cordon ${node.name} (unschedulable and labelled; never drain, never NoExecute)`, inputs: { node }, dependsOn: onNode },
     );
-  }
-  if (facts.params.isolateNode) {
-    for (const n of facts.nodes) {
-      if (!n.instanceId) limitations.push(`--isolate-node: ${n.name} has no AWS providerID (${n.providerID ?? 'none'}); its machine is not isolated`);
+    if (facts.params.isolateNode) {
+      limitations.push(
+        node.instanceId
+          ? `--isolate-node: node ${node.name} is EC2 instance ${node.instanceId} (spec.providerID); the ec2 provider preserves, snapshots and isolates it`
+          : `--isolate-node: node ${node.name} has no AWS providerID (${node.providerID ?? 'none'}); its machine is not isolated`,
+      );
     }
   }
   if (!kase.forensicCidrs.length) limitations.push('no --forensic-cidr: the quarantine NetworkPolicy admits nobody, forensic access included');

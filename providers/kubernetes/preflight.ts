@@ -1,64 +1,130 @@
-/** Dry-run proof: every mutating call of a step sent with dryRun=All (validated and authorised, not persisted). */
-import { PermissionError } from '../../src/errors.js';
-import type { PreflightResult, ProviderContext, Step } from '../../src/types.js';
-import { KUBE_POLICY, MERGE_PATCH, rbacOf } from './client.js';
+/**
+ * Dry-run proof: every request a step would send, sent the way the API server can judge without
+ * persisting — reads as reads, every mutating call with `dryRun=All` (validated and authorised,
+ * not stored). A 403 names the missing permission and the role file that grants it.
+ */
+import { PermissionError, RemoteError } from '../../src/errors.js';
+import type { JsonObject, PreflightResult, ProviderContext, Step } from '../../src/types.js';
+import { ACCESS_REVIEW_PATH, eventsPath, kubeAction, networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, servicesPath } from './api-paths.js';
+import { MERGE_PATCH, type KubeClient, type KubeResponse } from './client.js';
 import { kubeClientFor } from './context.js';
-import { CORDON_LABEL, QUARANTINE_LABEL, type NodeFacts, type PodFacts } from './facts.js';
-import { quarantinePdb, quarantinePolicy } from './run.js';
+import { CORDON_LABEL, EVICTION_ANNOTATIONS, KUBE_CHECKPOINT_POLICY, KUBE_POLICY, type NodeFacts, type PodStepInputs } from './facts.js';
+import { differenceFromWanted, quarantinePdb, quarantinePolicy } from './objects.js';
+import { quarantinedLabels } from './plan.js';
 
 type Check = PreflightResult['checks'][number];
+
 interface Probe {
-  method: string;
+  method: 'GET' | 'POST' | 'PATCH';
   path: string;
-  body?: unknown;
-  contentType?: string;
-  dryRun: boolean;
+  body?: JsonObject;
+  query?: Record<string, string>;
+  /** The object this create would make, to check one already there is ours. */
+  wanted?: JsonObject;
+  /** A kubelet-backed read (logs): any answer but 401/403 means the request was authorised. */
+  kubelet?: boolean;
 }
 
+const write = (method: 'POST' | 'PATCH', path: string, body: JsonObject, wanted?: JsonObject): Probe => ({ method, path, body, query: { dryRun: 'All' }, ...(wanted ? { wanted } : {}) });
+
 function probes(step: Step, ctx: ProviderContext): Probe[] {
-  const pod = (step.inputs as { pod?: PodFacts }).pod;
-  const node = (step.inputs as { node?: NodeFacts }).node;
-  const objectName = String((step.inputs as { objectName?: string }).objectName ?? '');
-  const podPath = pod ? `/api/v1/namespaces/${pod.namespace}/pods/${pod.name}` : '';
+  if (step.action === 'node-record' || step.action === 'cordon') {
+    const { node } = step.inputs as unknown as { node: NodeFacts };
+    const read: Probe = { method: 'GET', path: nodePath(node.name) };
+    if (step.action === 'node-record') return [read];
+    return [read, write('PATCH', nodePath(node.name), { spec: { unschedulable: true }, metadata: { labels: { [CORDON_LABEL]: ctx.incident } } })];
+  }
+  const { pod, objectName } = step.inputs as unknown as PodStepInputs;
+  const ns = pod.namespace;
+  const self = podPath(ns, pod.name);
   switch (step.action) {
-    case 'protect':
-      return [
-        { method: 'PATCH', path: podPath, body: { metadata: { labels: { [QUARANTINE_LABEL]: ctx.incident } } }, contentType: MERGE_PATCH, dryRun: true },
-        { method: 'POST', path: `/apis/policy/v1/namespaces/${pod!.namespace}/poddisruptionbudgets`, body: quarantinePdb(objectName, ctx.incident), dryRun: true },
-      ];
     case 'collect':
       return [
-        { method: 'GET', path: podPath, dryRun: false },
-        { method: 'GET', path: `/api/v1/namespaces/${pod!.namespace}/events`, dryRun: false },
+        { method: 'GET', path: self },
+        ...pod.owners.filter((o) => OWNER_PATHS[o.kind]).map((o): Probe => ({ method: 'GET', path: OWNER_PATHS[o.kind]!(ns, o.name) })),
+        { method: 'GET', path: servicesPath(ns) },
+        { method: 'GET', path: networkPoliciesPath(ns) },
+        { method: 'GET', path: pdbsPath(ns) },
+        { method: 'GET', path: eventsPath(ns), query: { fieldSelector: `involvedObject.uid=${pod.uid}` } },
+        ...[...pod.initContainers, ...pod.containers].slice(0, 1).map((c): Probe => ({ method: 'GET', path: `${self}/log`, query: { container: c, limitBytes: '1' }, kubelet: true })),
       ];
-    case 'quarantine-policy':
-      return [{ method: 'POST', path: `/apis/networking.k8s.io/v1/namespaces/${pod!.namespace}/networkpolicies`, body: quarantinePolicy(objectName, ctx.incident, ctx.kase.forensicCidrs), dryRun: true }];
-    case 'orphan':
-      return pod!.selectorKeys.length ? [{ method: 'PATCH', path: podPath, body: { metadata: { labels: Object.fromEntries(pod!.selectorKeys.map((k) => [k, null])) } }, contentType: MERGE_PATCH, dryRun: true }] : [];
-    case 'node-record':
-      return [{ method: 'GET', path: `/api/v1/nodes/${node!.name}`, dryRun: false }];
-    case 'cordon':
-      return [{ method: 'PATCH', path: `/api/v1/nodes/${node!.name}`, body: { spec: { unschedulable: true }, metadata: { labels: { [CORDON_LABEL]: ctx.incident } } }, contentType: MERGE_PATCH, dryRun: true }];
+    case 'checkpoint':
+      // A checkpoint cannot be dry-run: ask the API server whether it would be allowed instead.
+      return [write('POST', ACCESS_REVIEW_PATH, { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', resource: 'nodes', subresource: 'proxy', name: pod.nodeName ?? '' } } })];
+    case 'quarantine-policy': {
+      const wanted = quarantinePolicy(objectName, ctx.incident, ctx.kase.forensicCidrs, ctx.kase.forensicPorts);
+      return [{ method: 'GET', path: `${networkPoliciesPath(ns)}/${objectName}` }, write('POST', networkPoliciesPath(ns), wanted, wanted)];
+    }
+    case 'quarantine-labels': {
+      const { labels } = quarantinedLabels(pod, ctx.incident);
+      const patch = Object.fromEntries([...new Set([...Object.keys(pod.labels), ...Object.keys(labels)])].filter((k) => pod.labels[k] !== labels[k]).map((k) => [k, labels[k] ?? null]));
+      return [
+        { method: 'GET', path: `${networkPoliciesPath(ns)}/${objectName}` },
+        { method: 'GET', path: self },
+        { method: 'GET', path: servicesPath(ns) },
+        write('PATCH', self, { metadata: { labels: patch } }),
+      ];
+    }
+    case 'eviction-protection': {
+      const wanted = quarantinePdb(objectName, ctx.incident, pod);
+      return [
+        { method: 'GET', path: `${pdbsPath(ns)}/${objectName}` },
+        write('POST', pdbsPath(ns), wanted, wanted),
+        write('PATCH', self, { metadata: { annotations: { ...EVICTION_ANNOTATIONS } } }),
+      ];
+    }
     default:
       return [];
+  }
+}
+
+/** Judge one answer: whether the permission is there, and whether the real call would go through. */
+function judge(p: Probe, res: KubeResponse): { allowed: Check['allowed']; problem?: string; detail: string } {
+  if (p.path === ACCESS_REVIEW_PATH) {
+    const allowed = res.body?.status?.allowed === true;
+    return { allowed, detail: allowed ? 'SelfSubjectAccessReview: allowed' : `SelfSubjectAccessReview: ${res.body?.status?.reason || 'not allowed'}` };
+  }
+  if (p.kubelet) return { allowed: true, detail: res.status < 400 ? 'read allowed' : `authorised; the kubelet path answered ${res.status}: ${res.body?.message ?? ''}`.trim() };
+  if (p.method === 'GET') {
+    // A named object that does not exist yet (our policy, our PDB) is a fine answer to a get.
+    if (res.status < 400 || res.status === 404) return { allowed: true, detail: 'read allowed' };
+    return { allowed: 'unknown', detail: `${res.status} ${res.body?.message ?? ''}`.trim() };
+  }
+  if (res.status < 400) return { allowed: true, detail: 'dryRun=All accepted' };
+  // Authorisation comes before the conflict check: a 409 on create means the permission is there.
+  if (p.method === 'POST' && res.status === 409) return { allowed: true, detail: 'already exists' };
+  return { allowed: true, problem: `${p.method} ${p.path} would be refused: ${res.status} ${res.body?.message ?? ''}`.trim(), detail: `authorised, but refused: ${res.status} ${res.body?.message ?? ''}`.trim() };
+}
+
+async function runProbe(client: KubeClient, p: Probe, ctx: ProviderContext): Promise<{ check: Check; problem?: string }> {
+  const action = p.path === ACCESS_REVIEW_PATH ? 'k8s:create nodes/proxy' : kubeAction(p.method, p.path);
+  const policyFile = p.path === ACCESS_REVIEW_PATH ? KUBE_CHECKPOINT_POLICY : KUBE_POLICY;
+  try {
+    const res = await client.send(p.method, p.path, { ...(p.body ? { body: p.body } : {}), ...(p.query ? { query: p.query } : {}), ...(p.method === 'PATCH' ? { contentType: MERGE_PATCH } : {}), signal: ctx.signal });
+    const verdict = judge(p, res);
+    let problem = verdict.problem;
+    if (p.wanted && res.status === 409) {
+      const existing = await client.send('GET', `${p.path}/${(p.wanted.metadata as JsonObject).name}`);
+      const why = existing.status === 200 ? differenceFromWanted(existing.body, p.wanted) : undefined;
+      if (why) problem = `${p.wanted.kind} ${(p.wanted.metadata as JsonObject).name} exists but is not this incident's quarantine object (${why})`;
+    }
+    return { check: { action, allowed: verdict.allowed, detail: verdict.detail, policyFile }, ...(problem ? { problem } : {}) };
+  } catch (error) {
+    if (error instanceof PermissionError) return { check: { action, allowed: false, detail: error.message, policyFile: error.policyFile ?? policyFile } };
+    if (p.kubelet && error instanceof RemoteError) return { check: { action, allowed: true, detail: `authorised; the kubelet path failed: ${error.message}`, policyFile } };
+    return { check: { action, allowed: 'unknown', detail: (error as Error).message, policyFile } };
   }
 }
 
 export async function preflightKube(step: Step, ctx: ProviderContext): Promise<PreflightResult> {
   const client = kubeClientFor(ctx);
   const checks: Check[] = [];
+  const problems: string[] = [];
   for (const p of probes(step, ctx)) {
-    const { verb, resource } = rbacOf(p.method, p.path);
-    const action = `k8s:${verb} ${resource}`;
-    try {
-      const res = await client.send(p.method, p.path, { ...(p.body ? { body: p.body } : {}), ...(p.contentType ? { contentType: p.contentType } : {}), ...(p.dryRun ? { query: { dryRun: 'All' } } : {}) });
-      // 409 on a dry-run create means the object already exists: the permission is there.
-      const ok = res.status < 400 || res.status === 409;
-      checks.push({ action, allowed: ok ? true : 'unknown', detail: ok ? (p.dryRun ? 'dryRun=All accepted' : 'read allowed') : `${res.status} ${res.body?.message ?? ''}`, policyFile: KUBE_POLICY });
-    } catch (error) {
-      if (error instanceof PermissionError) checks.push({ action, allowed: false, detail: error.message, policyFile: KUBE_POLICY });
-      else checks.push({ action, allowed: 'unknown', detail: (error as Error).message, policyFile: KUBE_POLICY });
-    }
+    const { check, problem } = await runProbe(client, p, ctx);
+    checks.push(check);
+    if (problem) problems.push(problem);
   }
-  return { stepId: step.id, ok: checks.every((c) => c.allowed !== false), checks };
+  for (const problem of problems) checks.push({ action: `kubernetes:${step.action}`, allowed: 'unknown', detail: problem });
+  return { stepId: step.id, ok: !problems.length && checks.every((c) => c.allowed !== false), checks };
 }

@@ -1,0 +1,144 @@
+/** Collect-phase steps: the pod and everything around it as JSON, its events and logs; the node; kubelet checkpoints. */
+import { RemoteError } from '../../src/errors.js';
+import type { JsonObject, StepContext, StepOutcome } from '../../src/types.js';
+import { checkpointPath, eventsPath, networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, servicesPath } from './api-paths.js';
+import type { KubeClient } from './client.js';
+import { kubeClientFor } from './context.js';
+import { getObject } from './discover.js';
+import type { NodeFacts, PodStepInputs } from './facts.js';
+
+const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+const now = () => new Date().toISOString();
+
+async function mustGet(client: KubeClient, path: string): Promise<any> {
+  const found = await getObject(client, path);
+  if (!found) throw new RemoteError(`GET ${path}: it no longer exists`, false);
+  return found;
+}
+
+async function listItems(client: KubeClient, path: string, query?: Record<string, string>): Promise<any[]> {
+  const res = await client.send('GET', path, query ? { query } : {});
+  if (res.status >= 400) throw new RemoteError(`GET ${path}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
+  return res.body?.items ?? [];
+}
+
+/**
+ * Whether a container has an earlier instance whose log the kubelet may still keep. Unknown
+ * (no status yet) counts as yes: asking costs one request, missing it costs evidence.
+ */
+function hasPreviousInstance(live: any, container: string): boolean {
+  const statuses: any[] = [...(live.status?.initContainerStatuses ?? []), ...(live.status?.containerStatuses ?? [])];
+  const status = statuses.find((s) => s.name === container);
+  return !status || status.restartCount > 0 || Boolean(status.lastState?.terminated);
+}
+
+export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
+  const { pod } = ctx.step.inputs as unknown as PodStepInputs;
+  const client = kubeClientFor(ctx);
+  const limitations: string[] = [];
+  const key = `${pod.namespace}/${pod.name}`;
+  const live = await mustGet(client, podPath(pod.namespace, pod.name));
+  if (live.metadata.uid !== pod.uid) throw new RemoteError(`${key} is a different pod now (uid ${live.metadata.uid}, planned ${pod.uid}): plan again`, false);
+  const source: JsonObject = { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: live.metadata.resourceVersion };
+  const put = (name: string, type: string, api: string, body: Parameters<StepContext['putArtifact']>[1], contentType = 'application/json') =>
+    ctx.putArtifact({ name, type, source, acquiredAt: now(), method: { api, consistency: 'read at acquiredAt' }, contentType }, body);
+
+  await put('pod.json', 'k8s-pod', `GET ${podPath(pod.namespace, pod.name)}`, json(live));
+  const owners = [];
+  for (const o of pod.owners) {
+    const path = OWNER_PATHS[o.kind];
+    owners.push(path ? ((await getObject(client, path(pod.namespace, o.name))) ?? { kind: o.kind, name: o.name, uid: o.uid, missing: true }) : { kind: o.kind, name: o.name, uid: o.uid, notRead: 'kind not followed' });
+  }
+  await put('owners.json', 'k8s-owners', 'GET each ownerReference up the chain', json(owners));
+  const services = await listItems(client, servicesPath(pod.namespace));
+  await put('services.json', 'k8s-services', `GET ${servicesPath(pod.namespace)} (those selecting the pod)`, json(services.filter((s) => pod.services.includes(s.metadata.name))));
+  const [policies, pdbs] = await Promise.all([listItems(client, networkPoliciesPath(pod.namespace)), listItems(client, pdbsPath(pod.namespace))]);
+  const policyNames = pod.policies.map((p) => p.name);
+  await put(
+    'policies.json',
+    'k8s-policies',
+    `GET ${networkPoliciesPath(pod.namespace)}, ${pdbsPath(pod.namespace)} (those selecting the pod)`,
+    json({ networkPolicies: policies.filter((p) => policyNames.includes(p.metadata.name)), podDisruptionBudgets: pdbs.filter((p) => pod.pdbs.includes(p.metadata.name)) }),
+  );
+  // Events expire (one hour by default): collection runs before anything changes the pod.
+  const events = await listItems(client, eventsPath(pod.namespace), { fieldSelector: `involvedObject.uid=${pod.uid}` });
+  await put('events.json', 'k8s-events', `GET ${eventsPath(pod.namespace)}?fieldSelector=involvedObject.uid`, json(events));
+
+  const logsRead: string[] = [];
+  for (const container of [...pod.initContainers, ...pod.containers]) {
+    for (const previous of [false, true]) {
+      if (previous && !hasPreviousInstance(live, container)) continue;
+      const which = `${previous ? 'previous' : 'current'} log of ${key} container ${container}`;
+      const name = `log-${container}${previous ? '-previous' : ''}.txt`;
+      try {
+        const res = await client.stream(`${podPath(pod.namespace, pod.name)}/log`, { query: { container, timestamps: 'true', ...(previous ? { previous: 'true' } : {}) }, signal: ctx.signal });
+        if (!('stream' in res)) {
+          limitations.push(`${which} could not be captured (${res.status}): ${res.body?.message || 'no detail'}`);
+          continue;
+        }
+        // Raw bytes from the kubelet straight into the store: logs need not be UTF-8, nor fit in memory.
+        await put(name, 'k8s-log', `GET pods/log container=${container}${previous ? ' previous=true' : ''} timestamps=true`, res.stream, 'text/plain');
+        logsRead.push(name);
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+        // A log is worth having, not worth holding back containment for: record why it is missing.
+        limitations.push(`${which} could not be captured: ${(error as Error).message}`);
+      }
+    }
+  }
+  return { outputs: { logsRead, events: events.length }, limitations };
+}
+
+/** Ask the kubelet to checkpoint each container; the archive stays on the node, so its location is what gets recorded. */
+export async function runCheckpoint(ctx: StepContext): Promise<StepOutcome> {
+  const { pod } = ctx.step.inputs as unknown as PodStepInputs;
+  const client = kubeClientFor(ctx);
+  const limitations: string[] = [];
+  const archives: string[] = [];
+  for (const c of pod.containers) {
+    const path = checkpointPath(pod.nodeName!, pod.namespace, pod.name, c);
+    const what = `checkpoint of ${pod.namespace}/${pod.name}/${c}`;
+    try {
+      const res = await client.send('POST', path);
+      const items: string[] = res.status === 200 && Array.isArray(res.body?.items) ? res.body.items : [];
+      if (!items.length) {
+        limitations.push(`${what} refused by the kubelet (${res.status}): ${res.body?.message ?? res.text.slice(0, 200)}`);
+        continue;
+      }
+      for (const archive of items) {
+        ctx.recordArtifact({
+          name: `checkpoint-${c}`,
+          type: 'k8s-checkpoint',
+          source: { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid, container: c },
+          acquiredAt: now(),
+          location: { node: pod.nodeName, path: archive },
+          method: { api: `POST ${path}`, note: 'the archive stays on the node: copy it off before the node is recycled' },
+        });
+        archives.push(archive);
+      }
+    } catch (error) {
+      if (!(error instanceof RemoteError)) throw error;
+      // Most runtimes lack checkpoint support, and without a kubelet there is no answer at all.
+      limitations.push(`${what} failed: ${error.message}`);
+    }
+  }
+  return { outputs: { archivesOnNode: archives }, limitations };
+}
+
+/** Record the node as JSON; its providerID maps it to the EC2 instance for --isolate-node. */
+export async function runNodeRecord(ctx: StepContext): Promise<StepOutcome> {
+  const { node } = ctx.step.inputs as unknown as { node: NodeFacts };
+  const live = await mustGet(kubeClientFor(ctx), nodePath(node.name));
+  await ctx.putArtifact(
+    {
+      name: 'node.json',
+      type: 'k8s-node',
+      source: { kind: 'Node', name: node.name, uid: live.metadata.uid, resourceVersion: live.metadata.resourceVersion, providerID: node.providerID },
+      acquiredAt: now(),
+      method: { api: `GET ${nodePath(node.name)}` },
+      contentType: 'application/json',
+    },
+    json(live),
+  );
+  return { outputs: { providerID: node.providerID, instanceId: node.instanceId } };
+}
