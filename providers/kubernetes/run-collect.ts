@@ -8,6 +8,14 @@ import { getObject } from './discover.js';
 import type { NodeFacts, PodStepInputs } from './facts.js';
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
+
+/**
+ * The API server copies the kubelet's log stream and ends its answer normally even when the
+ * kubelet's connection drops mid-log (seen against kube-apiserver 1.36): a log cut short by a
+ * failing node cannot be told from a complete one, so the manifest says so rather than implying it.
+ */
+export const LOG_COMPLETENESS_LIMITATION =
+  'pod logs are what the kubelet sent through the API server, which ends the stream normally even if the kubelet connection drops: a log cut short by a failing node looks complete; compare the last timestamp with the node';
 const now = () => new Date().toISOString();
 
 async function mustGet(client: KubeClient, path: string): Promise<any> {
@@ -40,8 +48,8 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
   const live = await mustGet(client, podPath(pod.namespace, pod.name));
   if (live.metadata.uid !== pod.uid) throw new RemoteError(`${key} is a different pod now (uid ${live.metadata.uid}, planned ${pod.uid}): plan again`, false);
   const source: JsonObject = { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: live.metadata.resourceVersion };
-  const put = (name: string, type: string, api: string, body: Parameters<StepContext['putArtifact']>[1], contentType = 'application/json') =>
-    ctx.putArtifact({ name, type, source, acquiredAt: now(), method: { api, consistency: 'read at acquiredAt' }, contentType }, body);
+  const put = (name: string, type: string, api: string, body: Parameters<StepContext['putArtifact']>[1], contentType = 'application/json', consistency = 'read at acquiredAt') =>
+    ctx.putArtifact({ name, type, source, acquiredAt: now(), method: { api, consistency }, contentType }, body);
 
   await put('pod.json', 'k8s-pod', `GET ${podPath(pod.namespace, pod.name)}`, json(live));
   const owners = [];
@@ -77,7 +85,8 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
           continue;
         }
         // Raw bytes from the kubelet straight into the store: logs need not be UTF-8, nor fit in memory.
-        await put(name, 'k8s-log', `GET pods/log container=${container}${previous ? ' previous=true' : ''} timestamps=true`, res.stream, 'text/plain');
+        const api = `GET pods/log container=${container}${previous ? ' previous=true' : ''} timestamps=true`;
+        await put(name, 'k8s-log', api, res.stream, 'text/plain', 'as the kubelet sent it up to acquiredAt; truncation by the node is not detectable');
         logsRead.push(name);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
@@ -86,6 +95,7 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
       }
     }
   }
+  if (logsRead.length) limitations.push(LOG_COMPLETENESS_LIMITATION);
   return { outputs: { logsRead, events: events.length }, limitations };
 }
 

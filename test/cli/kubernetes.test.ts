@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { runCli, type CliResult } from '../support/cli.js';
+import { reportKubeletEndpoint, startKubeletLogs, type KubeletLogs } from '../support/kubelet-logs.js';
 import { grantsOf, putClusterRole, readRole, resourceVersions, seedDeploymentPod, seedNamespace, seedNode, serviceAccountKubeconfig, useKubeServer, waitForPermission, type ClusterRole } from '../support/kubernetes.js';
 
 const ROLE = readRole('capture-role.yaml');
@@ -43,13 +44,24 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
   const capture = (extra: string[], store = 'es') =>
     runCli(['capture', '--incident', incident, '--pod', `${ns}/${podName}`, '--pod-selector', `${ns}:tier=frontend`, '--forensic-cidr', '198.51.100.30/32', '--kubeconfig', toolKubeconfig, '--store', store, '--json', ...extra], { cwd, env: motoEnv() });
 
+  // Logs are raw bytes, not necessarily UTF-8: the invalid sequence must reach the store unchanged.
+  const logs = {
+    init: Buffer.from('2026-12-03T04:58:00Z fetched config from 203.0.113.9\n'),
+    app: Buffer.concat([Buffer.from('2026-12-03T05:01:00Z GET /admin 200\n'), Buffer.from([0xff, 0xfe, 0x0a])]),
+    previous: Buffer.from('2026-12-03T04:59:00Z xmrig started\n2026-12-03T05:00:00Z OOMKilled\n'),
+  };
+  let kubelet: KubeletLogs;
+
   beforeAll(async () => {
     await seedNode(kube(), node, 'aws:///us-east-1a/i-0abc1234def567890');
     await seedNamespace(kube(), ns);
     const seeded = await seedDeploymentPod(kube(), ns, node, podName);
     podUid = seeded.pod.metadata.uid;
     originalLabels = seeded.labels;
+    kubelet = await startKubeletLogs({ [`${ns}/${podName}/init`]: logs.init, [`${ns}/${podName}/app`]: logs.app, [`${ns}/${podName}/app?previous`]: logs.previous });
+    await reportKubeletEndpoint(kube(), node, kubelet.port);
   });
+  afterAll(() => kubelet?.stop());
 
   it('--dry-run as the tool user proves every permission with dryRun=All and changes no resourceVersion', async () => {
     const before = await resourceVersions(kube(), paths());
@@ -151,13 +163,17 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
     expect(stored('pod.json').metadata.labels).toEqual(originalLabels);
     expect(stored('owners.json').map((o: any) => o.kind)).toEqual(['ReplicaSet', 'Deployment']);
     expect(stored('services.json').map((s: any) => s.metadata.name)).toEqual(['web']);
-    // No kubelet here: every log the pod has is asked for, and each failure is named, not faked.
+    // Every log the pod has, through the API server's pods/log (the kubelet's last hop is played by the test).
     const limits = outcome.manifest.limitations.join('\n');
-    expect(limits).toMatch(new RegExp(`current log of ${ns}/${podName} container init could not be captured`));
-    expect(limits).toMatch(new RegExp(`current log of ${ns}/${podName} container app could not be captured`));
-    expect(limits).toMatch(new RegExp(`previous log of ${ns}/${podName} container app could not be captured`));
-    expect(limits).not.toMatch(/previous log of .* container init/);
-    expect(names.filter((x) => x?.startsWith('log-'))).toEqual([]);
+    expect(readFileSync(outcome.manifest.artifacts.find((a) => a.id.endsWith('/log-init.txt'))!.location.path!)).toEqual(logs.init);
+    expect(readFileSync(outcome.manifest.artifacts.find((a) => a.id.endsWith('/log-app.txt'))!.location.path!)).toEqual(logs.app);
+    expect(readFileSync(outcome.manifest.artifacts.find((a) => a.id.endsWith('/log-app-previous.txt'))!.location.path!)).toEqual(logs.previous);
+    // The init container never restarted: its previous log is not asked for.
+    expect(kubelet.requests.filter((r) => r.includes('/init')).every((r) => !r.includes('previous'))).toBe(true);
+    // (The dry run before read one byte of one log to prove pods/log is allowed.)
+    expect(kubelet.requests.filter((r) => !r.includes('limitBytes=1')).every((r) => r.includes('timestamps=true'))).toBe(true);
+    expect(limits).not.toMatch(/log of .* could not be captured/);
+    expect(limits).toContain('a log cut short by a failing node looks complete');
     expect(limits).toMatch(/EKS VPC CNI/);
     expect((await runCli(['verify', '--incident', incident, '--store', 'es'], { cwd, env: motoEnv() })).code).toBe(0);
   });
