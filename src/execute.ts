@@ -180,7 +180,8 @@ async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, S
     if (p) return p;
     p = (async (): Promise<StepResult> => {
       const depResults = await Promise.all(step.dependsOn.map((d) => schedule(byId.get(d)!)));
-      if (startState.steps.get(step.id)?.status === 'done') return 'done';
+      // A step whose changes a release undid runs again: capturing after release contains again.
+      if (startState.steps.get(step.id)?.status === 'done' && !startState.releasedSteps.has(step.id)) return 'done';
       if (step.awaitsApproval) {
         deps.emit({ type: 'step.skipped', stepId: step.id, reason: 'awaits-approval', detail: 'containment at low severity needs --approve-containment' });
         return 'waiting';

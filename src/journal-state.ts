@@ -29,6 +29,11 @@ export interface JournalState {
   /** The latest seal, if any, and whether events followed it. */
   sealed?: { status: CaptureStatus; manifestKey: string; manifestVersionId?: string; journalKey: string; seq: number };
   released: Map<string, { restored: boolean; at: string }>;
+  /**
+   * Done steps whose changes a release has since undone (step id → release time). A capture run
+   * after release runs them again, so "capture" never reports containment that is no longer there.
+   */
+  releasedSteps: Map<string, string>;
   aborted: boolean;
 }
 
@@ -41,6 +46,7 @@ export function deriveJournalState(events: readonly CaptureEvent[]): JournalStat
     intents: new Map(),
     limitations: [],
     released: new Map(),
+    releasedSteps: new Map(),
     aborted: false,
   };
   const stepOf = (id: string): StepState => {
@@ -81,8 +87,11 @@ export function deriveJournalState(events: readonly CaptureEvent[]): JournalStat
       case 'change.recorded':
         state.changes = state.changes.filter((c) => c.id !== e.change.id);
         state.changes.push(e.change);
+        // Made again after a release (a re-contain): the next release must undo it again.
+        state.released.delete(e.change.id);
         break;
       case 'step.done':
+        state.releasedSteps.delete(e.stepId);
         Object.assign(stepOf(e.stepId), { status: 'done', outputs: e.outputs, limitations: e.limitations, failure: undefined });
         break;
       case 'step.failed':
@@ -111,9 +120,12 @@ export function deriveJournalState(events: readonly CaptureEvent[]): JournalStat
           seq: e.seq,
         };
         break;
-      case 'change.released':
+      case 'change.released': {
         state.released.set(e.changeId, { restored: e.restored, at: e.at });
+        const stepId = state.changes.find((c) => c.id === e.changeId)?.stepId;
+        if (e.restored && stepId && state.steps.get(stepId)?.status === 'done') state.releasedSteps.set(stepId, e.at);
         break;
+      }
       default:
         break;
     }

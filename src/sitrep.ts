@@ -11,7 +11,8 @@ export interface Sitrep {
   incident: string;
   severity: string;
   /** investigating: evidence not yet secured; confirmed: evidence secured, containment pending; contained. */
-  status: 'investigating' | 'confirmed' | 'contained';
+  /** The plan's statuses, plus `released` once containment has been lifted by `evidence release`. */
+  status: 'investigating' | 'confirmed' | 'contained' | 'released';
   at: string;
   preserved: string[];
   collected: string[];
@@ -41,13 +42,15 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
   const pending = planned.filter((p) => !state.steps.has(p.id) || state.steps.get(p.id)?.status === 'started');
   const contain = planned.filter((p) => p.phase === 'contain');
   const collectDone = planned.filter((p) => p.phase === 'collect').every((p) => state.steps.get(p.id)?.status === 'done');
-  const containDone = contain.length > 0 && contain.every((p) => state.steps.get(p.id)?.status === 'done');
-  const status: Sitrep['status'] = containDone ? 'contained' : collectDone && planned.length ? 'confirmed' : 'investigating';
+  const releasedContain = contain.filter((p) => state.releasedSteps.has(p.id));
+  const containDone = contain.length > 0 && contain.every((p) => state.steps.get(p.id)?.status === 'done') && !releasedContain.length;
+  const status: Sitrep['status'] = releasedContain.length ? 'released' : containDone ? 'contained' : collectDone && planned.length ? 'confirmed' : 'investigating';
 
   const nextSteps: string[] = [];
   if (pending.length) nextSteps.push(`finish the capture: run the same \`evidence capture\` again (${pending.length} steps not finished)`);
   if (failed.length) nextSteps.push('review the failures above; fix permissions or inputs and re-run the capture (finished steps are not repeated)');
   if (waiting.length) nextSteps.push('decide on containment: re-run with --approve-containment once agreed');
+  if (status === 'released') nextSteps.push('containment was lifted by `evidence release`; to contain again, run the same `evidence capture` (its containment steps run again; evidence already taken is kept, not retaken)');
   if (status === 'contained') nextSteps.push('hand the evidence to forensics: `evidence verify` before analysis; `evidence release --approve` only after eradication');
   if (!state.sealed) nextSteps.push('the manifest is not sealed yet');
 
@@ -60,7 +63,7 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
     at: now,
     preserved: inPhase('preserve', 'done'),
     collected: artifacts,
-    contained: inPhase('contain', 'done'),
+    contained: contain.filter((p) => state.steps.get(p.id)?.status === 'done' && !state.releasedSteps.has(p.id)).map((p) => line(p.id)),
     failed,
     waiting,
     limitations: state.limitations,

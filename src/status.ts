@@ -7,7 +7,8 @@ export interface StatusStep {
   title: string;
   phase: string;
   target: string;
-  status: 'done' | 'failed' | 'waiting' | 'skipped' | 'running' | 'pending';
+  /** `released`: done, then undone by `evidence release`; a new capture runs it again. */
+  status: 'done' | 'released' | 'failed' | 'waiting' | 'skipped' | 'running' | 'pending';
   detail?: string;
 }
 
@@ -32,11 +33,11 @@ export function statusFromJournal(incident: string, events: readonly CaptureEven
   const planned = lastStart?.plannedSteps ?? [];
   const steps: StatusStep[] = planned.map((p) => {
     const s = state.steps.get(p.id);
-    const status: StatusStep['status'] = !s ? 'pending' : s.status === 'started' ? 'running' : s.status;
+    const status: StatusStep['status'] = !s ? 'pending' : s.status === 'started' ? 'running' : s.status === 'done' && state.releasedSteps.has(p.id) ? 'released' : s.status;
     const detail = s?.failure?.message ?? s?.detail;
     return { ...p, status, ...(detail ? { detail } : {}) };
   });
-  const counts = { done: 0, failed: 0, waiting: 0, skipped: 0, running: 0, pending: 0 };
+  const counts = { done: 0, released: 0, failed: 0, waiting: 0, skipped: 0, running: 0, pending: 0 };
   for (const s of steps) counts[s.status]++;
   const sealedEvent = [...events].reverse().find((e) => e.type === 'capture.sealed');
   return {

@@ -163,6 +163,22 @@ describe('EC2 capture through the CLI (moto)', () => {
     expect(sgs).toHaveLength(2);
   });
 
+  it('capturing again after release isolates again without retaking snapshots; a second release restores again', async () => {
+    const snapsBefore = (await incidentSnapshots()).map((s) => s.SnapshotId).sort();
+    const res = await runCli(captureArgs(), { cwd, env: motoEnv() });
+    expect(res.code).toBe(0);
+    const isolation = ((await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'tag:holdfast:incident', Values: [incident] }, { Name: 'tag:holdfast:role', Values: ['isolation'] }] }))).SecurityGroups ?? [])[0]!.GroupId!;
+    const groups = await eniGroups();
+    for (const eni of seeded.networkInterfaceIds) expect(groups[eni]).toEqual([isolation]);
+    const asg = await new AutoScalingClient(common()).send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [seeded.instanceId] }));
+    expect(asg.AutoScalingInstances?.[0]?.LifecycleState).toBe('Standby');
+    expect((await incidentSnapshots()).map((s) => s.SnapshotId).sort()).toEqual(snapsBefore);
+
+    expect((await runCli(['release', '--incident', incident, '--approve'], { cwd, env: motoEnv() })).code).toBe(0);
+    const restored = await eniGroups();
+    for (const eni of seeded.networkInterfaceIds) expect(restored[eni]).toEqual([seeded.originalGroupId]);
+  });
+
   it('an unknown instance id is a clear error before any change', async () => {
     const res = await runCli(['capture', '--incident', testIncident('NOPE'), '--instance', 'i-0123456789abcdef0', '--store', 'es'], { cwd, env: motoEnv() });
     expect(res.code).toBe(2);

@@ -210,6 +210,28 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
     expect(v.policy).not.toBe('absent');
     expect(v.pdb).not.toBe('absent');
   });
+
+  it('after release the sitrep says released; capturing again contains again, and a second release undoes it again', async () => {
+    const env = motoEnv({ KUBECONFIG: toolKubeconfig });
+    const sitrep = await runCli(['status', '--incident', incident, '--sitrep', '--json'], { cwd, env });
+    // The NetworkPolicy stays (holdfast never deletes); everything else was undone.
+    expect(sitrep.lines[0]).toMatchObject({ type: 'sitrep', status: 'released', contained: [expect.stringMatching(/^NetworkPolicy /)] });
+
+    const again = await capture([]);
+    expect(again.code).toBe(0);
+    // Evidence already taken is kept, not retaken; only the undone containment runs again.
+    expect(again.lines.filter((l) => l.type === 'artifact.recorded')).toEqual([]);
+    expect(again.lines.filter((l) => l.type === 'step.started').map((l) => String(l.stepId).split('/')[0]).sort()).toEqual(['kubernetes:cordon', 'kubernetes:eviction-protection', 'kubernetes:quarantine-labels']);
+    const pod = (await kube().call('GET', paths().pod)).body;
+    expect(pod.metadata.labels).toEqual({ tier: 'frontend', 'holdfast.io/quarantine': incident, 'holdfast.io/quarantine-pod': podUid });
+    expect((await kube().call('GET', paths().node)).body.spec.unschedulable).toBe(true);
+    const status = await runCli(['status', '--incident', incident, '--sitrep', '--json'], { cwd, env });
+    expect(status.lines[0]).toMatchObject({ status: 'contained' });
+
+    expect((await runCli(['release', '--incident', incident, '--approve'], { cwd, env })).code).toBe(0);
+    expect((await kube().call('GET', paths().pod)).body.metadata.labels).toEqual(originalLabels);
+    expect((await kube().call('GET', paths().node)).body.spec.unschedulable ?? false).toBe(false);
+  });
 });
 
 describe('--isolate-node (EKS)', () => {

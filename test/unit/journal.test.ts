@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/canonical-json.js';
 import { IntegrityError } from '../../src/errors.js';
+import type { CaptureEvent } from '../../src/events.js';
 import { checkJournalChain, GENESIS_HASH, Journal } from '../../src/journal.js';
+import { deriveJournalState } from '../../src/journal-state.js';
 
 const tmp = () => join(mkdtempSync(join(tmpdir(), 'hf-journal-')), 'journal.ndjson');
 
@@ -57,5 +59,38 @@ describe('Journal', () => {
     expect(reopened.events).toHaveLength(1);
     reopened.close();
     expect(checkJournalChain(readFileSync(path, 'utf8')).ok).toBe(true);
+  });
+});
+
+describe('deriveJournalState after a release', () => {
+  const change = { id: 'ec2:isolate/i-1/eni-1/groups', stepId: 'ec2:isolate/i-1', provider: 'ec2', resource: 'eni-1', attribute: 'groups', before: ['sg-a'], after: ['sg-iso'], at: '2026-12-03T05:00:01Z', reversible: true };
+  const events = [
+    { type: 'step.started', stepId: change.stepId },
+    { type: 'change.recorded', stepId: change.stepId, change },
+    { type: 'step.done', stepId: change.stepId, outputs: {} },
+    { type: 'change.released', changeId: change.id, resource: 'eni-1', attribute: 'groups', restored: true },
+  ].map((e, i) => ({ ...e, seq: i + 1, at: `2026-12-03T05:00:0${i}Z`, prev: '', incident: 'IR-1-2' })) as unknown as CaptureEvent[];
+
+  it('marks the step whose change was undone, so a new capture runs it again', () => {
+    const state = deriveJournalState(events);
+    expect(state.steps.get(change.stepId)?.status).toBe('done');
+    expect([...state.releasedSteps.keys()]).toEqual([change.stepId]);
+    expect(state.released.get(change.id)?.restored).toBe(true);
+  });
+
+  it('a change made again after the release is released again next time; the re-run step is contained again', () => {
+    const more = [
+      { type: 'step.started', stepId: change.stepId },
+      { type: 'change.recorded', stepId: change.stepId, change: { ...change, at: '2026-12-03T06:00:00Z' } },
+      { type: 'step.done', stepId: change.stepId, outputs: {} },
+    ].map((e, i) => ({ ...e, seq: 10 + i, at: `2026-12-03T06:00:0${i}Z`, prev: '', incident: 'IR-1-2' })) as unknown as CaptureEvent[];
+    const state = deriveJournalState([...events, ...more]);
+    expect(state.releasedSteps.size).toBe(0);
+    expect(state.released.has(change.id)).toBe(false);
+  });
+
+  it('a release that could not restore leaves the step done', () => {
+    const refused = events.map((e) => (e.type === 'change.released' ? { ...e, restored: false } : e));
+    expect(deriveJournalState(refused).releasedSteps.size).toBe(0);
   });
 });
