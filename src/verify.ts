@@ -62,31 +62,19 @@ export async function verifyEvidence(
   });
   if (!chain.ok) return report();
 
-  const sealIndex = findLastIndex(chain.events, (e) => e.type === 'capture.sealed');
-  if (sealIndex < 0) {
+  const sealIndexes = chain.events.flatMap((e, i) => (e.type === 'capture.sealed' ? [i] : []));
+  if (!sealIndexes.length) {
     items.push({ kind: 'seal', id: journalKey, ok: false, detail: 'the journal has no seal (capture never finished)' });
     return report();
   }
-  const sealEvent = chain.events[sealIndex] as Extract<JournalLine, { type: 'capture.sealed' }>;
+  // Every seal is checked (a capture re-run after release seals again); the newest manifest folds
+  // the whole journal, so its artifact list is the complete one.
+  const sealIndex = sealIndexes.at(-1)!;
+  for (const index of sealIndexes.slice(0, -1)) await checkSeal(store, chain.events[index] as SealLine, items, options);
+  const sealEvent = chain.events[sealIndex] as SealLine;
   manifestKey = sealEvent.manifestKey;
-  let manifestText: string;
-  try {
-    manifestText = await readWhole(store, sealEvent.manifestKey, sealEvent.manifestVersionId);
-  } catch (error) {
-    items.push({ kind: 'manifest', id: sealEvent.manifestKey, ok: false, detail: `cannot read: ${(error as Error).message}` });
-    return report();
-  }
-  // Hash exactly the stored bytes; a re-serialisation would hide edits.
-  const sha256 = sha256Hex(manifestText);
-  const sealOk = sha256 === sealEvent.manifestSha256 && (await isCurrentVersion(store, sealEvent.manifestKey, sealEvent.manifestVersionId));
-  items.push({
-    kind: 'seal',
-    id: sealEvent.manifestKey,
-    ok: sealOk,
-    detail: sealOk ? `manifest sha256 ${sha256} matches the sealed journal` : `manifest sha256 ${sha256} differs from the sealed ${sealEvent.manifestSha256}, or a newer version replaced it`,
-  });
-
-  items.push(await checkSealSignature(store, sealEvent, sha256, options));
+  const manifestText = await checkSeal(store, sealEvent, items, options);
+  if (manifestText === undefined) return report();
 
   let manifest: Manifest;
   try {
@@ -123,6 +111,30 @@ export async function verifyEvidence(
     }
   }
   return report();
+}
+
+type SealLine = Extract<JournalLine, { type: 'capture.sealed' }>;
+
+/** One seal: the stored manifest bytes against the digest in the journal, and its signature. Returns the manifest text when readable. */
+async function checkSeal(store: EvidenceStore, sealEvent: SealLine, items: VerifyItem[], options: { publicKeyPem?: string; requireSignature?: boolean }): Promise<string | undefined> {
+  let manifestText: string;
+  try {
+    manifestText = await readWhole(store, sealEvent.manifestKey, sealEvent.manifestVersionId);
+  } catch (error) {
+    items.push({ kind: 'manifest', id: sealEvent.manifestKey, ok: false, detail: `cannot read: ${(error as Error).message}` });
+    return undefined;
+  }
+  // Hash exactly the stored bytes; a re-serialisation would hide edits.
+  const sha256 = sha256Hex(manifestText);
+  const sealOk = sha256 === sealEvent.manifestSha256 && (await isCurrentVersion(store, sealEvent.manifestKey, sealEvent.manifestVersionId));
+  items.push({
+    kind: 'seal',
+    id: sealEvent.manifestKey,
+    ok: sealOk,
+    detail: sealOk ? `manifest sha256 ${sha256} matches the sealed journal` : `manifest sha256 ${sha256} differs from the sealed ${sealEvent.manifestSha256}, or a newer version replaced it`,
+  });
+  items.push(await checkSealSignature(store, sealEvent, sha256, options));
+  return manifestText;
 }
 
 /** The signature beside the manifest, if the seal names one (or one is required). */
@@ -186,9 +198,4 @@ function describeLocation(location: Record<string, unknown>): string {
   return Object.entries(location)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(' ');
-}
-
-function findLastIndex<T>(list: readonly T[], predicate: (t: T) => boolean): number {
-  for (let i = list.length - 1; i >= 0; i--) if (predicate(list[i]!)) return i;
-  return -1;
 }

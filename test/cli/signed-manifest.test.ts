@@ -94,6 +94,29 @@ describe('signed manifest', () => {
     expect(again.code).toBe(2);
   });
 
+  it('checks every seal: a capture sealed again after approval keeps its first manifest under guard too', async () => {
+    const twice = testIncident('TWICE');
+    const run = (extra: string[]) => runCli(['capture', '--incident', twice, '--test-stream', 'a', '--store', 'es', '--sign-key', 'k', ...extra], { cwd, env: env() });
+    expect((await run(['--severity', 'low'])).code).toBe(0);
+    expect((await run(['--severity', 'low', '--approve-containment'])).code).toBe(0);
+    const verify = await runCli(['verify', '--incident', twice, join(cwd, 'es'), '--public-key', join(cwd, 'k.pub'), '--json'], { cwd, env: env() });
+    expect(verify.code).toBe(0);
+    const items = (verify.lines.at(-1) as { items: { kind: string; id: string; ok: boolean }[] }).items;
+    const seals = items.filter((i) => i.kind === 'seal');
+    expect(seals).toHaveLength(2);
+    expect(items.filter((i) => i.kind === 'signature' && i.ok)).toHaveLength(2);
+
+    // Edit the first (older) manifest only: verify names it.
+    const copy = mkdtempSync(join(tmpdir(), 'hf-tamper-'));
+    cpSync(join(cwd, 'es'), copy, { recursive: true });
+    const first = seals[0]!.id;
+    rewrite(join(copy, first), (b) => Buffer.from(b.toString().replace('"awaiting-approval"', '"complete"')));
+    const tampered = await runCli(['verify', '--incident', twice, copy, '--public-key', join(cwd, 'k.pub')], { cwd, env: env() });
+    expect(tampered.code).toBe(5);
+    expect(tampered.stderr).toContain(`FAIL seal`);
+    expect(tampered.stderr).toContain(first);
+  });
+
   it('signs with a KMS ECC P-256 key (moto) and verifies offline', async () => {
     const kms = new KMSClient({ endpoint: inject('motoEndpoint'), region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
     const key = await kms.send(new CreateKeyCommand({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' }));
