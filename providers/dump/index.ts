@@ -20,11 +20,11 @@ export function dumpStepId(t: DumpTarget): string {
 }
 
 async function discoverDumps(params: DumpParams, ctx: Parameters<Provider['discover']>[1]): Promise<DumpFacts> {
-  const password = resolvePassword(params, ctx.env);
   const dumps: DumpFacts['dumps'] = [];
   const problems: string[] = [];
   for (const t of params.targets) {
     try {
+      const password = resolvePassword(params, ctx.env, t);
       const tool = await findDumpTool(t.engine);
       const server = await serverVersion(t, password, ctx.env);
       if (t.engine === 'postgres' && majorVersion(server) > majorVersion(tool.version.replace(/^pg_dump \(PostgreSQL\) /, ''))) {
@@ -43,7 +43,7 @@ async function discoverDumps(params: DumpParams, ctx: Parameters<Provider['disco
 async function runDump(ctx: StepContext): Promise<StepOutcome> {
   const facts = ctx.step.inputs as unknown as DumpFacts['dumps'][number] & { params: DumpParams };
   const params = facts.params;
-  const password = resolvePassword(params, ctx.env);
+  const password = resolvePassword(params, ctx.env, facts);
   const secret = secretFileFor(facts, password);
   const args = dumpArgs(facts, params, secret);
   const startedAt = new Date().toISOString();

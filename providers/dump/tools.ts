@@ -17,17 +17,21 @@ export const CONNECT_TIMEOUT_S = 10;
 export const TOOL_PACKAGES: Record<DumpEngine, string> = { postgres: 'postgresql-client', mariadb: 'mariadb-client' };
 
 /** The password for the targets, from the named environment variable or file; undefined means the tool's own files (~/.pgpass, ~/.my.cnf). */
-export function resolvePassword(params: DumpParams, env: NodeJS.ProcessEnv): string | undefined {
-  if (params.passwordEnv) {
-    const value = env[params.passwordEnv];
-    if (value === undefined) throw new BadInputError(`bad input: --dump-password-env ${params.passwordEnv}: the variable is not set`);
+export function resolvePassword(params: DumpParams, env: NodeJS.ProcessEnv, target: DumpTarget): string | undefined {
+  // A database's own source (case file) wins over the shared flags.
+  const own = target.passwordEnv || target.passwordFile;
+  const [fromEnv, fromFile] = own ? [target.passwordEnv, target.passwordFile] : [params.passwordEnv, params.passwordFile];
+  const name = (flag: 'env' | 'file') => (own ? `${target.url}: password${flag === 'env' ? 'Env' : 'File'}` : `--dump-password-${flag}`);
+  if (fromEnv) {
+    const value = env[fromEnv];
+    if (value === undefined) throw new BadInputError(`bad input: ${name('env')} ${fromEnv}: the variable is not set`);
     return value;
   }
-  if (params.passwordFile) {
+  if (fromFile) {
     try {
-      return readFileSync(params.passwordFile, 'utf8').replace(/\r?\n$/, '');
+      return readFileSync(fromFile, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
-      throw new BadInputError(`bad input: --dump-password-file ${params.passwordFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new BadInputError(`bad input: ${name('file')} ${fromFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
   }
   return undefined;

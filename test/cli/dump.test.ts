@@ -75,6 +75,39 @@ describe('database dumps through the CLI', () => {
     expect(readFileSync(join(cwd, '.holdfast', incident, 'journal.ndjson'), 'utf8')).not.toContain(maria.password);
   });
 
+  it('a case file gives each database its own password source; both dump in one capture', async () => {
+    const incident = testIncident('TWO-DB');
+    const pwFile = join(cwd, 'shop.pw');
+    writeFileSync(pwFile, `${maria.password}\n`, { mode: 0o600 });
+    writeFileSync(
+      join(cwd, `${incident}.yaml`),
+      [
+        `incident: ${incident}`,
+        'store: es',
+        'targets:',
+        '  dump:',
+        '    databases:',
+        `      - { url: "${pgUrl('orders')}", passwordEnv: ORDERS_PW }`,
+        `      - { url: "${mariaUrl('shop')}", passwordFile: "${pwFile}" }`,
+        '',
+      ].join('\n'),
+    );
+    const res = await runCli(['capture', '--case', `${incident}.yaml`, '--json'], { cwd, env: motoEnv({ ORDERS_PW: pg.password }) });
+    expect(res.code).toBe(0);
+    const manifest = (res.lines.at(-1) as { manifest: { artifacts: { type: string; size: number }[] } }).manifest;
+    expect(manifest.artifacts.map((a) => a.type).sort()).toEqual(['mariadb-dump', 'postgres-dump']);
+    expect(manifest.artifacts.every((a) => a.size > 0)).toBe(true);
+    const journal = readFileSync(join(cwd, '.holdfast', incident, 'journal.ndjson'), 'utf8');
+    for (const secret of [pg.password, maria.password]) expect(journal).not.toContain(secret);
+
+    // A wrong entry is named, field by field, before anything runs.
+    writeFileSync(join(cwd, 'bad.yaml'), ['incident: IR-BAD-DB', 'store: es', 'targets:', '  dump:', '    databases:', `      - { url: "${pgUrl('orders')}", passwordEnv: "not a name", extra: 1 }`, ''].join('\n'));
+    const bad = await runCli(['capture', '--case', 'bad.yaml'], { cwd, env: motoEnv() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('targets.dump.databases[0].extra: unknown field');
+    expect(bad.stderr).toContain('targets.dump.databases[0].passwordEnv "not a name" is not an environment variable name');
+  });
+
   it('a dump whose tool is killed mid-stream is a failed step and exit 4, never a complete artifact; ps never shows the password', async () => {
     const incident = testIncident('KILLDUMP');
     const env = motoEnv({ BULK_PW: pg.password });
