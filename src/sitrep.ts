@@ -76,12 +76,13 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
 /** Markdown for chat or an issue tracker. */
 export function renderSitrepMarkdown(s: Sitrep): string {
   const list = (items: string[]) => (items.length ? items.map((i) => `- ${i}`).join('\n') : '- none');
-  const minutes = (ms?: number) => (ms === undefined ? 'not yet' : `${(ms / 60_000).toFixed(1)} min`);
+  // Seconds under a minute: a drill contains in under one, and "0.0 min" reads as "nothing happened".
+  const duration = (ms?: number) => (ms === undefined ? 'not yet' : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);
   return [
     `## ${s.subject}`,
     '',
     `**Severity:** ${s.severity} · **Status:** ${s.status} · **As of:** ${s.at}${s.manifest ? ` · **Manifest:** \`${s.manifest}\`` : ''}`,
-    `**Time to containment:** ${minutes(s.timeline.timeToContainmentMs)}`,
+    `**Time to containment:** ${duration(s.timeline.timeToContainmentMs)}`,
     '',
     '### Preserved',
     list(s.preserved),

@@ -1,6 +1,7 @@
 /** Drill extras that need local servers beyond the AWS emulator: a PostgreSQL database to dump and a compromised pod. */
 import { startPostgres } from '../emulators/databases.js';
 import { kubeBinariesPresent, startKube } from '../emulators/kube.js';
+import { reportKubeletEndpoint, startKubeletLogs } from '../emulators/kubelet-logs.js';
 import type { DrillExtension } from './run-drill.js';
 
 /** The env variable the drill hands the database password through (never argv). */
@@ -46,9 +47,28 @@ const compromisedPod: DrillExtension = {
       metadata: { name: 'checkout-7c9d-q2w8r', labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true }] },
       spec: { nodeName: 'worker-1', containers: [{ name: 'app', image: 'shop/checkout:1.4' }] },
     });
-    await ok('PATCH', '/api/v1/namespaces/shop/pods/checkout-7c9d-q2w8r/status', { status: { phase: 'Running' } }, 'application/merge-patch+json');
+    await ok('PATCH', '/api/v1/namespaces/shop/pods/checkout-7c9d-q2w8r/status', { status: { phase: 'Running', containerStatuses: [{ name: 'app', image: 'shop/checkout:1.4', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] } }, 'application/merge-patch+json');
     await ok('POST', '/api/v1/namespaces/shop/services', { metadata: { name: 'checkout' }, spec: { selector: { app: 'checkout' }, ports: [{ port: 443 }] } });
-    return { targets: { pods: ['shop/checkout-7c9d-q2w8r'], kubeconfig: kube.kubeconfigPath('admin') }, stop: () => kube.stop() };
+    // The pod's log, served where the API server looks for worker-1's kubelet (no kubelet runs here).
+    const kubelet = await startKubeletLogs(kube, {
+      'shop/checkout-7c9d-q2w8r/app': Buffer.from(
+        [
+          '2026-12-03T02:14:07.112Z GET /healthz 200',
+          '2026-12-03T02:16:41.903Z POST /api/cart 200',
+          '2026-12-03T02:17:02.450Z POST /api/checkout/../../admin/upload 200 (198.51.100.66)',
+          '2026-12-03T02:17:05.011Z spawned /tmp/.x/kworker --pool stratum+tcp://203.0.113.99:3333',
+          '',
+        ].join('\n'),
+      ),
+    });
+    await reportKubeletEndpoint(kube, 'worker-1', kubelet.port);
+    return {
+      targets: { pods: ['shop/checkout-7c9d-q2w8r'], kubeconfig: kube.kubeconfigPath('admin') },
+      stop: async () => {
+        await kubelet.stop();
+        await kube.stop();
+      },
+    };
   },
 };
 

@@ -21,6 +21,8 @@ export interface KubeServer {
   adminToken: string;
   toolToken: string;
   toolUser: 'holdfast-tool';
+  /** The API server's own self-signed serving key pair, reused by stand-ins that must speak HTTPS (kubelet-logs.ts). */
+  servingTls: { cert: string; key: string };
   /** Write a kubeconfig for `user` and return its path. */
   kubeconfigPath(user: 'admin' | 'tool'): string;
   /** Write a kubeconfig that authenticates with `token` (e.g. a service account's) and return its path. */
@@ -182,6 +184,7 @@ export async function startKube(): Promise<KubeServer> {
     adminToken,
     toolToken,
     toolUser: 'holdfast-tool',
+    servingTls: { cert: caCert, key: readFileSync(join(dir, 'certs', 'apiserver.key'), 'utf8') },
     kubeconfigPath(user) {
       return writeKubeconfig(user, tokens[user]);
     },

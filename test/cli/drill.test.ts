@@ -14,7 +14,7 @@ describe('evidence drill', () => {
     expect(report.engaged.sort()).toEqual(['dump', 'ec2', 'kubernetes', 'rds']);
     expect(report.stages.map((s) => s.stage)).toEqual(['emulators', 'seed', 'plan', 'dry-run', 'capture', 'verify', 'release']);
     const types = new Set(report.capture.artifacts.map((a) => a.type));
-    for (const t of ['ebs-snapshot', 'rds-snapshot', 'postgres-dump', 'k8s-pod', 'k8s-events']) expect(types.has(t), t).toBe(true);
+    for (const t of ['ebs-snapshot', 'rds-snapshot', 'postgres-dump', 'k8s-pod', 'k8s-events', 'k8s-log']) expect(types.has(t), t).toBe(true);
     expect(res.stderr).toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — contained/);
     expect(res.stderr).toMatch(/✓ capture\s+\d+ ms/);
   });

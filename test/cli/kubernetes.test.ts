@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { runCli, type CliResult } from '../support/cli.js';
-import { reportKubeletEndpoint, startKubeletLogs, type KubeletLogs } from '../support/kubelet-logs.js';
+import { reportKubeletEndpoint, startKubeletLogs, type KubeletLogs } from '../support/kube.js';
 import { grantsOf, putClusterRole, readRole, resourceVersions, seedDeploymentPod, seedNamespace, seedNode, serviceAccountKubeconfig, useKubeServer, waitForPermission, type ClusterRole } from '../support/kubernetes.js';
 
 const ROLE = readRole('capture-role.yaml');
@@ -58,7 +58,7 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
     const seeded = await seedDeploymentPod(kube(), ns, node, podName);
     podUid = seeded.pod.metadata.uid;
     originalLabels = seeded.labels;
-    kubelet = await startKubeletLogs({ [`${ns}/${podName}/init`]: logs.init, [`${ns}/${podName}/app`]: logs.app, [`${ns}/${podName}/app?previous`]: logs.previous });
+    kubelet = await startKubeletLogs(kube(), { [`${ns}/${podName}/init`]: logs.init, [`${ns}/${podName}/app`]: logs.app, [`${ns}/${podName}/app?previous`]: logs.previous });
     await reportKubeletEndpoint(kube(), node, kubelet.port);
   });
   afterAll(() => kubelet?.stop());
