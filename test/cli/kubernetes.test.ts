@@ -235,7 +235,7 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
 });
 
 describe('--isolate-node (EKS)', () => {
-  it("maps the node's providerID to its EC2 instance and plans the EC2 provider's preserve, snapshot and isolate for it", async () => {
+  it("maps the node's providerID to its EC2 instance; the EC2 provider preserves, snapshots and isolates it in the same capture", async () => {
     const { seedAws } = await import('../../src/drill/seed-aws.js');
     const { inject } = await import('vitest');
     const seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
@@ -245,8 +245,9 @@ describe('--isolate-node (EKS)', () => {
     await seedNamespace(kube(), ns);
     await seedDeploymentPod(kube(), ns, node);
     const cwd2 = mkdtempSync(join(tmpdir(), 'hf-eks-'));
+    const eksIncident = testIncident('EKS');
     const res = await runCli(
-      ['plan', '--incident', testIncident('EKS'), '--pod', `${ns}/web-5d4f-x7k2p`, '--isolate-node', '--kubeconfig', kube().kubeconfigPath('admin'), '--store', 'es', '--json', '--no-preflight'],
+      ['plan', '--incident', eksIncident, '--pod', `${ns}/web-5d4f-x7k2p`, '--isolate-node', '--kubeconfig', kube().kubeconfigPath('admin'), '--store', 'es', '--json', '--no-preflight'],
       { cwd: cwd2, env: motoEnv() },
     );
     expect(res.code).toBe(0);
@@ -255,5 +256,20 @@ describe('--isolate-node (EKS)', () => {
     for (const s of ['snapshot', 'protect', 'isolate']) expect(ids).toContain(`ec2:${s}/${seeded.instanceId}`);
     expect(ids).toContain(`kubernetes:cordon/${node}`);
     expect(plan.limitations.join('\n')).toContain(`node ${node} is EC2 instance ${seeded.instanceId} (spec.providerID)`);
+
+    const captured = await runCli(
+      ['capture', '--incident', eksIncident, '--pod', `${ns}/web-5d4f-x7k2p`, '--isolate-node', '--forensic-cidr', '198.51.100.30/32', '--kubeconfig', kube().kubeconfigPath('admin'), '--store', 'es', '--json'],
+      { cwd: cwd2, env: motoEnv() },
+    );
+    expect(captured.code).toBe(0);
+    const { EC2Client, DescribeNetworkInterfacesCommand, DescribeSecurityGroupsCommand, DescribeSnapshotsCommand } = await import('@aws-sdk/client-ec2');
+    const ec2 = new EC2Client({ endpoint: inject('motoEndpoint'), region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+    const byIncident = [{ Name: 'tag:holdfast:incident', Values: [eksIncident] }];
+    const isolation = (await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [...byIncident, { Name: 'tag:holdfast:role', Values: ['isolation'] }] }))).SecurityGroups![0]!.GroupId;
+    const enis = (await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: seeded.networkInterfaceIds }))).NetworkInterfaces ?? [];
+    for (const eni of enis) expect((eni.Groups ?? []).map((g) => g.GroupId)).toEqual([isolation]);
+    // The root volume and the two seeded data volumes, one crash-consistent set.
+    expect((await ec2.send(new DescribeSnapshotsCommand({ Filters: byIncident }))).Snapshots).toHaveLength(seeded.volumeIds.length + 1);
+    expect((await kube().call('GET', `/api/v1/nodes/${node}`)).body.spec.unschedulable).toBe(true);
   });
 });
