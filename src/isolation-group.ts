@@ -177,3 +177,26 @@ export async function ensureIsolationGroups(api: SecurityGroupApi, input: Ensure
   }
   return { convertGroupId: convert.groupId, isolationGroupId: isolation.groupId, created };
 }
+
+/** What release should do with a resource's groups, judged against what holdfast recorded. */
+export type GroupRelease = { action: 'restore' } | { action: 'already' } | { action: 'leave'; why: string };
+
+/**
+ * Release puts the original groups back only while the resource is still on groups this incident
+ * created (its isolation group, or its convert group after an interrupted swap). Groups someone set
+ * since — a responder's forensic group, another incident's isolation — are theirs to undo: release
+ * leaves them and says so, rather than silently opening what another decision closed.
+ */
+export async function judgeGroupRelease(api: Pick<SecurityGroupApi, 'describeGroup'>, incident: string, current: readonly string[], before: readonly string[]): Promise<GroupRelease> {
+  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((g, i) => g === [...b].sort()[i]);
+  if (same(current, before)) return { action: 'already' };
+  const foreign: string[] = [];
+  for (const id of current) {
+    const group = await api.describeGroup(id).catch(() => undefined);
+    if (group?.tags?.['holdfast:incident'] !== incident) foreign.push(id);
+  }
+  if (!current.length || foreign.length) {
+    return { action: 'leave', why: `it is on ${current.join(', ') || 'no group'} now, not on groups holdfast set for ${incident}: changed since capture (by hand or another incident); left as it is — restore ${before.join(', ')} by hand if that is intended` };
+  }
+  return { action: 'restore' };
+}

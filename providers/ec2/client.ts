@@ -108,6 +108,17 @@ export async function describeEnisOf(c: Ec2Clients, instanceIds: string[]): Prom
   return out;
 }
 
+/** The groups an interface is on now (undefined when it no longer exists). */
+export async function eniGroupsNow(c: Ec2Clients, NetworkInterfaceId: string): Promise<string[] | undefined> {
+  try {
+    const res = await c.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [NetworkInterfaceId] }));
+    return res.NetworkInterfaces?.[0]?.Groups?.map((g) => g.GroupId!);
+  } catch (error) {
+    if ((error as Error).name === 'InvalidNetworkInterfaceID.NotFound') return undefined;
+    throw error;
+  }
+}
+
 /** Every volume attached to the instances, in batches of MAX_FILTER_VALUES. */
 export async function describeVolumesOf(c: Ec2Clients, instanceIds: string[]): Promise<Volume[]> {
   const out: Volume[] = [];

@@ -1,9 +1,10 @@
 /** Undo recorded label, annotation and cordon changes; the NetworkPolicy and PDB stay for the responders to remove. */
 import { InternalError, RemoteError } from '../../src/errors.js';
-import type { ChangeRecord, ReleaseContext } from '../../src/types.js';
+import type { ChangeRecord, JsonObject, ReleaseContext } from '../../src/types.js';
 import { nodePath, podPath } from './api-paths.js';
 import { MERGE_PATCH } from './client.js';
 import { kubeClientFor } from './context.js';
+import { getObject } from './discover.js';
 
 /** `pod:<ns>/<name>` or `node:<name>` → the object's path; other kinds are objects holdfast created. */
 function pathOf(resource: string): string | undefined {
@@ -13,18 +14,37 @@ function pathOf(resource: string): string | undefined {
   return undefined;
 }
 
+/** The value of the changed attribute as it is now (undefined: absent). */
+function currentValue(live: any, attribute: string): unknown {
+  if (attribute.startsWith('label:')) return live.metadata?.labels?.[attribute.slice('label:'.length)];
+  if (attribute.startsWith('annotation:')) return live.metadata?.annotations?.[attribute.slice('annotation:'.length)];
+  if (attribute === 'unschedulable') return live.spec?.unschedulable ?? false;
+  throw new InternalError(`kubernetes cannot release ${attribute}`);
+}
+
+/** The merge patch that puts `before` back (a null `before` removes the key holdfast added). */
+function restoringPatch(change: ChangeRecord): JsonObject {
+  if (change.attribute.startsWith('label:')) return { metadata: { labels: { [change.attribute.slice('label:'.length)]: change.before } } };
+  if (change.attribute.startsWith('annotation:')) return { metadata: { annotations: { [change.attribute.slice('annotation:'.length)]: change.before } } };
+  return { spec: { unschedulable: change.before } };
+}
+
 export async function releaseKube(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }> {
   if (change.attribute === 'created') return { restored: false, note: `${change.resource} stays in place: holdfast never deletes; remove it when the investigation is over` };
   const path = pathOf(change.resource);
   if (!path) throw new InternalError(`kubernetes cannot release ${change.resource}`);
-  let body: unknown;
-  // Merge patch: a null `before` removes the key holdfast added.
-  if (change.attribute.startsWith('label:')) body = { metadata: { labels: { [change.attribute.slice('label:'.length)]: change.before } } };
-  else if (change.attribute.startsWith('annotation:')) body = { metadata: { annotations: { [change.attribute.slice('annotation:'.length)]: change.before } } };
-  else if (change.attribute === 'unschedulable') body = { spec: { unschedulable: change.before } };
-  else throw new InternalError(`kubernetes cannot release ${change.attribute}`);
-  const res = await kubeClientFor(ctx).send('PATCH', path, { body, contentType: MERGE_PATCH });
+  const client = kubeClientFor(ctx);
+  const live = await getObject(client, path);
+  if (!live) return { restored: false, note: `${change.resource} no longer exists` };
+  const now = currentValue(live, change.attribute) ?? null;
+  const what = `${change.resource} ${change.attribute}`;
+  if (JSON.stringify(now) === JSON.stringify(change.before ?? null)) return { restored: true, note: `${what} was already back to ${JSON.stringify(change.before)}` };
+  // Only undo what is still as holdfast left it: a value set since (by hand, or by another incident) is not ours to revert.
+  if (JSON.stringify(now) !== JSON.stringify(change.after ?? null)) {
+    return { restored: false, note: `${what} is ${JSON.stringify(now)} now, not ${JSON.stringify(change.after)} as holdfast set it: changed since capture; left as it is` };
+  }
+  const res = await client.send('PATCH', path, { body: restoringPatch(change), contentType: MERGE_PATCH });
   if (res.status === 404) return { restored: false, note: `${change.resource} no longer exists` };
-  if (res.status >= 400) throw new RemoteError(`release ${change.resource} ${change.attribute}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
+  if (res.status >= 400) throw new RemoteError(`release ${what}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
   return { restored: true };
 }

@@ -1,8 +1,9 @@
 /** The SDK-bound half of the RDS provider, loaded on first use. */
 import { InternalError } from '../../src/errors.js';
+import { judgeGroupRelease } from '../../src/isolation-group.js';
 import { runByAction, type ProviderImplementation } from '../../src/provider-kit.js';
 import type { ChangeRecord, PreflightResult, ProviderContext, ReleaseContext, Step } from '../../src/types.js';
-import { readProbe, setDbGroups } from './client.js';
+import { describeDbCluster, describeDbInstance, readProbe, securityGroupApi, setDbGroups } from './client.js';
 import { rdsClientsFor } from './context.js';
 import { discoverRds } from './discover.js';
 import { RDS_POLICY, type RdsFacts, type RdsParams } from './facts.js';
@@ -23,8 +24,16 @@ async function preflightRds(step: Step, ctx: ProviderContext): Promise<Preflight
 async function releaseRds(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }> {
   if (change.attribute === 'vpcSecurityGroups') {
     const [kind, id] = change.resource.split(':') as ['instance' | 'cluster', string];
-    await setDbGroups(rdsClientsFor(ctx), kind, id, change.before as string[]);
-    return { restored: true, note: `${id} back to ${(change.before as string[]).join(', ')}` };
+    const c = rdsClientsFor(ctx);
+    const before = change.before as string[];
+    const db = kind === 'instance' ? await describeDbInstance(c, id) : await describeDbCluster(c, id);
+    if (!db) return { restored: false, note: `${id} no longer exists` };
+    const current = (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!);
+    const verdict = await judgeGroupRelease(securityGroupApi(c), ctx.incident, current, before);
+    if (verdict.action === 'leave') return { restored: false, note: `${id}: ${verdict.why}` };
+    if (verdict.action === 'already') return { restored: true, note: `${id} was already back on ${before.join(', ')}` };
+    await setDbGroups(c, kind, id, before);
+    return { restored: true, note: `${id} back to ${before.join(', ')}` };
   }
   if (change.attribute === 'deletionProtection' || change.attribute === 'tags' || change.attribute === 'pendingModifiedValues') {
     // Turning deletion protection off is refused by the guard: release leaves it on.

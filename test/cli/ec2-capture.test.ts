@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeAutoScalingInstancesCommand, AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import {
+  CreateSecurityGroupCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
@@ -11,6 +12,7 @@ import {
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   EC2Client,
+  ModifyNetworkInterfaceAttributeCommand,
 } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -174,9 +176,16 @@ describe('EC2 capture through the CLI (moto)', () => {
     expect(asg.AutoScalingInstances?.[0]?.LifecycleState).toBe('Standby');
     expect((await incidentSnapshots()).map((s) => s.SnapshotId).sort()).toEqual(snapsBefore);
 
-    expect((await runCli(['release', '--incident', incident, '--approve'], { cwd, env: motoEnv() })).code).toBe(0);
+    // Meanwhile a responder moves one interface to their own forensic group: release leaves that one alone.
+    const forensic = await ec2.send(new CreateSecurityGroupCommand({ VpcId: seeded.vpcId, GroupName: `forensic-${incident}`, Description: 'analyst access' }));
+    const [moved, ...others] = seeded.networkInterfaceIds as [string, ...string[]];
+    await ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: moved, Groups: [forensic.GroupId!] }));
+    const release = await runCli(['release', '--incident', incident, '--approve'], { cwd, env: motoEnv() });
+    expect(release.code).toBe(0);
+    expect(release.stderr).toContain(`${moved}: it is on ${forensic.GroupId} now, not on groups holdfast set for ${incident}`);
     const restored = await eniGroups();
-    for (const eni of seeded.networkInterfaceIds) expect(restored[eni]).toEqual([seeded.originalGroupId]);
+    expect(restored[moved]).toEqual([forensic.GroupId]);
+    for (const eni of others) expect(restored[eni]).toEqual([seeded.originalGroupId]);
   });
 
   it('an unknown instance id is a clear error before any change', async () => {

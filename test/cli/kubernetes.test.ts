@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { runCli, type CliResult } from '../support/cli.js';
 import { reportKubeletEndpoint, startKubeletLogs, type KubeletLogs } from '../support/kube.js';
-import { grantsOf, putClusterRole, readRole, resourceVersions, seedDeploymentPod, seedNamespace, seedNode, serviceAccountKubeconfig, useKubeServer, waitForPermission, type ClusterRole } from '../support/kubernetes.js';
+import { MERGE, grantsOf, putClusterRole, readRole, resourceVersions, seedDeploymentPod, seedNamespace, seedNode, serviceAccountKubeconfig, useKubeServer, waitForPermission, type ClusterRole } from '../support/kubernetes.js';
 
 const ROLE = readRole('capture-role.yaml');
 const kube = useKubeServer();
@@ -228,8 +228,13 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
     const status = await runCli(['status', '--incident', incident, '--sitrep', '--json'], { cwd, env });
     expect(status.lines[0]).toMatchObject({ status: 'contained' });
 
-    expect((await runCli(['release', '--incident', incident, '--approve'], { cwd, env })).code).toBe(0);
-    expect((await kube().call('GET', paths().pod)).body.metadata.labels).toEqual(originalLabels);
+    // Meanwhile a responder labels the pod by hand and uncordons the node: release must not undo their decisions.
+    await kube().call('PATCH', paths().pod, { metadata: { labels: { app: 'forensics' } } }, 'admin', MERGE);
+    await kube().call('PATCH', paths().node, { spec: { unschedulable: false } }, 'admin', MERGE);
+    const release = await runCli(['release', '--incident', incident, '--approve', '--json'], { cwd, env });
+    expect(release.code).toBe(0);
+    expect(release.stdout).toContain('label:app is \\"forensics\\" now, not null as holdfast set it: changed since capture; left as it is');
+    expect((await kube().call('GET', paths().pod)).body.metadata.labels).toEqual({ ...originalLabels, app: 'forensics' });
     expect((await kube().call('GET', paths().node)).body.spec.unschedulable ?? false).toBe(false);
   });
 });
