@@ -29,12 +29,16 @@ export interface ReleaseOptions {
   onEvent?: (event: CaptureEvent) => void;
   /** The case, when the journal is not at hand to supply it (region, store). */
   kase?: Case;
+  /** List what release would undo, from the journal, and change nothing (no provider call, no journal line). */
+  dryRun?: boolean;
 }
 
 export interface ReleaseOutcome {
   incident: string;
-  status: 'complete' | 'partial' | 'nothing-to-release';
+  status: 'complete' | 'partial' | 'nothing-to-release' | 'dry-run';
   restored: ChangeRecord[];
+  /** With `dryRun`: the changes release would undo, newest first (each is checked against its current state when run). */
+  wouldRestore?: ChangeRecord[];
   failed: { change: ChangeRecord; code: string; message: string }[];
   notes: { changeId: string; note: string }[];
   journalKey?: string;
@@ -85,6 +89,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
     const outcome: ReleaseOutcome = { incident: options.incident, status: 'complete', restored: [], failed: [], notes: [] };
     if (!pending.length) return { ...outcome, status: 'nothing-to-release' };
+    if (options.dryRun) return { ...outcome, status: 'dry-run', wouldRestore: pending };
 
     emit({ type: 'release.started', changes: pending.length });
     for (const change of pending) {

@@ -217,6 +217,14 @@ describe('capture → seal → verify through the CLI', () => {
     expect((await runCli(['capture', '--incident', incident, '--test-stream', 'a', '--store', 'es'], { cwd, env })).code).toBe(0);
     const refused = await runCli(['release', '--incident', incident], { cwd, env });
     expect(refused.code).toBe(2);
+    // A dry run lists what would be undone and changes nothing: not even a journal line.
+    const journal = () => readFileSync(join(cwd, '.holdfast', incident, 'journal.ndjson'), 'utf8');
+    const before = journal();
+    const preview = await runCli(['release', '--incident', incident, '--dry-run'], { cwd, env });
+    expect(preview.code).toBe(0);
+    expect(preview.stderr).toContain('would restore test:a isolated: true → false');
+    expect(preview.stderr).toContain('nothing was changed');
+    expect(journal()).toBe(before);
     const rel = await runCli(['release', '--incident', incident, '--approve', '--json'], { cwd, env });
     expect(rel.code).toBe(0);
     expect(rel.stderr).toContain('restored test:a isolated');

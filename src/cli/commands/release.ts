@@ -15,20 +15,22 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
     .description('restore what containment changed (groups, labels, cordons); deletes nothing')
     .option('--incident <id>', 'incident id')
     .option('--approve', 'required: release is a deliberate act')
+    .option('--dry-run', 'list what release would undo, from the journal; changes nothing (no --approve needed)')
     .option('--restore-protection', 'also restore termination/stop protection and other preservation changes')
     .option('--store <where>', 'read the journal from this store when it is not on this machine')
     .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
     .option('--json', 'NDJSON events and the outcome on stdout')
-    .addHelpText('after', '\nExample:\n  evidence release --incident IR-2026-0042 --approve')
+    .addHelpText('after', '\nExamples:\n  evidence release --incident IR-2026-0042 --dry-run\n  evidence release --incident IR-2026-0042 --approve')
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const incident = assertIncidentId(opts.incident);
-      if (!opts.approve) throw new BadInputError('bad input: --approve is required to release containment');
+      if (!opts.approve && !opts.dryRun) throw new BadInputError('bad input: --approve is required to release containment (or --dry-run to see what it would undo)');
       const store = typeof opts.store === 'string' ? storeFromOption(opts.store) : undefined;
       const outcome = await releaseContainment({
         incident,
         providers,
         restoreProtection: Boolean(opts.restoreProtection),
+        dryRun: Boolean(opts.dryRun),
         ...(store ? { store } : {}),
         ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
         onEvent: (e) => {
@@ -38,6 +40,11 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
         },
       });
       out.data({ type: 'outcome', ...outcome });
+      if (outcome.wouldRestore) {
+        for (const c of outcome.wouldRestore) out.say(`  would restore ${c.resource} ${c.attribute}: ${JSON.stringify(c.after)} → ${JSON.stringify(c.before)}`);
+        out.say(`release dry run: ${outcome.wouldRestore.length} changes would be undone (each only if still as holdfast left it); nothing was changed`);
+        return;
+      }
       out.say(`release ${outcome.status}: ${outcome.restored.length} restored, ${outcome.failed.length} failed`);
       process.exitCode = outcome.failed.length ? EXIT.partial : EXIT.ok;
     });
