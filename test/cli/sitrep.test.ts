@@ -33,8 +33,13 @@ describe('sitrep, timeline, webhook, custody', () => {
     const hook = await webhookServer();
     // The URL comes from the environment: chat webhook URLs carry a token and argv is visible to all.
     const res = await runCli(['capture', '--incident', incident, '--test-stream', 'a', '--test-stream', 'b', '--store', 'es', '--notify-webhook', 'env:SITREP_HOOK', '--json'], { cwd, env: { ...env(), SITREP_HOOK: hook.url } });
-    await hook.close();
     expect(res.code).toBe(0);
+    // Release tells the same channel that containment was lifted.
+    const release = await runCli(['release', '--incident', incident, '--approve', '--notify-webhook', 'env:SITREP_HOOK'], { cwd, env: { ...env(), SITREP_HOOK: hook.url } });
+    await hook.close();
+    expect(release.code).toBe(0);
+    const released = hook.received.pop() as { type: string; restored: number; sitrep: { status: string } };
+    expect(released).toMatchObject({ type: 'release', restored: 2, sitrep: { status: 'released' } });
     const types = hook.received.map((r) => `${r.type}${r.phase ? `:${r.phase}` : ''}`);
     expect(types[0]).toBe('capture.started');
     for (const phase of ['preserve', 'collect', 'contain']) {

@@ -1,12 +1,18 @@
 /** `evidence release --incident ID --approve`: undo containment exactly, from the record. */
+import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { assertIncidentId } from '../../case.js';
 import { storeFromOption } from '../store-option.js';
 import { BadInputError } from '../../errors.js';
+import { DEFAULT_STATE_DIR, journalPath } from '../../execute.js';
+import { checkJournalChain } from '../../journal.js';
+import { createWebhookNotifier } from '../../notify.js';
 import { releaseContainment } from '../../release.js';
+import { buildSitrep, renderSitrepMarkdown } from '../../sitrep.js';
 import type { Provider } from '../../types.js';
 import { EXIT } from '../exit-codes.js';
 import { createOutput, describeEvent } from '../output.js';
+import { webhookUrl } from '../run-plan.js';
 
 /** Register `release`. */
 export function registerReleaseCommand(program: Command, providers: readonly Provider[]): void {
@@ -19,6 +25,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
     .option('--restore-protection', 'also restore termination/stop protection and other preservation changes')
     .option('--store <where>', 'read the journal from this store when it is not on this machine')
     .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
+    .option('--notify-webhook <url>', 'post the release and the new sitrep as JSON (or env:NAME to read the URL from a variable)')
     .option('--json', 'NDJSON events and the outcome on stdout')
     .addHelpText('after', '\nExamples:\n  evidence release --incident IR-2026-0042 --dry-run\n  evidence release --incident IR-2026-0042 --approve')
     .action(async (opts: Record<string, unknown>) => {
@@ -26,6 +33,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
       const incident = assertIncidentId(opts.incident);
       if (!opts.approve && !opts.dryRun) throw new BadInputError('bad input: --approve is required to release containment (or --dry-run to see what it would undo)');
       const store = typeof opts.store === 'string' ? storeFromOption(opts.store) : undefined;
+      const hook = typeof opts.notifyWebhook === 'string' ? webhookUrl(opts.notifyWebhook) : undefined;
       const outcome = await releaseContainment({
         incident,
         providers,
@@ -46,6 +54,13 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
         return;
       }
       out.say(`release ${outcome.status}: ${outcome.restored.length} restored, ${outcome.failed.length} failed`);
+      if (hook) {
+        // Containment lifted is news for the channel that was told it was in place.
+        const path = journalPath((opts.stateDir as string | undefined) ?? process.env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR, incident);
+        const sitrep = buildSitrep(incident, existsSync(path) ? checkJournalChain(readFileSync(path, 'utf8')).events : [], new Date().toISOString());
+        const posted = await createWebhookNotifier(hook).finish({ type: 'release', status: outcome.status, restored: outcome.restored.length, failed: outcome.failed.length, notes: outcome.notes, sitrep, markdown: renderSitrepMarkdown(sitrep) });
+        if (posted.failed) out.say('note: the webhook post failed (the release is not affected)');
+      }
       process.exitCode = outcome.failed.length ? EXIT.partial : EXIT.ok;
     });
 }
