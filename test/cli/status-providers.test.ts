@@ -31,6 +31,21 @@ describe('status and providers', () => {
     expect(missing.stderr).toContain('no journal');
   });
 
+  it('status without --incident lists every incident journaled here', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'hf-status-all-'));
+    const [contained, waiting] = [testIncident('ALL-A'), testIncident('ALL-B')];
+    expect((await runCli(['capture', '--incident', contained, '--test-stream', 'a', '--store', 'es'], { cwd, env: env() })).code).toBe(0);
+    expect((await runCli(['capture', '--incident', waiting, '--test-stream', 'a', '--severity', 'low', '--store', 'es'], { cwd, env: env() })).code).toBe(0);
+    const list = await runCli(['status', '--json'], { cwd, env: env() });
+    expect(list.code).toBe(0);
+    expect(list.lines.map((l) => [l.incident, l.status]).sort()).toEqual([[contained, 'contained'], [waiting, 'confirmed']].sort());
+    const human = await runCli(['status'], { cwd, env: env() });
+    expect(human.stderr).toMatch(new RegExp(`${waiting}  confirmed, sealed awaiting-approval — 1 waiting`));
+    const none = await runCli(['status'], { cwd: mkdtempSync(join(tmpdir(), 'hf-status-none-')), env: env() });
+    expect(none.code).toBe(0);
+    expect(none.stderr).toContain('no incidents journaled');
+  });
+
   it('providers lists each provider with its flags, policies and an example', async () => {
     const res = await runCli(['providers', '--json'], { env: env() });
     expect(res.code).toBe(0);

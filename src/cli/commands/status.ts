@@ -1,5 +1,5 @@
 /** `evidence status --incident ID`: what is done, pending and failed, from the journal. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { assertIncidentId } from '../../case.js';
 import { storeFromOption } from '../store-option.js';
@@ -16,16 +16,20 @@ export function registerStatusCommand(program: Command): void {
   program
     .command('status')
     .description('what is done, pending and failed for an incident (from its journal)')
-    .option('--incident <id>', 'incident id')
+    .option('--incident <id>', 'incident id (without it: every incident journaled in the state dir)')
     .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
     .option('--store <where>', 'read the journal from this evidence store when it is not on this machine')
     .option('--sitrep', 'a situation report (Markdown on stdout; with --json, as data)')
     .option('--json', 'the status as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  evidence status --incident IR-2026-0042\n  evidence status --incident IR-2026-0042 --sitrep > sitrep.md')
+    .addHelpText('after', '\nExamples:\n  evidence status\n  evidence status --incident IR-2026-0042\n  evidence status --incident IR-2026-0042 --sitrep > sitrep.md')
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
-      const incident = assertIncidentId(opts.incident);
       const stateDir = (opts.stateDir as string | undefined) ?? process.env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR;
+      if (opts.incident === undefined && !opts.sitrep && typeof opts.store !== 'string') {
+        listIncidents(stateDir, out);
+        return;
+      }
+      const incident = assertIncidentId(opts.incident);
       const path = journalPath(stateDir, incident);
       let text: string;
       if (existsSync(path)) text = readFileSync(path, 'utf8');
@@ -48,4 +52,21 @@ export function registerStatusCommand(program: Command): void {
       out.say(`  ${report.artifacts} artifacts, ${report.changes} changes, ${report.released} released`);
       for (const l of report.limitations) out.say(`  limitation: ${l}`);
     });
+}
+
+/** One line per incident journaled in `stateDir`: the first question at a shift change is "what is open?". */
+function listIncidents(stateDir: string, out: ReturnType<typeof createOutput>): void {
+  const incidents = existsSync(stateDir) ? readdirSync(stateDir).filter((name) => existsSync(journalPath(stateDir, name))).sort() : [];
+  if (!incidents.length) {
+    out.say(`no incidents journaled in ${stateDir} (give --state-dir, or --incident with --store to read one from the evidence store)`);
+    return;
+  }
+  for (const incident of incidents) {
+    const chain = checkJournalChain(readFileSync(journalPath(stateDir, incident), 'utf8'));
+    const report = statusFromJournal(incident, chain.events);
+    const sitrep = buildSitrep(incident, chain.events, new Date().toISOString());
+    out.data({ type: 'incident', incident, status: sitrep.status, sealed: report.sealed ?? null, counts: report.counts, lastAt: report.lastAt ?? null, journalIntact: chain.ok });
+    const open = Object.entries(report.counts).filter(([k, n]) => n && k !== 'done').map(([k, n]) => `${n} ${k}`).join(', ');
+    out.say(`${incident}  ${sitrep.status}${report.sealed ? `, sealed ${report.sealed.status}` : ', not sealed'}${open ? ` — ${open}` : ''}  (last ${report.lastAt ?? 'never'})${chain.ok ? '' : '  JOURNAL BROKEN'}`);
+  }
 }
