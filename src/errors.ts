@@ -80,6 +80,16 @@ export function toHoldfastError(error: unknown): HoldfastError {
   const name = err?.name ?? '';
   const message = err?.message ?? String(error);
   if (name === 'AbortError') return new AbortedError('aborted', { cause: error });
+  // No credentials at all is a set-up problem the responder can fix at once: say how, exit 2.
+  if (name === 'CredentialsProviderError') {
+    return new BadInputError(
+      `bad input: no AWS credentials found (${message}): set AWS_PROFILE (after \`aws sso login\`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance or task role is available`,
+      { cause: error },
+    );
+  }
+  if (/^(ExpiredToken|ExpiredTokenException|RequestExpired)$/.test(name)) {
+    return new RemoteError(`AWS credentials expired (${message}): refresh them and run the same command again; finished steps are not repeated`, false, { cause: error });
+  }
   const status = err?.$metadata?.httpStatusCode ?? (typeof err?.code === 'number' ? err.code : undefined);
   if (/UnauthorizedOperation|AccessDenied|AuthorizationError|Forbidden/i.test(name) || status === 403) {
     return new PermissionError(`permission denied: ${message}`, name || 'unknown', undefined, { cause: error });
