@@ -81,7 +81,9 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
       try {
         const res = await client.stream(`${podPath(pod.namespace, pod.name)}/log`, { query: { container, timestamps: 'true', ...(previous ? { previous: 'true' } : {}) }, signal: ctx.signal });
         if (!('stream' in res)) {
-          limitations.push(`${which} could not be captured (${res.status}): ${res.body?.message || 'no detail'}`);
+          // 5xx here is the API server failing to reach the kubelet, not the API server itself.
+          const via = res.status >= 500 ? `the API server could not get it from the kubelet on ${pod.nodeName}: ` : '';
+          limitations.push(`${which} could not be captured (${res.status}): ${via}${res.body?.message || 'no detail'}`);
           continue;
         }
         // Raw bytes from the kubelet straight into the store: logs need not be UTF-8, nor fit in memory.
