@@ -146,7 +146,9 @@ export function createKubeClient(options: { kubeconfig?: string | null; context?
       throw new PermissionError(`permission missing: ${action} (granted by ${policy}): ${res.body?.message ?? 'forbidden'}`, action, policy);
     }
     if (res.status === 401) throw new RemoteError(`${method} ${path}: 401 the cluster rejected the credentials (expired token?)`, false);
-    throw new RemoteError(`${method} ${path}: ${res.status} ${res.body?.message ?? ''}`.trim(), true);
+    // Kubelet answers relayed by the API server are plain text, not Status objects.
+    const detail = typeof res.body?.message === 'string' ? res.body.message : res.text.trim().slice(0, 300);
+    throw new RemoteError(`${method} ${path}: ${res.status} ${detail}`.trim(), true);
   };
   const refused = (status: number) => status === 401 || status === 403 || status === 429 || status >= 500;
 

@@ -1,7 +1,7 @@
 /** Drill extras that need local servers beyond the AWS emulator: a PostgreSQL database to dump and a compromised pod. */
 import { startPostgres } from '../emulators/databases.js';
 import { kubeBinariesPresent, startKube } from '../emulators/kube.js';
-import { reportKubeletEndpoint, startKubeletLogs } from '../emulators/kubelet-logs.js';
+import { reportKubeletEndpoint, startKubeletStandIn } from '../emulators/kubelet-stand-in.js';
 import type { DrillExtension } from './run-drill.js';
 
 /** The env variable the drill hands the database password through (never argv). */
@@ -50,7 +50,7 @@ const compromisedPod: DrillExtension = {
     await ok('PATCH', '/api/v1/namespaces/shop/pods/checkout-7c9d-q2w8r/status', { status: { phase: 'Running', containerStatuses: [{ name: 'app', image: 'shop/checkout:1.4', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] } }, 'application/merge-patch+json');
     await ok('POST', '/api/v1/namespaces/shop/services', { metadata: { name: 'checkout' }, spec: { selector: { app: 'checkout' }, ports: [{ port: 443 }] } });
     // The pod's log, served where the API server looks for worker-1's kubelet (no kubelet runs here).
-    const kubelet = await startKubeletLogs(kube, {
+    const kubelet = await startKubeletStandIn(kube, {
       'shop/checkout-7c9d-q2w8r/app': Buffer.from(
         [
           '2026-12-03T02:14:07.112Z GET /healthz 200',
@@ -61,7 +61,7 @@ const compromisedPod: DrillExtension = {
         ].join('\n'),
       ),
     });
-    await reportKubeletEndpoint(kube, 'worker-1', kubelet.port);
+    await reportKubeletEndpoint(kube, 'worker-1', kubelet);
     return {
       targets: { pods: ['shop/checkout-7c9d-q2w8r'], kubeconfig: kube.kubeconfigPath('admin') },
       stop: async () => {

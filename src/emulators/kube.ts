@@ -21,8 +21,10 @@ export interface KubeServer {
   adminToken: string;
   toolToken: string;
   toolUser: 'holdfast-tool';
-  /** The API server's own self-signed serving key pair, reused by stand-ins that must speak HTTPS (kubelet-logs.ts). */
+  /** The API server's own self-signed serving key pair, reused by stand-ins that must speak HTTPS (kubelet-stand-in.ts). */
   servingTls: { cert: string; key: string };
+  /** This machine's own (non-loopback) IPv4 address, if it has one: where a stand-in kubelet can listen. */
+  hostAddress: string | undefined;
   /** Write a kubeconfig for `user` and return its path. */
   kubeconfigPath(user: 'admin' | 'tool'): string;
   /** Write a kubeconfig that authenticates with `token` (e.g. a service account's) and return its path. */
@@ -41,10 +43,14 @@ export function kubeBinariesPresent(): boolean {
   return existsSync(join(kubeBinDir(), 'etcd')) && existsSync(join(kubeBinDir(), 'kube-apiserver'));
 }
 
+function hostAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
+  return undefined;
+}
+
 function advertiseAddress(): string {
   // The API server refuses a loopback advertise address; it only advertises it, no traffic goes there.
-  for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
-  return '10.255.255.1';
+  return hostAddress() ?? '10.255.255.1';
 }
 
 function start(bin: string, args: string[], log: string): ChildProcess {
@@ -184,6 +190,7 @@ export async function startKube(): Promise<KubeServer> {
     adminToken,
     toolToken,
     toolUser: 'holdfast-tool',
+    hostAddress: hostAddress(),
     servingTls: { cert: caCert, key: readFileSync(join(dir, 'certs', 'apiserver.key'), 'utf8') },
     kubeconfigPath(user) {
       return writeKubeconfig(user, tokens[user]);

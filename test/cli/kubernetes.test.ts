@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { runCli, type CliResult } from '../support/cli.js';
-import { reportKubeletEndpoint, startKubeletLogs, type KubeletLogs } from '../support/kube.js';
+import { checkpointArchivePath, reportKubeletEndpoint, startKubeletStandIn, type KubeletStandIn } from '../support/kube.js';
 import { MERGE, grantsOf, putClusterRole, readRole, resourceVersions, seedDeploymentPod, seedNamespace, seedNode, serviceAccountKubeconfig, useKubeServer, waitForPermission, type ClusterRole } from '../support/kubernetes.js';
 
 const ROLE = readRole('capture-role.yaml');
@@ -50,7 +50,7 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
     app: Buffer.concat([Buffer.from('2026-12-03T05:01:00Z GET /admin 200\n'), Buffer.from([0xff, 0xfe, 0x0a])]),
     previous: Buffer.from('2026-12-03T04:59:00Z xmrig started\n2026-12-03T05:00:00Z OOMKilled\n'),
   };
-  let kubelet: KubeletLogs;
+  let kubelet: KubeletStandIn;
 
   beforeAll(async () => {
     await seedNode(kube(), node, 'aws:///us-east-1a/i-0abc1234def567890');
@@ -58,8 +58,8 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
     const seeded = await seedDeploymentPod(kube(), ns, node, podName);
     podUid = seeded.pod.metadata.uid;
     originalLabels = seeded.labels;
-    kubelet = await startKubeletLogs(kube(), { [`${ns}/${podName}/init`]: logs.init, [`${ns}/${podName}/app`]: logs.app, [`${ns}/${podName}/app?previous`]: logs.previous });
-    await reportKubeletEndpoint(kube(), node, kubelet.port);
+    kubelet = await startKubeletStandIn(kube(), { [`${ns}/${podName}/init`]: logs.init, [`${ns}/${podName}/app`]: logs.app, [`${ns}/${podName}/app?previous`]: logs.previous });
+    await reportKubeletEndpoint(kube(), node, kubelet);
   });
   afterAll(() => kubelet?.stop());
 
@@ -178,13 +178,26 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
     expect((await runCli(['verify', '--incident', incident, '--store', 'es'], { cwd, env: motoEnv() })).code).toBe(0);
   });
 
-  it('--checkpoint asks the kubelet and records the refusal honestly (no kubelet here)', async () => {
-    const res = await runCli(['capture', '--incident', testIncident('CKPT'), '--pod', `${ns}/${podName}`, '--checkpoint', '--no-contain', '--kubeconfig', kube().kubeconfigPath('admin'), '--store', 'es', '--json'], { cwd, env: motoEnv() });
-    expect(res.code).toBe(0);
-    const manifest = (res.lines.at(-1) as { manifest: { limitations: string[]; steps: { id: string; status: string }[]; artifacts: { type: string }[] } }).manifest;
-    expect(manifest.steps.find((s) => s.id.startsWith('kubernetes:checkpoint/'))?.status).toBe('done');
-    expect(manifest.limitations.join('\n')).toMatch(new RegExp(`checkpoint of ${ns}/${podName}/app (refused|failed)`));
-    expect(manifest.artifacts.map((a) => a.type)).not.toContain('k8s-checkpoint');
+  it('--checkpoint asks the kubelet through nodes/proxy: a refusal is a limitation, an archive is recorded where it lies', async () => {
+    const checkpoint = (incident: string) =>
+      runCli(['capture', '--incident', incident, '--pod', `${ns}/${podName}`, '--checkpoint', '--no-contain', '--kubeconfig', kube().kubeconfigPath('admin'), '--store', 'es', '--json'], { cwd, env: motoEnv() });
+    type Manifest = { limitations: string[]; steps: { id: string; status: string }[]; artifacts: { type: string; location: Record<string, string>; sha256?: string }[] };
+    // A runtime without checkpoint support (most of them): the step finishes and says what it could not do.
+    const refused = await checkpoint(testIncident('CKPT-NO'));
+    expect(refused.code).toBe(0);
+    const without = (refused.lines.at(-1) as { manifest: Manifest }).manifest;
+    expect(without.steps.find((s) => s.id.startsWith('kubernetes:checkpoint/'))?.status).toBe('done');
+    expect(without.limitations.join('\n')).toMatch(new RegExp(`checkpoint of ${ns}/${podName}/app failed: .*500 checkpoint/restore support not available`));
+    expect(without.artifacts.map((a) => a.type)).not.toContain('k8s-checkpoint');
+
+    kubelet.checkpointable.add(`${ns}/${podName}/app`);
+    const taken = await checkpoint(testIncident('CKPT'));
+    expect(taken.code).toBe(0);
+    const archive = (taken.lines.at(-1) as { manifest: Manifest }).manifest.artifacts.find((a) => a.type === 'k8s-checkpoint');
+    // The archive stays on the node: its place is recorded, not bytes holdfast never held.
+    expect(archive?.location).toEqual({ node, path: checkpointArchivePath(`${ns}/${podName}/app`) });
+    expect(archive?.sha256).toBeUndefined();
+    expect(kubelet.requests).toContain(`POST /checkpoint/${ns}/${podName}/app`);
   });
 
   it('a re-run with a fresh journal and store finds everything in place and changes nothing', async () => {
