@@ -11,7 +11,7 @@ import { checkJournalChain, type JournalLine } from './journal.js';
 import { foldManifest, type Manifest } from './manifest.js';
 import { journalPrefix, manifestPrefix } from './store-keys.js';
 import { checkSignature, type SignatureRecord } from './signing.js';
-import type { EvidenceStore, Step } from './types.js';
+import type { EvidenceStore, JsonObject, Step } from './types.js';
 
 export interface VerifyItem {
   kind: 'journal' | 'seal' | 'manifest' | 'artifact' | 'signature';
@@ -95,14 +95,17 @@ export async function verifyEvidence(
     try {
       const { sha256: actual, size } = await hashReadable(await store.get(key, versionId));
       const current = await isCurrentVersion(store, key, versionId);
-      const ok = actual === artifact.sha256 && size === artifact.size && current;
+      const weakened = await weakenedProtection(store, key, versionId, artifact.preservation);
+      const ok = actual === artifact.sha256 && size === artifact.size && current && !weakened;
       items.push({
         kind: 'artifact',
         id: artifact.id,
         ok,
         detail: ok
-          ? `sha256 ${actual.slice(0, 16)}… ${size} bytes`
-          : !current
+          ? `sha256 ${actual.slice(0, 16)}… ${size} bytes${lockText(artifact.preservation)}`
+          : weakened
+            ? `bytes match, but its lock was weakened since capture: ${weakened}`
+            : !current
             ? `a newer version of ${key} replaced the recorded one`
             : `sha256 ${actual} (${size} bytes) differs from recorded ${artifact.sha256} (${artifact.size} bytes)`,
       });
@@ -111,6 +114,25 @@ export async function verifyEvidence(
     }
   }
   return report();
+}
+
+const lockText = (p: JsonObject | undefined) => (p && p.lockMode && p.lockMode !== 'none' ? `, locked ${String(p.lockMode)} until ${String(p.retainUntil)}${p.legalHold ? ' + legal hold' : ''}` : '');
+
+/**
+ * How the lock on a stored version is weaker now than when it was recorded, or undefined. Object
+ * Lock can be extended but, in GOVERNANCE mode, also shortened or removed by anyone allowed to
+ * bypass it: evidence whose bytes still match but whose lock was loosened is no longer protected.
+ */
+async function weakenedProtection(store: EvidenceStore, key: string, versionId: string | undefined, recorded: JsonObject | undefined): Promise<string | undefined> {
+  if (!store.protectionOf || !recorded?.lockMode || recorded.lockMode === 'none') return undefined;
+  const now = await store.protectionOf(key, versionId);
+  if (!now || now.lockMode === 'none') return `recorded ${String(recorded.lockMode)}, now no retention`;
+  if (recorded.lockMode === 'COMPLIANCE' && now.lockMode !== 'COMPLIANCE') return `recorded COMPLIANCE, now ${now.lockMode}`;
+  if (typeof recorded.retainUntil === 'string' && (!now.retainUntil || Date.parse(now.retainUntil) < Date.parse(recorded.retainUntil))) {
+    return `retention shortened from ${recorded.retainUntil} to ${now.retainUntil ?? 'none'}`;
+  }
+  if (recorded.legalHold === true && !now.legalHold) return 'legal hold removed';
+  return undefined;
 }
 
 type SealLine = Extract<JournalLine, { type: 'capture.sealed' }>;

@@ -88,6 +88,11 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       return (await sdk()).getObject(await client(), spec.bucket, fullKey(key), versionId);
     },
 
+    async protectionOf(key, versionId) {
+      const found = await (await sdk()).headObject(await client(), spec.bucket, fullKey(key), versionId);
+      return found ? { lockMode: found.lockMode ?? 'none', retainUntil: found.retainUntil ?? null, legalHold: found.legalHold === 'ON' } : undefined;
+    },
+
     async list(prefix) {
       const base = spec.prefix ? `${spec.prefix}/` : '';
       return (await (await sdk()).listKeys(await client(), spec.bucket, base + prefix)).map((k) => k.slice(base.length)).sort();

@@ -5,7 +5,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, PutObjectRetentionCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { createTestBucket, motoEnv, testIncident, testS3 } from '../support/aws.js';
 import { runCli, startCli, STREAM_PLUGIN } from '../support/cli.js';
@@ -51,7 +51,16 @@ describe('capture → seal → verify through the CLI', () => {
 
     const verify = await runCli(['verify', '--incident', incident, '--store', store], { cwd, env });
     expect(verify.stderr).toContain('checks passed');
+    expect(verify.stderr).toMatch(/locked GOVERNANCE until \d{4}-/);
     expect(verify.code).toBe(0);
+
+    // GOVERNANCE retention can be shortened by whoever may bypass it: the bytes still match, but the
+    // evidence is no longer protected as recorded, and verify must say so.
+    const first = manifest.artifacts[0] as unknown as { location: { key: string; versionId: string } };
+    await s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: `evidence/${first.location.key}`, VersionId: first.location.versionId, BypassGovernanceRetention: true, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 60_000) } }));
+    const loosened = await runCli(['verify', '--incident', incident, '--store', store], { cwd, env });
+    expect(loosened.code).toBe(5);
+    expect(loosened.stderr).toMatch(/FAIL artifact .*its lock was weakened since capture: retention shortened/);
   });
 
   it('verify exits 5 when one byte of a stored artifact is flipped (as a new version in an unlocked bucket)', async () => {
