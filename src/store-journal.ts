@@ -5,15 +5,19 @@ import type { Readable } from 'node:stream';
 import { journalPrefix } from './store-keys.js';
 import type { EvidenceStore } from './types.js';
 
-/** The newest journal copy in the store (each copy extends the one before), or '' when none. */
-export async function readJournalFromStore(store: EvidenceStore, incident: string): Promise<string> {
+/** Every journal copy in the store, and the newest: the longest, since each copy extends the one before. */
+export async function journalCopies(store: EvidenceStore, incident: string): Promise<{ copies: { key: string; text: string }[]; newest?: { key: string; text: string } }> {
   const keys = (await store.list(journalPrefix(incident))).filter((k) => k.endsWith('.ndjson'));
-  let best = '';
-  for (const key of keys) {
-    const text = await streamToString(await store.get(key));
-    if (text.length > best.length) best = text;
-  }
-  return best;
+  const copies: { key: string; text: string }[] = [];
+  for (const key of keys) copies.push({ key, text: await streamToString(await store.get(key)) });
+  // Not the last key by name: two seals in the same second sort by head hash, not by age.
+  const newest = copies.reduce<{ key: string; text: string } | undefined>((best, c) => (!best || c.text.length > best.text.length ? c : best), undefined);
+  return { copies, ...(newest ? { newest } : {}) };
+}
+
+/** The newest journal copy in the store, or '' when none. */
+export async function readJournalFromStore(store: EvidenceStore, incident: string): Promise<string> {
+  return (await journalCopies(store, incident)).newest?.text ?? '';
 }
 
 /** With no local journal (another machine, lost disk), continue from the newest copy in the store. */

@@ -5,7 +5,7 @@
  */
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { CaptureEvent } from './events.js';
-import { streamToString } from './execute.js';
+import { journalCopies, streamToString } from './store-journal.js';
 import { hashReadable } from './hash.js';
 import { checkJournalChain, type JournalLine } from './journal.js';
 import { foldManifest, type Manifest } from './manifest.js';
@@ -45,20 +45,25 @@ export async function verifyEvidence(
   });
   let manifestKey: string | undefined;
 
-  const journalKeys = (await store.list(journalPrefix(incident))).filter((k) => k.endsWith('.ndjson'));
-  if (!journalKeys.length) {
+  const { copies, newest } = await journalCopies(store, incident);
+  if (!newest) {
     items.push({ kind: 'journal', id: journalPrefix(incident), ok: false, detail: 'no journal in the store for this incident' });
     return report();
   }
-  // Each copy extends the one before; the newest holds every seal and release.
-  const journalKey = journalKeys.sort().at(-1)!;
-  const journalText = await readWhole(store, journalKey);
+  const journalKey = newest.key;
+  const journalText = newest.text;
   const chain = checkJournalChain(journalText);
+  // Every copy (one per seal or release) must be a beginning of the newest: anything else is a fork or an edit.
+  const forked = copies.filter((c) => !journalText.startsWith(c.text)).map((c) => c.key);
   items.push({
     kind: 'journal',
     id: journalKey,
-    ok: chain.ok && (await isCurrentVersion(store, journalKey)),
-    detail: chain.ok ? `${chain.events.length} events, chain intact, head ${chain.head.slice(0, 16)}…` : chain.problems.join('; '),
+    ok: chain.ok && !forked.length && (await isCurrentVersion(store, journalKey)),
+    detail: !chain.ok
+      ? chain.problems.join('; ')
+      : forked.length
+        ? `copies that do not extend into the newest: ${forked.join(', ')}`
+        : `${chain.events.length} events, chain intact, head ${chain.head.slice(0, 16)}…; ${copies.length} stored ${copies.length === 1 ? 'copy' : 'copies'} consistent`,
   });
   if (!chain.ok) return report();
 

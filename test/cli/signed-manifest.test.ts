@@ -115,6 +115,15 @@ describe('signed manifest', () => {
     expect(tampered.code).toBe(5);
     expect(tampered.stderr).toContain(`FAIL seal`);
     expect(tampered.stderr).toContain(first);
+    // Edit the older journal copy only: the newest still chains, but the copies no longer agree.
+    const forkCopy = mkdtempSync(join(tmpdir(), 'hf-fork-'));
+    cpSync(join(cwd, 'es'), forkCopy, { recursive: true });
+    const journals = readdirSync(join(forkCopy, twice, 'journal')).filter((f) => f.endsWith('.ndjson')).map((f) => join(forkCopy, twice, 'journal', f));
+    const older = journals.sort((a, b) => statSync(a).size - statSync(b).size)[0]!;
+    rewrite(older, (b) => Buffer.from(b.toString().replace('"severity":"low"', '"severity":"high"')));
+    const forked = await runCli(['verify', '--incident', twice, forkCopy, '--public-key', join(cwd, 'k.pub')], { cwd, env: env() });
+    expect(forked.code).toBe(5);
+    expect(forked.stderr).toMatch(/FAIL journal .*copies that do not extend into the newest/);
   });
 
   it('signs with a KMS ECC P-256 key (moto) and verifies offline', async () => {
