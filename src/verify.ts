@@ -9,7 +9,7 @@ import { journalCopies, streamToString } from './store-journal.js';
 import { hashReadable } from './hash.js';
 import { checkJournalChain, type JournalLine } from './journal.js';
 import { foldManifest, type Manifest } from './manifest.js';
-import { journalPrefix, manifestPrefix } from './store-keys.js';
+import { journalPrefix } from './store-keys.js';
 import { checkSignature, type SignatureRecord } from './signing.js';
 import type { EvidenceStore, JsonObject, Step } from './types.js';
 
@@ -188,7 +188,10 @@ async function checkSealSignature(
 
 /** The newest manifest key of an incident, if any. */
 export async function latestManifestKey(store: EvidenceStore, incident: string): Promise<string | undefined> {
-  return (await store.list(manifestPrefix(incident))).filter((k) => k.endsWith('.json')).sort().at(-1);
+  // From the newest journal's last seal, not the last key by name: keys of one second sort by hash.
+  const { newest } = await journalCopies(store, incident);
+  const seal = newest ? [...checkJournalChain(newest.text).events].reverse().find((e) => e.type === 'capture.sealed') : undefined;
+  return seal?.type === 'capture.sealed' ? seal.manifestKey : undefined;
 }
 
 /** The manifest must be exactly what folding the journal up to the seal gives. */
