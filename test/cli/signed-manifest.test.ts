@@ -104,6 +104,9 @@ describe('signed manifest', () => {
     const items = (verify.lines.at(-1) as { items: { kind: string; id: string; ok: boolean }[] }).items;
     const seals = items.filter((i) => i.kind === 'seal');
     expect(seals).toHaveLength(2);
+    // The library names the newest manifest from the journal, whatever the keys sort as.
+    const { createFsStore, latestManifestKey } = await import('../../src/index.js');
+    expect(await latestManifestKey(createFsStore(join(cwd, 'es')), twice)).toBe(seals[1]!.id);
     expect(items.filter((i) => i.kind === 'signature' && i.ok)).toHaveLength(2);
 
     // Edit the first (older) manifest only: verify names it.
