@@ -22,7 +22,7 @@ import { verifyEvidence, type VerifyReport } from '../verify.js';
 import { readFileSync } from 'node:fs';
 import { seedAws, type SeededAws } from './seed-aws.js';
 
-import { DRILL_SCENARIOS, type DrillScenario } from './scenarios.js';
+import { DRILL_SCENARIOS, SCENARIO_SPECS, type DrillScenario } from './scenarios.js';
 
 export { DRILL_SCENARIOS, type DrillScenario };
 
@@ -30,7 +30,7 @@ export { DRILL_SCENARIOS, type DrillScenario };
 export const DRILL_FORENSIC_CIDR = '198.51.100.10/32';
 
 export interface DrillStage {
-  stage: 'emulators' | 'seed' | 'plan' | 'dry-run' | 'capture' | 'verify' | 'release';
+  stage: 'emulators' | 'seed' | 'plan' | 'dry-run' | 'capture' | 'approve' | 'verify' | 'release';
   ms: number;
   ok: boolean;
   detail: string;
@@ -47,6 +47,8 @@ export interface DrillReport {
   verify?: VerifyReport;
   release?: ReleaseOutcome;
   sitrep?: Sitrep;
+  /** With a scenario that rehearses approval: the sitrep while containment waited. */
+  waitingSitrep?: Sitrep;
   workdir: string;
 }
 
@@ -69,6 +71,7 @@ export interface DrillOptions {
 /** Run the drill end to end; emulators are stopped afterwards whatever happens. */
 export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const scenario = options.scenario ?? 'web-compromise';
+  const spec = SCENARIO_SPECS[scenario];
   const suffix = randomBytes(3).toString('hex');
   const incident = `IR-DRILL-${suffix}`;
   const workdir = mkdtempSync(join(tmpdir(), 'holdfast-drill-'));
@@ -128,7 +131,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
 
     const caseInput: CaseInput = {
       incident,
-      severity: 'high',
+      severity: spec.severity,
       forensicCidrs: [DRILL_FORENSIC_CIDR],
       store: `s3://${seeded.bucket}/evidence`,
       retainDays: 1,
@@ -141,10 +144,18 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       ok: o.status === 'planned',
       detail: `${o.preflight?.length ?? 0} steps preflighted; ${o.preflight?.filter((r) => !r.ok).length ?? 0} not allowed`,
     }));
-    report.capture = await stage('capture', () => executePlan(plan, { providers: options.providers, env, stateDir, ...(options.onEvent ? { onEvent: options.onEvent } : {}) }), (o) => ({
-      ok: o.status === 'complete',
-      detail: `${o.status}: ${o.artifacts.length} artifacts, ${o.changes.length} changes, ${o.failures.length} failures`,
+    const run = (p: typeof plan) => executePlan(p, { providers: options.providers, env, stateDir, ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
+    const captured = (o: CaptureOutcome) => `${o.status}: ${o.artifacts.length} artifacts, ${o.changes.length} changes, ${o.failures.length} failures`;
+    report.capture = await stage('capture', () => run(plan), (o) => ({
+      ok: o.status === (spec.rehearseApproval ? 'awaiting-approval' : 'complete'),
+      detail: `${captured(o)}${o.waiting.length ? `, ${o.waiting.length} steps waiting for approval` : ''}`,
     }));
+    if (spec.rehearseApproval) {
+      report.waitingSitrep = buildSitrep(incident, checkJournalChain(readFileSync(report.capture.journalPath!, 'utf8')).events, new Date().toISOString());
+      // The incident commander agrees: the same case with approval; finished steps are not repeated.
+      const approved = await planCapture({ ...caseInput, approveContainment: true }, { providers: options.providers, env });
+      report.capture = await stage('approve', () => run(approved), (o) => ({ ok: o.status === 'complete', detail: `containment approved; ${captured(o)}` }));
+    }
     const store = createStore(plan.case.store, awsClientConfig({ kase: plan.case, env, clients: {} }));
     report.verify = await stage('verify', () => verifyEvidence(store, incident), (v) => ({ ok: v.ok, detail: `${v.items.filter((i) => i.ok).length}/${v.items.length} checks passed` }));
     const journal = checkJournalChain(readFileSync(report.capture.journalPath!, 'utf8')).events;

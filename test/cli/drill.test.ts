@@ -18,4 +18,19 @@ describe('evidence drill', () => {
     expect(res.stderr).toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — contained/);
     expect(res.stderr).toMatch(/✓ capture\s+\d+ ms/);
   });
+
+  it('suspected-compromise rehearses the low-severity rule: evidence first, containment waits, then is approved', async () => {
+    const env = { ...process.env };
+    delete env.AWS_ENDPOINT_URL;
+    const res = await runCli(['drill', '--scenario', 'suspected-compromise', '--json'], { env });
+    expect(res.code).toBe(0);
+    const report = res.lines.find((l) => l.type === 'drill') as { ok: boolean; stages: { stage: string; detail: string }[]; waitingSitrep: { status: string; waiting: string[] }; sitrep: { status: string } };
+    expect(report.stages.map((s) => s.stage)).toEqual(['emulators', 'seed', 'plan', 'dry-run', 'capture', 'approve', 'verify', 'release']);
+    expect(report.stages.find((s) => s.stage === 'capture')!.detail).toMatch(/^awaiting-approval: .* steps waiting for approval/);
+    expect(report.waitingSitrep.status).toBe('confirmed');
+    expect(report.waitingSitrep.waiting.length).toBeGreaterThan(0);
+    expect(report.sitrep.status).toBe('contained');
+    expect(res.stderr).toContain('While containment waited for approval');
+    expect(res.stderr).toMatch(/## \[LOW\] IR-DRILL-[0-9a-f]+ — confirmed: .* awaiting approval/);
+  });
 });

@@ -1,6 +1,6 @@
 /** `evidence drill`: rehearse the whole response against local emulators; no cloud account needed. */
 import { Option, type Command } from 'commander';
-import { DRILL_SCENARIOS } from '../../drill/scenarios.js';
+import { DRILL_SCENARIOS, SCENARIO_SPECS } from '../../drill/scenarios.js';
 import { renderSitrepMarkdown } from '../../sitrep.js';
 import type { Provider } from '../../types.js';
 import { EXIT } from '../exit-codes.js';
@@ -13,7 +13,10 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
     .description('run a complete exercise (plan, dry run, capture, verify, release) against local emulators')
     .addOption(new Option('--scenario <name>', 'scenario to seed').choices([...DRILL_SCENARIOS]).default('web-compromise'))
     .option('--json', 'NDJSON events and the drill report on stdout')
-    .addHelpText('after', '\nExample:\n  evidence drill            # needs Python 3 with venv for the AWS emulator (installed on first use)')
+    .addHelpText(
+      'after',
+      `\nScenarios:\n${DRILL_SCENARIOS.map((s) => `  ${s.padEnd(22)} ${SCENARIO_SPECS[s].summary}`).join('\n')}\n\nExamples:\n  evidence drill            # needs Python 3 with venv for the AWS emulator (installed on first use)\n  evidence drill --scenario suspected-compromise`,
+    )
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       // Loaded here: the drill's seeding imports every AWS SDK, which other commands need not pay for.
@@ -35,6 +38,7 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
       for (const p of report.capture?.manifest?.timeline.phases ?? []) {
         out.say(`  phase ${p.phase.padEnd(8)} ${p.endedAt ? `${Date.parse(p.endedAt) - Date.parse(p.startedAt)} ms` : 'unfinished'}`);
       }
+      if (report.waitingSitrep) out.say(`\nWhile containment waited for approval:\n\n${renderSitrepMarkdown(report.waitingSitrep)}`);
       if (report.sitrep) out.say(`\n${renderSitrepMarkdown(report.sitrep)}`);
       out.data({ type: 'drill', ...report });
       out.say(`drill ${report.ok ? 'passed' : 'FAILED'} for ${report.incident} (work files in ${report.workdir})`);
