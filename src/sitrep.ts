@@ -10,8 +10,10 @@ export interface Sitrep {
   subject: string;
   incident: string;
   severity: string;
-  /** investigating: evidence not yet secured; confirmed: evidence secured, containment pending; contained. */
-  /** The plan's statuses, plus `released` once containment has been lifted by `evidence release`. */
+  /**
+   * investigating: evidence not yet secured; confirmed: evidence secured, containment pending;
+   * contained; released: containment lifted by `evidence release` (not one of the plan's, but true).
+   */
   status: 'investigating' | 'confirmed' | 'contained' | 'released';
   at: string;
   preserved: string[];
