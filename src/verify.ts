@@ -108,11 +108,11 @@ export async function verifyEvidence(
         ok,
         detail: ok
           ? `sha256 ${actual.slice(0, 16)}… ${size} bytes${lockText(artifact.preservation)}`
-          : weakened
-            ? `bytes match, but its lock was weakened since capture: ${weakened}`
+          : actual !== artifact.sha256 || size !== artifact.size
+            ? `sha256 ${actual} (${size} bytes) differs from recorded ${artifact.sha256} (${artifact.size} bytes)`
             : !current
-            ? `a newer version of ${key} replaced the recorded one`
-            : `sha256 ${actual} (${size} bytes) differs from recorded ${artifact.sha256} (${artifact.size} bytes)`,
+              ? `a newer version of ${key} replaced the recorded one`
+              : `bytes match, but its lock was weakened since capture: ${weakened}`,
       });
     } catch (error) {
       items.push({ kind: 'artifact', id: artifact.id, ok: false, detail: `cannot read ${key}: ${(error as Error).message}` });
