@@ -188,8 +188,7 @@ export type GroupRelease = { action: 'restore' } | { action: 'already' } | { act
  * leaves them and says so, rather than silently opening what another decision closed.
  */
 export async function judgeGroupRelease(api: Pick<SecurityGroupApi, 'describeGroup'>, incident: string, current: readonly string[], before: readonly string[]): Promise<GroupRelease> {
-  const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && [...a].sort().every((g, i) => g === [...b].sort()[i]);
-  if (same(current, before)) return { action: 'already' };
+  if ([...current].sort().join() === [...before].sort().join()) return { action: 'already' };
   const foreign: string[] = [];
   for (const id of current) {
     const group = await api.describeGroup(id).catch(() => undefined);
