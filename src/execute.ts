@@ -16,6 +16,7 @@ import { Journal } from './journal.js';
 import { deriveJournalState } from './journal-state.js';
 import { outcomeFrom, plannedSteps, type CaptureOutcome } from './outcome.js';
 import { builtinProviders, createStore } from './registry.js';
+import { phaseCheckpoints } from './phase-checkpoints.js';
 import { isAlreadySealed, seal, sealedOutcome } from './seal.js';
 import type { Signer } from './signing.js';
 import { stepContext, type RunDeps } from './step-context.js';
@@ -174,6 +175,8 @@ async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, S
   const promises = new Map<string, Promise<StepResult>>();
   const results = new Map<string, StepResult>();
   const startState = deriveJournalState(deps.journal.events);
+  const checkpoints = phaseCheckpoints(plan, { store: deps.store, journal: deps.journal, emit: deps.emit, signal: deps.base.signal });
+  const ran = new Set<string>();
 
   const schedule = (step: Step): Promise<StepResult> => {
     let p = promises.get(step.id);
@@ -199,15 +202,18 @@ async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, S
         });
         return waitingOnly ? 'waiting' : 'skipped';
       }
+      ran.add(step.id);
       return limit(() => attemptStep(step, deps));
     })().then((r) => {
       results.set(step.id, r);
+      checkpoints.settled(step, ran.has(step.id));
       return r;
     });
     promises.set(step.id, p);
     return p;
   };
   await Promise.all(plan.steps.map(schedule));
+  await checkpoints.flush();
   return results;
 }
 

@@ -28,3 +28,9 @@ export function sealKeys(incident: string, journalHead: string, sealedAt: string
     manifest: `${manifestPrefix(incident)}${stamp}-${journalHead.slice(0, 12)}.json`,
   };
 }
+
+/** Key of the journal copy written when a phase ends mid-capture (the seal writes the final one). */
+export function phaseCheckpointKey(incident: string, phase: string, journalHead: string, at: string): string {
+  const stamp = at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${journalPrefix(incident)}${stamp}-${phase}-${journalHead.slice(0, 12)}.ndjson`;
+}

@@ -258,6 +258,33 @@ describe('the journal in the store', () => {
     expect(rel.code).toBe(0);
     expect(rel.stderr).toContain('restored test:a isolated');
   });
+
+  it('a machine lost after the collect phase: another continues from the copy the phase left in the store, collecting nothing twice', async () => {
+    const { cwd, env } = workspace();
+    const incident = testIncident('LOST');
+    const args = (machine: string) => ['capture', '--incident', incident, '--test-stream', 'a', '--test-stream', 'b', '--test-delay-ms', '400', '--concurrency', '1', '--store', 'es', '--state-dir', machine, '--json'];
+    const journals = join(cwd, 'es', incident, 'journal');
+    const first = startCli(args('laptop-1'), { cwd, env });
+    // The first laptop dies as soon as the collect phase's journal copy is in the store.
+    for (let waited = 0; !(existsSync(journals) && readdirSync(journals).some((f) => f.includes('-collect-'))); waited += 25) {
+      if (waited > 30_000) throw new Error('no journal copy after the collect phase');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    first.child.kill('SIGKILL');
+    await first.done;
+    expect(readdirSync(journals).some((f) => f.includes('-preserve-'))).toBe(true);
+    expect(existsSync(join(cwd, 'es', incident, 'manifest'))).toBe(false);
+
+    const second = await runCli(args('laptop-2'), { cwd, env });
+    expect(second.code).toBe(0);
+    expect(second.stderr).toContain('resuming capture');
+    const collects = runLog(cwd).filter((r) => r.includes(':collect/'));
+    expect(collects.sort()).toEqual(['teststream:collect/a', 'teststream:collect/b']);
+    // Every copy, the dead laptop's included, is a beginning of the sealed journal.
+    const verify = await runCli(['verify', '--incident', incident, '--store', 'es'], { cwd, env });
+    expect(verify.stderr).toMatch(/ok\s+journal .*3 stored copies consistent/);
+    expect(verify.code).toBe(0);
+  });
 });
 
 describe('one writer per incident', () => {

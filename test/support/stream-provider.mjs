@@ -51,7 +51,8 @@ export const streamProvider = {
         title: `stream ${name}`,
         inputs: { name, size: facts.size, delayMs: facts.delayMs, fail: facts.fail === name },
       });
-      steps.push({ id: `contain/${name}`, action: 'contain', phase: 'contain', target: `test:${name}`, title: `isolate ${name}`, inputs: { name } });
+      // Slowed too, so a test can stop the CLI between the collect and contain phases.
+      steps.push({ id: `contain/${name}`, action: 'contain', phase: 'contain', target: `test:${name}`, title: `isolate ${name}`, inputs: { name, delayMs: facts.delayMs } });
     }
     return { steps, limitations: ['test provider: nothing real is captured'] };
   },
