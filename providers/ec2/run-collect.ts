@@ -1,4 +1,5 @@
 /** Collect: the instance's configuration and console output as hashed artifacts, and one crash-consistent snapshot set. */
+import { setTimeout as delay } from 'node:timers/promises';
 import { InternalError } from '../../src/errors.js';
 import type { StepContext, StepOutcome } from '../../src/types.js';
 import { consoleOutput, createInstanceSnapshots, createTags, describeEnisOf, describeInstances, describeVolumesOf, instanceAttribute, snapshotsByTags } from './client.js';
@@ -66,7 +67,7 @@ export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
     const wait = Date.parse(interrupted.requestedAt) + SNAPSHOT_SPACING_MS - Date.now();
     if (wait > 0) {
       ctx.progress(`an earlier CreateSnapshots for ${instanceId} was interrupted; looking again in ${Math.ceil(wait / 1000)} s before retaking`);
-      await sleep(wait, ctx.signal);
+      await delay(wait, undefined, { signal: ctx.signal });
       snapshots = await find();
     }
   }
@@ -123,16 +124,7 @@ async function tagSourceVolume(call: () => Promise<void>, signal: AbortSignal): 
     } catch (error) {
       if (!/NotFound/.test((error as Error).name ?? '')) throw error;
       if (attempt >= NEW_ID_VISIBLE_TRIES) return false;
-      await sleep(NEW_ID_RETRY_BASE_MS * 2 ** (attempt - 1), signal);
+      await delay(NEW_ID_RETRY_BASE_MS * 2 ** (attempt - 1), undefined, { signal });
     }
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => (signal.removeEventListener('abort', stop), resolve()), ms);
-    const stop = () => (clearTimeout(timer), reject(signal.reason));
-    signal.addEventListener('abort', stop, { once: true });
-  });
 }
