@@ -178,24 +178,31 @@ export async function ensureIsolationGroups(api: SecurityGroupApi, input: Ensure
   return { convertGroupId: convert.groupId, isolationGroupId: isolation.groupId, created };
 }
 
-/** What release should do with a resource's groups, judged against what holdfast recorded. */
-export type GroupRelease = { action: 'restore' } | { action: 'already' } | { action: 'leave'; why: string };
-
 /**
- * Release puts the original groups back only while the resource is still on groups this incident
- * created (its isolation group, or its convert group after an interrupted swap). Groups someone set
- * since — a responder's forensic group, another incident's isolation — are theirs to undo: release
- * leaves them and says so, rather than silently opening what another decision closed.
+ * Release of one resource's security groups (an ENI, a database): put the recorded originals back
+ * only while the resource is still on groups this incident created (its isolation group, or its
+ * convert group after an interrupted swap). Groups someone set since — a responder's forensic group,
+ * another incident's isolation — are theirs to undo: release leaves them and says so, rather than
+ * silently opening what another decision closed. `current` is undefined when the resource is gone.
  */
-export async function judgeGroupRelease(api: Pick<SecurityGroupApi, 'describeGroup'>, incident: string, current: readonly string[], before: readonly string[]): Promise<GroupRelease> {
-  if ([...current].sort().join() === [...before].sort().join()) return { action: 'already' };
+export async function releaseGroups(
+  api: Pick<SecurityGroupApi, 'describeGroup'>,
+  input: { incident: string; name: string; current: readonly string[] | undefined; before: readonly string[]; restore: () => Promise<void> },
+): Promise<{ restored: boolean; note: string }> {
+  const { incident, name, current, before } = input;
+  if (!current) return { restored: false, note: `${name} no longer exists` };
+  if ([...current].sort().join() === [...before].sort().join()) return { restored: true, note: `${name} was already back on ${before.join(', ')}` };
   const foreign: string[] = [];
   for (const id of current) {
     const group = await api.describeGroup(id).catch(() => undefined);
     if (group?.tags?.['holdfast:incident'] !== incident) foreign.push(id);
   }
   if (!current.length || foreign.length) {
-    return { action: 'leave', why: `it is on ${current.join(', ') || 'no group'} now, not on groups holdfast set for ${incident}: changed since capture (by hand or another incident); left as it is — restore ${before.join(', ')} by hand if that is intended` };
+    return {
+      restored: false,
+      note: `${name}: it is on ${current.join(', ') || 'no group'} now, not on groups holdfast set for ${incident}: changed since capture (by hand or another incident); left as it is — restore ${before.join(', ')} by hand if that is intended`,
+    };
   }
-  return { action: 'restore' };
+  await input.restore();
+  return { restored: true, note: `${name} back to ${before.join(', ')}; the isolation groups stay, tagged` };
 }

@@ -1,6 +1,6 @@
 /** Undo one recorded EC2 change exactly: ENI groups, Standby, target registrations, and protection on request. */
 import { InternalError } from '../../src/errors.js';
-import { judgeGroupRelease } from '../../src/isolation-group.js';
+import { releaseGroups } from '../../src/isolation-group.js';
 import type { ChangeRecord, ReleaseContext } from '../../src/types.js';
 import { autoScalingMembership, eniGroupsNow, exitStandby, registerTarget, securityGroupApi, setDeleteOnTermination, setEniGroups, setInstanceAttribute, type InstanceAttributeName } from './client.js';
 import { ec2ClientsFor } from './context.js';
@@ -12,13 +12,13 @@ export async function releaseEc2(change: ChangeRecord, ctx: ReleaseContext): Pro
     case 'groups': {
       const before = change.before as string[] | null;
       if (!before?.length) return { restored: false, note: `${change.resource}'s original groups were not recorded (isolation was interrupted without a journal); left isolated` };
-      const current = await eniGroupsNow(c, change.resource);
-      if (!current) return { restored: false, note: `${change.resource} no longer exists` };
-      const verdict = await judgeGroupRelease(securityGroupApi(c), ctx.incident, current, before);
-      if (verdict.action === 'leave') return { restored: false, note: `${change.resource}: ${verdict.why}` };
-      if (verdict.action === 'already') return { restored: true, note: `${change.resource} was already back on ${before.join(', ')}` };
-      await setEniGroups(c, change.resource, before);
-      return { restored: true, note: `${change.resource} back to ${before.join(', ')}; the isolation groups stay, tagged` };
+      return releaseGroups(securityGroupApi(c), {
+        incident: ctx.incident,
+        name: change.resource,
+        current: await eniGroupsNow(c, change.resource),
+        before,
+        restore: () => setEniGroups(c, change.resource, before),
+      });
     }
     case 'lifecycleState': {
       const [group, instanceId] = change.resource.replace(/^asg:/, '').split('/') as [string, string];

@@ -1,6 +1,6 @@
 /** The SDK-bound half of the RDS provider, loaded on first use. */
 import { InternalError } from '../../src/errors.js';
-import { judgeGroupRelease } from '../../src/isolation-group.js';
+import { releaseGroups } from '../../src/isolation-group.js';
 import { runByAction, type ProviderImplementation } from '../../src/provider-kit.js';
 import type { ChangeRecord, PreflightResult, ProviderContext, ReleaseContext, Step } from '../../src/types.js';
 import { describeDbCluster, describeDbInstance, readProbe, securityGroupApi, setDbGroups } from './client.js';
@@ -27,13 +27,13 @@ async function releaseRds(change: ChangeRecord, ctx: ReleaseContext): Promise<{ 
     const c = rdsClientsFor(ctx);
     const before = change.before as string[];
     const db = kind === 'instance' ? await describeDbInstance(c, id) : await describeDbCluster(c, id);
-    if (!db) return { restored: false, note: `${id} no longer exists` };
-    const current = (db.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!);
-    const verdict = await judgeGroupRelease(securityGroupApi(c), ctx.incident, current, before);
-    if (verdict.action === 'leave') return { restored: false, note: `${id}: ${verdict.why}` };
-    if (verdict.action === 'already') return { restored: true, note: `${id} was already back on ${before.join(', ')}` };
-    await setDbGroups(c, kind, id, before);
-    return { restored: true, note: `${id} back to ${before.join(', ')}` };
+    return releaseGroups(securityGroupApi(c), {
+      incident: ctx.incident,
+      name: id,
+      current: db?.VpcSecurityGroups?.map((g) => g.VpcSecurityGroupId!) ?? (db ? [] : undefined),
+      before,
+      restore: () => setDbGroups(c, kind, id, before),
+    });
   }
   if (change.attribute === 'deletionProtection' || change.attribute === 'tags' || change.attribute === 'pendingModifiedValues') {
     // Turning deletion protection off is refused by the guard: release leaves it on.
