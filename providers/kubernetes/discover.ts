@@ -20,7 +20,16 @@ export async function getObject(client: KubeClient, path: string): Promise<any |
   return res.body;
 }
 
-async function list(client: KubeClient, path: string, query?: Record<string, string>): Promise<any[]> {
+/** The live pod, refusing a different pod that took the name since planning. */
+export async function livePod(client: KubeClient, pod: Pick<PodFacts, 'namespace' | 'name' | 'uid'>): Promise<any> {
+  const live = await getObject(client, podPath(pod.namespace, pod.name));
+  if (!live) throw new RemoteError(`${pod.namespace}/${pod.name} no longer exists`, false);
+  if (live.metadata.uid !== pod.uid) throw new RemoteError(`${pod.namespace}/${pod.name} is a different pod now (uid ${live.metadata.uid}, planned ${pod.uid}): plan again`, false);
+  return live;
+}
+
+/** LIST a collection's items. */
+export async function listObjects(client: KubeClient, path: string, query?: Record<string, string>): Promise<any[]> {
   const res = await client.send('GET', path, query ? { query } : {});
   if (res.status >= 400) throw new RemoteError(`GET ${path}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
   return res.body?.items ?? [];
@@ -57,9 +66,9 @@ async function podFacts(client: KubeClient, pod: any): Promise<PodFacts> {
   const labels: Record<string, string> = pod.metadata.labels ?? {};
   const [chain, services, policies, pdbs] = await Promise.all([
     ownerChain(client, ns, pod),
-    list(client, servicesPath(ns)),
-    list(client, networkPoliciesPath(ns)),
-    list(client, pdbsPath(ns)),
+    listObjects(client, servicesPath(ns)),
+    listObjects(client, networkPoliciesPath(ns)),
+    listObjects(client, pdbsPath(ns)),
   ]);
   // A Service without a selector has hand-made endpoints: relabelling cannot take the pod out of it.
   const matching = services.filter((s) => s.spec?.selector && Object.keys(s.spec.selector).length && selects({ matchLabels: s.spec.selector }, labels));
@@ -104,7 +113,7 @@ export async function discoverKube(params: KubeParams, ctx: ProviderContext): Pr
   }
   for (const s of params.podSelectors) {
     const [ns, labels] = s.split(':') as [string, string];
-    const items = await list(client, podsPath(ns), { labelSelector: labels });
+    const items = await listObjects(client, podsPath(ns), { labelSelector: labels });
     if (!items.length) problems.push(`--pod-selector ${s}: no pod matches`);
     for (const p of items) raw.set(p.metadata.uid, p);
   }

@@ -4,7 +4,7 @@ import type { JsonObject, StepContext, StepOutcome } from '../../src/types.js';
 import { checkpointPath, eventsPath, networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, servicesPath } from './api-paths.js';
 import type { KubeClient } from './client.js';
 import { kubeClientFor } from './context.js';
-import { getObject } from './discover.js';
+import { getObject, listObjects, livePod } from './discover.js';
 import type { NodeFacts, PodStepInputs } from './facts.js';
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
@@ -24,12 +24,6 @@ async function mustGet(client: KubeClient, path: string): Promise<any> {
   return found;
 }
 
-async function listItems(client: KubeClient, path: string, query?: Record<string, string>): Promise<any[]> {
-  const res = await client.send('GET', path, query ? { query } : {});
-  if (res.status >= 400) throw new RemoteError(`GET ${path}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
-  return res.body?.items ?? [];
-}
-
 /**
  * Whether a container has an earlier instance whose log the kubelet may still keep. Unknown
  * (no status yet) counts as yes: asking costs one request, missing it costs evidence.
@@ -45,8 +39,7 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
   const client = kubeClientFor(ctx);
   const limitations: string[] = [];
   const key = `${pod.namespace}/${pod.name}`;
-  const live = await mustGet(client, podPath(pod.namespace, pod.name));
-  if (live.metadata.uid !== pod.uid) throw new RemoteError(`${key} is a different pod now (uid ${live.metadata.uid}, planned ${pod.uid}): plan again`, false);
+  const live = await livePod(client, pod);
   const source: JsonObject = { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: live.metadata.resourceVersion };
   const put = (name: string, type: string, api: string, body: Parameters<StepContext['putArtifact']>[1], contentType = 'application/json', consistency = 'read at acquiredAt') =>
     ctx.putArtifact({ name, type, source, acquiredAt: now(), method: { api, consistency }, contentType }, body);
@@ -58,9 +51,9 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
     owners.push(path ? ((await getObject(client, path(pod.namespace, o.name))) ?? { kind: o.kind, name: o.name, uid: o.uid, missing: true }) : { kind: o.kind, name: o.name, uid: o.uid, notRead: 'kind not followed' });
   }
   await put('owners.json', 'k8s-owners', 'GET each ownerReference up the chain', json(owners));
-  const services = await listItems(client, servicesPath(pod.namespace));
+  const services = await listObjects(client, servicesPath(pod.namespace));
   await put('services.json', 'k8s-services', `GET ${servicesPath(pod.namespace)} (those selecting the pod)`, json(services.filter((s) => pod.services.includes(s.metadata.name))));
-  const [policies, pdbs] = await Promise.all([listItems(client, networkPoliciesPath(pod.namespace)), listItems(client, pdbsPath(pod.namespace))]);
+  const [policies, pdbs] = await Promise.all([listObjects(client, networkPoliciesPath(pod.namespace)), listObjects(client, pdbsPath(pod.namespace))]);
   const policyNames = pod.policies.map((p) => p.name);
   await put(
     'policies.json',
@@ -69,7 +62,7 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
     json({ networkPolicies: policies.filter((p) => policyNames.includes(p.metadata.name)), podDisruptionBudgets: pdbs.filter((p) => pod.pdbs.includes(p.metadata.name)) }),
   );
   // Events expire (one hour by default): collection runs before anything changes the pod.
-  const events = await listItems(client, eventsPath(pod.namespace), { fieldSelector: `involvedObject.uid=${pod.uid}` });
+  const events = await listObjects(client, eventsPath(pod.namespace), { fieldSelector: `involvedObject.uid=${pod.uid}` });
   await put('events.json', 'k8s-events', `GET ${eventsPath(pod.namespace)}?fieldSelector=involvedObject.uid`, json(events));
 
   const logsRead: string[] = [];

@@ -8,7 +8,7 @@ import type { JsonObject, StepContext, StepOutcome } from '../../src/types.js';
 import { networkPoliciesPath, nodePath, pdbsPath, podPath, servicesPath } from './api-paths.js';
 import { MERGE_PATCH, type KubeClient } from './client.js';
 import { kubeClientFor } from './context.js';
-import { getObject } from './discover.js';
+import { getObject, livePod } from './discover.js';
 import { CORDON_LABEL, EVICTION_ANNOTATIONS, QUARANTINE_LABEL, type LabelSelector, type NodeFacts, type PodFacts, type PodStepInputs } from './facts.js';
 import { differenceFromWanted, quarantineLabels, quarantinePdb, quarantinePolicy } from './objects.js';
 import { detachingLabelPatch, selects, type LabelPatch } from './selectors.js';
@@ -16,14 +16,6 @@ import { detachingLabelPatch, selects, type LabelPatch } from './selectors.js';
 async function patch(client: KubeClient, path: string, body: JsonObject): Promise<void> {
   const res = await client.send('PATCH', path, { body, contentType: MERGE_PATCH });
   if (res.status >= 400) throw new RemoteError(`PATCH ${path}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
-}
-
-/** The live pod, refusing a different pod that took the name since planning. */
-async function livePod(client: KubeClient, pod: PodFacts): Promise<any> {
-  const live = await getObject(client, podPath(pod.namespace, pod.name));
-  if (!live) throw new RemoteError(`${pod.namespace}/${pod.name} no longer exists`, false);
-  if (live.metadata.uid !== pod.uid) throw new RemoteError(`${pod.namespace}/${pod.name} is a different pod now (uid ${live.metadata.uid}, planned ${pod.uid}): plan again`, false);
-  return live;
 }
 
 /** Create `wanted` unless it exists; an existing object must be exactly ours, or nothing is assumed isolated. */
