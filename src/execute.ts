@@ -55,6 +55,11 @@ export interface ExecuteOptions {
 
 type StepResult = 'done' | 'failed' | 'skipped' | 'waiting' | 'aborted';
 
+/** Where local journals live: the option, else $HOLDFAST_STATE_DIR, else ./.holdfast. */
+export function resolveStateDir(stateDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return stateDir ?? env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR;
+}
+
 /** Resolve the local journal path for an incident. */
 export function journalPath(stateDir: string, incident: string): string {
   return join(resolve(stateDir), incident, 'journal.ndjson');
@@ -84,8 +89,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   if (options.dryRun) return dryRun(plan, { base, store, storeCheck, providerOf, operator, options });
   if (!storeCheck.ok) throw new BadInputError(`bad input: the evidence store cannot be used`, { details: storeCheck.problems });
 
-  const stateDir = options.stateDir ?? env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR;
-  const path = journalPath(stateDir, plan.incident);
+  const path = journalPath(resolveStateDir(options.stateDir, env), plan.incident);
   const unlock = lockIncident(path, plan.incident);
   let journal: Journal;
   try {

@@ -47,6 +47,11 @@ export function checkJournalChain(text: string): ChainCheck {
   return { ok: problems.length === 0, events, head, problems };
 }
 
+/** The events of a journal file, for reports (sitrep, status); none when there is no file. */
+export function readJournalEvents(path: string | undefined): JournalLine[] {
+  return path && existsSync(path) ? checkJournalChain(readFileSync(path, 'utf8')).events : [];
+}
+
 /** A journal file (or, for dry runs, memory only). */
 export class Journal {
   #fd: number | undefined;

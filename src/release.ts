@@ -8,7 +8,7 @@ import { awsClientConfig } from './aws-config.js';
 import { appendCustody } from './custody.js';
 import { BadInputError, describeError } from './errors.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody } from './events.js';
-import { journalPath, DEFAULT_STATE_DIR, restoreJournalFromStore } from './execute.js';
+import { journalPath, resolveStateDir, restoreJournalFromStore } from './execute.js';
 import { lockIncident } from './incident-lock.js';
 import { Journal } from './journal.js';
 import { deriveJournalState } from './journal-state.js';
@@ -42,14 +42,15 @@ export interface ReleaseOutcome {
   failed: { change: ChangeRecord; code: string; message: string }[];
   notes: { changeId: string; note: string }[];
   journalKey?: string;
+  /** The local journal release read and appended to. */
+  journalPath?: string;
 }
 
 /** Undo every reversible change recorded for the incident that has not been released yet. */
 export async function releaseContainment(options: ReleaseOptions): Promise<ReleaseOutcome> {
   const env = options.env ?? process.env;
   const providers = options.providers ?? builtinProviders;
-  const stateDir = options.stateDir ?? env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR;
-  const path = journalPath(stateDir, options.incident);
+  const path = journalPath(resolveStateDir(options.stateDir, env), options.incident);
   if (!existsSync(path) && !options.store && !options.kase) {
     throw new BadInputError(`bad input: --incident ${options.incident}: no journal at ${path}; pass --store to read it from the evidence store`);
   }
@@ -87,7 +88,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       .filter((c) => (c.reversible || options.restoreProtection) && !state.released.get(c.id)?.restored)
       // Undo in reverse order of change, so stacked changes unwind cleanly.
       .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-    const outcome: ReleaseOutcome = { incident: options.incident, status: 'complete', restored: [], failed: [], notes: [] };
+    const outcome: ReleaseOutcome = { incident: options.incident, status: 'complete', restored: [], failed: [], notes: [], journalPath: path };
     if (!pending.length) return { ...outcome, status: 'nothing-to-release' };
     if (options.dryRun) return { ...outcome, status: 'dry-run', wouldRestore: pending };
 

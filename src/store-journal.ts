@@ -15,9 +15,15 @@ export async function journalCopies(store: EvidenceStore, incident: string): Pro
   return { copies, ...(newest ? { newest } : {}) };
 }
 
-/** The newest journal copy in the store, or '' when none. */
+/** The newest journal copy in the store, or '' when none: sized by head, so only that one is read. */
 export async function readJournalFromStore(store: EvidenceStore, incident: string): Promise<string> {
-  return (await journalCopies(store, incident)).newest?.text ?? '';
+  const keys = (await store.list(journalPrefix(incident))).filter((k) => k.endsWith('.ndjson'));
+  let newest: { key: string; size: number } | undefined;
+  for (const key of keys) {
+    const found = await store.head(key);
+    if (found && (!newest || found.size > newest.size)) newest = { key, size: found.size };
+  }
+  return newest ? streamToString(await store.get(newest.key)) : '';
 }
 
 /** With no local journal (another machine, lost disk), continue from the newest copy in the store. */

@@ -5,7 +5,7 @@
  */
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { CaptureEvent } from './events.js';
-import { journalCopies, streamToString } from './store-journal.js';
+import { journalCopies, readJournalFromStore, streamToString } from './store-journal.js';
 import { hashReadable } from './hash.js';
 import { checkJournalChain, type JournalLine } from './journal.js';
 import { foldManifest, type Manifest } from './manifest.js';
@@ -189,8 +189,7 @@ async function checkSealSignature(
 /** The newest manifest key of an incident, if any. */
 export async function latestManifestKey(store: EvidenceStore, incident: string): Promise<string | undefined> {
   // From the newest journal's last seal, not the last key by name: keys of one second sort by hash.
-  const { newest } = await journalCopies(store, incident);
-  const seal = newest ? [...checkJournalChain(newest.text).events].reverse().find((e) => e.type === 'capture.sealed') : undefined;
+  const seal = [...checkJournalChain(await readJournalFromStore(store, incident)).events].reverse().find((e) => e.type === 'capture.sealed');
   return seal?.type === 'capture.sealed' ? seal.manifestKey : undefined;
 }
 

@@ -1,10 +1,9 @@
 /** Execute (or preflight) a plan from the CLI: events rendered as they come, outcome summarised. */
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BadInputError } from '../errors.js';
 import { addSignerOptions, signerFromOptions } from './signer-options.js';
 import { executePlan, type CaptureOutcome } from '../execute.js';
-import { checkJournalChain } from '../journal.js';
+import { readJournalEvents } from '../journal.js';
 import { createWebhookNotifier } from '../notify.js';
 import { buildSitrep, renderSitrepMarkdown } from '../sitrep.js';
 import type { Signer } from '../signing.js';
@@ -97,8 +96,7 @@ export async function runPlanFromCli(plan: CapturePlan, out: Output, options: Ru
     });
     summarise(outcome, out);
     if (notifier) {
-      const events = outcome.journalPath && existsSync(outcome.journalPath) ? checkJournalChain(readFileSync(outcome.journalPath, 'utf8')).events : [];
-      const sitrep = buildSitrep(plan.incident, events, new Date().toISOString());
+      const sitrep = buildSitrep(plan.incident, readJournalEvents(outcome.journalPath), new Date().toISOString());
       const posted = await notifier.finish({ type: 'sitrep', dryRun: outcome.dryRun, status: outcome.status, sitrep, markdown: renderSitrepMarkdown(sitrep) });
       if (posted.failed) out.say(`note: ${posted.failed} of ${posted.sent + posted.failed} webhook posts failed (the capture is not affected)`);
     }

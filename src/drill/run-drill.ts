@@ -12,14 +12,13 @@ import type { CaseInput } from '../case.js';
 import { startMoto, type MotoServer } from '../emulators/moto.js';
 import type { CaptureEvent } from '../events.js';
 import { executePlan, type CaptureOutcome } from '../execute.js';
-import { checkJournalChain } from '../journal.js';
+import { readJournalEvents } from '../journal.js';
 import { awsClientConfig } from '../aws-config.js';
 import { createStore } from '../registry.js';
 import { releaseContainment, type ReleaseOutcome } from '../release.js';
 import { buildSitrep, type Sitrep } from '../sitrep.js';
 import type { JsonObject, Provider } from '../types.js';
 import { verifyEvidence, type VerifyReport } from '../verify.js';
-import { readFileSync } from 'node:fs';
 import { seedAws, type SeededAws } from './seed-aws.js';
 
 import { DRILL_SCENARIOS, SCENARIO_SPECS, type DrillScenario } from './scenarios.js';
@@ -151,15 +150,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       detail: `${captured(o)}${o.waiting.length ? `, ${o.waiting.length} steps waiting for approval` : ''}`,
     }));
     if (spec.rehearseApproval) {
-      report.waitingSitrep = buildSitrep(incident, checkJournalChain(readFileSync(report.capture.journalPath!, 'utf8')).events, new Date().toISOString());
+      report.waitingSitrep = buildSitrep(incident, readJournalEvents(report.capture.journalPath), new Date().toISOString());
       // The incident commander agrees: the same case with approval; finished steps are not repeated.
       const approved = await planCapture({ ...caseInput, approveContainment: true }, { providers: options.providers, env });
       report.capture = await stage('approve', () => run(approved), (o) => ({ ok: o.status === 'complete', detail: `containment approved; ${captured(o)}` }));
     }
     const store = createStore(plan.case.store, awsClientConfig({ kase: plan.case, env, clients: {} }));
     report.verify = await stage('verify', () => verifyEvidence(store, incident), (v) => ({ ok: v.ok, detail: `${v.items.filter((i) => i.ok).length}/${v.items.length} checks passed` }));
-    const journal = checkJournalChain(readFileSync(report.capture.journalPath!, 'utf8')).events;
-    report.sitrep = buildSitrep(incident, journal, new Date().toISOString());
+    report.sitrep = buildSitrep(incident, readJournalEvents(report.capture.journalPath), new Date().toISOString());
     report.release = await stage('release', () => releaseContainment({ incident, providers: options.providers, env, stateDir }), (r) => ({
       ok: r.failed.length === 0,
       detail: `${r.restored.length} changes restored, ${r.failed.length} failed`,

@@ -1,11 +1,9 @@
 /** `evidence release --incident ID --approve`: undo containment exactly, from the record. */
-import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { assertIncidentId } from '../../case.js';
 import { storeFromOption } from '../store-option.js';
 import { BadInputError } from '../../errors.js';
-import { DEFAULT_STATE_DIR, journalPath } from '../../execute.js';
-import { checkJournalChain } from '../../journal.js';
+import { readJournalEvents } from '../../journal.js';
 import { createWebhookNotifier } from '../../notify.js';
 import { releaseContainment } from '../../release.js';
 import { buildSitrep, renderSitrepMarkdown } from '../../sitrep.js';
@@ -56,8 +54,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
       out.say(`release ${outcome.status}: ${outcome.restored.length} restored, ${outcome.failed.length} failed`);
       if (hook) {
         // Containment lifted is news for the channel that was told it was in place.
-        const path = journalPath((opts.stateDir as string | undefined) ?? process.env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR, incident);
-        const sitrep = buildSitrep(incident, existsSync(path) ? checkJournalChain(readFileSync(path, 'utf8')).events : [], new Date().toISOString());
+        const sitrep = buildSitrep(incident, readJournalEvents(outcome.journalPath), new Date().toISOString());
         const posted = await createWebhookNotifier(hook).finish({ type: 'release', status: outcome.status, restored: outcome.restored.length, failed: outcome.failed.length, notes: outcome.notes, sitrep, markdown: renderSitrepMarkdown(sitrep) });
         if (posted.failed) out.say('note: the webhook post failed (the release is not affected)');
       }

@@ -5,7 +5,7 @@ import { assertIncidentId } from '../../case.js';
 import { storeFromOption } from '../store-option.js';
 import { readJournalFromStore } from '../../store-journal.js';
 import { BadInputError } from '../../errors.js';
-import { DEFAULT_STATE_DIR, journalPath } from '../../execute.js';
+import { journalPath, resolveStateDir } from '../../execute.js';
 import { checkJournalChain } from '../../journal.js';
 import { buildSitrep, renderSitrepMarkdown } from '../../sitrep.js';
 import { statusFromJournal } from '../../status.js';
@@ -24,7 +24,7 @@ export function registerStatusCommand(program: Command): void {
     .addHelpText('after', '\nExamples:\n  evidence status\n  evidence status --incident IR-2026-0042\n  evidence status --incident IR-2026-0042 --sitrep > sitrep.md')
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
-      const stateDir = (opts.stateDir as string | undefined) ?? process.env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR;
+      const stateDir = resolveStateDir(opts.stateDir as string | undefined);
       if (opts.incident === undefined && !opts.sitrep && typeof opts.store !== 'string') {
         listIncidents(stateDir, out);
         return;
