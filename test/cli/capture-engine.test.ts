@@ -266,7 +266,8 @@ describe('the journal in the store', () => {
     const journals = join(cwd, 'es', incident, 'journal');
     const first = startCli(args('laptop-1'), { cwd, env });
     // The first laptop dies as soon as the collect phase's journal copy is in the store.
-    for (let waited = 0; !(existsSync(journals) && readdirSync(journals).some((f) => f.includes('-collect-'))); waited += 25) {
+    // (A copy being written is a *.partial; only the placed key counts.)
+    for (let waited = 0; !(existsSync(journals) && readdirSync(journals).some((f) => f.includes('-collect-') && f.endsWith('.ndjson'))); waited += 25) {
       if (waited > 30_000) throw new Error('no journal copy after the collect phase');
       await new Promise((r) => setTimeout(r, 25));
     }
