@@ -12,7 +12,7 @@ import { startMoto } from '../src/emulators/moto.js';
 import { executePlan, planCapture } from '../src/index.js';
 import { createEc2Clients, type Ec2Clients } from '../providers/ec2/client.js';
 import { ec2Provider } from '../providers/ec2/index.js';
-import type { Provider } from '../src/types.js';
+import type { Provider } from '../src/core/types.js';
 
 const count = Number(process.argv[2] ?? 20);
 const latencyMs = Number(process.argv[3] ?? 40);

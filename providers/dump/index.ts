@@ -3,9 +3,9 @@
  * through the engine's hashing into the evidence store: constant memory, no temp file, and a
  * dump whose tool fails or is killed is never recorded as complete.
  */
-import { childProcessStream } from '../../src/child-process-stream.js';
-import { BadInputError, InternalError, RemoteError } from '../../src/errors.js';
-import type { Provider, StepContext, StepOutcome } from '../../src/types.js';
+import { childProcessStream } from '../../src/core/child-process-stream.js';
+import { BadInputError, InternalError, RemoteError } from '../../src/core/errors.js';
+import type { Provider, StepContext, StepOutcome } from '../../src/core/types.js';
 import { dumpFlags, parseDumpParams, type DumpParams, type DumpTarget } from './params.js';
 import { classifyToolError, dumpArgs, findDumpTool, majorVersion, resolvePassword, secretFileFor, serverVersion, toolEnv } from './tools.js';
 

@@ -1,5 +1,5 @@
 /** Dump targets: database URLs without passwords, and where the password comes from. */
-import type { JsonObject, ProviderFlag } from '../../src/types.js';
+import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 
 export type DumpEngine = 'postgres' | 'mariadb';
 

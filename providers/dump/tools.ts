@@ -5,8 +5,8 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { BadInputError } from '../../src/errors.js';
-import { redact, writeSecretFile, type SecretFile } from '../../src/secret-file.js';
+import { BadInputError } from '../../src/core/errors.js';
+import { redact, writeSecretFile, type SecretFile } from '../../src/core/secret-file.js';
 import type { DumpEngine, DumpParams, DumpTarget } from './params.js';
 
 const execFileAsync = promisify(execFile);

@@ -41,10 +41,10 @@ import {
   RegisterTargetsCommand,
   type ElasticLoadBalancingV2ClientConfig,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { AwsClientConfig } from '../../src/aws-config.js';
-import { guardAwsClient } from '../../src/guard.js';
-import { ec2SecurityGroupApi } from '../../src/aws-security-groups.js';
-import type { SecurityGroupApi } from '../../src/isolation-group.js';
+import type { AwsClientConfig } from '../../src/aws/config.js';
+import { guardAwsClient } from '../../src/core/guard.js';
+import { ec2SecurityGroupApi } from '../../src/aws/security-groups.js';
+import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
 
 /** The guarded SDK clients the EC2 provider uses. */
 export interface Ec2Clients {

@@ -1,7 +1,7 @@
 /** The EC2 clients for a context: injected ones first (tests, library callers), else built once. */
-import { awsClientConfig } from '../../src/aws-config.js';
-import { clientsFor } from '../../src/provider-kit.js';
-import type { ProviderContext } from '../../src/types.js';
+import { awsClientConfig } from '../../src/aws/config.js';
+import { clientsFor } from '../../src/core/provider-kit.js';
+import type { ProviderContext } from '../../src/core/types.js';
 import { createEc2Clients, type Ec2Clients } from './client.js';
 
 export { EC2_POLICY } from './facts.js';

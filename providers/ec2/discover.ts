@@ -1,7 +1,7 @@
 /** Read-only, batched discovery: one DescribeInstances for every id, then batched ENI/volume/ASG/ELB reads. */
-import { resolveRegion } from '../../src/aws-config.js';
-import { BadInputError } from '../../src/errors.js';
-import type { ProviderContext } from '../../src/types.js';
+import { resolveRegion } from '../../src/aws/config.js';
+import { BadInputError } from '../../src/core/errors.js';
+import type { ProviderContext } from '../../src/core/types.js';
 import { autoScalingMembership, autoScalingTargetGroups, describeEnisOf, describeInstances, describeVolumesOf, targetRegistrations } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import type { Ec2Facts, Ec2Params, InstanceFacts } from './facts.js';

@@ -1,5 +1,5 @@
 /** The EC2 provider's params and discovered facts: plain data. */
-import type { JsonObject } from '../../src/types.js';
+import type { JsonObject } from '../../src/core/types.js';
 
 /** Policy file that grants everything this provider calls. */
 export const EC2_POLICY = 'policies/aws/ec2.json';

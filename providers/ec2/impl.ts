@@ -1,5 +1,5 @@
 /** The SDK-bound half of the EC2 provider, loaded on first use. */
-import { runByAction, type ProviderImplementation } from '../../src/provider-kit.js';
+import { runByAction, type ProviderImplementation } from '../../src/core/provider-kit.js';
 import { discoverEc2 } from './discover.js';
 import type { Ec2Facts, Ec2Params } from './facts.js';
 import { preflightEc2 } from './preflight.js';

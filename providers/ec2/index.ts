@@ -1,6 +1,6 @@
 /** The EC2 provider: preserve, snapshot and isolate instances without destroying anything. */
-import { lazily } from '../../src/provider-kit.js';
-import type { Provider } from '../../src/types.js';
+import { lazily } from '../../src/core/provider-kit.js';
+import type { Provider } from '../../src/core/types.js';
 import { EC2_POLICY, type Ec2Facts, type Ec2Params } from './facts.js';
 import { ec2Flags, parseEc2Params } from './params.js';
 import { planEc2 } from './plan.js';

@@ -1,5 +1,5 @@
 /** Validate the EC2 provider's targets and options; every problem names its flag. */
-import type { JsonObject, ProviderFlag } from '../../src/types.js';
+import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 import type { Ec2Params } from './facts.js';
 
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;

@@ -2,7 +2,7 @@
  * Dry-run proof for each EC2 step: EC2 calls are sent with DryRun (DryRunOperation = allowed,
  * UnauthorizedOperation = missing); Auto Scaling and ELB have no DryRun, so they get read checks.
  */
-import type { PreflightResult, ProviderContext, Step } from '../../src/types.js';
+import type { PreflightResult, ProviderContext, Step } from '../../src/core/types.js';
 import {
   copySnapshot,
   createInstanceSnapshots,

@@ -1,7 +1,7 @@
 /** Undo one recorded EC2 change exactly: ENI groups, Standby, target registrations, and protection on request. */
-import { InternalError } from '../../src/errors.js';
-import { releaseGroups } from '../../src/isolation-group.js';
-import type { ChangeRecord, ReleaseContext } from '../../src/types.js';
+import { InternalError } from '../../src/core/errors.js';
+import { releaseGroups } from '../../src/aws/isolation-group.js';
+import type { ChangeRecord, ReleaseContext } from '../../src/core/types.js';
 import { autoScalingMembership, eniGroupsNow, exitStandby, registerTarget, securityGroupApi, setDeleteOnTermination, setEniGroups, setInstanceAttribute, type InstanceAttributeName } from './client.js';
 import { ec2ClientsFor } from './context.js';
 

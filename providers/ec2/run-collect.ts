@@ -1,7 +1,7 @@
 /** Collect: the instance's configuration and console output as hashed artifacts, and one crash-consistent snapshot set. */
 import { setTimeout as delay } from 'node:timers/promises';
-import { InternalError } from '../../src/errors.js';
-import type { StepContext, StepOutcome } from '../../src/types.js';
+import { InternalError } from '../../src/core/errors.js';
+import type { StepContext, StepOutcome } from '../../src/core/types.js';
 import { consoleOutput, createInstanceSnapshots, createTags, describeEnisOf, describeInstances, describeVolumesOf, instanceAttribute, snapshotsByTags } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import { lockSnapshots } from './snapshot-lock.js';

@@ -1,7 +1,7 @@
 /** Contain: leave unmanaged target groups, find/create isolation groups per VPC, swap every ENI through convert to isolation. */
-import { RemoteError } from '../../src/errors.js';
-import { runIsolationGroupStep } from '../../src/isolation-group.js';
-import type { StepContext, StepOutcome } from '../../src/types.js';
+import { RemoteError } from '../../src/core/errors.js';
+import { runIsolationGroupStep } from '../../src/aws/isolation-group.js';
+import type { StepContext, StepOutcome } from '../../src/core/types.js';
 import { deregisterTarget, describeEnisOf, securityGroupApi, setEniGroups } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import type { EniFacts } from './facts.js';

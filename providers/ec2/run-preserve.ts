@@ -1,5 +1,5 @@
 /** Preserve: tags, termination/stop protection, shutdown behaviour, DeleteOnTermination, Auto Scaling Standby. */
-import type { StepContext, StepOutcome } from '../../src/types.js';
+import type { StepContext, StepOutcome } from '../../src/core/types.js';
 import { autoScalingMembership, createTags, describeInstances, enterStandby, instanceAttribute, setDeleteOnTermination, setInstanceAttribute, type InstanceAttributeName } from './client.js';
 import { ec2ClientsFor } from './context.js';
 

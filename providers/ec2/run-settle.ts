@@ -1,6 +1,6 @@
 /** Settle: wait for the snapshots to complete, then copy (locked, when asked) and share them with a forensic account. */
-import { RemoteError } from '../../src/errors.js';
-import type { StepContext, StepOutcome } from '../../src/types.js';
+import { RemoteError } from '../../src/core/errors.js';
+import type { StepContext, StepOutcome } from '../../src/core/types.js';
 import { copySnapshot, describeSnapshots, shareSnapshot, snapshotsByTags } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import { lockSnapshots } from './snapshot-lock.js';

@@ -1,5 +1,5 @@
 /** Compliance locks on snapshots, shared by the snapshot step (the set) and settle (the copies). */
-import type { JsonObject } from '../../src/types.js';
+import type { JsonObject } from '../../src/core/types.js';
 import { lockSnapshot, SNAPSHOT_LOCK_COOL_OFF_HOURS, type Ec2Clients } from './client.js';
 
 /**

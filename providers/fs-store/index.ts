@@ -9,9 +9,9 @@ import { chmod, link, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { BadInputError, InternalError, RemoteError } from '../../src/errors.js';
-import { HashingStream, toReadable } from '../../src/hash.js';
-import type { EvidenceStore, StoredObject } from '../../src/types.js';
+import { BadInputError, InternalError, RemoteError } from '../../src/core/errors.js';
+import { HashingStream, toReadable } from '../../src/evidence/hash.js';
+import type { EvidenceStore, StoredObject } from '../../src/core/types.js';
 
 const READ_ONLY_MODE = 0o444;
 

@@ -1,7 +1,7 @@
 /** A manifest signer backed by an AWS KMS asymmetric key (ECC_NIST_P256, SIGN_VERIFY). */
 import { createPublicKey } from 'node:crypto';
-import type { AwsClientConfig } from '../../src/aws-config.js';
-import type { Signer } from '../../src/signing.js';
+import type { AwsClientConfig } from '../../src/aws/config.js';
+import type { Signer } from '../../src/evidence/signing.js';
 import type { KMSClient } from './client.js';
 
 const sdk = () => import('./client.js');

@@ -13,8 +13,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
-import { BadInputError, PermissionError, RemoteError } from '../../src/errors.js';
-import { assertKubeRequestAllowed } from '../../src/guard.js';
+import { BadInputError, PermissionError, RemoteError } from '../../src/core/errors.js';
+import { assertKubeRequestAllowed } from '../../src/core/guard.js';
 import { kubeAction } from './api-paths.js';
 import { KUBE_CHECKPOINT_POLICY, KUBE_POLICY } from './facts.js';
 

@@ -1,6 +1,6 @@
 /** The Kubernetes client for a context: injected first (tests, daemons), else built from kubeconfig once. */
-import { clientsFor } from '../../src/provider-kit.js';
-import type { ProviderContext } from '../../src/types.js';
+import { clientsFor } from '../../src/core/provider-kit.js';
+import type { ProviderContext } from '../../src/core/types.js';
 import { createKubeClient, type KubeClient } from './client.js';
 import type { KubeParams } from './facts.js';
 

@@ -1,6 +1,6 @@
 /** Read-only discovery: pods, their owner chain, node, and the Services, NetworkPolicies and PDBs that select them. */
-import { BadInputError, RemoteError } from '../../src/errors.js';
-import type { JsonObject, ProviderContext } from '../../src/types.js';
+import { BadInputError, RemoteError } from '../../src/core/errors.js';
+import type { JsonObject, ProviderContext } from '../../src/core/types.js';
 import { networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, podsPath, servicesPath } from './api-paths.js';
 import type { KubeClient } from './client.js';
 import { kubeClientFor } from './context.js';

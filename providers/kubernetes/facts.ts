@@ -1,5 +1,5 @@
 /** The Kubernetes provider's params, facts (plain data) and the names it puts on the cluster. */
-import type { JsonObject } from '../../src/types.js';
+import type { JsonObject } from '../../src/core/types.js';
 
 /** RBAC role that grants everything this provider calls (except --checkpoint). */
 export const KUBE_POLICY = 'policies/kubernetes/capture-role.yaml';

@@ -1,5 +1,5 @@
 /** The client-bound half of the Kubernetes provider, loaded on first use. */
-import { runByAction, type ProviderImplementation } from '../../src/provider-kit.js';
+import { runByAction, type ProviderImplementation } from '../../src/core/provider-kit.js';
 import { discoverKube } from './discover.js';
 import type { KubeFacts, KubeParams } from './facts.js';
 import { preflightKube } from './preflight.js';

@@ -1,6 +1,6 @@
 /** The Kubernetes provider: quarantine the suspect pod instead of killing it, and capture it. */
-import { lazily } from '../../src/provider-kit.js';
-import type { Provider } from '../../src/types.js';
+import { lazily } from '../../src/core/provider-kit.js';
+import type { Provider } from '../../src/core/types.js';
 import { KUBE_CHECKPOINT_POLICY, KUBE_POLICY, type KubeFacts, type KubeParams } from './facts.js';
 import { kubeFlags, parseKubeParams } from './params.js';
 import { kubeDerivedTargets, planKube } from './plan.js';

@@ -1,6 +1,6 @@
 /** Pure builders of the objects holdfast creates (quarantine NetworkPolicy and PDB) and the checks that an existing one is ours. */
 import { createHash } from 'node:crypto';
-import type { JsonObject, PortRange } from '../../src/types.js';
+import type { JsonObject, PortRange } from '../../src/core/types.js';
 import { QUARANTINE_LABEL, QUARANTINE_POD_LABEL, type PodFacts } from './facts.js';
 
 /** Kubernetes object names are DNS subdomains: at most 253 characters. */

@@ -1,5 +1,5 @@
 /** Validate the Kubernetes targets; every problem names its flag. */
-import type { JsonObject, ProviderFlag } from '../../src/types.js';
+import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 import type { KubeParams } from './facts.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;

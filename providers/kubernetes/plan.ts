@@ -3,7 +3,7 @@
  * Per pod: collect first (events expire), then quarantine in this order — NetworkPolicy, labels
  * (quarantine label, then the holding selectors' keys), eviction protection — then cordon its node.
  */
-import type { Case, JsonObject, StepDraft } from '../../src/types.js';
+import type { Case, JsonObject, StepDraft } from '../../src/core/types.js';
 import type { KubeFacts, LabelSelector, PodFacts, PodStepInputs } from './facts.js';
 import { quarantineLabels, quarantineObjectName } from './objects.js';
 import { applyLabelPatch, detachingLabelPatch, selects } from './selectors.js';

@@ -3,8 +3,8 @@
  * persisting — reads as reads, every mutating call with `dryRun=All` (validated and authorised,
  * not stored). A 403 names the missing permission and the role file that grants it.
  */
-import { PermissionError, RemoteError } from '../../src/errors.js';
-import type { JsonObject, PreflightResult, ProviderContext, Step } from '../../src/types.js';
+import { PermissionError, RemoteError } from '../../src/core/errors.js';
+import type { JsonObject, PreflightResult, ProviderContext, Step } from '../../src/core/types.js';
 import { ACCESS_REVIEW_PATH, eventsPath, kubeAction, networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, servicesPath } from './api-paths.js';
 import { MERGE_PATCH, type KubeClient, type KubeResponse } from './client.js';
 import { kubeClientFor } from './context.js';

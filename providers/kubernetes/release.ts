@@ -1,6 +1,6 @@
 /** Undo recorded label, annotation and cordon changes; the NetworkPolicy and PDB stay for the responders to remove. */
-import { InternalError, RemoteError } from '../../src/errors.js';
-import type { ChangeRecord, JsonObject, ReleaseContext } from '../../src/types.js';
+import { InternalError, RemoteError } from '../../src/core/errors.js';
+import type { ChangeRecord, JsonObject, ReleaseContext } from '../../src/core/types.js';
 import { nodePath, podPath } from './api-paths.js';
 import { MERGE_PATCH } from './client.js';
 import { kubeClientFor } from './context.js';

@@ -1,6 +1,6 @@
 /** Collect-phase steps: the pod and everything around it as JSON, its events and logs; the node; kubelet checkpoints. */
-import { RemoteError } from '../../src/errors.js';
-import type { JsonObject, StepContext, StepOutcome } from '../../src/types.js';
+import { RemoteError } from '../../src/core/errors.js';
+import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
 import { checkpointPath, eventsPath, networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, servicesPath } from './api-paths.js';
 import type { KubeClient } from './client.js';
 import { kubeClientFor } from './context.js';

@@ -3,8 +3,8 @@
  * (quarantine label, then the holding selectors' keys), then eviction protection; the node's
  * cordon waits for its pods. Every original value is recorded before it changes; merge patches only.
  */
-import { RemoteError } from '../../src/errors.js';
-import type { JsonObject, StepContext, StepOutcome } from '../../src/types.js';
+import { RemoteError } from '../../src/core/errors.js';
+import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
 import { networkPoliciesPath, nodePath, pdbsPath, podPath, servicesPath } from './api-paths.js';
 import { MERGE_PATCH, type KubeClient } from './client.js';
 import { kubeClientFor } from './context.js';

@@ -19,10 +19,10 @@ import {
   type RDSClientConfig,
 } from '@aws-sdk/client-rds';
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
-import { ec2SecurityGroupApi } from '../../src/aws-security-groups.js';
-import type { AwsClientConfig } from '../../src/aws-config.js';
-import { guardAwsClient } from '../../src/guard.js';
-import type { SecurityGroupApi } from '../../src/isolation-group.js';
+import { ec2SecurityGroupApi } from '../../src/aws/security-groups.js';
+import type { AwsClientConfig } from '../../src/aws/config.js';
+import { guardAwsClient } from '../../src/core/guard.js';
+import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
 
 export interface RdsClients {
   rds: RDSClient;
@@ -112,7 +112,7 @@ export async function readProbe(c: RdsClients, kind: 'instance' | 'cluster', id:
   else await c.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id }));
 }
 
-/** Adapt this provider's EC2 client to the shared isolation-group logic (src/isolation-group.ts). */
+/** Adapt this provider's EC2 client to the shared isolation-group logic (src/aws/isolation-group.ts). */
 export function securityGroupApi(c: RdsClients): SecurityGroupApi {
   return ec2SecurityGroupApi(c.ec2);
 }

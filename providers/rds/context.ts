@@ -1,7 +1,7 @@
 /** The RDS clients for a context: injected first, else built once per context. */
-import { awsClientConfig } from '../../src/aws-config.js';
-import { clientsFor } from '../../src/provider-kit.js';
-import type { ProviderContext } from '../../src/types.js';
+import { awsClientConfig } from '../../src/aws/config.js';
+import { clientsFor } from '../../src/core/provider-kit.js';
+import type { ProviderContext } from '../../src/core/types.js';
 import { createRdsClients, type RdsClients } from './client.js';
 
 export { RDS_POLICY } from './facts.js';

@@ -1,7 +1,7 @@
 /** Read-only discovery of RDS instances and Aurora clusters; members of a cluster are captured through it. */
-import { resolveRegion } from '../../src/aws-config.js';
-import { BadInputError } from '../../src/errors.js';
-import type { JsonObject, ProviderContext } from '../../src/types.js';
+import { resolveRegion } from '../../src/aws/config.js';
+import { BadInputError } from '../../src/core/errors.js';
+import type { JsonObject, ProviderContext } from '../../src/core/types.js';
 import { describeDbCluster, describeDbInstance, subnetGroupVpc } from './client.js';
 import { rdsClientsFor } from './context.js';
 import type { DbFacts, RdsFacts, RdsParams } from './facts.js';

@@ -1,5 +1,5 @@
 /** The RDS provider's params and facts. */
-import type { JsonObject } from '../../src/types.js';
+import type { JsonObject } from '../../src/core/types.js';
 
 /** Policy file that grants everything this provider calls. */
 export const RDS_POLICY = 'policies/aws/rds.json';

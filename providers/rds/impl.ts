@@ -1,8 +1,8 @@
 /** The SDK-bound half of the RDS provider, loaded on first use. */
-import { InternalError } from '../../src/errors.js';
-import { releaseGroups } from '../../src/isolation-group.js';
-import { runByAction, type ProviderImplementation } from '../../src/provider-kit.js';
-import type { ChangeRecord, PreflightResult, ProviderContext, ReleaseContext, Step } from '../../src/types.js';
+import { InternalError } from '../../src/core/errors.js';
+import { releaseGroups } from '../../src/aws/isolation-group.js';
+import { runByAction, type ProviderImplementation } from '../../src/core/provider-kit.js';
+import type { ChangeRecord, PreflightResult, ProviderContext, ReleaseContext, Step } from '../../src/core/types.js';
 import { describeDbCluster, describeDbInstance, readProbe, securityGroupApi, setDbGroups } from './client.js';
 import { rdsClientsFor } from './context.js';
 import { discoverRds } from './discover.js';

@@ -1,6 +1,6 @@
 /** The RDS provider: deletion protection, snapshots and isolation for DB instances and Aurora clusters. */
-import { lazily } from '../../src/provider-kit.js';
-import type { JsonObject, Provider } from '../../src/types.js';
+import { lazily } from '../../src/core/provider-kit.js';
+import type { JsonObject, Provider } from '../../src/core/types.js';
 import { RDS_POLICY, type RdsFacts, type RdsParams } from './facts.js';
 import { planRds, relateRds } from './plan.js';
 

@@ -1,5 +1,5 @@
 /** Pure: RDS facts → steps; containment of a database waits for any dump of it (relate). */
-import type { Case, JsonObject, Step, StepDraft } from '../../src/types.js';
+import type { Case, JsonObject, Step, StepDraft } from '../../src/core/types.js';
 import type { RdsFacts } from './facts.js';
 import { rdsSnapshotIdentifier } from './snapshot-id.js';
 

@@ -1,7 +1,7 @@
 /** RDS steps: protect, snapshot (found again by identifier), isolation groups, group swap, settle. */
-import { BadInputError, RemoteError } from '../../src/errors.js';
-import { runIsolationGroupStep } from '../../src/isolation-group.js';
-import type { JsonObject, StepContext, StepOutcome } from '../../src/types.js';
+import { BadInputError, RemoteError } from '../../src/core/errors.js';
+import { runIsolationGroupStep } from '../../src/aws/isolation-group.js';
+import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
 import { addTags, createDbSnapshot, describeDbCluster, describeDbInstance, findDbSnapshot, protectFromDeletion, securityGroupApi, setDbGroups } from './client.js';
 import { rdsClientsFor } from './context.js';
 import { isValidRdsSnapshotIdentifier } from './snapshot-id.js';

@@ -13,8 +13,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
-import type { AwsClientConfig } from '../../src/aws-config.js';
-import { guardAwsClient } from '../../src/guard.js';
+import type { AwsClientConfig } from '../../src/aws/config.js';
+import { guardAwsClient } from '../../src/core/guard.js';
 
 export { S3Client };
 

@@ -6,10 +6,10 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
-import { RemoteError, toHoldfastError } from '../../src/errors.js';
-import { HashingStream, toReadable } from '../../src/hash.js';
-import type { AwsClientConfig } from '../../src/aws-config.js';
-import type { EvidenceStore, StoreSpec, StoredObject } from '../../src/types.js';
+import { RemoteError, toHoldfastError } from '../../src/core/errors.js';
+import { HashingStream, toReadable } from '../../src/evidence/hash.js';
+import type { AwsClientConfig } from '../../src/aws/config.js';
+import type { EvidenceStore, StoreSpec, StoredObject } from '../../src/core/types.js';
 import type { S3Client } from './client.js';
 
 /** The S3 SDK is loaded only when an S3 store is used. */

@@ -1,7 +1,7 @@
 /** The case flags shared by `capture` and `plan`, plus every provider's own flags. */
 import { Command, Option } from 'commander';
-import { readCaseFile, type CaseInput } from '../case.js';
-import type { JsonObject, Provider } from '../types.js';
+import { readCaseFile, type CaseInput } from '../engine/case.js';
+import type { JsonObject, Provider } from '../core/types.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 

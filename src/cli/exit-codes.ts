@@ -1,6 +1,6 @@
 /** The one place errors and outcomes become exit codes (design §4). */
-import { HoldfastError, type ErrorCode } from '../errors.js';
-import type { CaptureStatus } from '../events.js';
+import { HoldfastError, type ErrorCode } from '../core/errors.js';
+import type { CaptureStatus } from '../core/events.js';
 
 export const EXIT = {
   ok: 0,

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /** The `evidence` (alias `holdfast`) command. Errors become exit codes here and nowhere else. */
 import { Command, CommanderError } from 'commander';
-import { HoldfastError } from '../errors.js';
-import { builtinProviders } from '../registry.js';
-import { toolInfo } from '../tool-info.js';
-import type { Provider } from '../types.js';
+import { HoldfastError } from '../core/errors.js';
+import { builtinProviders } from '../engine/registry.js';
+import { toolInfo } from '../core/tool-info.js';
+import type { Provider } from '../core/types.js';
 import { registerApplyCommand } from './commands/apply.js';
 import { registerCaptureCommands } from './commands/capture.js';
 import { registerDrillCommand } from './commands/drill.js';

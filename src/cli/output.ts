@@ -1,5 +1,5 @@
 /** Where the CLI writes: human text on stderr, machine NDJSON on stdout (with --json). */
-import type { CaptureEvent } from '../events.js';
+import type { CaptureEvent } from '../core/events.js';
 
 export interface Output {
   json: boolean;

@@ -1,13 +1,13 @@
 /** Execute (or preflight) a plan from the CLI: events rendered as they come, outcome summarised. */
 import type { Command } from 'commander';
-import { BadInputError } from '../errors.js';
+import { BadInputError } from '../core/errors.js';
 import { addSignerOptions, signerFromOptions } from './signer-options.js';
-import { executePlan, type CaptureOutcome } from '../execute.js';
-import { readJournalEvents } from '../journal.js';
-import { createWebhookNotifier } from '../notify.js';
-import { buildSitrep, renderSitrepMarkdown } from '../sitrep.js';
-import type { Signer } from '../signing.js';
-import type { CapturePlan, Provider } from '../types.js';
+import { executePlan, type CaptureOutcome } from '../engine/execute.js';
+import { readJournalEvents } from '../evidence/journal.js';
+import { createWebhookNotifier } from '../report/notify.js';
+import { buildSitrep, renderSitrepMarkdown } from '../report/sitrep.js';
+import type { Signer } from '../evidence/signing.js';
+import type { CapturePlan, Provider } from '../core/types.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { describeEvent, type Output } from './output.js';
 

@@ -1,9 +1,9 @@
 /** `--sign-key` / `--sign-kms-key` for commands that seal a manifest. */
 import type { Command } from 'commander';
 import { kmsSigner } from '../../providers/kms-signer/index.js';
-import { awsClientConfig } from '../aws-config.js';
-import { BadInputError } from '../errors.js';
-import { localSigner, type Signer } from '../signing.js';
+import { awsClientConfig } from '../aws/config.js';
+import { BadInputError } from '../core/errors.js';
+import { localSigner, type Signer } from '../evidence/signing.js';
 
 const KMS_KEY_PATTERN = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/+=,.@-]+|alias\/[\w/+=,.@-]+|[0-9a-f-]{36})$/;
 

@@ -1,9 +1,9 @@
 /** `--store` for commands that read an existing incident (status, verify, release). */
-import { awsClientConfig } from '../aws-config.js';
-import { parseStoreSpec } from '../case.js';
-import { BadInputError } from '../errors.js';
-import { createStore } from '../registry.js';
-import type { EvidenceStore } from '../types.js';
+import { awsClientConfig } from '../aws/config.js';
+import { parseStoreSpec } from '../engine/case.js';
+import { BadInputError } from '../core/errors.js';
+import { createStore } from '../engine/registry.js';
+import type { EvidenceStore } from '../core/types.js';
 
 /** The evidence store a `--store` value (or an offline folder) names; the caller's own credentials. */
 export function storeFromOption(value: unknown, region?: string): EvidenceStore {

@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, writeFileSy
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { writeSecretFile } from '../secret-file.js';
+import { writeSecretFile } from '../core/secret-file.js';
 import { freePort } from './moto.js';
 
 const execFileAsync = promisify(execFile);

@@ -3,10 +3,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { providerClients } from '../../src/assume-role.js';
+import { providerClients } from '../../src/aws/assume-role.js';
 import { seedAws } from '../../src/drill/seed-aws.js';
-import { parseCase } from '../../src/case.js';
-import { builtinProviders } from '../../src/registry.js';
+import { parseCase } from '../../src/engine/case.js';
+import { builtinProviders } from '../../src/engine/registry.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { runCli } from '../support/cli.js';
 

@@ -4,7 +4,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { planCapture } from '../../src/index.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
-import type { Provider } from '../../src/types.js';
+import type { Provider } from '../../src/core/types.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 
 describe('batched discovery', () => {

@@ -10,10 +10,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { testIncident } from '../support/aws.js';
-import { ec2SecurityGroupApi } from '../../src/aws-security-groups.js';
-import { guardAwsClient } from '../../src/guard.js';
-import { ensureIsolationGroups, isolationGroupName, type SecurityGroupApi } from '../../src/isolation-group.js';
-import type { JsonObject } from '../../src/types.js';
+import { ec2SecurityGroupApi } from '../../src/aws/security-groups.js';
+import { guardAwsClient } from '../../src/core/guard.js';
+import { ensureIsolationGroups, isolationGroupName, type SecurityGroupApi } from '../../src/aws/isolation-group.js';
+import type { JsonObject } from '../../src/core/types.js';
 
 const FORENSIC = ['198.51.100.7/32', '2001:db8:1::/64'];
 let ec2: EC2Client;

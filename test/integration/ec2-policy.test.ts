@@ -8,7 +8,7 @@ import { executePlan, planCapture, releaseContainment } from '../../src/index.js
 import { seedAws } from '../../src/drill/seed-aws.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
-import type { Provider } from '../../src/types.js';
+import type { Provider } from '../../src/core/types.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { DESTRUCTIVE_ACTION, grantedActions, policyAllows, readPolicy, recordCommands } from '../support/policy.js';
 

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { executePlan, planCapture, verifyEvidence, createS3Store, type CaptureEvent, type Provider } from '../../src/index.js';
-import { guardAwsClient } from '../../src/guard.js';
-import { RemoteError } from '../../src/errors.js';
+import { guardAwsClient } from '../../src/core/guard.js';
+import { RemoteError } from '../../src/core/errors.js';
 import { createTestBucket, motoEnv, testIncident } from '../support/aws.js';
 import { streamProvider } from '../support/stream-provider.mjs';
 

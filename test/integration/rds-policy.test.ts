@@ -9,7 +9,7 @@ import { seedAws } from '../../src/drill/seed-aws.js';
 import { createRdsClients } from '../../providers/rds/client.js';
 import { rdsProvider } from '../../providers/rds/index.js';
 import { dumpProvider } from '../../providers/dump/index.js';
-import type { Case, Provider } from '../../src/types.js';
+import type { Case, Provider } from '../../src/core/types.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { DESTRUCTIVE_ACTION, grantedActions, policyAllows, readPolicy, recordCommands } from '../support/policy.js';
 

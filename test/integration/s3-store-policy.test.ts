@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { awsClientConfig } from '../../src/aws-config.js';
-import { hashReadable } from '../../src/hash.js';
+import { awsClientConfig } from '../../src/aws/config.js';
+import { hashReadable } from '../../src/evidence/hash.js';
 import { createS3Client } from '../../providers/s3-store/client.js';
 import { createS3Store } from '../../providers/s3-store/index.js';
 import { createTestBucket, motoEnv } from '../support/aws.js';

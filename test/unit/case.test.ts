@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseCase } from '../../src/case.js';
-import { BadInputError } from '../../src/errors.js';
-import { forensicCidrProblem } from '../../src/cidr.js';
-import type { Provider } from '../../src/types.js';
+import { parseCase } from '../../src/engine/case.js';
+import { BadInputError } from '../../src/core/errors.js';
+import { forensicCidrProblem } from '../../src/core/cidr.js';
+import type { Provider } from '../../src/core/types.js';
 
 const fake: Provider = {
   id: 'fake',

@@ -1,7 +1,7 @@
 /** The EC2 planner is pure: facts built in memory → steps, ordering and limitations. */
 import { describe, expect, it } from 'vitest';
-import { buildPlan } from '../../src/plan.js';
-import type { Case, Provider } from '../../src/types.js';
+import { buildPlan } from '../../src/engine/plan.js';
+import type { Case, Provider } from '../../src/core/types.js';
 import type { Ec2Facts, EniFacts, InstanceFacts } from '../../providers/ec2/facts.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import { parseEc2Params } from '../../providers/ec2/params.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exitCodeForError } from '../../src/cli/exit-codes.js';
-import { toHoldfastError } from '../../src/errors.js';
+import { toHoldfastError } from '../../src/core/errors.js';
 
 const sdkError = (name: string, message: string, extra: object = {}) => Object.assign(new Error(message), { name, ...extra });
 

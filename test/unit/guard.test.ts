@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { assertAwsCommandAllowed, assertKubeRequestAllowed, GuardRefusal } from '../../src/guard.js';
+import { assertAwsCommandAllowed, assertKubeRequestAllowed, GuardRefusal } from '../../src/core/guard.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 

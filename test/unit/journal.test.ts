@@ -2,11 +2,11 @@ import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/canonical-json.js';
-import { IntegrityError } from '../../src/errors.js';
-import type { CaptureEvent } from '../../src/events.js';
-import { checkJournalChain, GENESIS_HASH, Journal } from '../../src/journal.js';
-import { deriveJournalState } from '../../src/journal-state.js';
+import { canonicalJson } from '../../src/evidence/canonical-json.js';
+import { IntegrityError } from '../../src/core/errors.js';
+import type { CaptureEvent } from '../../src/core/events.js';
+import { checkJournalChain, GENESIS_HASH, Journal } from '../../src/evidence/journal.js';
+import { deriveJournalState } from '../../src/evidence/journal-state.js';
 
 const tmp = () => join(mkdtempSync(join(tmpdir(), 'hf-journal-')), 'journal.ndjson');
 

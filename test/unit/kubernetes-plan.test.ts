@@ -1,7 +1,7 @@
 /** The Kubernetes planner and its pure helpers: facts built in memory → steps, order, labels, limitations. */
 import { describe, expect, it } from 'vitest';
-import { buildPlan } from '../../src/plan.js';
-import type { Case, Provider } from '../../src/types.js';
+import { buildPlan } from '../../src/engine/plan.js';
+import type { Case, Provider } from '../../src/core/types.js';
 import { rbacOf } from '../../providers/kubernetes/api-paths.js';
 import type { KubeFacts, NodeFacts, PodFacts } from '../../providers/kubernetes/facts.js';
 import { kubernetesProvider } from '../../providers/kubernetes/index.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { buildPlan, planDigest } from '../../src/plan.js';
-import type { Case, Provider, StepDraft } from '../../src/types.js';
+import { buildPlan, planDigest } from '../../src/engine/plan.js';
+import type { Case, Provider, StepDraft } from '../../src/core/types.js';
 
 function provider(id: string, steps: StepDraft[], relate?: Provider['relate']): Provider {
   return { id, summary: id, flags: [], policies: [], example: '', parseParams: (r) => ({ params: r, problems: [] }), discover: async () => ({}), plan: () => ({ steps }), run: async () => ({}), ...(relate ? { relate } : {}) };

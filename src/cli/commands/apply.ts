@@ -1,9 +1,9 @@
 /** `evidence apply plan.json`: execute exactly a saved plan. */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { BadInputError } from '../../errors.js';
-import { assertUsablePlan } from '../../plan.js';
-import type { Provider } from '../../types.js';
+import { BadInputError } from '../../core/errors.js';
+import { assertUsablePlan } from '../../engine/plan.js';
+import type { Provider } from '../../core/types.js';
 import { createOutput } from '../output.js';
 import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';
 

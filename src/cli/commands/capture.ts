@@ -1,8 +1,8 @@
 /** `evidence capture` and `evidence plan`: validate, discover, plan; then run, preflight or save. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { planCapture } from '../../capture.js';
-import type { CapturePlan, Provider } from '../../types.js';
+import { planCapture } from '../../engine/capture.js';
+import type { CapturePlan, Provider } from '../../core/types.js';
 import { addCaseOptions } from '../case-options.js';
 import { createOutput, type Output } from '../output.js';
 import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';

@@ -1,8 +1,8 @@
 /** `evidence drill`: rehearse the whole response against local emulators; no cloud account needed. */
 import { Option, type Command } from 'commander';
 import { DRILL_SCENARIOS, SCENARIO_SPECS } from '../../drill/scenarios.js';
-import { renderSitrepMarkdown } from '../../sitrep.js';
-import type { Provider } from '../../types.js';
+import { renderSitrepMarkdown } from '../../report/sitrep.js';
+import type { Provider } from '../../core/types.js';
 import { EXIT } from '../exit-codes.js';
 import { createOutput, describeEvent } from '../output.js';
 

@@ -1,7 +1,7 @@
 /** `evidence keygen --out FILE`: a local Ed25519 signing key (private 0600, public beside it). */
 import type { Command } from 'commander';
-import { BadInputError } from '../../errors.js';
-import { generateSigningKey } from '../../signing.js';
+import { BadInputError } from '../../core/errors.js';
+import { generateSigningKey } from '../../evidence/signing.js';
 import { createOutput } from '../output.js';
 
 /** Register `keygen`. */

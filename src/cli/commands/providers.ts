@@ -1,6 +1,6 @@
 /** `evidence providers`: each provider's flags, permissions (policy files) and an example. */
 import type { Command } from 'commander';
-import type { Provider } from '../../types.js';
+import type { Provider } from '../../core/types.js';
 import { createOutput } from '../output.js';
 
 /** Register `providers`. */

@@ -1,13 +1,13 @@
 /** `evidence release --incident ID --approve`: undo containment exactly, from the record. */
 import type { Command } from 'commander';
-import { assertIncidentId } from '../../case.js';
+import { assertIncidentId } from '../../engine/case.js';
 import { storeFromOption } from '../store-option.js';
-import { BadInputError } from '../../errors.js';
-import { readJournalEvents } from '../../journal.js';
-import { createWebhookNotifier } from '../../notify.js';
-import { releaseContainment } from '../../release.js';
-import { buildSitrep, renderSitrepMarkdown } from '../../sitrep.js';
-import type { Provider } from '../../types.js';
+import { BadInputError } from '../../core/errors.js';
+import { readJournalEvents } from '../../evidence/journal.js';
+import { createWebhookNotifier } from '../../report/notify.js';
+import { releaseContainment } from '../../engine/release.js';
+import { buildSitrep, renderSitrepMarkdown } from '../../report/sitrep.js';
+import type { Provider } from '../../core/types.js';
 import { EXIT } from '../exit-codes.js';
 import { createOutput, describeEvent } from '../output.js';
 import { webhookUrl } from '../run-plan.js';

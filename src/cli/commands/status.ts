@@ -1,14 +1,14 @@
 /** `evidence status --incident ID`: what is done, pending and failed, from the journal. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { assertIncidentId } from '../../case.js';
+import { assertIncidentId } from '../../engine/case.js';
 import { storeFromOption } from '../store-option.js';
-import { readJournalFromStore } from '../../store-journal.js';
-import { BadInputError } from '../../errors.js';
-import { journalPath, resolveStateDir } from '../../execute.js';
-import { checkJournalChain } from '../../journal.js';
-import { buildSitrep, renderSitrepMarkdown } from '../../sitrep.js';
-import { statusFromJournal } from '../../status.js';
+import { readJournalFromStore } from '../../evidence/store-journal.js';
+import { BadInputError } from '../../core/errors.js';
+import { journalPath, resolveStateDir } from '../../engine/execute.js';
+import { checkJournalChain } from '../../evidence/journal.js';
+import { buildSitrep, renderSitrepMarkdown } from '../../report/sitrep.js';
+import { statusFromJournal } from '../../report/status.js';
 import { createOutput } from '../output.js';
 
 /** Register `status`. */

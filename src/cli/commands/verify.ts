@@ -1,11 +1,11 @@
 /** `evidence verify`: re-hash every artifact and check the journal chain and the seal; exit 5 on any mismatch. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { assertIncidentId } from '../../case.js';
+import { assertIncidentId } from '../../engine/case.js';
 import { storeFromOption } from '../store-option.js';
-import { BadInputError, IntegrityError } from '../../errors.js';
-import { appendCustody } from '../../custody.js';
-import { verifyEvidence } from '../../verify.js';
+import { BadInputError, IntegrityError } from '../../core/errors.js';
+import { appendCustody } from '../../evidence/custody.js';
+import { verifyEvidence } from '../../evidence/verify.js';
 import { createOutput } from '../output.js';
 
 /** Register `verify`. */

@@ -1,0 +1,45 @@
+/**
+ * Plain AWS client settings shared by every AWS provider. No SDK is imported here: each provider's
+ * client.ts builds its own clients from this config.
+ */
+import type { ProviderContext } from '../core/types.js';
+
+export const DEFAULT_REGION = 'us-east-1';
+
+export interface AwsClientConfig {
+  region: string;
+  /** Set when AWS_ENDPOINT_URL points at an emulator; S3 then needs path-style addressing. */
+  endpoint?: string;
+  forcePathStyle?: boolean;
+  maxAttempts?: number;
+  /** Credentials provider for --assume-role, when one was built by src/aws/identity.ts. */
+  credentials?: unknown;
+}
+
+/** Region from the case, then the usual AWS environment, then us-east-1. */
+export function resolveRegion(region: string | undefined, env: NodeJS.ProcessEnv): string {
+  return region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION;
+}
+
+/** Client config for a provider context; tests and emulators are found through the environment. */
+export function awsClientConfig(ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>): AwsClientConfig {
+  const endpoint = ctx.env.AWS_ENDPOINT_URL;
+  const maxAttempts = ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS ? Number(ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS) : undefined;
+  // Static keys in the context's env win over the SDK's default chain, so a caller (the drill, a
+  // daemon serving several accounts) can hand each capture its own environment.
+  const fromEnv =
+    ctx.env !== process.env && ctx.env.AWS_ACCESS_KEY_ID && ctx.env.AWS_SECRET_ACCESS_KEY
+      ? {
+          accessKeyId: ctx.env.AWS_ACCESS_KEY_ID,
+          secretAccessKey: ctx.env.AWS_SECRET_ACCESS_KEY,
+          ...(ctx.env.AWS_SESSION_TOKEN ? { sessionToken: ctx.env.AWS_SESSION_TOKEN } : {}),
+        }
+      : undefined;
+  const credentials = ctx.clients['aws:credentials'] ?? fromEnv;
+  return {
+    region: resolveRegion(ctx.kase.region, ctx.env),
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...(maxAttempts ? { maxAttempts } : {}),
+    ...(credentials ? { credentials } : {}),
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * `planCapture`: validate the case, discover read-only what each engaged provider targets, and
+ * build the plan. All input problems, including unknown targets, surface before any change.
+ */
+import { providerClients } from '../aws/assume-role.js';
+import { parseCase, type CaseInput } from './case.js';
+import { BadInputError, HoldfastError, toHoldfastError } from '../core/errors.js';
+import { buildPlan } from './plan.js';
+import { builtinProviders } from './registry.js';
+import type { Case, CapturePlan, JsonObject, Provider, ProviderContext } from '../core/types.js';
+
+export interface PlanOptions {
+  providers?: readonly Provider[];
+  clients?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  cwd?: string;
+}
+
+/** Parse a case input and plan it (discovery reads; nothing changes). */
+export async function planCapture(input: CaseInput, options: PlanOptions = {}): Promise<CapturePlan> {
+  const providers = options.providers ?? builtinProviders;
+  const kase = parseCase(input, providers, options.cwd ? { cwd: options.cwd } : {});
+  return planCase(kase, options);
+}
+
+/** Plan an already validated case. */
+export async function planCase(kase: Case, options: PlanOptions = {}): Promise<CapturePlan> {
+  const providers = options.providers ?? builtinProviders;
+  const ctx: ProviderContext = {
+    incident: kase.incident,
+    kase,
+    signal: options.signal ?? new AbortController().signal,
+    clients: await providerClients(kase, options.env ?? process.env, options.clients ?? {}),
+    env: options.env ?? process.env,
+    dryRun: true,
+  };
+  const engaged = providers.filter((p) => kase.targets[p.id]);
+  const settled = await Promise.allSettled(engaged.map((p) => p.discover(kase.targets[p.id]!, ctx)));
+  const facts = new Map<string, unknown>();
+  const inputProblems: string[] = [];
+  let other: HoldfastError | undefined;
+  settled.forEach((result, i) => {
+    const provider = engaged[i]!;
+    if (result.status === 'fulfilled') facts.set(provider.id, result.value);
+    else {
+      const e = toHoldfastError(result.reason);
+      if (e instanceof BadInputError) inputProblems.push(e.message.replace(/^bad input: /, ''), ...e.details);
+      else other ??= e;
+    }
+  });
+  if (inputProblems.length) {
+    throw new BadInputError(inputProblems.length === 1 ? `bad input: ${inputProblems[0]}` : `bad input: ${inputProblems.length} problems`, {
+      details: inputProblems.length === 1 ? [] : inputProblems,
+    });
+  }
+  if (other) throw other;
+  const derived = deriveTargets(kase, facts, providers);
+  if (derived) return planCase(derived, options);
+  return buildPlan(kase, facts, providers);
+}
+
+/** A case widened by targets that providers derived from their facts, or undefined when nothing new. */
+function deriveTargets(kase: Case, facts: Map<string, unknown>, providers: readonly Provider[]): Case | undefined {
+  const targets = { ...kase.targets };
+  let changed = false;
+  for (const provider of providers) {
+    if (!provider.derivedTargets || !facts.has(provider.id)) continue;
+    for (const [id, params] of Object.entries(provider.derivedTargets(facts.get(provider.id), kase))) {
+      const other = providers.find((p) => p.id === id);
+      if (!other) continue;
+      const merged = mergeParams(targets[id], params);
+      const parsed = other.parseParams(merged);
+      if (!parsed.params || JSON.stringify(parsed.params) === JSON.stringify(targets[id])) continue;
+      targets[id] = parsed.params;
+      changed = true;
+    }
+  }
+  return changed ? { ...kase, targets } : undefined;
+}
+
+function mergeParams(current: JsonObject | undefined, extra: JsonObject): JsonObject {
+  const out: JsonObject = { ...(current ?? {}) };
+  for (const [k, v] of Object.entries(extra)) {
+    out[k] = Array.isArray(v) && Array.isArray(out[k]) ? [...new Set([...(out[k] as string[]), ...(v as string[])])] : v;
+  }
+  return out;
+}

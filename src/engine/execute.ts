@@ -1,0 +1,278 @@
+/**
+ * The step runner: runs a plan's steps by dependency with a concurrency limit, retries what is
+ * retryable, journals every state change, resumes from the journal, and seals the manifest.
+ * A partial capture is a result, not an exception.
+ */
+import { randomUUID } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import pLimit from 'p-limit';
+import { providerClients } from '../aws/assume-role.js';
+import { awsClientConfig } from '../aws/config.js';
+import { BadInputError, describeError, PermissionError, RemoteError, toHoldfastError } from '../core/errors.js';
+import { dryRun } from './dry-run.js';
+import { EventFanout, type CaptureEvent, type CaptureEventBody, type CaptureStatus } from '../core/events.js';
+import { lockIncident } from './incident-lock.js';
+import { Journal } from '../evidence/journal.js';
+import { deriveJournalState } from '../evidence/journal-state.js';
+import { outcomeFrom, plannedSteps, type CaptureOutcome } from './outcome.js';
+import { builtinProviders, createStore } from './registry.js';
+import { phaseCheckpoints } from './phase-checkpoints.js';
+import { isAlreadySealed, seal, sealedOutcome } from './seal.js';
+import type { Signer } from '../evidence/signing.js';
+import { stepContext, type RunDeps } from './step-context.js';
+import { restoreJournalFromStore } from '../evidence/store-journal.js';
+import { localOperator, toolInfo } from '../core/tool-info.js';
+import type { CapturePlan, EvidenceStore, JsonObject, Provider, ProviderContext, Step } from '../core/types.js';
+
+export type { CaptureOutcome } from './outcome.js';
+export { restoreJournalFromStore, streamToString } from '../evidence/store-journal.js';
+
+export const DEFAULT_CONCURRENCY = 8;
+export const DEFAULT_MAX_ATTEMPTS = 4;
+export const DEFAULT_RETRY_BASE_DELAY_MS = 500;
+export const DEFAULT_STATE_DIR = '.holdfast';
+
+/** Options for `executePlan`; everything is optional and injectable. */
+export interface ExecuteOptions {
+  providers?: readonly Provider[];
+  store?: EvidenceStore;
+  /** Where the local journal lives (default ./.holdfast, or $HOLDFAST_STATE_DIR). */
+  stateDir?: string;
+  onEvent?: (event: CaptureEvent) => void;
+  signal?: AbortSignal;
+  concurrency?: number;
+  /** Injected SDK clients, keyed by provider id (and 'aws:sts', 's3-store'). */
+  clients?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** Preflight every step instead of running it; writes nothing. */
+  dryRun?: boolean;
+  retry?: { maxAttempts?: number; baseDelayMs?: number };
+  /** Replaces the identity lookup (library callers that know who they are). */
+  operator?: JsonObject;
+  /** Signs the manifest digest at seal (local Ed25519 key or KMS). */
+  signer?: Signer;
+}
+
+type StepResult = 'done' | 'failed' | 'skipped' | 'waiting' | 'aborted';
+
+/** Where local journals live: the option, else $HOLDFAST_STATE_DIR, else ./.holdfast. */
+export function resolveStateDir(stateDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return stateDir ?? env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR;
+}
+
+/** Resolve the local journal path for an incident. */
+export function journalPath(stateDir: string, incident: string): string {
+  return join(resolve(stateDir), incident, 'journal.ndjson');
+}
+
+/** Run (or, with dryRun, preflight) a plan. */
+export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {}): Promise<CaptureOutcome> {
+  const providers = options.providers ?? builtinProviders;
+  const env = options.env ?? process.env;
+  const callerClients = options.clients ?? {};
+  const kase = plan.case;
+  const signal = options.signal ?? new AbortController().signal;
+  const clients = await providerClients(kase, env, callerClients);
+  const base: ProviderContext = { incident: plan.incident, kase, signal, clients, env, dryRun: Boolean(options.dryRun) };
+  // The store keeps the caller's own credentials: evidence usually goes to the security account.
+  const store = options.store ?? createStore(kase.store, awsClientConfig({ ...base, clients: callerClients }), callerClients);
+  const providerOf = (step: Step): Provider => {
+    const p = providers.find((q) => q.id === step.provider);
+    if (!p) throw new BadInputError(`bad input: plan step ${step.id} uses provider ${step.provider}, which is not registered`);
+    return p;
+  };
+  plan.steps.forEach(providerOf);
+
+  const storeCheck = await store.preflight();
+  const operator = options.operator ?? (await identify({ ...base, clients: callerClients }, kase.store.kind === 's3' || plan.steps.some((s) => isAwsProvider(s.provider))));
+
+  if (options.dryRun) return dryRun(plan, { base, store, storeCheck, providerOf, operator, options });
+  if (!storeCheck.ok) throw new BadInputError(`bad input: the evidence store cannot be used`, { details: storeCheck.problems });
+
+  const path = journalPath(resolveStateDir(options.stateDir, env), plan.incident);
+  const unlock = lockIncident(path, plan.incident);
+  let journal: Journal;
+  try {
+    await restoreJournalFromStore(path, plan.incident, store);
+    journal = Journal.open(path, plan.incident);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+  const fanout = new EventFanout();
+  fanout.subscribe(options.onEvent);
+  const emit = (body: CaptureEventBody): CaptureEvent => {
+    const line = journal.append(body);
+    fanout.emit(line);
+    return line;
+  };
+
+  try {
+    const initial = deriveJournalState(journal.events);
+    if (isAlreadySealed(plan, initial, journal.events.at(-1))) {
+      return await sealedOutcome(plan, initial, store, path);
+    }
+    const captureId = initial.captureId ?? randomUUID();
+    emit({
+      type: 'capture.started',
+      captureId,
+      case: plan.case as unknown as JsonObject,
+      planDigest: plan.digest,
+      operator,
+      tool: toolInfo(),
+      resumed: journal.events.length > 0,
+      steps: plan.steps.length,
+      plannedSteps: plannedSteps(plan),
+    });
+    for (const l of [...plan.limitations, ...storeCheck.limitations]) emit({ type: 'capture.limitation', message: l });
+
+    const acquiredBy = Object.fromEntries(Object.entries(operator).filter(([k]) => ['osUser', 'host', 'callerArn', 'assumedRole'].includes(k)));
+    const results = await runSteps(plan, { base, store, journal, emit, providerOf, options, acquiredBy });
+    const aborted = signal.aborted || [...results.values()].includes('aborted');
+    const state = deriveJournalState(journal.events);
+    const status = aborted ? 'aborted' : statusOf(results);
+    if (aborted) {
+      emit({ type: 'capture.aborted', reason: String(signal.reason ?? 'aborted') });
+      return outcomeFrom(plan, state, { status: 'aborted', captureId, journalPath: path });
+    }
+    emit({
+      type: 'capture.finished',
+      status,
+      failed: [...results.values()].filter((r) => r === 'failed' || r === 'skipped').length,
+      waiting: [...results.values()].filter((r) => r === 'waiting').length,
+    });
+    return await seal(plan, { journal, store, emit, captureId, path, ...(options.signer ? { signer: options.signer } : {}) });
+  } finally {
+    journal.close();
+    unlock();
+  }
+}
+
+function isAwsProvider(id: string): boolean {
+  return ['ec2', 'rds'].includes(id);
+}
+
+async function identify(ctx: ProviderContext, usesAws: boolean): Promise<JsonObject> {
+  const local = localOperator();
+  if (!usesAws) return local;
+  // Loaded only when AWS is in play: the STS SDK costs memory a Kubernetes-only capture need not pay.
+  const { callerIdentity } = await import('../aws/identity.js');
+  const who = await callerIdentity(awsClientConfig(ctx), ctx.clients['aws:sts'] as never);
+  return {
+    ...local,
+    ...(who.arn ? { callerArn: who.arn, account: who.account ?? null } : { callerArn: null, identityError: who.error ?? 'unknown' }),
+    ...(ctx.kase.assumeRole ? { assumedRole: ctx.kase.assumeRole } : {}),
+  };
+}
+
+function statusOf(results: Map<string, StepResult>): CaptureStatus {
+  const values = [...results.values()];
+  if (values.some((r) => r === 'failed' || r === 'skipped')) return values.some((r) => r === 'done') ? 'partial' : 'failed';
+  if (values.some((r) => r === 'waiting')) return 'awaiting-approval';
+  return 'complete';
+}
+
+/** Run every step once its dependencies settle; each step's result decides its dependents'. */
+async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, StepResult>> {
+  const limit = pLimit(Math.max(1, deps.options.concurrency ?? DEFAULT_CONCURRENCY));
+  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const promises = new Map<string, Promise<StepResult>>();
+  const results = new Map<string, StepResult>();
+  const startState = deriveJournalState(deps.journal.events);
+  const checkpoints = phaseCheckpoints(plan, { store: deps.store, journal: deps.journal, emit: deps.emit, signal: deps.base.signal });
+  const ran = new Set<string>();
+
+  const schedule = (step: Step): Promise<StepResult> => {
+    let p = promises.get(step.id);
+    if (p) return p;
+    p = (async (): Promise<StepResult> => {
+      const depResults = await Promise.all(step.dependsOn.map((d) => schedule(byId.get(d)!)));
+      // A step whose changes a release undid runs again: capturing after release contains again.
+      if (startState.steps.get(step.id)?.status === 'done' && !startState.releasedSteps.has(step.id)) return 'done';
+      if (step.awaitsApproval) {
+        deps.emit({ type: 'step.skipped', stepId: step.id, reason: 'awaits-approval', detail: 'containment at low severity needs --approve-containment' });
+        return 'waiting';
+      }
+      const blocking = step.dependsOn.filter((_, i) => depResults[i] !== 'done');
+      if (blocking.length) {
+        const waitingOnly = blocking.every((d) => results.get(d) === 'waiting');
+        const abortedDep = blocking.some((d) => results.get(d) === 'aborted');
+        if (abortedDep || deps.base.signal.aborted) return 'aborted';
+        deps.emit({
+          type: 'step.skipped',
+          stepId: step.id,
+          reason: waitingOnly ? 'awaits-approval' : 'dependency-failed',
+          detail: `${waitingOnly ? 'waits for' : 'not run because these did not finish'}: ${blocking.join(', ')}`,
+        });
+        return waitingOnly ? 'waiting' : 'skipped';
+      }
+      ran.add(step.id);
+      return limit(() => attemptStep(step, deps));
+    })().then((r) => {
+      results.set(step.id, r);
+      checkpoints.settled(step, ran.has(step.id));
+      return r;
+    });
+    promises.set(step.id, p);
+    return p;
+  };
+  await Promise.all(plan.steps.map(schedule));
+  await checkpoints.flush();
+  return results;
+}
+
+async function attemptStep(step: Step, deps: RunDeps): Promise<StepResult> {
+  const { base, emit, options } = deps;
+  const maxAttempts = options.retry?.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  const baseDelay = options.retry?.baseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS;
+  const provider = deps.providerOf(step);
+  for (let attempt = 1; ; attempt++) {
+    if (base.signal.aborted) return 'aborted';
+    emit({ type: 'step.started', stepId: step.id, attempt, phase: step.phase, title: step.title });
+    try {
+      const outcome = await provider.run(step, stepContext(step, deps));
+      emit({
+        type: 'step.done',
+        stepId: step.id,
+        outputs: outcome.outputs ?? {},
+        limitations: outcome.limitations ?? [],
+        ...(outcome.note ? { note: outcome.note } : {}),
+      });
+      return 'done';
+    } catch (error) {
+      if (base.signal.aborted) return 'aborted';
+      const e = toHoldfastError(error);
+      const retryable = e instanceof RemoteError && e.retryable;
+      if (retryable && attempt < maxAttempts) {
+        const delayMs = Math.round(baseDelay * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));
+        emit({ type: 'step.retry', stepId: step.id, attempt, delayMs, message: e.message });
+        const slept = await sleep(delayMs, base.signal);
+        if (!slept) return 'aborted';
+        continue;
+      }
+      emit({
+        type: 'step.failed',
+        stepId: step.id,
+        ...describeError(e),
+        ...(e instanceof PermissionError ? { details: { action: e.action, policyFile: e.policyFile ?? null } } : {}),
+      });
+      return 'failed';
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolveSleep) => {
+    if (signal.aborted) return resolveSleep(false);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolveSleep(true);
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolveSleep(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+

@@ -1,0 +1,93 @@
+/** The context a provider's `run` gets for one step; every record goes through the journal first. */
+import type { Readable } from 'node:stream';
+import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
+import type { Journal } from '../evidence/journal.js';
+import { deriveJournalState } from '../evidence/journal-state.js';
+import { artifactKey } from '../evidence/store-keys.js';
+import type { ArtifactRecord, ChangeRecord, EvidenceStore, JsonObject, Provider, ProviderContext, Step, StepContext } from '../core/types.js';
+
+/** What the runner hands each step: the journal, the store and who is capturing. */
+export interface RunDeps {
+  base: ProviderContext;
+  /** Who is capturing; stamped on every artifact (chain of custody). */
+  acquiredBy: JsonObject;
+  store: EvidenceStore;
+  journal: Journal;
+  emit: (body: CaptureEventBody) => CaptureEvent;
+  providerOf: (step: Step) => Provider;
+  options: { concurrency?: number; retry?: { maxAttempts?: number; baseDelayMs?: number } };
+}
+
+/** The context a provider's `run` gets: every record goes through the journal first. */
+export function stepContext(step: Step, deps: RunDeps): StepContext {
+  const { emit, store, base, journal } = deps;
+  const state = deriveJournalState(journal.events);
+  const previous = {
+    artifacts: state.artifacts.filter((a) => a.stepId === step.id),
+    changes: state.changes.filter((c) => c.stepId === step.id),
+    intents: state.intents.get(step.id) ?? [],
+  };
+  return {
+    ...base,
+    step,
+    previous,
+    async putArtifact(input, body) {
+      const id = `${step.id}/${input.name}`;
+      const done = deriveJournalState(journal.events).artifacts.find((a) => a.id === id);
+      if (done) {
+        // Recorded by an interrupted earlier run: keep that one, never store it twice.
+        if (typeof body === 'object' && 'destroy' in body) (body as Readable).destroy();
+        return done;
+      }
+      let key = artifactKey(base.incident, step.id, input.name);
+      // Bytes stored by a run that crashed before journaling them stay; the new copy goes beside them.
+      for (let n = 1; await store.head(key); n++) key = `${artifactKey(base.incident, step.id, input.name)}~${n}`;
+      const stored = await store.put(key, body, input.contentType ? { contentType: input.contentType } : {});
+      const artifact: ArtifactRecord = {
+        id,
+        type: input.type,
+        stepId: step.id,
+        source: input.source,
+        acquiredAt: input.acquiredAt,
+        location: { ...stored.location, key: stored.key },
+        sha256: stored.sha256,
+        size: stored.size,
+        method: input.method,
+        ...(stored.preservation ? { preservation: stored.preservation } : {}),
+        acquiredBy: deps.acquiredBy,
+      };
+      emit({ type: 'artifact.recorded', stepId: step.id, artifact });
+      return artifact;
+    },
+    recordArtifact(input) {
+      const { name, ...rest } = input;
+      const artifact: ArtifactRecord = { ...rest, id: `${step.id}/${name}`, stepId: step.id, acquiredBy: deps.acquiredBy };
+      emit({ type: 'artifact.recorded', stepId: step.id, artifact });
+      return artifact;
+    },
+    recordChange(input) {
+      const id = `${step.id}/${input.resource}/${input.attribute}`;
+      const earlier = deriveJournalState(journal.events).changes.find((c) => c.id === id);
+      // A re-run sees the already-changed value; the original is what the first run recorded.
+      const change: ChangeRecord = {
+        ...input,
+        ...(earlier ? { before: earlier.before } : {}),
+        id,
+        stepId: step.id,
+        provider: step.provider,
+        at: new Date().toISOString(),
+      };
+      emit({ type: 'change.recorded', stepId: step.id, change });
+      return change;
+    },
+    recordIntent(what) {
+      emit({ type: 'step.intent', stepId: step.id, what });
+    },
+    progress(message, detail) {
+      emit({ type: 'step.progress', stepId: step.id, message, ...(detail ? { detail } : {}) });
+    },
+    outputOf(stepId) {
+      return deriveJournalState(journal.events).steps.get(stepId)?.outputs;
+    },
+  };
+}

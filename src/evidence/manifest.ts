@@ -1,0 +1,102 @@
+/**
+ * The evidence manifest (`holdfast/manifest@1`): a pure fold of the journal into what was
+ * captured, changed, failed and could not be done; stored as canonical JSON and digested.
+ */
+import { canonicalJson, sha256Hex } from './canonical-json.js';
+import type { CaptureEvent, CaptureStatus } from '../core/events.js';
+import { deriveJournalState } from './journal-state.js';
+import { foldTimeline, type Timeline } from './timeline.js';
+import type { ArtifactRecord, ChangeRecord, FailureRecord, JsonObject, Step } from '../core/types.js';
+
+export const MANIFEST_SCHEMA = 'holdfast/manifest@1';
+
+export interface Manifest {
+  schema: typeof MANIFEST_SCHEMA;
+  incident: string;
+  captureId: string;
+  planDigest: string;
+  operator: JsonObject;
+  tool: JsonObject;
+  startedAt: string;
+  endedAt: string;
+  status: CaptureStatus;
+  store: string;
+  steps: { id: string; title: string; phase: string; target: string; status: string }[];
+  artifacts: ArtifactRecord[];
+  changes: ChangeRecord[];
+  failures: FailureRecord[];
+  waiting: { stepId: string; detail: string }[];
+  limitations: string[];
+  journal: { key: string; head: string; events: number };
+  timeline: Timeline;
+}
+
+export interface SealInfo {
+  store: string;
+  journalKey: string;
+  journalHead: string;
+  sealedAt: string;
+}
+
+/** Status of a capture: failures make it partial; held-back containment makes it awaiting approval. */
+export function captureStatus(steps: readonly Step[], events: readonly CaptureEvent[]): CaptureStatus {
+  const state = deriveJournalState(events);
+  const statuses = steps.map((s) => state.steps.get(s.id)?.status);
+  if (statuses.some((s) => s === 'failed' || s === 'skipped' || s === 'started' || s === undefined)) {
+    return statuses.every((s) => s !== 'done') ? 'failed' : 'partial';
+  }
+  if (statuses.some((s) => s === 'waiting')) return 'awaiting-approval';
+  return 'complete';
+}
+
+/** Fold the journal into a manifest (pure: the clock is passed in through `seal`). */
+export function foldManifest(steps: readonly Step[], events: readonly CaptureEvent[], seal: SealInfo): Manifest {
+  const state = deriveJournalState(events);
+  const failures: FailureRecord[] = [];
+  const waiting: { stepId: string; detail: string }[] = [];
+  for (const step of steps) {
+    const s = state.steps.get(step.id);
+    if (!s || s.status === 'started') {
+      failures.push({ stepId: step.id, code: 'NOT_RUN', message: 'step did not finish (interrupted)' });
+    } else if (s.status === 'failed' && s.failure) {
+      failures.push(s.failure);
+    } else if (s.status === 'skipped') {
+      failures.push({ stepId: step.id, code: 'SKIPPED', message: s.detail ?? 'skipped' });
+    } else if (s.status === 'waiting') {
+      waiting.push({ stepId: step.id, detail: s.detail ?? 'awaits approval' });
+    }
+  }
+  const stepIds = new Set(steps.map((s) => s.id));
+  return {
+    schema: MANIFEST_SCHEMA,
+    incident: events[0]?.incident ?? '',
+    captureId: state.captureId ?? '',
+    planDigest: state.planDigest ?? '',
+    operator: state.operator ?? {},
+    tool: state.tool ?? {},
+    startedAt: state.firstAt ?? seal.sealedAt,
+    endedAt: seal.sealedAt,
+    status: captureStatus(steps, events),
+    store: seal.store,
+    steps: steps.map((s) => ({
+      id: s.id,
+      title: s.title,
+      phase: s.phase,
+      target: s.target,
+      status: state.steps.get(s.id)?.status ?? 'not-run',
+    })),
+    artifacts: state.artifacts.filter((a) => stepIds.has(a.stepId)),
+    changes: state.changes,
+    failures,
+    waiting,
+    limitations: state.limitations,
+    journal: { key: seal.journalKey, head: seal.journalHead, events: events.length },
+    timeline: foldTimeline(events),
+  };
+}
+
+/** Canonical bytes of a manifest and their SHA-256. */
+export function serializeManifest(manifest: Manifest): { text: string; sha256: string } {
+  const text = canonicalJson(manifest);
+  return { text, sha256: sha256Hex(text) };
+}

@@ -1,0 +1,60 @@
+/**
+ * The retrospective timeline (pure): first action, each phase's start and end, when each target's
+ * containment completed, and time to containment per target and overall.
+ */
+import type { CaptureEvent } from '../core/events.js';
+import { PHASES } from '../core/types.js';
+
+export interface Timeline {
+  captureStartedAt?: string;
+  firstActionAt?: string;
+  phases: { phase: string; startedAt: string; endedAt?: string }[];
+  containment: { target: string; containedAt: string; timeToContainmentMs: number }[];
+  /** Until the last target was contained; absent while any planned containment is unfinished. */
+  timeToContainmentMs?: number;
+}
+
+type Planned = { id: string; phase: string; target: string };
+
+/** Fold events into a timeline. */
+export function foldTimeline(events: readonly CaptureEvent[]): Timeline {
+  const started = events.find((e) => e.type === 'capture.started');
+  const planned = new Map<string, Planned>();
+  for (const e of events) if (e.type === 'capture.started') for (const p of e.plannedSteps ?? []) planned.set(p.id, p);
+  const phaseStart = new Map<string, string>();
+  const phaseEnd = new Map<string, string>();
+  const doneAt = new Map<string, string>();
+  let firstActionAt: string | undefined;
+  for (const e of events) {
+    const step = e.stepId ? planned.get(e.stepId) : undefined;
+    if (!step) continue;
+    if (e.type === 'step.started') {
+      firstActionAt ??= e.at;
+      if (!phaseStart.has(step.phase)) phaseStart.set(step.phase, e.at);
+    }
+    if (e.type === 'step.done' || e.type === 'step.failed' || e.type === 'step.skipped') phaseEnd.set(step.phase, e.at);
+    if (e.type === 'step.done') doneAt.set(step.id, e.at);
+  }
+  const origin = started?.at;
+  const containment: Timeline['containment'] = [];
+  const containTargets = new Set([...planned.values()].filter((p) => p.phase === 'contain').map((p) => p.target));
+  let allContained = containTargets.size > 0;
+  for (const target of [...containTargets].sort()) {
+    const steps = [...planned.values()].filter((p) => p.phase === 'contain' && p.target === target);
+    const times = steps.map((s) => doneAt.get(s.id));
+    if (times.some((t) => !t) || !origin) {
+      allContained = false;
+      continue;
+    }
+    const containedAt = times.sort().at(-1)!;
+    containment.push({ target, containedAt, timeToContainmentMs: Date.parse(containedAt) - Date.parse(origin) });
+  }
+  const overall = allContained ? Math.max(...containment.map((c) => c.timeToContainmentMs)) : undefined;
+  return {
+    ...(origin ? { captureStartedAt: origin } : {}),
+    ...(firstActionAt ? { firstActionAt } : {}),
+    phases: PHASES.filter((p) => phaseStart.has(p)).map((p) => ({ phase: p, startedAt: phaseStart.get(p)!, ...(phaseEnd.has(p) ? { endedAt: phaseEnd.get(p)! } : {}) })),
+    containment,
+    ...(overall !== undefined ? { timeToContainmentMs: overall } : {}),
+  };
+}
