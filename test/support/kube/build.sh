@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds etcd and kube-apiserver from the Go module proxy into a cache outside the repo, for the
+# Builds etcd, kube-apiserver and kube-controller-manager from the Go module proxy into a cache outside the repo, for the
 # Kubernetes integration tests (envtest-style: no kubelet). Skips what is already built.
 # Neither binary can be downloaded prebuilt here; both build from published module sources.
 set -euo pipefail
@@ -27,8 +27,8 @@ GO
   mv "$CACHE/etcd.tmp" "$CACHE/etcd"
 fi
 
-if [ ! -x "$CACHE/kube-apiserver" ]; then
-  echo "kube: building kube-apiserver ${K8S_VERSION} (cold: 10+ minutes on 2 cores)"
+if [ ! -x "$CACHE/kube-apiserver" ] || [ ! -x "$CACHE/kube-controller-manager" ]; then
+  echo "kube: building kube-apiserver and kube-controller-manager ${K8S_VERSION} (cold: 15+ minutes on 2 cores)"
   work="$CACHE/apiserver-src"; rm -rf "$work"; mkdir -p "$work"; cd "$work"
   go mod init holdfast.local/apiserver-build >/dev/null 2>&1
   # k8s.io/kubernetes lists its staging modules as v0.0.0 with replaces that only work inside its own
@@ -44,12 +44,17 @@ if [ ! -x "$CACHE/kube-apiserver" ]; then
 
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver/app"
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+)
 GO
   go mod tidy >/dev/null
   ldflags="-X k8s.io/component-base/version.gitVersion=${K8S_VERSION} -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${K8S_VERSION#v1.}"
   ldflags="${ldflags%.*}"
-  go build -trimpath -ldflags "$ldflags" -o "$CACHE/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-  mv "$CACHE/kube-apiserver.tmp" "$CACHE/kube-apiserver"
+  # One module graph, one build: the controller manager shares nearly every package with the API server.
+  mkdir -p out
+  go build -trimpath -ldflags "$ldflags" -o out/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager
+  mv out/kube-apiserver out/kube-controller-manager "$CACHE/"
 fi
-echo "kube: $CACHE/etcd and $CACHE/kube-apiserver ready"
+echo "kube: $CACHE/etcd, kube-apiserver and kube-controller-manager ready"
