@@ -18,9 +18,14 @@ const pg = await startPostgres();
 await pg.sql('CREATE DATABASE bench');
 let t = performance.now();
 // Hex of random bytes: about 1 KiB a row that pg_dump's compression cannot shrink much.
-await pg.sql(`CREATE EXTENSION IF NOT EXISTS pgcrypto; CREATE TABLE evidence AS SELECT g AS id, encode(gen_random_bytes(${ROW_BYTES / 2 - 8}), 'hex') AS payload FROM generate_series(1, ${rows}) g;`, 'bench');
+await pg.sql(
+  `CREATE EXTENSION IF NOT EXISTS pgcrypto; CREATE TABLE evidence AS SELECT g AS id, encode(gen_random_bytes(${ROW_BYTES / 2 - 8}), 'hex') AS payload FROM generate_series(1, ${rows}) g;`,
+  'bench',
+);
 const size = (await pg.sql("SELECT pg_database_size('bench')", 'bench')).trim();
-console.log(`generated ${rows} rows, database ${(Number(size) / 1024 / 1024).toFixed(0)} MiB in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+console.log(
+  `generated ${rows} rows, database ${(Number(size) / 1024 / 1024).toFixed(0)} MiB in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+);
 
 const env = { ...process.env, BENCH_PW: pg.password, PGPASSWORD: pg.password };
 t = performance.now();
@@ -28,9 +33,16 @@ execFileSync('sh', ['-c', `pg_dump -Fc -h 127.0.0.1 -p ${pg.port} -U holdfast -d
 const baselineS = (performance.now() - t) / 1000;
 
 /** Peak RSS of a process, sampled from /proc while it runs (KiB). */
-async function runMeasured(args: string[], cwd: string): Promise<{ seconds: number; peakKiB: number; code: number | null }> {
+async function runMeasured(
+  args: string[],
+  cwd: string,
+): Promise<{ seconds: number; peakKiB: number; code: number | null }> {
   const started = performance.now();
-  const child = spawn(process.execPath, [cli, ...args], { cwd, env: { ...process.env, BENCH_PW: pg.password }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [cli, ...args], {
+    cwd,
+    env: { ...process.env, BENCH_PW: pg.password },
+    stdio: 'ignore',
+  });
   let peak = 0;
   const timer = setInterval(() => {
     try {
@@ -46,12 +58,31 @@ async function runMeasured(args: string[], cwd: string): Promise<{ seconds: numb
 }
 
 const cwd = mkdtempSync(join(tmpdir(), 'hf-dumpbench-'));
-const run = await runMeasured(['capture', '--incident', 'IR-BENCH-DUMP', '--dump', `postgres://holdfast@127.0.0.1:${pg.port}/bench`, '--dump-password-env', 'BENCH_PW', '--store', 'es'], cwd);
-const dumpFile = execFileSync('sh', ['-c', `ls ${cwd}/es/IR-BENCH-DUMP/artifacts/*/*.pgdump`], { encoding: 'utf8' }).trim();
+const run = await runMeasured(
+  [
+    'capture',
+    '--incident',
+    'IR-BENCH-DUMP',
+    '--dump',
+    `postgres://holdfast@127.0.0.1:${pg.port}/bench`,
+    '--dump-password-env',
+    'BENCH_PW',
+    '--store',
+    'es',
+  ],
+  cwd,
+);
+const dumpFile = execFileSync('sh', ['-c', `ls ${cwd}/es/IR-BENCH-DUMP/artifacts/*/*.pgdump`], {
+  encoding: 'utf8',
+}).trim();
 const dumpBytes = statSync(dumpFile).size;
 const mib = dumpBytes / 1024 / 1024;
 console.log(`dump size ${mib.toFixed(0)} MiB (exit ${run.code})`);
 console.log('mode                               wall s   MiB/s of dump   peak RSS MiB');
-console.log(`pg_dump -Fc > /dev/null            ${baselineS.toFixed(1).padStart(6)}   ${(mib / baselineS).toFixed(1).padStart(13)}   (not measured)`);
-console.log(`evidence capture --dump (hashed)   ${run.seconds.toFixed(1).padStart(6)}   ${(mib / run.seconds).toFixed(1).padStart(13)}   ${(run.peakKiB / 1024).toFixed(0).padStart(12)}`);
+console.log(
+  `pg_dump -Fc > /dev/null            ${baselineS.toFixed(1).padStart(6)}   ${(mib / baselineS).toFixed(1).padStart(13)}   (not measured)`,
+);
+console.log(
+  `evidence capture --dump (hashed)   ${run.seconds.toFixed(1).padStart(6)}   ${(mib / run.seconds).toFixed(1).padStart(13)}   ${(run.peakKiB / 1024).toFixed(0).padStart(12)}`,
+);
 await pg.stop();

@@ -7,7 +7,16 @@ import { childProcessStream } from '../../src/core/child-process-stream.js';
 import { BadInputError, InternalError, RemoteError } from '../../src/core/errors.js';
 import type { Provider, StepContext, StepOutcome } from '../../src/core/types.js';
 import { dumpFlags, parseDumpParams, type DumpParams, type DumpTarget } from './params.js';
-import { classifyToolError, dumpArgs, findDumpTool, majorVersion, resolvePassword, secretFileFor, serverVersion, toolEnv } from './tools.js';
+import {
+  classifyToolError,
+  dumpArgs,
+  findDumpTool,
+  majorVersion,
+  resolvePassword,
+  secretFileFor,
+  serverVersion,
+  toolEnv,
+} from './tools.js';
 
 export interface DumpFacts {
   params: DumpParams;
@@ -27,8 +36,13 @@ async function discoverDumps(params: DumpParams, ctx: Parameters<Provider['disco
       const password = resolvePassword(params, ctx.env, t);
       const tool = await findDumpTool(t.engine);
       const server = await serverVersion(t, password, ctx.env);
-      if (t.engine === 'postgres' && majorVersion(server) > majorVersion(tool.version.replace(/^pg_dump \(PostgreSQL\) /, ''))) {
-        throw new BadInputError(`bad input: --dump ${t.url}: the server is PostgreSQL ${server} and ${tool.version} refuses newer servers; install the matching postgresql-client`);
+      if (
+        t.engine === 'postgres' &&
+        majorVersion(server) > majorVersion(tool.version.replace(/^pg_dump \(PostgreSQL\) /, ''))
+      ) {
+        throw new BadInputError(
+          `bad input: --dump ${t.url}: the server is PostgreSQL ${server} and ${tool.version} refuses newer servers; install the matching postgresql-client`,
+        );
       }
       dumps.push({ ...t, tool: tool.path, toolVersion: tool.version, serverVersion: server });
     } catch (error) {
@@ -53,28 +67,48 @@ async function runDump(ctx: StepContext): Promise<StepOutcome> {
       describeFailure: (stderr, code, signal) => {
         const c = classifyToolError(facts, stderr, password);
         const how = signal ? `was killed by ${signal}` : `exited with ${code}`;
-        return new RemoteError(`${facts.tool} ${how}; the dump is incomplete and was not recorded: ${c.message}`, c.kind === 'unreachable');
+        return new RemoteError(
+          `${facts.tool} ${how}; the dump is incomplete and was not recorded: ${c.message}`,
+          c.kind === 'unreachable',
+        );
       },
     });
     const artifact = await ctx.putArtifact(
       {
         name: `${facts.database}.${facts.engine === 'postgres' ? 'pgdump' : 'sql'}`,
         type: facts.engine === 'postgres' ? 'postgres-dump' : 'mariadb-dump',
-        source: { engine: facts.engine, host: facts.host, port: facts.port, database: facts.database, user: facts.user, serverVersion: facts.serverVersion },
+        source: {
+          engine: facts.engine,
+          host: facts.host,
+          port: facts.port,
+          database: facts.database,
+          user: facts.user,
+          serverVersion: facts.serverVersion,
+        },
         acquiredAt: startedAt,
         method: {
           tool: facts.toolVersion,
           // Options without the secret file's path (it is gone once the dump ends).
           options: args.filter((a) => !a.startsWith('--defaults-extra-file')),
           format: facts.engine === 'postgres' ? 'pg_dump custom (-Fc)' : 'SQL',
-          consistency: facts.engine === 'postgres' ? (params.serializableDeferrable ? 'serializable deferrable snapshot' : 'repeatable-read snapshot') : 'single transaction (InnoDB tables only)',
+          consistency:
+            facts.engine === 'postgres'
+              ? params.serializableDeferrable
+                ? 'serializable deferrable snapshot'
+                : 'repeatable-read snapshot'
+              : 'single transaction (InnoDB tables only)',
         },
         contentType: 'application/octet-stream',
       },
       child.stdout,
     );
     await child.exited;
-    const limitations = facts.engine === 'mariadb' ? [`${facts.url}: --single-transaction is consistent only for InnoDB tables; other engines were read as they changed`] : [];
+    const limitations =
+      facts.engine === 'mariadb'
+        ? [
+            `${facts.url}: --single-transaction is consistent only for InnoDB tables; other engines were read as they changed`,
+          ]
+        : [];
     return { outputs: { sha256: artifact.sha256 ?? null, size: artifact.size ?? null }, limitations };
   } finally {
     secret?.remove();
@@ -86,7 +120,8 @@ export const dumpProvider = {
   summary: 'logical dumps of PostgreSQL (pg_dump -Fc) and MariaDB/MySQL (single transaction), streamed and hashed',
   flags: dumpFlags,
   policies: [],
-  example: 'DB_PW=… evidence capture --incident IR-2026-0042 --dump postgres://forensic@db.internal:5432/orders --dump-password-env DB_PW',
+  example:
+    'DB_PW=… evidence capture --incident IR-2026-0042 --dump postgres://forensic@db.internal:5432/orders --dump-password-env DB_PW',
   parseParams: parseDumpParams,
   discover: discoverDumps,
   plan(facts) {

@@ -26,14 +26,44 @@ export interface DumpParams extends JsonObject {
 
 export const DEFAULT_LOCK_WAIT_TIMEOUT = '30s';
 const DEFAULT_PORTS: Record<DumpEngine, number> = { postgres: 5432, mariadb: 3306 };
-const SCHEMES: Record<string, DumpEngine> = { postgres: 'postgres', postgresql: 'postgres', mysql: 'mariadb', mariadb: 'mariadb' };
+const SCHEMES: Record<string, DumpEngine> = {
+  postgres: 'postgres',
+  postgresql: 'postgres',
+  mysql: 'mariadb',
+  mariadb: 'mariadb',
+};
 
 export const dumpFlags: ProviderFlag[] = [
-  { flags: '--dump <url>', description: 'logical dump of postgres://user@host:port/db or mysql://user@host:port/db (no password in the URL; repeatable)', param: 'urls', repeatable: true, target: true },
-  { flags: '--dump-password-env <name>', description: 'environment variable holding the database password (for every --dump; a case file can give each database its own)', param: 'passwordEnv' },
-  { flags: '--dump-password-file <path>', description: 'file holding the database password (one line)', param: 'passwordFile' },
-  { flags: '--serializable-deferrable', description: 'pg_dump --serializable-deferrable (waits for a safe snapshot)', param: 'serializableDeferrable', boolean: true },
-  { flags: '--lock-wait-timeout <duration>', description: 'how long pg_dump waits for table locks (default 30s)', param: 'lockWaitTimeout' },
+  {
+    flags: '--dump <url>',
+    description:
+      'logical dump of postgres://user@host:port/db or mysql://user@host:port/db (no password in the URL; repeatable)',
+    param: 'urls',
+    repeatable: true,
+    target: true,
+  },
+  {
+    flags: '--dump-password-env <name>',
+    description:
+      'environment variable holding the database password (for every --dump; a case file can give each database its own)',
+    param: 'passwordEnv',
+  },
+  {
+    flags: '--dump-password-file <path>',
+    description: 'file holding the database password (one line)',
+    param: 'passwordFile',
+  },
+  {
+    flags: '--serializable-deferrable',
+    description: 'pg_dump --serializable-deferrable (waits for a safe snapshot)',
+    param: 'serializableDeferrable',
+    boolean: true,
+  },
+  {
+    flags: '--lock-wait-timeout <duration>',
+    description: 'how long pg_dump waits for table locks (default 30s)',
+    param: 'lockWaitTimeout',
+  },
 ];
 
 /** Parse one URL; the problem never repeats a password that was in it. */
@@ -42,10 +72,15 @@ export function parseDumpUrl(text: string): { target?: DumpTarget; problem?: str
   try {
     url = new URL(text);
   } catch {
-    return { problem: `--dump "${text.replace(/:[^:@/]*@/, ':***@')}" is not a URL (expected postgres://user@host:port/db)` };
+    return {
+      problem: `--dump "${text.replace(/:[^:@/]*@/, ':***@')}" is not a URL (expected postgres://user@host:port/db)`,
+    };
   }
   const shown = `${url.protocol}//${url.username}${url.password ? ':***' : ''}@${url.host}${url.pathname}`;
-  if (url.password) return { problem: `--dump ${shown}: a password in the URL would show in process lists and logs; use --dump-password-env or --dump-password-file` };
+  if (url.password)
+    return {
+      problem: `--dump ${shown}: a password in the URL would show in process lists and logs; use --dump-password-env or --dump-password-file`,
+    };
   const engine = SCHEMES[url.protocol.replace(/:$/, '')];
   if (!engine) return { problem: `--dump ${shown}: scheme must be postgres:// or mysql:// (mariadb://)` };
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
@@ -71,7 +106,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Problems with one password source (`where` names it for the message). */
 function passwordSourceProblems(where: string, passwordEnv: string | null, passwordFile: string | null): string[] {
   const problems: string[] = [];
-  if (passwordEnv && !ENV_NAME.test(passwordEnv)) problems.push(`${where}passwordEnv "${passwordEnv}" is not an environment variable name`);
+  if (passwordEnv && !ENV_NAME.test(passwordEnv))
+    problems.push(`${where}passwordEnv "${passwordEnv}" is not an environment variable name`);
   if (passwordEnv && passwordFile) problems.push(`${where}give passwordEnv or passwordFile, not both`);
   return problems;
 }
@@ -82,26 +118,40 @@ function passwordSourceProblems(where: string, passwordEnv: string | null, passw
  */
 function parseDatabaseEntry(entry: unknown, index: number): { target?: DumpTarget; problems: string[] } {
   const where = `targets.dump.databases[${index}]`;
-  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return { problems: [`${where}: expected { url, passwordEnv | passwordFile }`] };
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry))
+    return { problems: [`${where}: expected { url, passwordEnv | passwordFile }`] };
   const e = entry as Record<string, unknown>;
-  const problems = Object.keys(e).filter((k) => !['url', 'passwordEnv', 'passwordFile'].includes(k)).map((k) => `${where}.${k}: unknown field`);
-  if (typeof e.url !== 'string') return { problems: [...problems, `${where}.url: a postgres:// or mysql:// URL is required`] };
+  const problems = Object.keys(e)
+    .filter((k) => !['url', 'passwordEnv', 'passwordFile'].includes(k))
+    .map((k) => `${where}.${k}: unknown field`);
+  if (typeof e.url !== 'string')
+    return { problems: [...problems, `${where}.url: a postgres:// or mysql:// URL is required`] };
   const parsed = parseDumpUrl(e.url);
   if (parsed.problem) problems.push(parsed.problem.replace(/^--dump /, `${where}.url `));
   const passwordEnv = e.passwordEnv ? String(e.passwordEnv) : null;
   const passwordFile = e.passwordFile ? String(e.passwordFile) : null;
   problems.push(...passwordSourceProblems(`${where}.`, passwordEnv, passwordFile));
-  return parsed.target && !problems.length ? { target: { ...parsed.target, passwordEnv, passwordFile }, problems } : { problems };
+  return parsed.target && !problems.length
+    ? { target: { ...parsed.target, passwordEnv, passwordFile }, problems }
+    : { problems };
 }
 
 /** Validate the dump provider's params. */
 export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problems: string[] } {
   const problems: string[] = [];
-  const known = new Set(['urls', 'databases', 'passwordEnv', 'passwordFile', 'serializableDeferrable', 'lockWaitTimeout']);
+  const known = new Set([
+    'urls',
+    'databases',
+    'passwordEnv',
+    'passwordFile',
+    'serializableDeferrable',
+    'lockWaitTimeout',
+  ]);
   for (const key of Object.keys(raw)) if (!known.has(key)) problems.push(`targets.dump.${key}: unknown field`);
   const urls = (Array.isArray(raw.urls) ? raw.urls : raw.urls ? [raw.urls] : []).map(String);
   const databases = raw.databases === undefined ? [] : Array.isArray(raw.databases) ? raw.databases : null;
-  if (databases === null) problems.push('targets.dump.databases: expected a list of { url, passwordEnv | passwordFile }');
+  if (databases === null)
+    problems.push('targets.dump.databases: expected a list of { url, passwordEnv | passwordFile }');
   if (!urls.length && !databases?.length) problems.push('dump: give at least one --dump URL');
   const targets: DumpTarget[] = [];
   for (const u of urls) {
@@ -116,7 +166,8 @@ export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problem
   });
   const passwordEnv = raw.passwordEnv ? String(raw.passwordEnv) : null;
   const passwordFile = raw.passwordFile ? String(raw.passwordFile) : null;
-  if (passwordEnv && !ENV_NAME.test(passwordEnv)) problems.push(`--dump-password-env "${passwordEnv}" is not an environment variable name`);
+  if (passwordEnv && !ENV_NAME.test(passwordEnv))
+    problems.push(`--dump-password-env "${passwordEnv}" is not an environment variable name`);
   if (passwordEnv && passwordFile) problems.push('give --dump-password-env or --dump-password-file, not both');
   const seen = new Set<string>();
   for (const t of targets) {
@@ -125,8 +176,18 @@ export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problem
     seen.add(key);
   }
   const lockWaitTimeout = raw.lockWaitTimeout ? String(raw.lockWaitTimeout) : DEFAULT_LOCK_WAIT_TIMEOUT;
-  if (!/^\d+(ms|s|min)?$/.test(lockWaitTimeout)) problems.push(`--lock-wait-timeout "${lockWaitTimeout}": expected e.g. 30s, 500ms or 2min`);
+  if (!/^\d+(ms|s|min)?$/.test(lockWaitTimeout))
+    problems.push(`--lock-wait-timeout "${lockWaitTimeout}": expected e.g. 30s, 500ms or 2min`);
   return problems.length
     ? { problems }
-    : { params: { targets, passwordEnv, passwordFile, serializableDeferrable: raw.serializableDeferrable === true || raw.serializableDeferrable === 'true', lockWaitTimeout }, problems };
+    : {
+        params: {
+          targets,
+          passwordEnv,
+          passwordFile,
+          serializableDeferrable: raw.serializableDeferrable === true || raw.serializableDeferrable === 'true',
+          lockWaitTimeout,
+        },
+        problems,
+      };
 }

@@ -20,8 +20,11 @@ export const TOOL_PACKAGES: Record<DumpEngine, string> = { postgres: 'postgresql
 export function resolvePassword(params: DumpParams, env: NodeJS.ProcessEnv, target: DumpTarget): string | undefined {
   // A database's own source (case file) wins over the shared flags.
   const own = target.passwordEnv || target.passwordFile;
-  const [fromEnv, fromFile] = own ? [target.passwordEnv, target.passwordFile] : [params.passwordEnv, params.passwordFile];
-  const name = (flag: 'env' | 'file') => (own ? `${target.url}: password${flag === 'env' ? 'Env' : 'File'}` : `--dump-password-${flag}`);
+  const [fromEnv, fromFile] = own
+    ? [target.passwordEnv, target.passwordFile]
+    : [params.passwordEnv, params.passwordFile];
+  const name = (flag: 'env' | 'file') =>
+    own ? `${target.url}: password${flag === 'env' ? 'Env' : 'File'}` : `--dump-password-${flag}`;
   if (fromEnv) {
     const value = env[fromEnv];
     if (value === undefined) throw new BadInputError(`bad input: ${name('env')} ${fromEnv}: the variable is not set`);
@@ -31,7 +34,9 @@ export function resolvePassword(params: DumpParams, env: NodeJS.ProcessEnv, targ
     try {
       return readFileSync(fromFile, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
-      throw new BadInputError(`bad input: ${name('file')} ${fromFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new BadInputError(
+        `bad input: ${name('file')} ${fromFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
     }
   }
   return undefined;
@@ -55,7 +60,8 @@ export function toolEnv(env: NodeJS.ProcessEnv, t: DumpTarget, secret: SecretFil
   const clean = { ...env };
   delete clean.PGPASSWORD;
   delete clean.MYSQL_PWD;
-  if (t.engine === 'postgres') return { ...clean, PGCONNECT_TIMEOUT: String(CONNECT_TIMEOUT_S), ...(secret ? { PGPASSFILE: secret.path } : {}) };
+  if (t.engine === 'postgres')
+    return { ...clean, PGCONNECT_TIMEOUT: String(CONNECT_TIMEOUT_S), ...(secret ? { PGPASSFILE: secret.path } : {}) };
   return clean;
 }
 
@@ -70,7 +76,9 @@ export async function findDumpTool(engine: DumpEngine): Promise<{ path: string; 
       // try the next name
     }
   }
-  throw new BadInputError(`bad input: --dump ${engine}: ${candidates.join(' or ')} is not installed (Debian: apt-get install ${TOOL_PACKAGES[engine]})`);
+  throw new BadInputError(
+    `bad input: --dump ${engine}: ${candidates.join(' or ')} is not installed (Debian: apt-get install ${TOOL_PACKAGES[engine]})`,
+  );
 }
 
 /** Arguments for the dump itself; for MariaDB the option file must be the first argument. */
@@ -102,31 +110,76 @@ export function dumpArgs(t: DumpTarget, params: DumpParams, secret: SecretFile |
 }
 
 /** Translate a tool's stderr into the cause a responder can act on. */
-export function classifyToolError(t: DumpTarget, stderr: string, password: string | undefined): { kind: 'auth' | 'unreachable' | 'no-database' | 'version' | 'other'; message: string } {
+export function classifyToolError(
+  t: DumpTarget,
+  stderr: string,
+  password: string | undefined,
+): { kind: 'auth' | 'unreachable' | 'no-database' | 'version' | 'other'; message: string } {
   const text = redact(stderr, password).trim();
   const last = text.split('\n').filter(Boolean).at(-1) ?? 'no output';
   const where = `${t.url}`;
-  if (/password authentication failed|no password supplied|Access denied/i.test(text)) return { kind: 'auth', message: `${where}: authentication failed for user ${t.user} (check the password source)` };
-  if (/server version mismatch|aborting because of server version/i.test(text)) return { kind: 'version', message: `${where}: the server is newer than this pg_dump: ${last}` };
-  if (/does not exist|Unknown database/i.test(text)) return { kind: 'no-database', message: `${where}: database ${t.database} does not exist` };
-  if (/could not connect|Connection refused|could not translate host|timeout expired|Can't connect|Unknown (MySQL|MariaDB) server host|Network is unreachable/i.test(text)) {
+  if (/password authentication failed|no password supplied|Access denied/i.test(text))
+    return { kind: 'auth', message: `${where}: authentication failed for user ${t.user} (check the password source)` };
+  if (/server version mismatch|aborting because of server version/i.test(text))
+    return { kind: 'version', message: `${where}: the server is newer than this pg_dump: ${last}` };
+  if (/does not exist|Unknown database/i.test(text))
+    return { kind: 'no-database', message: `${where}: database ${t.database} does not exist` };
+  if (
+    /could not connect|Connection refused|could not translate host|timeout expired|Can't connect|Unknown (MySQL|MariaDB) server host|Network is unreachable/i.test(
+      text,
+    )
+  ) {
     return { kind: 'unreachable', message: `${where}: cannot reach ${t.host}:${t.port} (${last})` };
   }
   return { kind: 'other', message: `${where}: ${last}` };
 }
 
 /** Ask the server its version (read-only) using the same secret mechanism as the dump. */
-export async function serverVersion(t: DumpTarget, password: string | undefined, env: NodeJS.ProcessEnv): Promise<string> {
+export async function serverVersion(
+  t: DumpTarget,
+  password: string | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   const secret = secretFileFor(t, password);
   try {
     const run =
       t.engine === 'postgres'
-        ? execFileAsync('psql', ['--no-password', '--no-psqlrc', `--host=${t.host}`, `--port=${t.port}`, `--username=${t.user}`, `--dbname=${t.database}`, '-Atc', 'show server_version'], { env: toolEnv(env, t, secret), timeout: 30_000 })
-        : execFileAsync('mariadb', [...(secret ? [`--defaults-extra-file=${secret.path}`] : []), `--connect-timeout=${CONNECT_TIMEOUT_S}`, `--host=${t.host}`, `--port=${t.port}`, `--user=${t.user}`, t.database, '-N', '-e', 'select version()'], { env: toolEnv(env, t, secret), timeout: 30_000 });
+        ? execFileAsync(
+            'psql',
+            [
+              '--no-password',
+              '--no-psqlrc',
+              `--host=${t.host}`,
+              `--port=${t.port}`,
+              `--username=${t.user}`,
+              `--dbname=${t.database}`,
+              '-Atc',
+              'show server_version',
+            ],
+            { env: toolEnv(env, t, secret), timeout: 30_000 },
+          )
+        : execFileAsync(
+            'mariadb',
+            [
+              ...(secret ? [`--defaults-extra-file=${secret.path}`] : []),
+              `--connect-timeout=${CONNECT_TIMEOUT_S}`,
+              `--host=${t.host}`,
+              `--port=${t.port}`,
+              `--user=${t.user}`,
+              t.database,
+              '-N',
+              '-e',
+              'select version()',
+            ],
+            { env: toolEnv(env, t, secret), timeout: 30_000 },
+          );
     return (await run).stdout.trim();
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };
-    if (e.code === 'ENOENT') throw new BadInputError(`bad input: --dump ${t.url}: ${t.engine === 'postgres' ? 'psql' : 'mariadb'} is not installed (Debian: apt-get install ${TOOL_PACKAGES[t.engine]})`);
+    if (e.code === 'ENOENT')
+      throw new BadInputError(
+        `bad input: --dump ${t.url}: ${t.engine === 'postgres' ? 'psql' : 'mariadb'} is not installed (Debian: apt-get install ${TOOL_PACKAGES[t.engine]})`,
+      );
     const c = classifyToolError(t, e.stderr ?? e.message, password);
     if (c.kind === 'unreachable') throw new BadInputError(`bad input: --dump ${c.message}`);
     throw new BadInputError(`bad input: --dump ${c.message}`);
@@ -143,4 +196,3 @@ export function majorVersion(text: string): number {
   // PostgreSQL before 10 counted majors as 9.6, 9.5 …
   return major < 10 && m[2] ? major + Number(m[2]) / 10 : major;
 }
-

@@ -77,7 +77,10 @@ function chunks<T>(list: readonly T[], size: number): T[][] {
 export type OwnedInstance = Instance & { OwnerId?: string };
 
 /** One paginated DescribeInstances for ids and/or filters. */
-export async function describeInstances(c: Ec2Clients, query: { ids?: string[]; filters?: Filter[] }): Promise<OwnedInstance[]> {
+export async function describeInstances(
+  c: Ec2Clients,
+  query: { ids?: string[]; filters?: Filter[] },
+): Promise<OwnedInstance[]> {
   const out: OwnedInstance[] = [];
   let NextToken: string | undefined;
   do {
@@ -88,7 +91,8 @@ export async function describeInstances(c: Ec2Clients, query: { ids?: string[]; 
         ...(NextToken ? { NextToken } : {}),
       }),
     );
-    for (const r of res.Reservations ?? []) out.push(...(r.Instances ?? []).map((i) => ({ ...i, ...(r.OwnerId ? { OwnerId: r.OwnerId } : {}) })));
+    for (const r of res.Reservations ?? [])
+      out.push(...(r.Instances ?? []).map((i) => ({ ...i, ...(r.OwnerId ? { OwnerId: r.OwnerId } : {}) })));
     NextToken = res.NextToken;
   } while (NextToken);
   return out;
@@ -100,7 +104,12 @@ export async function describeEnisOf(c: Ec2Clients, instanceIds: string[]): Prom
   for (const batch of chunks(instanceIds, MAX_FILTER_VALUES)) {
     let NextToken: string | undefined;
     do {
-      const res = await c.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: batch }], ...(NextToken ? { NextToken } : {}) }));
+      const res = await c.ec2.send(
+        new DescribeNetworkInterfacesCommand({
+          Filters: [{ Name: 'attachment.instance-id', Values: batch }],
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      );
       out.push(...(res.NetworkInterfaces ?? []));
       NextToken = res.NextToken;
     } while (NextToken);
@@ -125,7 +134,12 @@ export async function describeVolumesOf(c: Ec2Clients, instanceIds: string[]): P
   for (const batch of chunks(instanceIds, MAX_FILTER_VALUES)) {
     let NextToken: string | undefined;
     do {
-      const res = await c.ec2.send(new DescribeVolumesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: batch }], ...(NextToken ? { NextToken } : {}) }));
+      const res = await c.ec2.send(
+        new DescribeVolumesCommand({
+          Filters: [{ Name: 'attachment.instance-id', Values: batch }],
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      );
       out.push(...(res.Volumes ?? []));
       NextToken = res.NextToken;
     } while (NextToken);
@@ -137,7 +151,11 @@ export async function describeVolumesOf(c: Ec2Clients, instanceIds: string[]): P
 export type InstanceAttributeName = 'disableApiTermination' | 'disableApiStop' | 'instanceInitiatedShutdownBehavior';
 
 /** One instance attribute's current value. */
-export async function instanceAttribute(c: Ec2Clients, InstanceId: string, Attribute: InstanceAttributeName): Promise<string | boolean | undefined> {
+export async function instanceAttribute(
+  c: Ec2Clients,
+  InstanceId: string,
+  Attribute: InstanceAttributeName,
+): Promise<string | boolean | undefined> {
   const res = await c.ec2.send(new DescribeInstanceAttributeCommand({ InstanceId, Attribute }));
   if (Attribute === 'instanceInitiatedShutdownBehavior') return res.InstanceInitiatedShutdownBehavior?.Value;
   if (Attribute === 'disableApiStop') return res.DisableApiStop?.Value;
@@ -145,7 +163,13 @@ export async function instanceAttribute(c: Ec2Clients, InstanceId: string, Attri
 }
 
 /** One attribute per call (ModifyInstanceAttribute accepts only one). */
-export async function setInstanceAttribute(c: Ec2Clients, InstanceId: string, attribute: InstanceAttributeName, value: string | boolean, DryRun = false): Promise<void> {
+export async function setInstanceAttribute(
+  c: Ec2Clients,
+  InstanceId: string,
+  attribute: InstanceAttributeName,
+  value: string | boolean,
+  DryRun = false,
+): Promise<void> {
   // The Attribute/Value form: moto wipes the instance's groups for the structured shutdown form.
   const input =
     attribute === 'instanceInitiatedShutdownBehavior'
@@ -157,19 +181,44 @@ export async function setInstanceAttribute(c: Ec2Clients, InstanceId: string, at
 }
 
 /** Keep (or, on release, drop) one volume when the instance terminates. */
-export async function setDeleteOnTermination(c: Ec2Clients, InstanceId: string, DeviceName: string, value: boolean, DryRun = false): Promise<void> {
-  await c.ec2.send(new ModifyInstanceAttributeCommand({ InstanceId, BlockDeviceMappings: [{ DeviceName, Ebs: { DeleteOnTermination: value } }], DryRun }));
+export async function setDeleteOnTermination(
+  c: Ec2Clients,
+  InstanceId: string,
+  DeviceName: string,
+  value: boolean,
+  DryRun = false,
+): Promise<void> {
+  await c.ec2.send(
+    new ModifyInstanceAttributeCommand({
+      InstanceId,
+      BlockDeviceMappings: [{ DeviceName, Ebs: { DeleteOnTermination: value } }],
+      DryRun,
+    }),
+  );
 }
 
 /** Tag resources (instances, volumes, ENIs, snapshots). */
-export async function createTags(c: Ec2Clients, Resources: string[], tags: Record<string, string>, DryRun = false): Promise<void> {
-  await c.ec2.send(new CreateTagsCommand({ Resources, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), DryRun }));
+export async function createTags(
+  c: Ec2Clients,
+  Resources: string[],
+  tags: Record<string, string>,
+  DryRun = false,
+): Promise<void> {
+  await c.ec2.send(
+    new CreateTagsCommand({ Resources, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })), DryRun }),
+  );
 }
 
 /** The latest console output, decoded. */
-export async function consoleOutput(c: Ec2Clients, InstanceId: string): Promise<{ output: string; timestamp?: string }> {
+export async function consoleOutput(
+  c: Ec2Clients,
+  InstanceId: string,
+): Promise<{ output: string; timestamp?: string }> {
   const res = await c.ec2.send(new GetConsoleOutputCommand({ InstanceId, Latest: true }));
-  return { output: res.Output ? Buffer.from(res.Output, 'base64').toString('utf8') : '', ...(res.Timestamp ? { timestamp: res.Timestamp.toISOString() } : {}) };
+  return {
+    output: res.Output ? Buffer.from(res.Output, 'base64').toString('utf8') : '',
+    ...(res.Timestamp ? { timestamp: res.Timestamp.toISOString() } : {}),
+  };
 }
 
 /**
@@ -177,16 +226,34 @@ export async function consoleOutput(c: Ec2Clients, InstanceId: string): Promise<
  * copied (CopyTagsFromSource): the volumes already carry our keys with other values, and the volume's
  * tags are in the describe artifact.
  */
-export async function createInstanceSnapshots(c: Ec2Clients, InstanceId: string, description: string, tags: Record<string, string>, DryRun = false): Promise<Snapshot[]> {
+export async function createInstanceSnapshots(
+  c: Ec2Clients,
+  InstanceId: string,
+  description: string,
+  tags: Record<string, string>,
+  DryRun = false,
+): Promise<Snapshot[]> {
   const res = await c.ec2.send(
     new CreateSnapshotsCommand({
       InstanceSpecification: { InstanceId, ExcludeBootVolume: false },
       Description: description,
-      TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+      TagSpecifications: [
+        { ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+      ],
       DryRun,
     }),
   );
-  return (res.Snapshots ?? []).map((s) => ({ SnapshotId: s.SnapshotId, VolumeId: s.VolumeId, StartTime: s.StartTime, State: s.State, VolumeSize: s.VolumeSize, Encrypted: s.Encrypted }) as Snapshot);
+  return (res.Snapshots ?? []).map(
+    (s) =>
+      ({
+        SnapshotId: s.SnapshotId,
+        VolumeId: s.VolumeId,
+        StartTime: s.StartTime,
+        State: s.State,
+        VolumeSize: s.VolumeSize,
+        Encrypted: s.Encrypted,
+      }) as Snapshot,
+  );
 }
 
 /** Snapshots carrying all of `tags` (owner filter by tag: moto ignores OwnerIds self). */
@@ -195,7 +262,10 @@ export async function snapshotsByTags(c: Ec2Clients, tags: Record<string, string
   let NextToken: string | undefined;
   do {
     const res = await c.ec2.send(
-      new DescribeSnapshotsCommand({ Filters: Object.entries(tags).map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })), ...(NextToken ? { NextToken } : {}) }),
+      new DescribeSnapshotsCommand({
+        Filters: Object.entries(tags).map(([k, v]) => ({ Name: `tag:${k}`, Values: [v] })),
+        ...(NextToken ? { NextToken } : {}),
+      }),
     );
     out.push(...(res.Snapshots ?? []));
     NextToken = res.NextToken;
@@ -212,17 +282,39 @@ export async function describeSnapshots(c: Ec2Clients, SnapshotIds: string[]): P
 export const SNAPSHOT_LOCK_COOL_OFF_HOURS = 24;
 
 /** Lock a snapshot in compliance mode with a cool-off (works on pending snapshots). */
-export async function lockSnapshot(c: Ec2Clients, SnapshotId: string, days: number, DryRun = false): Promise<{ lockState?: string; lockExpiresOn?: string; coolOffPeriodExpiresOn?: string }> {
-  const res = await c.ec2.send(new LockSnapshotCommand({ SnapshotId, LockMode: 'compliance', LockDuration: days, CoolOffPeriod: SNAPSHOT_LOCK_COOL_OFF_HOURS, DryRun }));
+export async function lockSnapshot(
+  c: Ec2Clients,
+  SnapshotId: string,
+  days: number,
+  DryRun = false,
+): Promise<{ lockState?: string; lockExpiresOn?: string; coolOffPeriodExpiresOn?: string }> {
+  const res = await c.ec2.send(
+    new LockSnapshotCommand({
+      SnapshotId,
+      LockMode: 'compliance',
+      LockDuration: days,
+      CoolOffPeriod: SNAPSHOT_LOCK_COOL_OFF_HOURS,
+      DryRun,
+    }),
+  );
   return {
     ...(res.LockState ? { lockState: res.LockState } : {}),
     ...(res.LockExpiresOn ? { lockExpiresOn: new Date(res.LockExpiresOn).toISOString() } : {}),
-    ...(res.CoolOffPeriodExpiresOn ? { coolOffPeriodExpiresOn: new Date(res.CoolOffPeriodExpiresOn).toISOString() } : {}),
+    ...(res.CoolOffPeriodExpiresOn
+      ? { coolOffPeriodExpiresOn: new Date(res.CoolOffPeriodExpiresOn).toISOString() }
+      : {}),
   };
 }
 
 /** Copy a snapshot re-encrypted under a customer key (shareable, unlike the AWS-managed key). */
-export async function copySnapshot(c: Ec2Clients, SourceSnapshotId: string, SourceRegion: string, KmsKeyId: string, tags: Record<string, string>, DryRun = false): Promise<string> {
+export async function copySnapshot(
+  c: Ec2Clients,
+  SourceSnapshotId: string,
+  SourceRegion: string,
+  KmsKeyId: string,
+  tags: Record<string, string>,
+  DryRun = false,
+): Promise<string> {
   const res = await c.ec2.send(
     new CopySnapshotCommand({
       SourceSnapshotId,
@@ -230,7 +322,13 @@ export async function copySnapshot(c: Ec2Clients, SourceSnapshotId: string, Sour
       Encrypted: true,
       KmsKeyId,
       Description: `holdfast copy of ${SourceSnapshotId}`,
-      ...(Object.keys(tags).length ? { TagSpecifications: [{ ResourceType: 'snapshot' as const, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }] } : {}),
+      ...(Object.keys(tags).length
+        ? {
+            TagSpecifications: [
+              { ResourceType: 'snapshot' as const, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+            ],
+          }
+        : {}),
       DryRun,
     }),
   );
@@ -239,20 +337,37 @@ export async function copySnapshot(c: Ec2Clients, SourceSnapshotId: string, Sour
 
 /** Let another account create volumes from a snapshot. */
 export async function shareSnapshot(c: Ec2Clients, SnapshotId: string, account: string, DryRun = false): Promise<void> {
-  await c.ec2.send(new ModifySnapshotAttributeCommand({ SnapshotId, Attribute: 'createVolumePermission', OperationType: 'add', UserIds: [account], DryRun }));
+  await c.ec2.send(
+    new ModifySnapshotAttributeCommand({
+      SnapshotId,
+      Attribute: 'createVolumePermission',
+      OperationType: 'add',
+      UserIds: [account],
+      DryRun,
+    }),
+  );
 }
 
 /** Replace one interface's security groups (per ENI: ModifyInstanceAttribute touches only the primary). */
-export async function setEniGroups(c: Ec2Clients, NetworkInterfaceId: string, Groups: string[], DryRun = false): Promise<void> {
+export async function setEniGroups(
+  c: Ec2Clients,
+  NetworkInterfaceId: string,
+  Groups: string[],
+  DryRun = false,
+): Promise<void> {
   await c.ec2.send(new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId, Groups, DryRun }));
 }
 
 /** Auto Scaling group and lifecycle state per instance, in batches of MAX_ASG_INSTANCE_IDS. */
-export async function autoScalingMembership(c: Ec2Clients, instanceIds: string[]): Promise<{ instanceId: string; group: string; lifecycleState: string }[]> {
+export async function autoScalingMembership(
+  c: Ec2Clients,
+  instanceIds: string[],
+): Promise<{ instanceId: string; group: string; lifecycleState: string }[]> {
   const out: { instanceId: string; group: string; lifecycleState: string }[] = [];
   for (const batch of chunks(instanceIds, MAX_ASG_INSTANCE_IDS)) {
     const res = await c.autoscaling.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: batch }));
-    for (const i of res.AutoScalingInstances ?? []) out.push({ instanceId: i.InstanceId!, group: i.AutoScalingGroupName!, lifecycleState: i.LifecycleState ?? '' });
+    for (const i of res.AutoScalingInstances ?? [])
+      out.push({ instanceId: i.InstanceId!, group: i.AutoScalingGroupName!, lifecycleState: i.LifecycleState ?? '' });
   }
   return out;
 }
@@ -261,13 +376,17 @@ export async function autoScalingMembership(c: Ec2Clients, instanceIds: string[]
 export async function autoScalingTargetGroups(c: Ec2Clients, names: string[]): Promise<Record<string, string[]>> {
   if (!names.length) return {};
   const res = await c.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: names }));
-  return Object.fromEntries((res.AutoScalingGroups ?? []).map((g) => [g.AutoScalingGroupName!, g.TargetGroupARNs ?? []]));
+  return Object.fromEntries(
+    (res.AutoScalingGroups ?? []).map((g) => [g.AutoScalingGroupName!, g.TargetGroupARNs ?? []]),
+  );
 }
 
 /** Move an instance to Standby so its group neither scales it in nor replaces it. */
 export async function enterStandby(c: Ec2Clients, AutoScalingGroupName: string, InstanceId: string): Promise<void> {
   // Not decrementing: the group launches a replacement, so service capacity is kept.
-  await c.autoscaling.send(new EnterStandbyCommand({ AutoScalingGroupName, InstanceIds: [InstanceId], ShouldDecrementDesiredCapacity: false }));
+  await c.autoscaling.send(
+    new EnterStandbyCommand({ AutoScalingGroupName, InstanceIds: [InstanceId], ShouldDecrementDesiredCapacity: false }),
+  );
 }
 
 /** Return an instance from Standby to service (release). */
@@ -276,7 +395,11 @@ export async function exitStandby(c: Ec2Clients, AutoScalingGroupName: string, I
 }
 
 /** Every target group in the VPCs given, with the instance targets registered in it. */
-export async function targetRegistrations(c: Ec2Clients, vpcIds: string[], instanceIds: string[]): Promise<{ targetGroupArn: string; instanceId: string; port?: number }[]> {
+export async function targetRegistrations(
+  c: Ec2Clients,
+  vpcIds: string[],
+  instanceIds: string[],
+): Promise<{ targetGroupArn: string; instanceId: string; port?: number }[]> {
   const wanted = new Set(instanceIds);
   const out: { targetGroupArn: string; instanceId: string; port?: number }[] = [];
   let Marker: string | undefined;
@@ -288,7 +411,12 @@ export async function targetRegistrations(c: Ec2Clients, vpcIds: string[], insta
       const health = await c.elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.TargetGroupArn! }));
       for (const d of health.TargetHealthDescriptions ?? []) {
         const id = d.Target?.Id;
-        if (id && wanted.has(id)) out.push({ targetGroupArn: tg.TargetGroupArn!, instanceId: id, ...(d.Target?.Port ? { port: d.Target.Port } : {}) });
+        if (id && wanted.has(id))
+          out.push({
+            targetGroupArn: tg.TargetGroupArn!,
+            instanceId: id,
+            ...(d.Target?.Port ? { port: d.Target.Port } : {}),
+          });
       }
     }
     Marker = res.NextMarker;
@@ -297,7 +425,12 @@ export async function targetRegistrations(c: Ec2Clients, vpcIds: string[], insta
 }
 
 /** Take an instance out of a target group it was registered in by hand. */
-export async function deregisterTarget(c: Ec2Clients, TargetGroupArn: string, Id: string, Port?: number): Promise<void> {
+export async function deregisterTarget(
+  c: Ec2Clients,
+  TargetGroupArn: string,
+  Id: string,
+  Port?: number,
+): Promise<void> {
   await c.elb.send(new DeregisterTargetsCommand({ TargetGroupArn, Targets: [{ Id, ...(Port ? { Port } : {}) }] }));
 }
 
@@ -307,9 +440,12 @@ export async function registerTarget(c: Ec2Clients, TargetGroupArn: string, Id: 
 }
 
 /** Read-only checks for services without DryRun. */
-export async function readChecks(c: Ec2Clients): Promise<{ autoscaling: () => Promise<void>; elb: () => Promise<void> }> {
+export async function readChecks(
+  c: Ec2Clients,
+): Promise<{ autoscaling: () => Promise<void>; elb: () => Promise<void> }> {
   return {
-    autoscaling: async () => void (await c.autoscaling.send(new DescribeAutoScalingInstancesCommand({ MaxRecords: 1 }))),
+    autoscaling: async () =>
+      void (await c.autoscaling.send(new DescribeAutoScalingInstancesCommand({ MaxRecords: 1 }))),
     elb: async () => void (await c.elb.send(new DescribeTargetGroupsCommand({ PageSize: 1 }))),
   };
 }
@@ -320,7 +456,9 @@ export function securityGroupApi(c: Ec2Clients): SecurityGroupApi {
 }
 
 /** Run an EC2 call with DryRun: 'allowed' on DryRunOperation, 'denied' on UnauthorizedOperation. */
-export async function dryRunProbe(call: () => Promise<unknown>): Promise<{ allowed: boolean | 'unknown'; detail: string }> {
+export async function dryRunProbe(
+  call: () => Promise<unknown>,
+): Promise<{ allowed: boolean | 'unknown'; detail: string }> {
   try {
     await call();
     return { allowed: 'unknown', detail: 'the call succeeded although DryRun was set' };
@@ -335,6 +473,9 @@ export async function dryRunProbe(call: () => Promise<unknown>): Promise<{ allow
 /** DryRun probes for calls that have no plain-data wrapper above. */
 export const dryRunCalls = {
   createSecurityGroup: (c: Ec2Clients, VpcId: string) =>
-    c.ec2.send(new CreateSecurityGroupCommand({ VpcId, GroupName: 'holdfast-dry-run', Description: 'dry run', DryRun: true })),
-  describeInstance: (c: Ec2Clients, InstanceId: string) => c.ec2.send(new DescribeInstancesCommand({ InstanceIds: [InstanceId], DryRun: true })),
+    c.ec2.send(
+      new CreateSecurityGroupCommand({ VpcId, GroupName: 'holdfast-dry-run', Description: 'dry run', DryRun: true }),
+    ),
+  describeInstance: (c: Ec2Clients, InstanceId: string) =>
+    c.ec2.send(new DescribeInstancesCommand({ InstanceIds: [InstanceId], DryRun: true })),
 };

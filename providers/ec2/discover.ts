@@ -2,7 +2,14 @@
 import { resolveRegion } from '../../src/aws/config.js';
 import { BadInputError } from '../../src/core/errors.js';
 import type { ProviderContext } from '../../src/core/types.js';
-import { autoScalingMembership, autoScalingTargetGroups, describeEnisOf, describeInstances, describeVolumesOf, targetRegistrations } from './client.js';
+import {
+  autoScalingMembership,
+  autoScalingTargetGroups,
+  describeEnisOf,
+  describeInstances,
+  describeVolumesOf,
+  targetRegistrations,
+} from './client.js';
 import { ec2ClientsFor } from './context.js';
 import type { Ec2Facts, Ec2Params, InstanceFacts } from './facts.js';
 
@@ -18,11 +25,15 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
       for (const i of await describeInstances(c, { ids: params.instances })) byId.set(i.InstanceId!, i);
     } catch (error) {
       const name = (error as Error).name ?? '';
-      if (/InvalidInstanceID/.test(name)) throw new BadInputError(`bad input: --instance: ${(error as Error).message}`, { cause: error });
+      if (/InvalidInstanceID/.test(name))
+        throw new BadInputError(`bad input: --instance: ${(error as Error).message}`, { cause: error });
       throw error;
     }
     const missing = params.instances.filter((id) => !byId.has(id));
-    if (missing.length) throw new BadInputError(`bad input: --instance: no such instance in ${resolveRegion(ctx.kase.region, ctx.env)}: ${missing.join(', ')}`);
+    if (missing.length)
+      throw new BadInputError(
+        `bad input: --instance: no such instance in ${resolveRegion(ctx.kase.region, ctx.env)}: ${missing.join(', ')}`,
+      );
   }
   for (const tag of params.instanceTags) {
     const eq = tag.indexOf('=');
@@ -32,14 +43,22 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
         { Name: 'instance-state-name', Values: LIVE_STATES },
       ],
     });
-    if (!found.length) throw new BadInputError(`bad input: --instance-tag ${tag}: no running or stopped instance has this tag`);
+    if (!found.length)
+      throw new BadInputError(`bad input: --instance-tag ${tag}: no running or stopped instance has this tag`);
     for (const i of found) byId.set(i.InstanceId!, i);
   }
   const gone = [...byId.values()].filter((i) => !LIVE_STATES.includes(i.State?.Name ?? ''));
-  if (gone.length) throw new BadInputError(`bad input: --instance: ${gone.map((i) => `${i.InstanceId} is ${i.State?.Name}`).join(', ')}; nothing left to preserve`);
+  if (gone.length)
+    throw new BadInputError(
+      `bad input: --instance: ${gone.map((i) => `${i.InstanceId} is ${i.State?.Name}`).join(', ')}; nothing left to preserve`,
+    );
 
   const ids = [...byId.keys()].sort();
-  const [enis, volumes, membership] = await Promise.all([describeEnisOf(c, ids), describeVolumesOf(c, ids), autoScalingMembership(c, ids)]);
+  const [enis, volumes, membership] = await Promise.all([
+    describeEnisOf(c, ids),
+    describeVolumesOf(c, ids),
+    autoScalingMembership(c, ids),
+  ]);
   const groupTargets = await autoScalingTargetGroups(c, [...new Set(membership.map((m) => m.group))]);
   const vpcIds = [...new Set([...byId.values()].map((i) => i.VpcId!).filter(Boolean))];
   const registrations = await targetRegistrations(c, vpcIds, ids);
@@ -84,8 +103,18 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
           };
         })
         .sort((a, b) => a.device.localeCompare(b.device)),
-      ...(asg ? { autoScaling: { group: asg.group, lifecycleState: asg.lifecycleState, targetGroupArns: groupTargets[asg.group] ?? [] } } : {}),
-      registrations: registrations.filter((r) => r.instanceId === id).map((r) => ({ targetGroupArn: r.targetGroupArn, ...(r.port ? { port: r.port } : {}) })),
+      ...(asg
+        ? {
+            autoScaling: {
+              group: asg.group,
+              lifecycleState: asg.lifecycleState,
+              targetGroupArns: groupTargets[asg.group] ?? [],
+            },
+          }
+        : {}),
+      registrations: registrations
+        .filter((r) => r.instanceId === id)
+        .map((r) => ({ targetGroupArn: r.targetGroupArn, ...(r.port ? { port: r.port } : {}) })),
     };
   });
   return { region: resolveRegion(ctx.kase.region, ctx.env), params, instances };

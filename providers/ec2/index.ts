@@ -10,7 +10,8 @@ export const ec2Provider = {
   summary: 'EC2 instances: tag and protect, Standby, crash-consistent EBS snapshot sets, per-ENI isolation',
   flags: ec2Flags,
   policies: [EC2_POLICY],
-  example: 'evidence capture --incident IR-2026-0042 --instance i-0abc123def4567890 --forensic-cidr 203.0.113.7/32 --store s3://ir-evidence',
+  example:
+    'evidence capture --incident IR-2026-0042 --instance i-0abc123def4567890 --forensic-cidr 203.0.113.7/32 --store s3://ir-evidence',
   parseParams: parseEc2Params,
   plan: planEc2,
   ...lazily(async () => (await import('./impl.js')).implementation),

@@ -11,7 +11,8 @@ export const EC2_LIMITATIONS = [
 /** Why stop protection cannot be set, or undefined when it can. */
 export function stopProtectionBlocker(i: InstanceFacts): string | undefined {
   if (i.spot) return `${i.instanceId} is a Spot instance: stop protection is not supported (AWS); recorded, not set`;
-  if (i.rootDeviceType === 'instance-store') return `${i.instanceId} has an instance-store root: stop protection is not supported (AWS); recorded, not set`;
+  if (i.rootDeviceType === 'instance-store')
+    return `${i.instanceId} has an instance-store root: stop protection is not supported (AWS); recorded, not set`;
   return undefined;
 }
 
@@ -69,7 +70,12 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
       phase: 'collect',
       target: t,
       title: `snapshot all ${i.volumes.length} volumes of ${id} as one crash-consistent set${facts.params.lockSnapshotsDays ? ` and lock it for ${facts.params.lockSnapshotsDays} days` : ''}`,
-      inputs: { instanceId: id, volumes: i.volumes.map((v) => v.id), region: facts.region, lockDays: facts.params.lockSnapshotsDays },
+      inputs: {
+        instanceId: id,
+        volumes: i.volumes.map((v) => v.id),
+        region: facts.region,
+        lockDays: facts.params.lockSnapshotsDays,
+      },
     },
   );
   // Groups the ASG manages were left by Standby; the others still send traffic and health checks.
@@ -117,7 +123,9 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
 /** Plan every instance, plus one isolation-group step per VPC. */
 export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft[]; limitations: string[] } {
   const steps = facts.instances.flatMap((i) => instanceSteps(i, facts));
-  const vpcs = [...new Set(facts.instances.flatMap((i) => i.enis.filter((e) => !e.requesterManaged).map((e) => e.vpcId)))].sort();
+  const vpcs = [
+    ...new Set(facts.instances.flatMap((i) => i.enis.filter((e) => !e.requesterManaged).map((e) => e.vpcId))),
+  ].sort();
   for (const vpcId of vpcs) {
     steps.push({
       id: `isolation-group/${vpcId}`,
@@ -133,9 +141,12 @@ export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft[]; limi
     const blocker = stopProtectionBlocker(i);
     if (blocker) limitations.push(blocker);
     for (const e of i.enis.filter((x) => x.requesterManaged)) {
-      limitations.push(`${e.id} on ${i.instanceId} is managed by another AWS service and cannot be re-grouped; isolate it through that service`);
+      limitations.push(
+        `${e.id} on ${i.instanceId} is managed by another AWS service and cannot be re-grouped; isolate it through that service`,
+      );
     }
   }
-  if (!kase.forensicCidrs.length) limitations.push('no --forensic-cidr: the isolation groups admit nobody, forensic access included');
+  if (!kase.forensicCidrs.length)
+    limitations.push('no --forensic-cidr: the isolation groups admit nobody, forensic access included');
   return { steps, limitations };
 }

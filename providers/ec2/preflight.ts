@@ -32,7 +32,12 @@ async function probe(action: string, call: () => Promise<unknown>): Promise<Chec
 async function readCheck(action: string, call: () => Promise<void>): Promise<Check> {
   try {
     await call();
-    return { action, allowed: 'unknown', detail: 'no dry run for this service; the read-only call is allowed', policyFile: EC2_POLICY };
+    return {
+      action,
+      allowed: 'unknown',
+      detail: 'no dry run for this service; the read-only call is allowed',
+      policyFile: EC2_POLICY,
+    };
   } catch (error) {
     const name = (error as Error).name ?? '';
     const denied = /AccessDenied|Unauthorized/.test(name);
@@ -41,17 +46,33 @@ async function readCheck(action: string, call: () => Promise<void>): Promise<Che
 }
 
 const CHECKS: Record<string, (c: Ec2Clients, step: Step) => Promise<Check>[]> = {
-  tag: (c, s) => [probe('ec2:CreateTags', () => createTags(c, [String(s.inputs.instanceId)], { 'holdfast:incident': 'dry-run' }, true))],
-  protect: (c, s) => [probe('ec2:ModifyInstanceAttribute', () => setInstanceAttribute(c, String(s.inputs.instanceId), 'disableApiTermination', true, true))],
+  tag: (c, s) => [
+    probe('ec2:CreateTags', () =>
+      createTags(c, [String(s.inputs.instanceId)], { 'holdfast:incident': 'dry-run' }, true),
+    ),
+  ],
+  protect: (c, s) => [
+    probe('ec2:ModifyInstanceAttribute', () =>
+      setInstanceAttribute(c, String(s.inputs.instanceId), 'disableApiTermination', true, true),
+    ),
+  ],
   standby: (c) => [readChecks(c).then((r) => readCheck('autoscaling:EnterStandby', r.autoscaling))],
-  describe: (c, s) => [probe('ec2:DescribeInstances', () => dryRunCalls.describeInstance(c, String(s.inputs.instanceId)))],
+  describe: (c, s) => [
+    probe('ec2:DescribeInstances', () => dryRunCalls.describeInstance(c, String(s.inputs.instanceId))),
+  ],
   snapshot: (c, s) => [
-    probe('ec2:CreateSnapshots', () => createInstanceSnapshots(c, String(s.inputs.instanceId), 'dry run', { 'holdfast:incident': 'dry-run' }, true)),
+    probe('ec2:CreateSnapshots', () =>
+      createInstanceSnapshots(c, String(s.inputs.instanceId), 'dry run', { 'holdfast:incident': 'dry-run' }, true),
+    ),
     // The snapshots do not exist yet: the probe names a placeholder, so AWS may answer NotFound ('unknown').
-    ...(s.inputs.lockDays ? [probe('ec2:LockSnapshot', () => lockSnapshot(c, PLACEHOLDER_SNAPSHOT, Number(s.inputs.lockDays), true))] : []),
+    ...(s.inputs.lockDays
+      ? [probe('ec2:LockSnapshot', () => lockSnapshot(c, PLACEHOLDER_SNAPSHOT, Number(s.inputs.lockDays), true))]
+      : []),
   ],
   deregister: (c) => [readChecks(c).then((r) => readCheck('elasticloadbalancing:DeregisterTargets', r.elb))],
-  'isolation-group': (c, s) => [probe('ec2:CreateSecurityGroup', () => dryRunCalls.createSecurityGroup(c, String(s.inputs.vpcId)))],
+  'isolation-group': (c, s) => [
+    probe('ec2:CreateSecurityGroup', () => dryRunCalls.createSecurityGroup(c, String(s.inputs.vpcId))),
+  ],
   isolate: (c, s) => {
     const enis = (s.inputs.enis as unknown as EniFacts[]).filter((e) => !e.requesterManaged);
     return enis.map((e) => probe('ec2:ModifyNetworkInterfaceAttribute', () => setEniGroups(c, e.id, e.groups, true)));
@@ -59,8 +80,12 @@ const CHECKS: Record<string, (c: Ec2Clients, step: Step) => Promise<Check>[]> = 
   settle: (c, s) => [
     ...(s.inputs.copyToAccount && s.inputs.kmsKey
       ? [
-          probe('ec2:CopySnapshot', () => copySnapshot(c, PLACEHOLDER_SNAPSHOT, String(s.inputs.region), String(s.inputs.kmsKey), {}, true)),
-          probe('ec2:ModifySnapshotAttribute', () => shareSnapshot(c, PLACEHOLDER_SNAPSHOT, String(s.inputs.copyToAccount), true)),
+          probe('ec2:CopySnapshot', () =>
+            copySnapshot(c, PLACEHOLDER_SNAPSHOT, String(s.inputs.region), String(s.inputs.kmsKey), {}, true),
+          ),
+          probe('ec2:ModifySnapshotAttribute', () =>
+            shareSnapshot(c, PLACEHOLDER_SNAPSHOT, String(s.inputs.copyToAccount), true),
+          ),
         ]
       : []),
   ],
@@ -69,6 +94,6 @@ const CHECKS: Record<string, (c: Ec2Clients, step: Step) => Promise<Check>[]> = 
 /** Preflight one EC2 step. */
 export async function preflightEc2(step: Step, ctx: ProviderContext): Promise<PreflightResult> {
   const c = ec2ClientsFor(ctx);
-  const checks = await Promise.all((CHECKS[step.action]?.(c, step) ?? []));
+  const checks = await Promise.all(CHECKS[step.action]?.(c, step) ?? []);
   return { stepId: step.id, ok: checks.every((ch) => ch.allowed !== false), checks };
 }

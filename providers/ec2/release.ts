@@ -2,16 +2,33 @@
 import { InternalError } from '../../src/core/errors.js';
 import { releaseGroups } from '../../src/aws/isolation-group.js';
 import type { ChangeRecord, ReleaseContext } from '../../src/core/types.js';
-import { autoScalingMembership, eniGroupsNow, exitStandby, registerTarget, securityGroupApi, setDeleteOnTermination, setEniGroups, setInstanceAttribute, type InstanceAttributeName } from './client.js';
+import {
+  autoScalingMembership,
+  eniGroupsNow,
+  exitStandby,
+  registerTarget,
+  securityGroupApi,
+  setDeleteOnTermination,
+  setEniGroups,
+  setInstanceAttribute,
+  type InstanceAttributeName,
+} from './client.js';
 import { ec2ClientsFor } from './context.js';
 
 /** Undo one recorded EC2 change exactly. */
-export async function releaseEc2(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }> {
+export async function releaseEc2(
+  change: ChangeRecord,
+  ctx: ReleaseContext,
+): Promise<{ restored: boolean; note?: string }> {
   const c = ec2ClientsFor(ctx);
   switch (change.attribute) {
     case 'groups': {
       const before = change.before as string[] | null;
-      if (!before?.length) return { restored: false, note: `${change.resource}'s original groups were not recorded (isolation was interrupted without a journal); left isolated` };
+      if (!before?.length)
+        return {
+          restored: false,
+          note: `${change.resource}'s original groups were not recorded (isolation was interrupted without a journal); left isolated`,
+        };
       return releaseGroups(securityGroupApi(c), {
         incident: ctx.incident,
         name: change.resource,
@@ -23,7 +40,8 @@ export async function releaseEc2(change: ChangeRecord, ctx: ReleaseContext): Pro
     case 'lifecycleState': {
       const [group, instanceId] = change.resource.replace(/^asg:/, '').split('/') as [string, string];
       const [now] = await autoScalingMembership(c, [instanceId]);
-      if (!now?.lifecycleState.startsWith('Standby')) return { restored: false, note: `${instanceId} is ${now?.lifecycleState ?? 'not in a group'}; left as it is` };
+      if (!now?.lifecycleState.startsWith('Standby'))
+        return { restored: false, note: `${instanceId} is ${now?.lifecycleState ?? 'not in a group'}; left as it is` };
       await exitStandby(c, group, instanceId);
       return { restored: true };
     }
@@ -37,7 +55,12 @@ export async function releaseEc2(change: ChangeRecord, ctx: ReleaseContext): Pro
     case 'disableApiTermination':
     case 'disableApiStop':
     case 'instanceInitiatedShutdownBehavior':
-      await setInstanceAttribute(c, change.resource, change.attribute as InstanceAttributeName, change.before as string | boolean);
+      await setInstanceAttribute(
+        c,
+        change.resource,
+        change.attribute as InstanceAttributeName,
+        change.before as string | boolean,
+      );
       return { restored: true };
     default:
       if (change.attribute.startsWith('target:')) {

@@ -2,14 +2,27 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { InternalError } from '../../src/core/errors.js';
 import type { StepContext, StepOutcome } from '../../src/core/types.js';
-import { consoleOutput, createInstanceSnapshots, createTags, describeEnisOf, describeInstances, describeVolumesOf, instanceAttribute, snapshotsByTags } from './client.js';
+import {
+  consoleOutput,
+  createInstanceSnapshots,
+  createTags,
+  describeEnisOf,
+  describeInstances,
+  describeVolumesOf,
+  instanceAttribute,
+  snapshotsByTags,
+} from './client.js';
 import { ec2ClientsFor } from './context.js';
 import { lockSnapshots } from './snapshot-lock.js';
 
 /** Full describe output (instance, interfaces with their groups, volumes, protection) and console output. */
 export async function runDescribe(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, region, facts } = ctx.step.inputs as { instanceId: string; region: string; facts: { accountId?: string } };
+  const { instanceId, region, facts } = ctx.step.inputs as {
+    instanceId: string;
+    region: string;
+    facts: { accountId?: string };
+  };
   const at = new Date().toISOString();
   const [instance] = await describeInstances(c, { ids: [instanceId] });
   // What is attached now, not what the plan saw: this is the record release and forensics rely on.
@@ -21,16 +34,34 @@ export async function runDescribe(ctx: StepContext): Promise<StepOutcome> {
     instanceInitiatedShutdownBehavior: await instanceAttribute(c, instanceId, 'instanceInitiatedShutdownBehavior'),
   };
   const account = instance?.OwnerId ?? facts.accountId;
-  const source = { instanceId, region, ...(account ? { account, arn: `arn:${partitionOf(region)}:ec2:${region}:${account}:instance/${instanceId}` } : {}) };
+  const source = {
+    instanceId,
+    region,
+    ...(account ? { account, arn: `arn:${partitionOf(region)}:ec2:${region}:${account}:instance/${instanceId}` } : {}),
+  };
   await ctx.putArtifact(
-    { name: 'describe.json', type: 'ec2-describe', source, acquiredAt: at, method: { api: 'DescribeInstances+DescribeNetworkInterfaces+DescribeVolumes', consistency: 'read at acquiredAt' }, contentType: 'application/json' },
+    {
+      name: 'describe.json',
+      type: 'ec2-describe',
+      source,
+      acquiredAt: at,
+      method: { api: 'DescribeInstances+DescribeNetworkInterfaces+DescribeVolumes', consistency: 'read at acquiredAt' },
+      contentType: 'application/json',
+    },
     `${JSON.stringify({ instance, networkInterfaces: enis, volumes, attributes }, null, 2)}\n`,
   );
   const limitations: string[] = [];
   try {
     const console = await consoleOutput(c, instanceId);
     await ctx.putArtifact(
-      { name: 'console-output.txt', type: 'ec2-console-output', source, acquiredAt: console.timestamp ?? at, method: { api: 'GetConsoleOutput', latest: true }, contentType: 'text/plain' },
+      {
+        name: 'console-output.txt',
+        type: 'ec2-console-output',
+        source,
+        acquiredAt: console.timestamp ?? at,
+        method: { api: 'GetConsoleOutput', latest: true },
+        contentType: 'text/plain',
+      },
       console.output,
     );
   } catch (error) {
@@ -59,14 +90,21 @@ type SnapshotIntent = { create?: string; requestedAt?: string };
 export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
   const { instanceId, volumes, region } = ctx.step.inputs as { instanceId: string; volumes: string[]; region: string };
-  const tags = { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:instance': instanceId, 'holdfast:do-not-delete': 'true' };
+  const tags = {
+    'holdfast:incident': ctx.incident,
+    'holdfast:step': ctx.step.id,
+    'holdfast:instance': instanceId,
+    'holdfast:do-not-delete': 'true',
+  };
   const find = () => snapshotsByTags(c, { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id });
   let snapshots = await find();
   const interrupted = (ctx.previous.intents as SnapshotIntent[]).filter((i) => i.create === 'ebs-snapshot-set').at(-1);
   if (!snapshots.length && interrupted?.requestedAt) {
     const wait = Date.parse(interrupted.requestedAt) + SNAPSHOT_SPACING_MS - Date.now();
     if (wait > 0) {
-      ctx.progress(`an earlier CreateSnapshots for ${instanceId} was interrupted; looking again in ${Math.ceil(wait / 1000)} s before retaking`);
+      ctx.progress(
+        `an earlier CreateSnapshots for ${instanceId} was interrupted; looking again in ${Math.ceil(wait / 1000)} s before retaking`,
+      );
       await delay(wait, undefined, { signal: ctx.signal });
       snapshots = await find();
     }
@@ -74,19 +112,36 @@ export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
   const adopted = snapshots.length > 0;
   if (!adopted) {
     ctx.recordIntent({ create: 'ebs-snapshot-set', instanceId, volumes, tags, requestedAt: new Date().toISOString() });
-    snapshots = await createInstanceSnapshots(c, instanceId, `holdfast ${ctx.incident}: evidence of ${instanceId}`, tags);
+    snapshots = await createInstanceSnapshots(
+      c,
+      instanceId,
+      `holdfast ${ctx.incident}: evidence of ${instanceId}`,
+      tags,
+    );
   }
   if (!snapshots.length) throw new InternalError(`CreateSnapshots for ${instanceId} returned no snapshots`);
   // One TagSpecifications applies to the whole set: the source volume is tagged per snapshot after.
   const limitations: string[] = [];
   for (const s of snapshots) {
     if (!s.VolumeId || s.Tags?.some((t) => t.Key === SOURCE_VOLUME_TAG)) continue;
-    const tagged = await tagSourceVolume(() => createTags(c, [s.SnapshotId!], { [SOURCE_VOLUME_TAG]: s.VolumeId! }), ctx.signal);
-    if (!tagged) limitations.push(`${s.SnapshotId} could not be tagged with its source volume ${s.VolumeId} (the snapshot records it as VolumeId)`);
+    const tagged = await tagSourceVolume(
+      () => createTags(c, [s.SnapshotId!], { [SOURCE_VOLUME_TAG]: s.VolumeId! }),
+      ctx.signal,
+    );
+    if (!tagged)
+      limitations.push(
+        `${s.SnapshotId} could not be tagged with its source volume ${s.VolumeId} (the snapshot records it as VolumeId)`,
+      );
   }
   // Locked at once, while pending: the lock protects the evidence during the hours a set can take.
   const { lockDays } = ctx.step.inputs as { lockDays?: number | null };
-  const locked = lockDays ? await lockSnapshots(c, snapshots.map((s) => s.SnapshotId!), lockDays) : undefined;
+  const locked = lockDays
+    ? await lockSnapshots(
+        c,
+        snapshots.map((s) => s.SnapshotId!),
+        lockDays,
+      )
+    : undefined;
   limitations.push(...(locked?.limitations ?? []));
   for (const s of snapshots) {
     ctx.recordArtifact({
@@ -95,15 +150,26 @@ export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
       source: { instanceId, volumeId: s.VolumeId ?? null, region, sizeGiB: s.VolumeSize ?? null },
       // The snapshot's point in time is the request, even while it is pending.
       acquiredAt: (s.StartTime ?? new Date()).toISOString(),
-      location: { snapshotId: s.SnapshotId!, region, encrypted: Boolean(s.Encrypted), ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}) },
+      location: {
+        snapshotId: s.SnapshotId!,
+        region,
+        encrypted: Boolean(s.Encrypted),
+        ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}),
+      },
       method: { api: 'CreateSnapshots', consistency: 'crash-consistent across all volumes of the instance' },
-      preservation: { tags: { ...tags, ...(s.VolumeId ? { [SOURCE_VOLUME_TAG]: s.VolumeId } : {}) }, ...(locked?.locks[s.SnapshotId!] ?? {}) },
+      preservation: {
+        tags: { ...tags, ...(s.VolumeId ? { [SOURCE_VOLUME_TAG]: s.VolumeId } : {}) },
+        ...(locked?.locks[s.SnapshotId!] ?? {}),
+      },
     });
   }
   const missing = volumes.filter((v) => !snapshots.some((s) => s.VolumeId === v));
   return {
     outputs: { snapshotIds: snapshots.map((s) => s.SnapshotId!), adopted },
-    limitations: [...limitations, ...(missing.length ? [`no snapshot of ${missing.join(', ')} (attached after discovery?)`] : [])],
+    limitations: [
+      ...limitations,
+      ...(missing.length ? [`no snapshot of ${missing.join(', ')} (attached after discovery?)`] : []),
+    ],
     ...(adopted ? { note: `found the existing snapshot set of ${instanceId}` } : {}),
   };
 }

@@ -9,9 +9,18 @@ import type { EniFacts } from './facts.js';
 /** Deregister the instance from target groups its Auto Scaling group does not manage, recording each. */
 export async function runDeregister(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, registrations } = ctx.step.inputs as { instanceId: string; registrations: { targetGroupArn: string; port?: number }[] };
+  const { instanceId, registrations } = ctx.step.inputs as {
+    instanceId: string;
+    registrations: { targetGroupArn: string; port?: number }[];
+  };
   for (const r of registrations) {
-    ctx.recordChange({ resource: r.targetGroupArn, attribute: `target:${instanceId}:${r.port ?? ''}`, before: 'registered', after: 'deregistered', reversible: true });
+    ctx.recordChange({
+      resource: r.targetGroupArn,
+      attribute: `target:${instanceId}:${r.port ?? ''}`,
+      before: 'registered',
+      after: 'deregistered',
+      reversible: true,
+    });
     await deregisterTarget(c, r.targetGroupArn, instanceId, r.port);
   }
   return {};
@@ -30,7 +39,9 @@ export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
   const { instanceId, enis: planned } = ctx.step.inputs as unknown as { instanceId: string; enis: EniFacts[] };
   const limitations: string[] = [];
-  const attached = (await describeEnisOf(c, [instanceId])).sort((a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0));
+  const attached = (await describeEnisOf(c, [instanceId])).sort(
+    (a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0),
+  );
   for (const gone of planned.filter((p) => !attached.some((a) => a.NetworkInterfaceId === p.id))) {
     limitations.push(`${gone.id} was detached from ${instanceId} after discovery and was not isolated`);
   }
@@ -42,7 +53,8 @@ export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
       limitations.push(`${id} on ${instanceId} is requester-managed and was not re-grouped`);
       continue;
     }
-    const groups = ctx.outputOf(`ec2:isolation-group/${eni.VpcId}`) as { convertGroupId: string; isolationGroupId: string } | undefined;
+    const groups = ctx.outputOf(`ec2:isolation-group/${eni.VpcId}`) as
+      { convertGroupId: string; isolationGroupId: string } | undefined;
     if (!groups) {
       unplanned.push(`${id} (${eni.VpcId})`);
       continue;
@@ -52,14 +64,23 @@ export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
       isolated.push(id);
       continue;
     }
-    ctx.recordChange({ resource: id, attribute: 'groups', before: originalGroups(now, planned.find((p) => p.id === id)?.groups, groups), after: [groups.isolationGroupId], reversible: true });
+    ctx.recordChange({
+      resource: id,
+      attribute: 'groups',
+      before: originalGroups(now, planned.find((p) => p.id === id)?.groups, groups),
+      after: [groups.isolationGroupId],
+      reversible: true,
+    });
     await setEniGroups(c, id, [groups.convertGroupId]);
     await setEniGroups(c, id, [groups.isolationGroupId]);
     isolated.push(id);
   }
   if (unplanned.length) {
     // Everything else is isolated by now; fail so the responder re-runs and the plan gets their VPC's groups.
-    throw new RemoteError(`${instanceId} has interfaces attached after planning in a VPC without isolation groups: ${unplanned.join(', ')}; capture again to isolate them`, false);
+    throw new RemoteError(
+      `${instanceId} has interfaces attached after planning in a VPC without isolation groups: ${unplanned.join(', ')}; capture again to isolate them`,
+      false,
+    );
   }
   return { outputs: { isolated }, limitations };
 }
@@ -69,7 +90,11 @@ export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
  * swaps by an earlier, interrupted run: its original groups are the journal's (the engine keeps the
  * first recorded `before`), else discovery's, else unknown (null; release then leaves it isolated).
  */
-function originalGroups(now: string[], discovered: string[] | undefined, ours: { convertGroupId: string; isolationGroupId: string }): string[] | null {
+function originalGroups(
+  now: string[],
+  discovered: string[] | undefined,
+  ours: { convertGroupId: string; isolationGroupId: string },
+): string[] | null {
   const isOurs = (g: string) => g === ours.convertGroupId || g === ours.isolationGroupId;
   if (!now.some(isOurs)) return now;
   return discovered && !discovered.some(isOurs) ? discovered : null;

@@ -1,6 +1,15 @@
 /** Preserve: tags, termination/stop protection, shutdown behaviour, DeleteOnTermination, Auto Scaling Standby. */
 import type { StepContext, StepOutcome } from '../../src/core/types.js';
-import { autoScalingMembership, createTags, describeInstances, enterStandby, instanceAttribute, setDeleteOnTermination, setInstanceAttribute, type InstanceAttributeName } from './client.js';
+import {
+  autoScalingMembership,
+  createTags,
+  describeInstances,
+  enterStandby,
+  instanceAttribute,
+  setDeleteOnTermination,
+  setInstanceAttribute,
+  type InstanceAttributeName,
+} from './client.js';
 import { ec2ClientsFor } from './context.js';
 
 /** Tags every resource of the instance so anyone (and a re-run) sees it is evidence. */
@@ -8,7 +17,8 @@ export async function runTag(ctx: StepContext): Promise<StepOutcome> {
   const { resources } = ctx.step.inputs as { resources: string[] };
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:do-not-delete': 'true' };
   await createTags(ec2ClientsFor(ctx), resources, tags);
-  for (const r of resources) ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false });
+  for (const r of resources)
+    ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false });
   return { outputs: { tagged: resources } };
 }
 
@@ -21,7 +31,10 @@ const PROTECTION: [InstanceAttributeName, string | boolean][] = [
 /** Sets each protection attribute that is not already set, recording what it was. */
 export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, stopProtectionBlocker } = ctx.step.inputs as { instanceId: string; stopProtectionBlocker: string | null };
+  const { instanceId, stopProtectionBlocker } = ctx.step.inputs as {
+    instanceId: string;
+    stopProtectionBlocker: string | null;
+  };
   const limitations: string[] = [];
   for (const [attribute, value] of PROTECTION) {
     if (attribute === 'disableApiStop' && stopProtectionBlocker) {
@@ -38,7 +51,13 @@ export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
   const [instance] = await describeInstances(c, { ids: [instanceId] });
   for (const mapping of instance?.BlockDeviceMappings ?? []) {
     if (!mapping.DeviceName || !mapping.Ebs || mapping.Ebs.DeleteOnTermination === false) continue;
-    ctx.recordChange({ resource: `${instanceId}:${mapping.DeviceName}`, attribute: 'deleteOnTermination', before: true, after: false, reversible: false });
+    ctx.recordChange({
+      resource: `${instanceId}:${mapping.DeviceName}`,
+      attribute: 'deleteOnTermination',
+      before: true,
+      after: false,
+      reversible: false,
+    });
     await setDeleteOnTermination(c, instanceId, mapping.DeviceName, false);
   }
   return { limitations };
@@ -49,8 +68,15 @@ export async function runStandby(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
   const { instanceId, group } = ctx.step.inputs as { instanceId: string; group: string };
   const [now] = await autoScalingMembership(c, [instanceId]);
-  if (now?.lifecycleState.startsWith('Standby') || now?.lifecycleState === 'EnteringStandby') return { note: `${instanceId} already in Standby` };
-  ctx.recordChange({ resource: `asg:${group}/${instanceId}`, attribute: 'lifecycleState', before: now?.lifecycleState ?? 'InService', after: 'Standby', reversible: true });
+  if (now?.lifecycleState.startsWith('Standby') || now?.lifecycleState === 'EnteringStandby')
+    return { note: `${instanceId} already in Standby` };
+  ctx.recordChange({
+    resource: `asg:${group}/${instanceId}`,
+    attribute: 'lifecycleState',
+    before: now?.lifecycleState ?? 'InService',
+    after: 'Standby',
+    reversible: true,
+  });
   await enterStandby(c, group, instanceId);
   return { outputs: { group } };
 }

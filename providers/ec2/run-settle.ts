@@ -13,18 +13,32 @@ export const SNAPSHOT_WAIT_LIMIT_MS = 6 * 60 * 60 * 1000;
 /** Wait for the snapshot set to complete, then copy and share it as asked (the set itself was locked when taken). */
 export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
   const c = ec2ClientsFor(ctx);
-  const input = ctx.step.inputs as { instanceId: string; snapshotStep: string; region: string; lockDays: number | null; copyToAccount: string | null; kmsKey: string | null };
+  const input = ctx.step.inputs as {
+    instanceId: string;
+    snapshotStep: string;
+    region: string;
+    lockDays: number | null;
+    copyToAccount: string | null;
+    kmsKey: string | null;
+  };
   const ids = (ctx.outputOf(input.snapshotStep)?.snapshotIds as string[] | undefined) ?? [];
   if (!ids.length) throw new RemoteError(`no snapshots recorded for ${input.instanceId}`, false);
   const deadline = Date.now() + SNAPSHOT_WAIT_LIMIT_MS;
   for (;;) {
     const snaps = await describeSnapshots(c, ids);
     const failed = snaps.filter((s) => s.State === 'error');
-    if (failed.length) throw new RemoteError(`snapshot ${failed.map((s) => s.SnapshotId).join(', ')} failed: ${failed[0]?.StateMessage ?? 'error'}`, false);
+    if (failed.length)
+      throw new RemoteError(
+        `snapshot ${failed.map((s) => s.SnapshotId).join(', ')} failed: ${failed[0]?.StateMessage ?? 'error'}`,
+        false,
+      );
     const pending = snaps.filter((s) => s.State !== 'completed');
     if (!pending.length) break;
-    ctx.progress(`${snaps.length - pending.length}/${snaps.length} snapshots complete`, { progress: pending.map((s) => `${s.SnapshotId} ${s.Progress ?? '?'}`) });
-    if (Date.now() > deadline) throw new RemoteError(`snapshots still pending after ${SNAPSHOT_WAIT_LIMIT_MS / 3_600_000} h`, true);
+    ctx.progress(`${snaps.length - pending.length}/${snaps.length} snapshots complete`, {
+      progress: pending.map((s) => `${s.SnapshotId} ${s.Progress ?? '?'}`),
+    });
+    if (Date.now() > deadline)
+      throw new RemoteError(`snapshots still pending after ${SNAPSHOT_WAIT_LIMIT_MS / 3_600_000} h`, true);
     await new Promise((r) => setTimeout(r, SNAPSHOT_POLL_INTERVAL_MS));
   }
   const limitations: string[] = [];
@@ -47,7 +61,12 @@ export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
         type: 'ebs-snapshot-copy',
         source: { snapshotId: id, region: input.region },
         acquiredAt: (copy!.StartTime ?? new Date()).toISOString(),
-        location: { snapshotId: copy!.SnapshotId!, region: input.region, kmsKeyId: input.kmsKey, sharedWith: input.copyToAccount },
+        location: {
+          snapshotId: copy!.SnapshotId!,
+          region: input.region,
+          kmsKeyId: input.kmsKey,
+          sharedWith: input.copyToAccount,
+        },
         method: { api: 'CopySnapshot+ModifySnapshotAttribute', consistency: 'copy of the crash-consistent set' },
         preservation: { tags, ...(locked?.locks[copy!.SnapshotId!] ?? {}) },
       });

@@ -18,16 +18,24 @@ function isUnavailableApi(error: unknown): boolean {
  * once). Returns the lock per snapshot id for the artifact's `preservation`, and a limitation per
  * snapshot where the API does not exist. Locking again on a re-run only extends a lock.
  */
-export async function lockSnapshots(c: Ec2Clients, ids: string[], days: number): Promise<{ locks: Record<string, JsonObject>; limitations: string[] }> {
+export async function lockSnapshots(
+  c: Ec2Clients,
+  ids: string[],
+  days: number,
+): Promise<{ locks: Record<string, JsonObject>; limitations: string[] }> {
   const locks: Record<string, JsonObject> = {};
   const limitations: string[] = [];
   for (const id of ids) {
     try {
       const res = await lockSnapshot(c, id, days);
-      locks[id] = { lock: { mode: 'compliance', durationDays: days, coolOffHours: SNAPSHOT_LOCK_COOL_OFF_HOURS, ...res } };
+      locks[id] = {
+        lock: { mode: 'compliance', durationDays: days, coolOffHours: SNAPSHOT_LOCK_COOL_OFF_HOURS, ...res },
+      };
     } catch (error) {
       if (!isUnavailableApi(error)) throw error;
-      limitations.push(`LockSnapshot is not available here (${(error as Error).name}); ${id} is protected by tags and IAM only`);
+      limitations.push(
+        `LockSnapshot is not available here (${(error as Error).name}); ${id} is protected by tags and IAM only`,
+      );
     }
   }
   return { locks, limitations };

@@ -20,7 +20,8 @@ export function createFsStore(dir: string): EvidenceStore {
   const root = resolve(dir);
   const pathOf = (key: string): string => {
     const path = resolve(root, key);
-    if (!path.startsWith(root + sep) || key.includes('..')) throw new InternalError(`store key escapes the store: ${key}`);
+    if (!path.startsWith(root + sep) || key.includes('..'))
+      throw new InternalError(`store key escapes the store: ${key}`);
     return path;
   };
 
@@ -29,7 +30,8 @@ export function createFsStore(dir: string): EvidenceStore {
 
     async put(key, body): Promise<StoredObject> {
       const path = pathOf(key);
-      if (existsSync(path)) throw new RemoteError(`evidence ${key} already exists in ${root}; refusing to overwrite`, false);
+      if (existsSync(path))
+        throw new RemoteError(`evidence ${key} already exists in ${root}; refusing to overwrite`, false);
       mkdirSync(dirname(path), { recursive: true });
       // A failed or interrupted write stays behind as *.partial, never at the evidence key.
       const partial = `${path}.${randomBytes(4).toString('hex')}.partial`;
@@ -85,7 +87,11 @@ export function createFsStore(dir: string): EvidenceStore {
         accessSync(probe, constants.W_OK);
         return { ok: true, problems: [], limitations: [localLimitation(root)] };
       } catch (error) {
-        return { ok: false, problems: [`--store ${root}: not writable (${(error as Error).message})`], limitations: [] };
+        return {
+          ok: false,
+          problems: [`--store ${root}: not writable (${(error as Error).message})`],
+          limitations: [],
+        };
       }
     },
   };

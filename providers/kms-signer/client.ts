@@ -21,7 +21,9 @@ export async function kmsPublicKeyDer(client: KMSClient, KeyId: string): Promise
  * DIGEST would sign the digest directly, but emulators disagree on it; RAW is unambiguous.)
  */
 export async function kmsSign(client: KMSClient, KeyId: string, message: Uint8Array): Promise<Uint8Array> {
-  const out = await client.send(new SignCommand({ KeyId, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }));
+  const out = await client.send(
+    new SignCommand({ KeyId, Message: message, MessageType: 'RAW', SigningAlgorithm: 'ECDSA_SHA_256' }),
+  );
   if (!out.Signature) throw new Error(`KMS returned no signature for ${KeyId}`);
   return out.Signature;
 }

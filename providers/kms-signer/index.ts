@@ -9,13 +9,18 @@ const sdk = () => import('./client.js');
 /** Sign with `keyArn`; `client` may be injected. */
 export function kmsSigner(keyArn: string, config: AwsClientConfig, injected?: KMSClient): Signer {
   let clientPromise: Promise<KMSClient> | undefined;
-  const client = () => (clientPromise ??= injected ? Promise.resolve(injected) : sdk().then((m) => m.createKmsClient(config)));
+  const client = () =>
+    (clientPromise ??= injected ? Promise.resolve(injected) : sdk().then((m) => m.createKmsClient(config)));
   let pem: string | undefined;
   return {
     algorithm: 'ecdsa-p256-sha256',
     keyId: keyArn,
     async publicKeyPem() {
-      pem ??= createPublicKey({ key: Buffer.from(await (await sdk()).kmsPublicKeyDer(await client(), keyArn)), format: 'der', type: 'spki' })
+      pem ??= createPublicKey({
+        key: Buffer.from(await (await sdk()).kmsPublicKeyDer(await client(), keyArn)),
+        format: 'der',
+        type: 'spki',
+      })
         .export({ type: 'spki', format: 'pem' })
         .toString();
       return pem;

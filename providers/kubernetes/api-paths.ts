@@ -8,7 +8,8 @@ export const eventsPath = (ns: string) => `/api/v1/namespaces/${ns}/events`;
 export const networkPoliciesPath = (ns: string) => `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`;
 export const pdbsPath = (ns: string) => `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`;
 /** The kubelet checkpoint API, reached through the API server's node proxy. */
-export const checkpointPath = (node: string, ns: string, pod: string, container: string) => `${nodePath(node)}/proxy/checkpoint/${ns}/${pod}/${container}`;
+export const checkpointPath = (node: string, ns: string, pod: string, container: string) =>
+  `${nodePath(node)}/proxy/checkpoint/${ns}/${pod}/${container}`;
 export const ACCESS_REVIEW_PATH = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
 
 /** Where each owner kind lives; owners of other kinds end the chain (recorded, not read). */
@@ -30,7 +31,13 @@ export function rbacOf(method: string, path: string): { verb: string; group: str
   if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
   const resource = rest.length >= 3 ? `${rest[0]}/${rest[2]}` : (rest[0] ?? '');
   const named = rest.length >= 2;
-  const verbs: Record<string, string> = { GET: named ? 'get' : 'list', POST: 'create', PATCH: 'patch', PUT: 'update', DELETE: named ? 'delete' : 'deletecollection' };
+  const verbs: Record<string, string> = {
+    GET: named ? 'get' : 'list',
+    POST: 'create',
+    PATCH: 'patch',
+    PUT: 'update',
+    DELETE: named ? 'delete' : 'deletecollection',
+  };
   return { verb: verbs[method.toUpperCase()] ?? method.toLowerCase(), group, resource };
 }
 

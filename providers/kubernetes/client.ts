@@ -49,16 +49,22 @@ export interface KubeClient {
 }
 
 /** Load a kubeconfig the kubectl way; every problem names the flag or variable it came from. */
-export function loadKubeConfig(options: { kubeconfig?: string | null; context?: string | null; env: NodeJS.ProcessEnv }): KubeConfig {
+export function loadKubeConfig(options: {
+  kubeconfig?: string | null;
+  context?: string | null;
+  env: NodeJS.ProcessEnv;
+}): KubeConfig {
   const kc = new KubeConfig();
   const fromEnv = options.env.KUBECONFIG?.split(':').filter(Boolean) ?? [];
   try {
     if (options.kubeconfig) {
-      if (!existsSync(options.kubeconfig)) throw new BadInputError(`bad input: --kubeconfig ${options.kubeconfig}: no such file`);
+      if (!existsSync(options.kubeconfig))
+        throw new BadInputError(`bad input: --kubeconfig ${options.kubeconfig}: no such file`);
       kc.loadFromFile(options.kubeconfig);
     } else if (fromEnv.length) {
       const missing = fromEnv.filter((f) => !existsSync(f));
-      if (missing.length === fromEnv.length) throw new BadInputError(`bad input: KUBECONFIG names no existing file (${missing.join(', ')})`);
+      if (missing.length === fromEnv.length)
+        throw new BadInputError(`bad input: KUBECONFIG names no existing file (${missing.join(', ')})`);
       // Merged like kubectl: the first file that sets a value wins.
       const [first, ...rest] = fromEnv.filter((f) => existsSync(f));
       kc.loadFromFile(first!);
@@ -72,19 +78,32 @@ export function loadKubeConfig(options: { kubeconfig?: string | null; context?: 
     } else if (existsSync(IN_CLUSTER_TOKEN_PATH) && options.env.KUBERNETES_SERVICE_HOST) {
       kc.loadFromCluster();
     } else {
-      throw new BadInputError('bad input: no Kubernetes credentials: give --kubeconfig, set KUBECONFIG, create ~/.kube/config or run in a pod');
+      throw new BadInputError(
+        'bad input: no Kubernetes credentials: give --kubeconfig, set KUBECONFIG, create ~/.kube/config or run in a pod',
+      );
     }
   } catch (error) {
     if (error instanceof BadInputError) throw error;
-    throw new BadInputError(`bad input: ${options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : 'kubeconfig'} cannot be read: ${(error as Error).message}`, { cause: error });
+    throw new BadInputError(
+      `bad input: ${options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : 'kubeconfig'} cannot be read: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   if (options.context) {
     if (!kc.getContextObject(options.context)) {
-      throw new BadInputError(`bad input: --context ${options.context}: not in the kubeconfig (contexts: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      throw new BadInputError(
+        `bad input: --context ${options.context}: not in the kubeconfig (contexts: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        })`,
+      );
     }
     kc.setCurrentContext(options.context);
   }
-  if (!kc.getCurrentCluster()) throw new BadInputError('bad input: the kubeconfig has no current context with a cluster: give --context');
+  if (!kc.getCurrentCluster())
+    throw new BadInputError('bad input: the kubeconfig has no current context with a cluster: give --context');
   return kc;
 }
 
@@ -108,7 +127,11 @@ function parsed(status: number, text: string): KubeResponse {
 }
 
 /** Build a client from kubeconfig (see `loadKubeConfig`). */
-export function createKubeClient(options: { kubeconfig?: string | null; context?: string | null; env: NodeJS.ProcessEnv }): KubeClient {
+export function createKubeClient(options: {
+  kubeconfig?: string | null;
+  context?: string | null;
+  env: NodeJS.ProcessEnv;
+}): KubeClient {
   const kc = loadKubeConfig(options);
   const server = kc.getCurrentCluster()!.server.replace(/\/$/, '');
 
@@ -121,7 +144,10 @@ export function createKubeClient(options: { kubeconfig?: string | null; context?
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const requestOptions: RequestOptions = {
       method,
-      headers: { accept: 'application/json, */*', ...(payload ? { 'content-type': opts.contentType ?? 'application/json' } : {}) },
+      headers: {
+        accept: 'application/json, */*',
+        ...(payload ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
+      },
       timeout: KUBE_REQUEST_TIMEOUT_MS,
       ...(opts.signal ? { signal: opts.signal } : {}),
     };
@@ -130,7 +156,9 @@ export function createKubeClient(options: { kubeconfig?: string | null; context?
     const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req = send(url, requestOptions, resolve);
-      req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer for ${KUBE_REQUEST_TIMEOUT_MS} ms`), { name: 'TimeoutError' })));
+      req.on('timeout', () =>
+        req.destroy(Object.assign(new Error(`no answer for ${KUBE_REQUEST_TIMEOUT_MS} ms`), { name: 'TimeoutError' })),
+      );
       req.on('error', reject);
       if (payload) req.write(payload);
       req.end();
@@ -143,9 +171,14 @@ export function createKubeClient(options: { kubeconfig?: string | null; context?
     if (res.status === 403) {
       const action = kubeAction(method, path);
       const policy = action === 'k8s:create nodes/proxy' ? KUBE_CHECKPOINT_POLICY : KUBE_POLICY;
-      throw new PermissionError(`permission missing: ${action} (granted by ${policy}): ${res.body?.message ?? 'forbidden'}`, action, policy);
+      throw new PermissionError(
+        `permission missing: ${action} (granted by ${policy}): ${res.body?.message ?? 'forbidden'}`,
+        action,
+        policy,
+      );
     }
-    if (res.status === 401) throw new RemoteError(`${method} ${path}: 401 the cluster rejected the credentials (expired token?)`, false);
+    if (res.status === 401)
+      throw new RemoteError(`${method} ${path}: 401 the cluster rejected the credentials (expired token?)`, false);
     // Kubelet answers relayed by the API server are plain text, not Status objects.
     const detail = typeof res.body?.message === 'string' ? res.body.message : res.text.trim().slice(0, 300);
     throw new RemoteError(`${method} ${path}: ${res.status} ${detail}`.trim(), true);

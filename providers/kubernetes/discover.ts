@@ -4,7 +4,15 @@ import type { JsonObject, ProviderContext } from '../../src/core/types.js';
 import { networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, podsPath, servicesPath } from './api-paths.js';
 import type { KubeClient } from './client.js';
 import { kubeClientFor } from './context.js';
-import type { HoldingSelector, KubeFacts, KubeParams, LabelSelector, NodeFacts, PodFacts, PolicyFacts } from './facts.js';
+import type {
+  HoldingSelector,
+  KubeFacts,
+  KubeParams,
+  LabelSelector,
+  NodeFacts,
+  PodFacts,
+  PolicyFacts,
+} from './facts.js';
 import { selects } from './selectors.js';
 
 /** Owner references followed at most (Pod → ReplicaSet → Deployment, Pod → Job → CronJob). */
@@ -24,7 +32,11 @@ export async function getObject(client: KubeClient, path: string): Promise<any |
 export async function livePod(client: KubeClient, pod: Pick<PodFacts, 'namespace' | 'name' | 'uid'>): Promise<any> {
   const live = await getObject(client, podPath(pod.namespace, pod.name));
   if (!live) throw new RemoteError(`${pod.namespace}/${pod.name} no longer exists`, false);
-  if (live.metadata.uid !== pod.uid) throw new RemoteError(`${pod.namespace}/${pod.name} is a different pod now (uid ${live.metadata.uid}, planned ${pod.uid}): plan again`, false);
+  if (live.metadata.uid !== pod.uid)
+    throw new RemoteError(
+      `${pod.namespace}/${pod.name} is a different pod now (uid ${live.metadata.uid}, planned ${pod.uid}): plan again`,
+      false,
+    );
   return live;
 }
 
@@ -36,7 +48,11 @@ export async function listObjects(client: KubeClient, path: string, query?: Reco
 }
 
 /** Walk ownerReferences up to the top controller; the direct controller's selector holds the pod. */
-async function ownerChain(client: KubeClient, ns: string, pod: any): Promise<{ owners: PodFacts['owners']; controller?: HoldingSelector }> {
+async function ownerChain(
+  client: KubeClient,
+  ns: string,
+  pod: any,
+): Promise<{ owners: PodFacts['owners']; controller?: HoldingSelector }> {
   const owners: PodFacts['owners'] = [];
   let controller: HoldingSelector | undefined;
   let current = pod;
@@ -49,7 +65,8 @@ async function ownerChain(client: KubeClient, ns: string, pod: any): Promise<{ o
     if (!path) break;
     const owner = await getObject(client, path(ns, ref.name));
     if (!owner) break;
-    if (depth === 0 && owner.spec?.selector) controller = { source: `${ref.kind} ${ref.name}`, selector: owner.spec.selector };
+    if (depth === 0 && owner.spec?.selector)
+      controller = { source: `${ref.kind} ${ref.name}`, selector: owner.spec.selector };
     current = owner;
   }
   return { owners, ...(controller ? { controller } : {}) };
@@ -57,7 +74,10 @@ async function ownerChain(client: KubeClient, ns: string, pod: any): Promise<{ o
 
 function policyFacts(p: any): PolicyFacts {
   const types: string[] = p.spec?.policyTypes ?? ['Ingress'];
-  const rules = [...(types.includes('Ingress') ? (p.spec?.ingress ?? []) : []), ...(types.includes('Egress') ? (p.spec?.egress ?? []) : [])];
+  const rules = [
+    ...(types.includes('Ingress') ? (p.spec?.ingress ?? []) : []),
+    ...(types.includes('Egress') ? (p.spec?.egress ?? []) : []),
+  ];
   return { name: p.metadata.name, podSelector: p.spec?.podSelector ?? {}, allows: rules.length > 0 };
 }
 
@@ -71,7 +91,9 @@ async function podFacts(client: KubeClient, pod: any): Promise<PodFacts> {
     listObjects(client, pdbsPath(ns)),
   ]);
   // A Service without a selector has hand-made endpoints: relabelling cannot take the pod out of it.
-  const matching = services.filter((s) => s.spec?.selector && Object.keys(s.spec.selector).length && selects({ matchLabels: s.spec.selector }, labels));
+  const matching = services.filter(
+    (s) => s.spec?.selector && Object.keys(s.spec.selector).length && selects({ matchLabels: s.spec.selector }, labels),
+  );
   const holding: HoldingSelector[] = [
     ...(chain.controller && selects(chain.controller.selector as LabelSelector, labels) ? [chain.controller] : []),
     ...matching.map((s) => ({ source: `Service ${s.metadata.name}`, selector: { matchLabels: s.spec.selector } })),
@@ -89,16 +111,28 @@ async function podFacts(client: KubeClient, pod: any): Promise<PodFacts> {
     owners: chain.owners,
     holdingSelectors: holding,
     services: matching.map((s) => s.metadata.name).sort(),
-    policies: policies.filter((p) => selects(p.spec?.podSelector ?? {}, labels)).map(policyFacts).sort((a, b) => a.name.localeCompare(b.name)),
+    policies: policies
+      .filter((p) => selects(p.spec?.podSelector ?? {}, labels))
+      .map(policyFacts)
+      .sort((a, b) => a.name.localeCompare(b.name)),
     // policy/v1: a null selector selects no pod, an empty one every pod.
-    pdbs: pdbs.filter((p) => selects(p.spec?.selector, labels)).map((p) => p.metadata.name).sort(),
+    pdbs: pdbs
+      .filter((p) => selects(p.spec?.selector, labels))
+      .map((p) => p.metadata.name)
+      .sort(),
   };
 }
 
 /** The node's facts; the EC2 instance id comes from an EKS providerID. */
 export function nodeFacts(node: any): NodeFacts {
   const providerID: string | null = node.spec?.providerID ?? null;
-  return { name: node.metadata.name, uid: node.metadata.uid, unschedulable: Boolean(node.spec?.unschedulable), providerID, instanceId: (providerID && AWS_PROVIDER_ID.exec(providerID)?.[1]) ?? null };
+  return {
+    name: node.metadata.name,
+    uid: node.metadata.uid,
+    unschedulable: Boolean(node.spec?.unschedulable),
+    providerID,
+    instanceId: (providerID && AWS_PROVIDER_ID.exec(providerID)?.[1]) ?? null,
+  };
 }
 
 export async function discoverKube(params: KubeParams, ctx: ProviderContext): Promise<KubeFacts> {

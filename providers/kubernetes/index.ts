@@ -7,7 +7,8 @@ import { kubeDerivedTargets, planKube } from './plan.js';
 
 export const kubernetesProvider = {
   id: 'kubernetes',
-  summary: 'Kubernetes pods: keep the suspect pod running but cut off and protected; record it, its owners, events and logs',
+  summary:
+    'Kubernetes pods: keep the suspect pod running but cut off and protected; record it, its owners, events and logs',
   flags: kubeFlags,
   policies: [KUBE_POLICY, KUBE_CHECKPOINT_POLICY],
   example: 'evidence capture --incident IR-2026-0042 --pod shop/web-7d9f8-abcde --forensic-cidr 203.0.113.7/32',

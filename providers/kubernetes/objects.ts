@@ -22,9 +22,18 @@ export function quarantineLabels(incident: string, pod: Pick<PodFacts, 'uid'>): 
 }
 
 /** The quarantine NetworkPolicy: Ingress and Egress both listed; ingress only from the forensic CIDRs; no egress. */
-export function quarantinePolicy(name: string, incident: string, forensicCidrs: readonly string[], ports?: readonly PortRange[]): JsonObject {
+export function quarantinePolicy(
+  name: string,
+  incident: string,
+  forensicCidrs: readonly string[],
+  ports?: readonly PortRange[],
+): JsonObject {
   const from = forensicCidrs.map((cidr) => ({ ipBlock: { cidr } }));
-  const portList = (ports ?? []).map((p) => ({ protocol: 'TCP', port: p.from, ...(p.to !== p.from ? { endPort: p.to } : {}) }));
+  const portList = (ports ?? []).map((p) => ({
+    protocol: 'TCP',
+    port: p.from,
+    ...(p.to !== p.from ? { endPort: p.to } : {}),
+  }));
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -60,13 +69,19 @@ export function differenceFromWanted(existing: JsonObject, wanted: JsonObject): 
   const want = wanted.spec as JsonObject;
   if (wanted.kind === 'NetworkPolicy') {
     const h = have.podSelector as JsonObject | undefined;
-    if (!sameJson(h?.matchLabels, (want.podSelector as JsonObject).matchLabels) || (h?.matchExpressions as unknown[] | undefined)?.length) return 'it selects other pods';
-    if (!sameJson([...((have.policyTypes as string[]) ?? [])].sort(), ['Egress', 'Ingress'])) return `its policyTypes are ${JSON.stringify(have.policyTypes ?? [])}`;
+    if (
+      !sameJson(h?.matchLabels, (want.podSelector as JsonObject).matchLabels) ||
+      (h?.matchExpressions as unknown[] | undefined)?.length
+    )
+      return 'it selects other pods';
+    if (!sameJson([...((have.policyTypes as string[]) ?? [])].sort(), ['Egress', 'Ingress']))
+      return `its policyTypes are ${JSON.stringify(have.policyTypes ?? [])}`;
     if (!sameJson(have.ingress ?? [], want.ingress)) return 'its ingress rules differ';
     if (!sameJson(have.egress ?? [], want.egress)) return 'it allows egress';
     return undefined;
   }
   if (have.minAvailable !== 1) return `its minAvailable is ${JSON.stringify(have.minAvailable ?? null)}`;
-  if (!sameJson((have.selector as JsonObject | undefined)?.matchLabels, (want.selector as JsonObject).matchLabels)) return 'it selects other pods';
+  if (!sameJson((have.selector as JsonObject | undefined)?.matchLabels, (want.selector as JsonObject).matchLabels))
+    return 'it selects other pods';
   return undefined;
 }

@@ -6,13 +6,45 @@ const NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 const LABEL = /^([a-z0-9.-]+\/)?[A-Za-z0-9][-A-Za-z0-9_.]{0,62}=[A-Za-z0-9]?([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 
 export const kubeFlags: ProviderFlag[] = [
-  { flags: '--pod <ns/name>', description: 'pod to quarantine (kept running, cut off, protected; repeatable)', param: 'pods', repeatable: true, target: true },
-  { flags: '--pod-selector <ns:label=value,…>', description: 'every pod in a namespace matching these labels (repeatable)', param: 'podSelectors', repeatable: true, target: true },
-  { flags: '--node <name>', description: 'node to record and cordon (repeatable)', param: 'nodes', repeatable: true, target: true },
-  { flags: '--kubeconfig <file>', description: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)', param: 'kubeconfig' },
+  {
+    flags: '--pod <ns/name>',
+    description: 'pod to quarantine (kept running, cut off, protected; repeatable)',
+    param: 'pods',
+    repeatable: true,
+    target: true,
+  },
+  {
+    flags: '--pod-selector <ns:label=value,…>',
+    description: 'every pod in a namespace matching these labels (repeatable)',
+    param: 'podSelectors',
+    repeatable: true,
+    target: true,
+  },
+  {
+    flags: '--node <name>',
+    description: 'node to record and cordon (repeatable)',
+    param: 'nodes',
+    repeatable: true,
+    target: true,
+  },
+  {
+    flags: '--kubeconfig <file>',
+    description: 'kubeconfig file (default: KUBECONFIG, ~/.kube/config, in-cluster)',
+    param: 'kubeconfig',
+  },
   { flags: '--context <name>', description: 'kubeconfig context', param: 'context' },
-  { flags: '--checkpoint', description: 'ask the kubelet to checkpoint each container (most runtimes refuse; recorded either way)', param: 'checkpoint', boolean: true },
-  { flags: '--isolate-node', description: "also preserve, snapshot and isolate the node's EC2 instance (EKS)", param: 'isolateNode', boolean: true },
+  {
+    flags: '--checkpoint',
+    description: 'ask the kubelet to checkpoint each container (most runtimes refuse; recorded either way)',
+    param: 'checkpoint',
+    boolean: true,
+  },
+  {
+    flags: '--isolate-node',
+    description: "also preserve, snapshot and isolate the node's EC2 instance (EKS)",
+    param: 'isolateNode',
+    boolean: true,
+  },
 ];
 
 function list(value: unknown): string[] {
@@ -23,20 +55,24 @@ function list(value: unknown): string[] {
 export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problems: string[] } {
   const problems: string[] = [];
   const known = ['pods', 'podSelectors', 'nodes', 'kubeconfig', 'context', 'checkpoint', 'isolateNode'];
-  for (const key of Object.keys(raw)) if (!known.includes(key)) problems.push(`targets.kubernetes.${key}: unknown field`);
+  for (const key of Object.keys(raw))
+    if (!known.includes(key)) problems.push(`targets.kubernetes.${key}: unknown field`);
   const pods = [...new Set(list(raw.pods))];
   for (const p of pods) {
     const [ns, name, extra] = p.split('/');
-    if (!ns || !name || extra !== undefined || !NAME.test(ns) || !NAME.test(name)) problems.push(`--pod "${p}": expected namespace/name`);
+    if (!ns || !name || extra !== undefined || !NAME.test(ns) || !NAME.test(name))
+      problems.push(`--pod "${p}": expected namespace/name`);
   }
   const podSelectors = list(raw.podSelectors);
   for (const s of podSelectors) {
     const [ns, labels] = s.split(':');
-    if (!ns || !NAME.test(ns) || !labels || labels.split(',').some((l) => !LABEL.test(l))) problems.push(`--pod-selector "${s}": expected namespace:label=value[,label=value]`);
+    if (!ns || !NAME.test(ns) || !labels || labels.split(',').some((l) => !LABEL.test(l)))
+      problems.push(`--pod-selector "${s}": expected namespace:label=value[,label=value]`);
   }
   const nodes = [...new Set(list(raw.nodes))];
   for (const n of nodes) if (!NAME.test(n)) problems.push(`--node "${n}" is not a node name`);
-  if (!pods.length && !podSelectors.length && !nodes.length) problems.push('kubernetes: give --pod, --pod-selector or --node');
+  if (!pods.length && !podSelectors.length && !nodes.length)
+    problems.push('kubernetes: give --pod, --pod-selector or --node');
   const flag = (v: unknown) => v === true || v === 'true';
   return problems.length
     ? { problems }

@@ -14,9 +14,15 @@ export const KUBE_LIMITATIONS = [
 ];
 
 /** The labels the pod will carry after quarantine, computed from the facts. */
-export function quarantinedLabels(pod: PodFacts, incident: string): { labels: Record<string, string>; unbreakable: string[] } {
+export function quarantinedLabels(
+  pod: PodFacts,
+  incident: string,
+): { labels: Record<string, string>; unbreakable: string[] } {
   const marked = { ...pod.labels, ...quarantineLabels(incident, pod) };
-  const { patch, unbreakable } = detachingLabelPatch(marked, pod.holdingSelectors as unknown as { source: string; selector: LabelSelector }[]);
+  const { patch, unbreakable } = detachingLabelPatch(
+    marked,
+    pod.holdingSelectors as unknown as { source: string; selector: LabelSelector }[],
+  );
   return { labels: applyLabelPatch(marked, patch), unbreakable };
 }
 
@@ -25,15 +31,24 @@ function podLimitations(pod: PodFacts, kase: Case): string[] {
   const key = `${pod.namespace}/${pod.name}`;
   const out: string[] = [];
   const after = quarantinedLabels(pod, kase.incident);
-  for (const source of after.unbreakable) out.push(`${source} selects every pod of ${pod.namespace}: no label change takes ${key} out of it`);
+  for (const source of after.unbreakable)
+    out.push(`${source} selects every pod of ${pod.namespace}: no label change takes ${key} out of it`);
   for (const p of pod.policies) {
     if (p.allows && selects(p.podSelector as LabelSelector, after.labels)) {
-      out.push(`NetworkPolicy ${pod.namespace}/${p.name} still selects ${key} after quarantine and NetworkPolicies add up: its allow rules stay open to the pod`);
+      out.push(
+        `NetworkPolicy ${pod.namespace}/${p.name} still selects ${key} after quarantine and NetworkPolicies add up: its allow rules stay open to the pod`,
+      );
     }
   }
   const owner = pod.owners[0];
-  if (owner?.kind === 'StatefulSet') out.push(`StatefulSet ${owner.name} cannot start a replacement for ${key} while the pod keeps its name: the set runs one replica short until release`);
-  if (owner?.kind === 'Node') out.push(`${key} is a static pod of its node's kubelet: its labels come from the node's manifest and the kubelet may restore them`);
+  if (owner?.kind === 'StatefulSet')
+    out.push(
+      `StatefulSet ${owner.name} cannot start a replacement for ${key} while the pod keeps its name: the set runs one replica short until release`,
+    );
+  if (owner?.kind === 'Node')
+    out.push(
+      `${key} is a static pod of its node's kubelet: its labels come from the node's manifest and the kubelet may restore them`,
+    );
   if (!pod.nodeName) out.push(`${key} is not scheduled on a node: no logs, no checkpoint, nothing to cordon`);
   return out;
 }
@@ -47,31 +62,79 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft[]; li
     const podInputs: PodStepInputs = { pod, objectName: quarantineObjectName(kase.incident, pod.name) };
     const inputs = podInputs as unknown as JsonObject;
     const holding = pod.holdingSelectors.map((s) => s.source).join(', ');
-    steps.push({ id: `collect/${key}`, action: 'collect', phase: 'collect', target, title: `record ${key}: object, owners, services, policies, events, logs of every container`, inputs });
+    steps.push({
+      id: `collect/${key}`,
+      action: 'collect',
+      phase: 'collect',
+      target,
+      title: `record ${key}: object, owners, services, policies, events, logs of every container`,
+      inputs,
+    });
     if (facts.params.checkpoint && pod.nodeName) {
-      steps.push({ id: `checkpoint/${key}`, action: 'checkpoint', phase: 'collect', target, title: `ask the kubelet on ${pod.nodeName} to checkpoint ${key}'s containers`, inputs });
+      steps.push({
+        id: `checkpoint/${key}`,
+        action: 'checkpoint',
+        phase: 'collect',
+        target,
+        title: `ask the kubelet on ${pod.nodeName} to checkpoint ${key}'s containers`,
+        inputs,
+      });
     }
     steps.push(
-      { id: `quarantine-policy/${key}`, action: 'quarantine-policy', phase: 'contain', target, title: `NetworkPolicy ${podInputs.objectName}: ingress only from the forensic CIDRs, no egress`, inputs },
+      {
+        id: `quarantine-policy/${key}`,
+        action: 'quarantine-policy',
+        phase: 'contain',
+        target,
+        title: `NetworkPolicy ${podInputs.objectName}: ingress only from the forensic CIDRs, no egress`,
+        inputs,
+      },
       {
         id: `quarantine-labels/${key}`,
         action: 'quarantine-labels',
         phase: 'contain',
         target,
-        title: holding ? `label ${key} quarantined, then take it out of ${holding}` : `label ${key} quarantined (no controller or Service selects it)`,
+        title: holding
+          ? `label ${key} quarantined, then take it out of ${holding}`
+          : `label ${key} quarantined (no controller or Service selects it)`,
         inputs,
         dependsOn: [`quarantine-policy/${key}`],
       },
-      { id: `eviction-protection/${key}`, action: 'eviction-protection', phase: 'contain', target, title: `protect ${key} from eviction: its own PodDisruptionBudget (minAvailable 1), autoscaler annotations`, inputs, dependsOn: [`quarantine-labels/${key}`] },
+      {
+        id: `eviction-protection/${key}`,
+        action: 'eviction-protection',
+        phase: 'contain',
+        target,
+        title: `protect ${key} from eviction: its own PodDisruptionBudget (minAvailable 1), autoscaler annotations`,
+        inputs,
+        dependsOn: [`quarantine-labels/${key}`],
+      },
     );
     limitations.push(...podLimitations(pod, kase));
   }
   for (const node of facts.nodes) {
     const target = `k8s:node:${node.name}`;
-    const onNode = facts.pods.filter((p) => p.nodeName === node.name).map((p) => `eviction-protection/${p.namespace}/${p.name}`);
+    const onNode = facts.pods
+      .filter((p) => p.nodeName === node.name)
+      .map((p) => `eviction-protection/${p.namespace}/${p.name}`);
     steps.push(
-      { id: `node-record/${node.name}`, action: 'node-record', phase: 'collect', target, title: `record node ${node.name}${node.instanceId ? ` (EC2 ${node.instanceId})` : ''}`, inputs: { node } },
-      { id: `cordon/${node.name}`, action: 'cordon', phase: 'contain', target, title: `cordon ${node.name} (unschedulable and labelled; never drain, never NoExecute)`, inputs: { node }, dependsOn: onNode },
+      {
+        id: `node-record/${node.name}`,
+        action: 'node-record',
+        phase: 'collect',
+        target,
+        title: `record node ${node.name}${node.instanceId ? ` (EC2 ${node.instanceId})` : ''}`,
+        inputs: { node },
+      },
+      {
+        id: `cordon/${node.name}`,
+        action: 'cordon',
+        phase: 'contain',
+        target,
+        title: `cordon ${node.name} (unschedulable and labelled; never drain, never NoExecute)`,
+        inputs: { node },
+        dependsOn: onNode,
+      },
     );
     if (facts.params.isolateNode) {
       limitations.push(
@@ -81,7 +144,8 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft[]; li
       );
     }
   }
-  if (!kase.forensicCidrs.length) limitations.push('no --forensic-cidr: the quarantine NetworkPolicy admits nobody, forensic access included');
+  if (!kase.forensicCidrs.length)
+    limitations.push('no --forensic-cidr: the quarantine NetworkPolicy admits nobody, forensic access included');
   return { steps, limitations };
 }
 

@@ -5,10 +5,27 @@
  */
 import { PermissionError, RemoteError } from '../../src/core/errors.js';
 import type { JsonObject, PreflightResult, ProviderContext, Step } from '../../src/core/types.js';
-import { ACCESS_REVIEW_PATH, eventsPath, kubeAction, networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, servicesPath } from './api-paths.js';
+import {
+  ACCESS_REVIEW_PATH,
+  eventsPath,
+  kubeAction,
+  networkPoliciesPath,
+  nodePath,
+  OWNER_PATHS,
+  pdbsPath,
+  podPath,
+  servicesPath,
+} from './api-paths.js';
 import { MERGE_PATCH, type KubeClient, type KubeResponse } from './client.js';
 import { kubeClientFor } from './context.js';
-import { CORDON_LABEL, EVICTION_ANNOTATIONS, KUBE_CHECKPOINT_POLICY, KUBE_POLICY, type NodeFacts, type PodStepInputs } from './facts.js';
+import {
+  CORDON_LABEL,
+  EVICTION_ANNOTATIONS,
+  KUBE_CHECKPOINT_POLICY,
+  KUBE_POLICY,
+  type NodeFacts,
+  type PodStepInputs,
+} from './facts.js';
 import { differenceFromWanted, quarantinePdb, quarantinePolicy } from './objects.js';
 import { quarantinedLabels } from './plan.js';
 
@@ -25,14 +42,26 @@ interface Probe {
   kubelet?: boolean;
 }
 
-const write = (method: 'POST' | 'PATCH', path: string, body: JsonObject, wanted?: JsonObject): Probe => ({ method, path, body, query: { dryRun: 'All' }, ...(wanted ? { wanted } : {}) });
+const write = (method: 'POST' | 'PATCH', path: string, body: JsonObject, wanted?: JsonObject): Probe => ({
+  method,
+  path,
+  body,
+  query: { dryRun: 'All' },
+  ...(wanted ? { wanted } : {}),
+});
 
 function probes(step: Step, ctx: ProviderContext): Probe[] {
   if (step.action === 'node-record' || step.action === 'cordon') {
     const { node } = step.inputs as unknown as { node: NodeFacts };
     const read: Probe = { method: 'GET', path: nodePath(node.name) };
     if (step.action === 'node-record') return [read];
-    return [read, write('PATCH', nodePath(node.name), { spec: { unschedulable: true }, metadata: { labels: { [CORDON_LABEL]: ctx.incident } } })];
+    return [
+      read,
+      write('PATCH', nodePath(node.name), {
+        spec: { unschedulable: true },
+        metadata: { labels: { [CORDON_LABEL]: ctx.incident } },
+      }),
+    ];
   }
   const { pod, objectName } = step.inputs as unknown as PodStepInputs;
   const ns = pod.namespace;
@@ -41,23 +70,45 @@ function probes(step: Step, ctx: ProviderContext): Probe[] {
     case 'collect':
       return [
         { method: 'GET', path: self },
-        ...pod.owners.filter((o) => OWNER_PATHS[o.kind]).map((o): Probe => ({ method: 'GET', path: OWNER_PATHS[o.kind]!(ns, o.name) })),
+        ...pod.owners
+          .filter((o) => OWNER_PATHS[o.kind])
+          .map((o): Probe => ({ method: 'GET', path: OWNER_PATHS[o.kind]!(ns, o.name) })),
         { method: 'GET', path: servicesPath(ns) },
         { method: 'GET', path: networkPoliciesPath(ns) },
         { method: 'GET', path: pdbsPath(ns) },
         { method: 'GET', path: eventsPath(ns), query: { fieldSelector: `involvedObject.uid=${pod.uid}` } },
-        ...[...pod.initContainers, ...pod.containers].slice(0, 1).map((c): Probe => ({ method: 'GET', path: `${self}/log`, query: { container: c, limitBytes: '1' }, kubelet: true })),
+        ...[...pod.initContainers, ...pod.containers].slice(0, 1).map((c): Probe => ({
+          method: 'GET',
+          path: `${self}/log`,
+          query: { container: c, limitBytes: '1' },
+          kubelet: true,
+        })),
       ];
     case 'checkpoint':
       // A checkpoint cannot be dry-run: ask the API server whether it would be allowed instead.
-      return [write('POST', ACCESS_REVIEW_PATH, { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb: 'create', resource: 'nodes', subresource: 'proxy', name: pod.nodeName ?? '' } } })];
+      return [
+        write('POST', ACCESS_REVIEW_PATH, {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: {
+            resourceAttributes: { verb: 'create', resource: 'nodes', subresource: 'proxy', name: pod.nodeName ?? '' },
+          },
+        }),
+      ];
     case 'quarantine-policy': {
       const wanted = quarantinePolicy(objectName, ctx.incident, ctx.kase.forensicCidrs, ctx.kase.forensicPorts);
-      return [{ method: 'GET', path: `${networkPoliciesPath(ns)}/${objectName}` }, write('POST', networkPoliciesPath(ns), wanted, wanted)];
+      return [
+        { method: 'GET', path: `${networkPoliciesPath(ns)}/${objectName}` },
+        write('POST', networkPoliciesPath(ns), wanted, wanted),
+      ];
     }
     case 'quarantine-labels': {
       const { labels } = quarantinedLabels(pod, ctx.incident);
-      const patch = Object.fromEntries([...new Set([...Object.keys(pod.labels), ...Object.keys(labels)])].filter((k) => pod.labels[k] !== labels[k]).map((k) => [k, labels[k] ?? null]));
+      const patch = Object.fromEntries(
+        [...new Set([...Object.keys(pod.labels), ...Object.keys(labels)])]
+          .filter((k) => pod.labels[k] !== labels[k])
+          .map((k) => [k, labels[k] ?? null]),
+      );
       return [
         { method: 'GET', path: `${networkPoliciesPath(ns)}/${objectName}` },
         { method: 'GET', path: self },
@@ -82,9 +133,21 @@ function probes(step: Step, ctx: ProviderContext): Probe[] {
 function judge(p: Probe, res: KubeResponse): { allowed: Check['allowed']; problem?: string; detail: string } {
   if (p.path === ACCESS_REVIEW_PATH) {
     const allowed = res.body?.status?.allowed === true;
-    return { allowed, detail: allowed ? 'SelfSubjectAccessReview: allowed' : `SelfSubjectAccessReview: ${res.body?.status?.reason || 'not allowed'}` };
+    return {
+      allowed,
+      detail: allowed
+        ? 'SelfSubjectAccessReview: allowed'
+        : `SelfSubjectAccessReview: ${res.body?.status?.reason || 'not allowed'}`,
+    };
   }
-  if (p.kubelet) return { allowed: true, detail: res.status < 400 ? 'read allowed' : `authorised; the kubelet path answered ${res.status}: ${res.body?.message ?? ''}`.trim() };
+  if (p.kubelet)
+    return {
+      allowed: true,
+      detail:
+        res.status < 400
+          ? 'read allowed'
+          : `authorised; the kubelet path answered ${res.status}: ${res.body?.message ?? ''}`.trim(),
+    };
   if (p.method === 'GET') {
     // A named object that does not exist yet (our policy, our PDB) is a fine answer to a get.
     if (res.status < 400 || res.status === 404) return { allowed: true, detail: 'read allowed' };
@@ -93,25 +156,46 @@ function judge(p: Probe, res: KubeResponse): { allowed: Check['allowed']; proble
   if (res.status < 400) return { allowed: true, detail: 'dryRun=All accepted' };
   // Authorisation comes before the conflict check: a 409 on create means the permission is there.
   if (p.method === 'POST' && res.status === 409) return { allowed: true, detail: 'already exists' };
-  return { allowed: true, problem: `${p.method} ${p.path} would be refused: ${res.status} ${res.body?.message ?? ''}`.trim(), detail: `authorised, but refused: ${res.status} ${res.body?.message ?? ''}`.trim() };
+  return {
+    allowed: true,
+    problem: `${p.method} ${p.path} would be refused: ${res.status} ${res.body?.message ?? ''}`.trim(),
+    detail: `authorised, but refused: ${res.status} ${res.body?.message ?? ''}`.trim(),
+  };
 }
 
-async function runProbe(client: KubeClient, p: Probe, ctx: ProviderContext): Promise<{ check: Check; problem?: string }> {
+async function runProbe(
+  client: KubeClient,
+  p: Probe,
+  ctx: ProviderContext,
+): Promise<{ check: Check; problem?: string }> {
   const action = p.path === ACCESS_REVIEW_PATH ? 'k8s:create nodes/proxy' : kubeAction(p.method, p.path);
   const policyFile = p.path === ACCESS_REVIEW_PATH ? KUBE_CHECKPOINT_POLICY : KUBE_POLICY;
   try {
-    const res = await client.send(p.method, p.path, { ...(p.body ? { body: p.body } : {}), ...(p.query ? { query: p.query } : {}), ...(p.method === 'PATCH' ? { contentType: MERGE_PATCH } : {}), signal: ctx.signal });
+    const res = await client.send(p.method, p.path, {
+      ...(p.body ? { body: p.body } : {}),
+      ...(p.query ? { query: p.query } : {}),
+      ...(p.method === 'PATCH' ? { contentType: MERGE_PATCH } : {}),
+      signal: ctx.signal,
+    });
     const verdict = judge(p, res);
     let problem = verdict.problem;
     if (p.wanted && res.status === 409) {
       const existing = await client.send('GET', `${p.path}/${(p.wanted.metadata as JsonObject).name}`);
       const why = existing.status === 200 ? differenceFromWanted(existing.body, p.wanted) : undefined;
-      if (why) problem = `${p.wanted.kind} ${(p.wanted.metadata as JsonObject).name} exists but is not this incident's quarantine object (${why})`;
+      if (why)
+        problem = `${p.wanted.kind} ${(p.wanted.metadata as JsonObject).name} exists but is not this incident's quarantine object (${why})`;
     }
-    return { check: { action, allowed: verdict.allowed, detail: verdict.detail, policyFile }, ...(problem ? { problem } : {}) };
+    return {
+      check: { action, allowed: verdict.allowed, detail: verdict.detail, policyFile },
+      ...(problem ? { problem } : {}),
+    };
   } catch (error) {
-    if (error instanceof PermissionError) return { check: { action, allowed: false, detail: error.message, policyFile: error.policyFile ?? policyFile } };
-    if (p.kubelet && error instanceof RemoteError) return { check: { action, allowed: true, detail: `authorised; the kubelet path failed: ${error.message}`, policyFile } };
+    if (error instanceof PermissionError)
+      return { check: { action, allowed: false, detail: error.message, policyFile: error.policyFile ?? policyFile } };
+    if (p.kubelet && error instanceof RemoteError)
+      return {
+        check: { action, allowed: true, detail: `authorised; the kubelet path failed: ${error.message}`, policyFile },
+      };
     return { check: { action, allowed: 'unknown', detail: (error as Error).message, policyFile } };
   }
 }
@@ -125,6 +209,7 @@ export async function preflightKube(step: Step, ctx: ProviderContext): Promise<P
     checks.push(check);
     if (problem) problems.push(problem);
   }
-  for (const problem of problems) checks.push({ action: `kubernetes:${step.action}`, allowed: 'unknown', detail: problem });
+  for (const problem of problems)
+    checks.push({ action: `kubernetes:${step.action}`, allowed: 'unknown', detail: problem });
   return { stepId: step.id, ok: !problems.length && checks.every((c) => c.allowed !== false), checks };
 }

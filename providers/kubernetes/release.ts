@@ -24,13 +24,22 @@ function currentValue(live: any, attribute: string): unknown {
 
 /** The merge patch that puts `before` back (a null `before` removes the key holdfast added). */
 function restoringPatch(change: ChangeRecord): JsonObject {
-  if (change.attribute.startsWith('label:')) return { metadata: { labels: { [change.attribute.slice('label:'.length)]: change.before } } };
-  if (change.attribute.startsWith('annotation:')) return { metadata: { annotations: { [change.attribute.slice('annotation:'.length)]: change.before } } };
+  if (change.attribute.startsWith('label:'))
+    return { metadata: { labels: { [change.attribute.slice('label:'.length)]: change.before } } };
+  if (change.attribute.startsWith('annotation:'))
+    return { metadata: { annotations: { [change.attribute.slice('annotation:'.length)]: change.before } } };
   return { spec: { unschedulable: change.before } };
 }
 
-export async function releaseKube(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }> {
-  if (change.attribute === 'created') return { restored: false, note: `${change.resource} stays in place: holdfast never deletes; remove it when the investigation is over` };
+export async function releaseKube(
+  change: ChangeRecord,
+  ctx: ReleaseContext,
+): Promise<{ restored: boolean; note?: string }> {
+  if (change.attribute === 'created')
+    return {
+      restored: false,
+      note: `${change.resource} stays in place: holdfast never deletes; remove it when the investigation is over`,
+    };
   const path = pathOf(change.resource);
   if (!path) throw new InternalError(`kubernetes cannot release ${change.resource}`);
   const client = kubeClientFor(ctx);
@@ -38,13 +47,18 @@ export async function releaseKube(change: ChangeRecord, ctx: ReleaseContext): Pr
   if (!live) return { restored: false, note: `${change.resource} no longer exists` };
   const now = currentValue(live, change.attribute) ?? null;
   const what = `${change.resource} ${change.attribute}`;
-  if (JSON.stringify(now) === JSON.stringify(change.before ?? null)) return { restored: true, note: `${what} was already back to ${JSON.stringify(change.before)}` };
+  if (JSON.stringify(now) === JSON.stringify(change.before ?? null))
+    return { restored: true, note: `${what} was already back to ${JSON.stringify(change.before)}` };
   // Only undo what is still as holdfast left it: a value set since (by hand, or by another incident) is not ours to revert.
   if (JSON.stringify(now) !== JSON.stringify(change.after ?? null)) {
-    return { restored: false, note: `${what} is ${JSON.stringify(now)} now, not ${JSON.stringify(change.after)} as holdfast set it: changed since capture; left as it is` };
+    return {
+      restored: false,
+      note: `${what} is ${JSON.stringify(now)} now, not ${JSON.stringify(change.after)} as holdfast set it: changed since capture; left as it is`,
+    };
   }
   const res = await client.send('PATCH', path, { body: restoringPatch(change), contentType: MERGE_PATCH });
   if (res.status === 404) return { restored: false, note: `${change.resource} no longer exists` };
-  if (res.status >= 400) throw new RemoteError(`release ${what}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
+  if (res.status >= 400)
+    throw new RemoteError(`release ${what}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
   return { restored: true };
 }

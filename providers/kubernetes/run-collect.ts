@@ -1,7 +1,16 @@
 /** Collect-phase steps: the pod and everything around it as JSON, its events and logs; the node; kubelet checkpoints. */
 import { RemoteError } from '../../src/core/errors.js';
 import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
-import { checkpointPath, eventsPath, networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, servicesPath } from './api-paths.js';
+import {
+  checkpointPath,
+  eventsPath,
+  networkPoliciesPath,
+  nodePath,
+  OWNER_PATHS,
+  pdbsPath,
+  podPath,
+  servicesPath,
+} from './api-paths.js';
 import type { KubeClient } from './client.js';
 import { kubeClientFor } from './context.js';
 import { getObject, listObjects, livePod } from './discover.js';
@@ -40,30 +49,69 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
   const limitations: string[] = [];
   const key = `${pod.namespace}/${pod.name}`;
   const live = await livePod(client, pod);
-  const source: JsonObject = { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid, resourceVersion: live.metadata.resourceVersion };
-  const put = (name: string, type: string, api: string, body: Parameters<StepContext['putArtifact']>[1], contentType = 'application/json', consistency = 'read at acquiredAt') =>
-    ctx.putArtifact({ name, type, source, acquiredAt: now(), method: { api, consistency }, contentType }, body);
+  const source: JsonObject = {
+    kind: 'Pod',
+    namespace: pod.namespace,
+    name: pod.name,
+    uid: pod.uid,
+    resourceVersion: live.metadata.resourceVersion,
+  };
+  const put = (
+    name: string,
+    type: string,
+    api: string,
+    body: Parameters<StepContext['putArtifact']>[1],
+    contentType = 'application/json',
+    consistency = 'read at acquiredAt',
+  ) => ctx.putArtifact({ name, type, source, acquiredAt: now(), method: { api, consistency }, contentType }, body);
 
   await put('pod.json', 'k8s-pod', `GET ${podPath(pod.namespace, pod.name)}`, json(live));
   const owners = [];
   for (const o of pod.owners) {
     const path = OWNER_PATHS[o.kind];
-    owners.push(path ? ((await getObject(client, path(pod.namespace, o.name))) ?? { kind: o.kind, name: o.name, uid: o.uid, missing: true }) : { kind: o.kind, name: o.name, uid: o.uid, notRead: 'kind not followed' });
+    owners.push(
+      path
+        ? ((await getObject(client, path(pod.namespace, o.name))) ?? {
+            kind: o.kind,
+            name: o.name,
+            uid: o.uid,
+            missing: true,
+          })
+        : { kind: o.kind, name: o.name, uid: o.uid, notRead: 'kind not followed' },
+    );
   }
   await put('owners.json', 'k8s-owners', 'GET each ownerReference up the chain', json(owners));
   const services = await listObjects(client, servicesPath(pod.namespace));
-  await put('services.json', 'k8s-services', `GET ${servicesPath(pod.namespace)} (those selecting the pod)`, json(services.filter((s) => pod.services.includes(s.metadata.name))));
-  const [policies, pdbs] = await Promise.all([listObjects(client, networkPoliciesPath(pod.namespace)), listObjects(client, pdbsPath(pod.namespace))]);
+  await put(
+    'services.json',
+    'k8s-services',
+    `GET ${servicesPath(pod.namespace)} (those selecting the pod)`,
+    json(services.filter((s) => pod.services.includes(s.metadata.name))),
+  );
+  const [policies, pdbs] = await Promise.all([
+    listObjects(client, networkPoliciesPath(pod.namespace)),
+    listObjects(client, pdbsPath(pod.namespace)),
+  ]);
   const policyNames = pod.policies.map((p) => p.name);
   await put(
     'policies.json',
     'k8s-policies',
     `GET ${networkPoliciesPath(pod.namespace)}, ${pdbsPath(pod.namespace)} (those selecting the pod)`,
-    json({ networkPolicies: policies.filter((p) => policyNames.includes(p.metadata.name)), podDisruptionBudgets: pdbs.filter((p) => pod.pdbs.includes(p.metadata.name)) }),
+    json({
+      networkPolicies: policies.filter((p) => policyNames.includes(p.metadata.name)),
+      podDisruptionBudgets: pdbs.filter((p) => pod.pdbs.includes(p.metadata.name)),
+    }),
   );
   // Events expire (one hour by default): collection runs before anything changes the pod.
-  const events = await listObjects(client, eventsPath(pod.namespace), { fieldSelector: `involvedObject.uid=${pod.uid}` });
-  await put('events.json', 'k8s-events', `GET ${eventsPath(pod.namespace)}?fieldSelector=involvedObject.uid`, json(events));
+  const events = await listObjects(client, eventsPath(pod.namespace), {
+    fieldSelector: `involvedObject.uid=${pod.uid}`,
+  });
+  await put(
+    'events.json',
+    'k8s-events',
+    `GET ${eventsPath(pod.namespace)}?fieldSelector=involvedObject.uid`,
+    json(events),
+  );
 
   const logsRead: string[] = [];
   for (const container of [...pod.initContainers, ...pod.containers]) {
@@ -72,7 +120,10 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
       const which = `${previous ? 'previous' : 'current'} log of ${key} container ${container}`;
       const name = `log-${container}${previous ? '-previous' : ''}.txt`;
       try {
-        const res = await client.stream(`${podPath(pod.namespace, pod.name)}/log`, { query: { container, timestamps: 'true', ...(previous ? { previous: 'true' } : {}) }, signal: ctx.signal });
+        const res = await client.stream(`${podPath(pod.namespace, pod.name)}/log`, {
+          query: { container, timestamps: 'true', ...(previous ? { previous: 'true' } : {}) },
+          signal: ctx.signal,
+        });
         if (!('stream' in res)) {
           // 5xx here is the API server failing to reach the kubelet, not the API server itself.
           const via = res.status >= 500 ? `the API server could not get it from the kubelet on ${pod.nodeName}: ` : '';
@@ -81,7 +132,14 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
         }
         // Raw bytes from the kubelet straight into the store: logs need not be UTF-8, nor fit in memory.
         const api = `GET pods/log container=${container}${previous ? ' previous=true' : ''} timestamps=true`;
-        await put(name, 'k8s-log', api, res.stream, 'text/plain', 'as the kubelet sent it up to acquiredAt; truncation by the node is not detectable');
+        await put(
+          name,
+          'k8s-log',
+          api,
+          res.stream,
+          'text/plain',
+          'as the kubelet sent it up to acquiredAt; truncation by the node is not detectable',
+        );
         logsRead.push(name);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
@@ -107,7 +165,9 @@ export async function runCheckpoint(ctx: StepContext): Promise<StepOutcome> {
       const res = await client.send('POST', path);
       const items: string[] = res.status === 200 && Array.isArray(res.body?.items) ? res.body.items : [];
       if (!items.length) {
-        limitations.push(`${what} refused by the kubelet (${res.status}): ${res.body?.message ?? res.text.slice(0, 200)}`);
+        limitations.push(
+          `${what} refused by the kubelet (${res.status}): ${res.body?.message ?? res.text.slice(0, 200)}`,
+        );
         continue;
       }
       for (const archive of items) {
@@ -117,7 +177,10 @@ export async function runCheckpoint(ctx: StepContext): Promise<StepOutcome> {
           source: { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: pod.uid, container: c },
           acquiredAt: now(),
           location: { node: pod.nodeName, path: archive },
-          method: { api: `POST ${path}`, note: 'the archive stays on the node: copy it off before the node is recycled' },
+          method: {
+            api: `POST ${path}`,
+            note: 'the archive stays on the node: copy it off before the node is recycled',
+          },
         });
         archives.push(archive);
       }
@@ -138,7 +201,13 @@ export async function runNodeRecord(ctx: StepContext): Promise<StepOutcome> {
     {
       name: 'node.json',
       type: 'k8s-node',
-      source: { kind: 'Node', name: node.name, uid: live.metadata.uid, resourceVersion: live.metadata.resourceVersion, providerID: node.providerID },
+      source: {
+        kind: 'Node',
+        name: node.name,
+        uid: live.metadata.uid,
+        resourceVersion: live.metadata.resourceVersion,
+        providerID: node.providerID,
+      },
       acquiredAt: now(),
       method: { api: `GET ${nodePath(node.name)}` },
       contentType: 'application/json',

@@ -9,7 +9,15 @@ import { networkPoliciesPath, nodePath, pdbsPath, podPath, servicesPath } from '
 import { MERGE_PATCH, type KubeClient } from './client.js';
 import { kubeClientFor } from './context.js';
 import { getObject, livePod } from './discover.js';
-import { CORDON_LABEL, EVICTION_ANNOTATIONS, QUARANTINE_LABEL, type LabelSelector, type NodeFacts, type PodFacts, type PodStepInputs } from './facts.js';
+import {
+  CORDON_LABEL,
+  EVICTION_ANNOTATIONS,
+  QUARANTINE_LABEL,
+  type LabelSelector,
+  type NodeFacts,
+  type PodFacts,
+  type PodStepInputs,
+} from './facts.js';
 import { differenceFromWanted, quarantineLabels, quarantinePdb, quarantinePolicy } from './objects.js';
 import { detachingLabelPatch, selects, type LabelPatch } from './selectors.js';
 
@@ -25,7 +33,11 @@ async function ensureObject(ctx: StepContext, collection: string, wanted: JsonOb
   const path = `${collection}/${name}`;
   const check = (existing: JsonObject) => {
     const why = differenceFromWanted(existing, wanted);
-    if (why) throw new RemoteError(`${wanted.kind} ${path.split('/namespaces/')[1]} exists but is not this incident's quarantine object (${why}); holdfast does not overwrite it`, false);
+    if (why)
+      throw new RemoteError(
+        `${wanted.kind} ${path.split('/namespaces/')[1]} exists but is not this incident's quarantine object (${why}); holdfast does not overwrite it`,
+        false,
+      );
   };
   const existing = await getObject(client, path);
   if (existing) {
@@ -38,20 +50,44 @@ async function ensureObject(ctx: StepContext, collection: string, wanted: JsonOb
     check((await getObject(client, path)) ?? {});
     return 'existed';
   }
-  if (res.status >= 400) throw new RemoteError(`create ${wanted.kind} ${name}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
+  if (res.status >= 400)
+    throw new RemoteError(`create ${wanted.kind} ${name}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
   const ns = path.split('/namespaces/')[1]!.split('/')[0];
   // Kept by release (holdfast never deletes); recorded so responders know what to remove later.
-  ctx.recordChange({ resource: `${String(wanted.kind).toLowerCase()}:${ns}/${name}`, attribute: 'created', before: null, after: name, reversible: false });
+  ctx.recordChange({
+    resource: `${String(wanted.kind).toLowerCase()}:${ns}/${name}`,
+    attribute: 'created',
+    before: null,
+    after: name,
+    reversible: false,
+  });
   return 'created';
 }
 
 /** Patch the pod's labels or annotations, recording each original value first (release restores it). */
-async function patchPodMetadata(ctx: StepContext, pod: PodFacts, field: 'labels' | 'annotations', current: Record<string, string>, wanted: LabelPatch): Promise<string[]> {
-  const changed = Object.entries(wanted).filter(([k, v]) => (v === null ? Object.hasOwn(current, k) : current[k] !== v));
+async function patchPodMetadata(
+  ctx: StepContext,
+  pod: PodFacts,
+  field: 'labels' | 'annotations',
+  current: Record<string, string>,
+  wanted: LabelPatch,
+): Promise<string[]> {
+  const changed = Object.entries(wanted).filter(([k, v]) =>
+    v === null ? Object.hasOwn(current, k) : current[k] !== v,
+  );
   if (!changed.length) return [];
   const kind = field === 'labels' ? 'label' : 'annotation';
-  for (const [k, v] of changed) ctx.recordChange({ resource: `pod:${pod.namespace}/${pod.name}`, attribute: `${kind}:${k}`, before: current[k] ?? null, after: v, reversible: true });
-  await patch(kubeClientFor(ctx), podPath(pod.namespace, pod.name), { metadata: { [field]: Object.fromEntries(changed) } });
+  for (const [k, v] of changed)
+    ctx.recordChange({
+      resource: `pod:${pod.namespace}/${pod.name}`,
+      attribute: `${kind}:${k}`,
+      before: current[k] ?? null,
+      after: v,
+      reversible: true,
+    });
+  await patch(kubeClientFor(ctx), podPath(pod.namespace, pod.name), {
+    metadata: { [field]: Object.fromEntries(changed) },
+  });
   return changed.map(([k]) => k);
 }
 
@@ -72,7 +108,10 @@ export async function runQuarantineLabels(ctx: StepContext): Promise<StepOutcome
   const { pod, objectName } = ctx.step.inputs as unknown as PodStepInputs;
   const client = kubeClientFor(ctx);
   if (!(await getObject(client, `${networkPoliciesPath(pod.namespace)}/${objectName}`))) {
-    throw new RemoteError(`NetworkPolicy ${pod.namespace}/${objectName} is missing: refusing to take ${pod.namespace}/${pod.name} out of its controller unisolated`, false);
+    throw new RemoteError(
+      `NetworkPolicy ${pod.namespace}/${objectName} is missing: refusing to take ${pod.namespace}/${pod.name} out of its controller unisolated`,
+      false,
+    );
   }
   const original: Record<string, string> = (await livePod(client, pod)).metadata.labels ?? {};
   const marked = await patchPodMetadata(ctx, pod, 'labels', original, quarantineLabels(ctx.incident, pod));
@@ -80,15 +119,26 @@ export async function runQuarantineLabels(ctx: StepContext): Promise<StepOutcome
   // Services are read again: one created since planning must not keep the pod in its endpoints.
   const services = ((await client.send('GET', servicesPath(pod.namespace))).body?.items ?? []) as any[];
   const holding = [
-    ...pod.holdingSelectors.filter((h) => !h.source.startsWith('Service ')).map((h) => ({ source: h.source, selector: h.selector as LabelSelector })),
-    ...services.filter((s) => s.spec?.selector && Object.keys(s.spec.selector).length).map((s) => ({ source: `Service ${s.metadata.name}`, selector: { matchLabels: s.spec.selector } })),
+    ...pod.holdingSelectors
+      .filter((h) => !h.source.startsWith('Service '))
+      .map((h) => ({ source: h.source, selector: h.selector as LabelSelector })),
+    ...services
+      .filter((s) => s.spec?.selector && Object.keys(s.spec.selector).length)
+      .map((s) => ({ source: `Service ${s.metadata.name}`, selector: { matchLabels: s.spec.selector } })),
     // A Service a responder made to reach the quarantined pod selects our label: it is meant to hold it.
   ].filter((h) => selects(h.selector, labels) && !Object.hasOwn(h.selector.matchLabels ?? {}, QUARANTINE_LABEL));
   const { patch: detach, unbreakable } = detachingLabelPatch(labels, holding);
   const detached = await patchPodMetadata(ctx, pod, 'labels', labels, detach);
   return {
-    outputs: { originalLabels: original, quarantineLabels: marked, detachedLabels: detached, leftSelectors: holding.map((h) => h.source) },
-    limitations: unbreakable.map((s) => `${s} still selects ${pod.namespace}/${pod.name}: no label change takes the pod out of it`),
+    outputs: {
+      originalLabels: original,
+      quarantineLabels: marked,
+      detachedLabels: detached,
+      leftSelectors: holding.map((h) => h.source),
+    },
+    limitations: unbreakable.map(
+      (s) => `${s} still selects ${pod.namespace}/${pod.name}: no label change takes the pod out of it`,
+    ),
   };
 }
 
@@ -97,7 +147,9 @@ export async function runEvictionProtection(ctx: StepContext): Promise<StepOutco
   const { pod, objectName } = ctx.step.inputs as unknown as PodStepInputs;
   const result = await ensureObject(ctx, pdbsPath(pod.namespace), quarantinePdb(objectName, ctx.incident, pod));
   const live = await livePod(kubeClientFor(ctx), pod);
-  const annotated = await patchPodMetadata(ctx, pod, 'annotations', live.metadata.annotations ?? {}, { ...EVICTION_ANNOTATIONS });
+  const annotated = await patchPodMetadata(ctx, pod, 'annotations', live.metadata.annotations ?? {}, {
+    ...EVICTION_ANNOTATIONS,
+  });
   return { outputs: { podDisruptionBudget: objectName, created: result === 'created', annotations: annotated } };
 }
 
@@ -109,12 +161,24 @@ export async function runCordon(ctx: StepContext): Promise<StepOutcome> {
   if (!live) throw new RemoteError(`node ${node.name} no longer exists`, false);
   const body: { spec?: { unschedulable: true }; metadata?: { labels: Record<string, string> } } = {};
   if (!live.spec?.unschedulable) {
-    ctx.recordChange({ resource: `node:${node.name}`, attribute: 'unschedulable', before: false, after: true, reversible: true });
+    ctx.recordChange({
+      resource: `node:${node.name}`,
+      attribute: 'unschedulable',
+      before: false,
+      after: true,
+      reversible: true,
+    });
     body.spec = { unschedulable: true };
   }
   const label = live.metadata.labels?.[CORDON_LABEL];
   if (label !== ctx.incident) {
-    ctx.recordChange({ resource: `node:${node.name}`, attribute: `label:${CORDON_LABEL}`, before: label ?? null, after: ctx.incident, reversible: true });
+    ctx.recordChange({
+      resource: `node:${node.name}`,
+      attribute: `label:${CORDON_LABEL}`,
+      before: label ?? null,
+      after: ctx.incident,
+      reversible: true,
+    });
     body.metadata = { labels: { [CORDON_LABEL]: ctx.incident } };
   }
   if (body.spec || body.metadata) await patch(client, nodePath(node.name), body as JsonObject);

@@ -45,7 +45,8 @@ export function detachingLabelPatch(
   const holding = selectors.filter((s) => selects(s.selector, labels));
   for (const { selector } of holding) {
     for (const k of Object.keys(selector.matchLabels ?? {})) if (Object.hasOwn(labels, k)) patch[k] = null;
-    for (const e of selector.matchExpressions ?? []) if ((e.operator === 'In' || e.operator === 'Exists') && Object.hasOwn(labels, e.key)) patch[e.key] = null;
+    for (const e of selector.matchExpressions ?? [])
+      if ((e.operator === 'In' || e.operator === 'Exists') && Object.hasOwn(labels, e.key)) patch[e.key] = null;
   }
   const unbreakable: string[] = [];
   for (const { source, selector } of holding) {
@@ -58,6 +59,7 @@ export function detachingLabelPatch(
   }
   // A value set for one selector may satisfy another's In: check the result as a whole.
   const after = applyLabelPatch(labels, patch);
-  for (const { source, selector } of holding) if (selects(selector, after) && !unbreakable.includes(source)) unbreakable.push(source);
+  for (const { source, selector } of holding)
+    if (selects(selector, after) && !unbreakable.includes(source)) unbreakable.push(source);
   return { patch, unbreakable };
 }

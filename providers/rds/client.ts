@@ -62,19 +62,38 @@ export async function subnetGroupVpc(c: RdsClients, name: string): Promise<strin
 }
 
 export async function addTags(c: RdsClients, ResourceName: string, tags: Record<string, string>): Promise<void> {
-  await c.rds.send(new AddTagsToResourceCommand({ ResourceName, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+  await c.rds.send(
+    new AddTagsToResourceCommand({ ResourceName, Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }),
+  );
 }
 
 /** Deletion protection alone, without ApplyImmediately, so pending changes stay pending. */
 export async function protectFromDeletion(c: RdsClients, kind: 'instance' | 'cluster', id: string): Promise<void> {
-  if (kind === 'instance') await c.rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, DeletionProtection: true, ApplyImmediately: false }));
-  else await c.rds.send(new ModifyDBClusterCommand({ DBClusterIdentifier: id, DeletionProtection: true, ApplyImmediately: false }));
+  if (kind === 'instance')
+    await c.rds.send(
+      new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, DeletionProtection: true, ApplyImmediately: false }),
+    );
+  else
+    await c.rds.send(
+      new ModifyDBClusterCommand({ DBClusterIdentifier: id, DeletionProtection: true, ApplyImmediately: false }),
+    );
 }
 
 /** Swap VPC security groups now (ApplyImmediately also applies whatever else is pending). */
-export async function setDbGroups(c: RdsClients, kind: 'instance' | 'cluster', id: string, groups: string[]): Promise<void> {
-  if (kind === 'instance') await c.rds.send(new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, VpcSecurityGroupIds: groups, ApplyImmediately: true }));
-  else await c.rds.send(new ModifyDBClusterCommand({ DBClusterIdentifier: id, VpcSecurityGroupIds: groups, ApplyImmediately: true }));
+export async function setDbGroups(
+  c: RdsClients,
+  kind: 'instance' | 'cluster',
+  id: string,
+  groups: string[],
+): Promise<void> {
+  if (kind === 'instance')
+    await c.rds.send(
+      new ModifyDBInstanceCommand({ DBInstanceIdentifier: id, VpcSecurityGroupIds: groups, ApplyImmediately: true }),
+    );
+  else
+    await c.rds.send(
+      new ModifyDBClusterCommand({ DBClusterIdentifier: id, VpcSecurityGroupIds: groups, ApplyImmediately: true }),
+    );
 }
 
 export interface DbSnapshotInfo {
@@ -86,24 +105,58 @@ export interface DbSnapshotInfo {
   encrypted: boolean;
 }
 
-export async function findDbSnapshot(c: RdsClients, kind: 'instance' | 'cluster', snapshotId: string): Promise<DbSnapshotInfo | undefined> {
+export async function findDbSnapshot(
+  c: RdsClients,
+  kind: 'instance' | 'cluster',
+  snapshotId: string,
+): Promise<DbSnapshotInfo | undefined> {
   try {
     if (kind === 'instance') {
-      const s = (await c.rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotId }))).DBSnapshots?.[0];
-      return s ? { id: s.DBSnapshotIdentifier!, ...(s.DBSnapshotArn ? { arn: s.DBSnapshotArn } : {}), status: s.Status ?? '', ...(s.SnapshotCreateTime ? { createdAt: s.SnapshotCreateTime.toISOString() } : {}), ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}), encrypted: Boolean(s.Encrypted) } : undefined;
+      const s = (await c.rds.send(new DescribeDBSnapshotsCommand({ DBSnapshotIdentifier: snapshotId })))
+        .DBSnapshots?.[0];
+      return s
+        ? {
+            id: s.DBSnapshotIdentifier!,
+            ...(s.DBSnapshotArn ? { arn: s.DBSnapshotArn } : {}),
+            status: s.Status ?? '',
+            ...(s.SnapshotCreateTime ? { createdAt: s.SnapshotCreateTime.toISOString() } : {}),
+            ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}),
+            encrypted: Boolean(s.Encrypted),
+          }
+        : undefined;
     }
-    const s = (await c.rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: snapshotId }))).DBClusterSnapshots?.[0];
-    return s ? { id: s.DBClusterSnapshotIdentifier!, ...(s.DBClusterSnapshotArn ? { arn: s.DBClusterSnapshotArn } : {}), status: s.Status ?? '', ...(s.SnapshotCreateTime ? { createdAt: s.SnapshotCreateTime.toISOString() } : {}), ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}), encrypted: Boolean(s.StorageEncrypted) } : undefined;
+    const s = (await c.rds.send(new DescribeDBClusterSnapshotsCommand({ DBClusterSnapshotIdentifier: snapshotId })))
+      .DBClusterSnapshots?.[0];
+    return s
+      ? {
+          id: s.DBClusterSnapshotIdentifier!,
+          ...(s.DBClusterSnapshotArn ? { arn: s.DBClusterSnapshotArn } : {}),
+          status: s.Status ?? '',
+          ...(s.SnapshotCreateTime ? { createdAt: s.SnapshotCreateTime.toISOString() } : {}),
+          ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}),
+          encrypted: Boolean(s.StorageEncrypted),
+        }
+      : undefined;
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
   }
 }
 
-export async function createDbSnapshot(c: RdsClients, kind: 'instance' | 'cluster', id: string, snapshotId: string, tags: Record<string, string>): Promise<void> {
+export async function createDbSnapshot(
+  c: RdsClients,
+  kind: 'instance' | 'cluster',
+  id: string,
+  snapshotId: string,
+  tags: Record<string, string>,
+): Promise<void> {
   const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
-  if (kind === 'instance') await c.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: id, DBSnapshotIdentifier: snapshotId, Tags }));
-  else await c.rds.send(new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: id, DBClusterSnapshotIdentifier: snapshotId, Tags }));
+  if (kind === 'instance')
+    await c.rds.send(new CreateDBSnapshotCommand({ DBInstanceIdentifier: id, DBSnapshotIdentifier: snapshotId, Tags }));
+  else
+    await c.rds.send(
+      new CreateDBClusterSnapshotCommand({ DBClusterIdentifier: id, DBClusterSnapshotIdentifier: snapshotId, Tags }),
+    );
 }
 
 /** Read-only probes for preflight (RDS has no DryRun). */

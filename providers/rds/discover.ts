@@ -8,7 +8,9 @@ import type { DbFacts, RdsFacts, RdsParams } from './facts.js';
 
 /** Pending changes as plain data (empty object when none). */
 function pending(values: object | undefined): JsonObject {
-  return Object.fromEntries(Object.entries(values ?? {}).filter(([, v]) => v !== undefined && v !== null)) as JsonObject;
+  return Object.fromEntries(
+    Object.entries(values ?? {}).filter(([, v]) => v !== undefined && v !== null),
+  ) as JsonObject;
 }
 
 export async function discoverRds(params: RdsParams, ctx: ProviderContext): Promise<RdsFacts> {
@@ -24,7 +26,9 @@ export async function discoverRds(params: RdsParams, ctx: ProviderContext): Prom
       continue;
     }
     if (db.DBClusterIdentifier) {
-      notes.push(`${id} belongs to Aurora cluster ${db.DBClusterIdentifier}: captured through the cluster (cluster snapshot, deletion protection and groups are set on the cluster)`);
+      notes.push(
+        `${id} belongs to Aurora cluster ${db.DBClusterIdentifier}: captured through the cluster (cluster snapshot, deletion protection and groups are set on the cluster)`,
+      );
       clusterIds.add(db.DBClusterIdentifier);
       continue;
     }
@@ -67,7 +71,9 @@ export async function discoverRds(params: RdsParams, ctx: ProviderContext): Prom
       members: (cl.DBClusterMembers ?? []).map((m) => m.DBInstanceIdentifier!).sort(),
     });
   }
-  for (const db of databases) if (!db.vpcId) notes.push(`${db.id} is not in a VPC that holdfast can see: it is preserved and snapshotted but not isolated`);
+  for (const db of databases)
+    if (!db.vpcId)
+      notes.push(`${db.id} is not in a VPC that holdfast can see: it is preserved and snapshotted but not isolated`);
   if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`, { details: problems.slice(1) });
   return { params, region: resolveRegion(ctx.kase.region, ctx.env), databases, notes };
 }

@@ -11,13 +11,42 @@ import { runIsolate, runIsolationGroup, runProtect, runSettle, runSnapshot } fro
 
 async function preflightRds(step: Step, ctx: ProviderContext): Promise<PreflightResult> {
   const { kind, id } = step.inputs as { kind?: 'instance' | 'cluster'; id?: string };
-  if (!kind || !id) return { stepId: step.id, ok: true, checks: [{ action: `rds:${step.action}`, allowed: 'unknown', detail: 'no platform dry run', policyFile: RDS_POLICY }] };
+  if (!kind || !id)
+    return {
+      stepId: step.id,
+      ok: true,
+      checks: [
+        { action: `rds:${step.action}`, allowed: 'unknown', detail: 'no platform dry run', policyFile: RDS_POLICY },
+      ],
+    };
   try {
     await readProbe(rdsClientsFor(ctx), kind, id);
-    return { stepId: step.id, ok: true, checks: [{ action: `rds:${step.action}`, allowed: 'unknown', detail: 'RDS has no dry run; the read-only describe is allowed', policyFile: RDS_POLICY }] };
+    return {
+      stepId: step.id,
+      ok: true,
+      checks: [
+        {
+          action: `rds:${step.action}`,
+          allowed: 'unknown',
+          detail: 'RDS has no dry run; the read-only describe is allowed',
+          policyFile: RDS_POLICY,
+        },
+      ],
+    };
   } catch (error) {
     const denied = /AccessDenied|Unauthorized/.test((error as Error).name ?? '');
-    return { stepId: step.id, ok: !denied, checks: [{ action: 'rds:Describe*', allowed: denied ? false : 'unknown', detail: (error as Error).name ?? 'error', policyFile: RDS_POLICY }] };
+    return {
+      stepId: step.id,
+      ok: !denied,
+      checks: [
+        {
+          action: 'rds:Describe*',
+          allowed: denied ? false : 'unknown',
+          detail: (error as Error).name ?? 'error',
+          policyFile: RDS_POLICY,
+        },
+      ],
+    };
   }
 }
 
@@ -35,7 +64,11 @@ async function releaseRds(change: ChangeRecord, ctx: ReleaseContext): Promise<{ 
       restore: () => setDbGroups(c, kind, id, before),
     });
   }
-  if (change.attribute === 'deletionProtection' || change.attribute === 'tags' || change.attribute === 'pendingModifiedValues') {
+  if (
+    change.attribute === 'deletionProtection' ||
+    change.attribute === 'tags' ||
+    change.attribute === 'pendingModifiedValues'
+  ) {
     // Turning deletion protection off is refused by the guard: release leaves it on.
     return { restored: false, note: `${change.attribute} of ${change.resource} stays` };
   }
@@ -45,6 +78,12 @@ async function releaseRds(change: ChangeRecord, ctx: ReleaseContext): Promise<{ 
 export const implementation: ProviderImplementation<RdsParams, RdsFacts> = {
   discover: discoverRds,
   preflight: preflightRds,
-  run: runByAction('rds', { protect: runProtect, snapshot: runSnapshot, 'isolation-group': runIsolationGroup, isolate: runIsolate, settle: runSettle }),
+  run: runByAction('rds', {
+    protect: runProtect,
+    snapshot: runSnapshot,
+    'isolation-group': runIsolationGroup,
+    isolate: runIsolate,
+    settle: runSettle,
+  }),
   release: releaseRds,
 };

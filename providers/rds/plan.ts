@@ -12,7 +12,14 @@ export function planRds(facts: RdsFacts, kase: Case): { steps: StepDraft[]; limi
     const snapshotId = rdsSnapshotIdentifier(kase.incident, `${db.kind === 'cluster' ? 'cluster' : 'db'}-${db.id}`);
     const pendingKeys = Object.keys(db.pendingModifiedValues);
     steps.push(
-      { id: `protect/${key}`, action: 'protect', phase: 'preserve', target, title: `tag ${db.id} and turn on deletion protection${db.kind === 'cluster' ? ' (on the cluster)' : ''}`, inputs: { kind: db.kind, id: db.id, arn: db.arn, deletionProtection: db.deletionProtection } },
+      {
+        id: `protect/${key}`,
+        action: 'protect',
+        phase: 'preserve',
+        target,
+        title: `tag ${db.id} and turn on deletion protection${db.kind === 'cluster' ? ' (on the cluster)' : ''}`,
+        inputs: { kind: db.kind, id: db.id, arn: db.arn, deletionProtection: db.deletionProtection },
+      },
       {
         id: `snapshot/${key}`,
         action: 'snapshot',
@@ -21,25 +28,54 @@ export function planRds(facts: RdsFacts, kase: Case): { steps: StepDraft[]; limi
         title: `${db.kind === 'cluster' ? 'cluster snapshot' : 'snapshot'} ${snapshotId} of ${db.id}`,
         inputs: { kind: db.kind, id: db.id, snapshotId, region: facts.region, engine: db.engine, members: db.members },
       },
-      ...(db.vpcId ? [{
-        id: `isolate/${key}`,
-        action: 'isolate',
-        phase: 'contain' as const,
+      ...(db.vpcId
+        ? [
+            {
+              id: `isolate/${key}`,
+              action: 'isolate',
+              phase: 'contain' as const,
+              target,
+              title: `swap ${db.id}'s VPC security groups to the isolation group`,
+              inputs: {
+                kind: db.kind,
+                id: db.id,
+                vpcId: db.vpcId,
+                endpoint: db.endpoint,
+                pendingModifiedValues: db.pendingModifiedValues,
+                approvePending: facts.params.approvePending,
+              },
+              dependsOn: [`isolation-group/${db.vpcId}`],
+            },
+          ]
+        : []),
+      {
+        id: `settle/${key}`,
+        action: 'settle',
+        phase: 'settle',
         target,
-        title: `swap ${db.id}'s VPC security groups to the isolation group`,
-        inputs: { kind: db.kind, id: db.id, vpcId: db.vpcId, endpoint: db.endpoint, pendingModifiedValues: db.pendingModifiedValues, approvePending: facts.params.approvePending },
-        dependsOn: [`isolation-group/${db.vpcId}`],
-      }] : []),
-      { id: `settle/${key}`, action: 'settle', phase: 'settle', target, title: `wait for snapshot ${snapshotId} to be available`, inputs: { kind: db.kind, id: db.id, snapshotId } },
+        title: `wait for snapshot ${snapshotId} to be available`,
+        inputs: { kind: db.kind, id: db.id, snapshotId },
+      },
     );
     if (pendingKeys.length && !facts.params.approvePending) {
-      limitations.push(`${db.id} has pending modifications (${pendingKeys.join(', ')}): isolation would apply them at once, so it waits for --approve-pending`);
+      limitations.push(
+        `${db.id} has pending modifications (${pendingKeys.join(', ')}): isolation would apply them at once, so it waits for --approve-pending`,
+      );
     }
   }
   for (const vpcId of [...new Set(facts.databases.map((d) => d.vpcId).filter(Boolean))].sort()) {
-    steps.push({ id: `isolation-group/${vpcId}`, action: 'isolation-group', phase: 'contain', target: `rds:vpc:${vpcId}`, title: `find or create the isolation groups in ${vpcId}`, inputs: { vpcId } });
+    steps.push({
+      id: `isolation-group/${vpcId}`,
+      action: 'isolation-group',
+      phase: 'contain',
+      target: `rds:vpc:${vpcId}`,
+      title: `find or create the isolation groups in ${vpcId}`,
+      inputs: { vpcId },
+    });
   }
-  limitations.push('an isolated database still answers on connections its clients already hold until they close; RDS does not cut established sessions');
+  limitations.push(
+    'an isolated database still answers on connections its clients already hold until they close; RDS does not cut established sessions',
+  );
   return { steps, limitations };
 }
 
@@ -49,7 +85,9 @@ export function relateRds(steps: readonly Step[]): Record<string, string[]> {
   for (const s of steps) {
     if (s.provider !== 'rds' || s.action !== 'isolate') continue;
     const endpoint = (s.inputs as JsonObject).endpoint;
-    const dumps = steps.filter((d) => d.provider === 'dump' && endpoint && (d.inputs as JsonObject).host === endpoint).map((d) => d.id);
+    const dumps = steps
+      .filter((d) => d.provider === 'dump' && endpoint && (d.inputs as JsonObject).host === endpoint)
+      .map((d) => d.id);
     if (dumps.length) relations[s.id] = dumps;
   }
   return relations;

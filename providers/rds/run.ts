@@ -2,7 +2,16 @@
 import { BadInputError, RemoteError } from '../../src/core/errors.js';
 import { runIsolationGroupStep } from '../../src/aws/isolation-group.js';
 import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
-import { addTags, createDbSnapshot, describeDbCluster, describeDbInstance, findDbSnapshot, protectFromDeletion, securityGroupApi, setDbGroups } from './client.js';
+import {
+  addTags,
+  createDbSnapshot,
+  describeDbCluster,
+  describeDbInstance,
+  findDbSnapshot,
+  protectFromDeletion,
+  securityGroupApi,
+  setDbGroups,
+} from './client.js';
 import { rdsClientsFor } from './context.js';
 import { isValidRdsSnapshotIdentifier } from './snapshot-id.js';
 
@@ -14,10 +23,18 @@ async function currentGroupsAndProtection(ctx: StepContext, kind: Kind, id: stri
   const c = rdsClientsFor(ctx);
   if (kind === 'instance') {
     const db = await describeDbInstance(c, id);
-    return { groups: (db?.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).sort(), protection: Boolean(db?.DeletionProtection), pending: db?.PendingModifiedValues ?? {} };
+    return {
+      groups: (db?.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).sort(),
+      protection: Boolean(db?.DeletionProtection),
+      pending: db?.PendingModifiedValues ?? {},
+    };
   }
   const cl = await describeDbCluster(c, id);
-  return { groups: (cl?.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).sort(), protection: Boolean(cl?.DeletionProtection), pending: cl?.PendingModifiedValues ?? {} };
+  return {
+    groups: (cl?.VpcSecurityGroups ?? []).map((g) => g.VpcSecurityGroupId!).sort(),
+    protection: Boolean(cl?.DeletionProtection),
+    pending: cl?.PendingModifiedValues ?? {},
+  };
 }
 
 export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
@@ -35,24 +52,55 @@ export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
 }
 
 export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
-  const { kind, id, snapshotId, region, engine, members } = ctx.step.inputs as { kind: Kind; id: string; snapshotId: string; region: string; engine: string; members: string[] };
-  if (!isValidRdsSnapshotIdentifier(snapshotId)) throw new BadInputError(`bad input: snapshot identifier ${snapshotId} breaks RDS rules`);
+  const { kind, id, snapshotId, region, engine, members } = ctx.step.inputs as {
+    kind: Kind;
+    id: string;
+    snapshotId: string;
+    region: string;
+    engine: string;
+    members: string[];
+  };
+  if (!isValidRdsSnapshotIdentifier(snapshotId))
+    throw new BadInputError(`bad input: snapshot identifier ${snapshotId} breaks RDS rules`);
   const c = rdsClientsFor(ctx);
   let snap = await findDbSnapshot(c, kind, snapshotId);
   const adopted = Boolean(snap);
   if (!snap) {
     ctx.recordIntent({ create: kind === 'instance' ? 'db-snapshot' : 'db-cluster-snapshot', id, snapshotId });
     const requestedAt = new Date().toISOString();
-    await createDbSnapshot(c, kind, id, snapshotId, { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:do-not-delete': 'true' });
-    snap = (await findDbSnapshot(c, kind, snapshotId)) ?? { id: snapshotId, status: 'creating', createdAt: requestedAt, encrypted: false };
+    await createDbSnapshot(c, kind, id, snapshotId, {
+      'holdfast:incident': ctx.incident,
+      'holdfast:step': ctx.step.id,
+      'holdfast:do-not-delete': 'true',
+    });
+    snap = (await findDbSnapshot(c, kind, snapshotId)) ?? {
+      id: snapshotId,
+      status: 'creating',
+      createdAt: requestedAt,
+      encrypted: false,
+    };
   }
   ctx.recordArtifact({
     name: snapshotId,
     type: kind === 'instance' ? 'rds-snapshot' : 'rds-cluster-snapshot',
-    source: { [kind === 'instance' ? 'dbInstance' : 'dbCluster']: id, engine, region, ...(members.length ? { members } : {}) },
+    source: {
+      [kind === 'instance' ? 'dbInstance' : 'dbCluster']: id,
+      engine,
+      region,
+      ...(members.length ? { members } : {}),
+    },
     acquiredAt: snap.createdAt ?? new Date().toISOString(),
-    location: { snapshotId, region, ...(snap.arn ? { arn: snap.arn } : {}), encrypted: snap.encrypted, ...(snap.kmsKeyId ? { kmsKeyId: snap.kmsKeyId } : {}) },
-    method: { api: kind === 'instance' ? 'CreateDBSnapshot' : 'CreateDBClusterSnapshot', consistency: 'storage-level, crash-consistent' },
+    location: {
+      snapshotId,
+      region,
+      ...(snap.arn ? { arn: snap.arn } : {}),
+      encrypted: snap.encrypted,
+      ...(snap.kmsKeyId ? { kmsKeyId: snap.kmsKeyId } : {}),
+    },
+    method: {
+      api: kind === 'instance' ? 'CreateDBSnapshot' : 'CreateDBClusterSnapshot',
+      consistency: 'storage-level, crash-consistent',
+    },
   });
   return { outputs: { snapshotId, adopted }, ...(adopted ? { note: `found existing snapshot ${snapshotId}` } : {}) };
 }
@@ -62,7 +110,12 @@ export async function runIsolationGroup(ctx: StepContext): Promise<StepOutcome> 
 }
 
 export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
-  const { kind, id, vpcId, approvePending } = ctx.step.inputs as { kind: Kind; id: string; vpcId: string; approvePending: boolean };
+  const { kind, id, vpcId, approvePending } = ctx.step.inputs as {
+    kind: Kind;
+    id: string;
+    vpcId: string;
+    approvePending: boolean;
+  };
   const groups = ctx.outputOf(`rds:isolation-group/${vpcId}`) as { isolationGroupId: string } | undefined;
   if (!groups) throw new RemoteError(`no isolation group for ${vpcId}`, false);
   const now = await currentGroupsAndProtection(ctx, kind, id);
@@ -70,10 +123,26 @@ export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
   const pending = Object.fromEntries(Object.entries(now.pending).filter(([, v]) => v !== undefined && v !== null));
   if (Object.keys(pending).length && !approvePending) {
     // ApplyImmediately would apply these too; a responder must agree to that first.
-    throw new RemoteError(`${id} has pending modifications (${Object.keys(pending).join(', ')}) that isolation would apply at once; re-run with --approve-pending`, false);
+    throw new RemoteError(
+      `${id} has pending modifications (${Object.keys(pending).join(', ')}) that isolation would apply at once; re-run with --approve-pending`,
+      false,
+    );
   }
-  ctx.recordChange({ resource: `${kind}:${id}`, attribute: 'vpcSecurityGroups', before: now.groups, after: [groups.isolationGroupId], reversible: true });
-  if (Object.keys(pending).length) ctx.recordChange({ resource: `${kind}:${id}`, attribute: 'pendingModifiedValues', before: pending as JsonObject, after: 'applied with the isolation (--approve-pending)', reversible: false });
+  ctx.recordChange({
+    resource: `${kind}:${id}`,
+    attribute: 'vpcSecurityGroups',
+    before: now.groups,
+    after: [groups.isolationGroupId],
+    reversible: true,
+  });
+  if (Object.keys(pending).length)
+    ctx.recordChange({
+      resource: `${kind}:${id}`,
+      attribute: 'pendingModifiedValues',
+      before: pending as JsonObject,
+      after: 'applied with the isolation (--approve-pending)',
+      reversible: false,
+    });
   await setDbGroups(rdsClientsFor(ctx), kind, id, [groups.isolationGroupId]);
   return {};
 }

@@ -10,7 +10,12 @@ const HASH_LENGTH = 8;
  * no trailing hyphen; shortened with a hash of the full name when too long.
  */
 export function rdsSnapshotIdentifier(incident: string, resource: string): string {
-  const clean = (s: string) => s.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '');
+  const clean = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9-]/g, '-')
+      .replace(/-+/g, '-')
+      .replace(/^-|-$/g, '');
   const full = `hf-${clean(incident)}-${clean(resource)}`.replace(/-+/g, '-').replace(/-$/, '');
   if (full.length <= MAX_RDS_SNAPSHOT_ID_LENGTH) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, HASH_LENGTH);
@@ -20,5 +25,7 @@ export function rdsSnapshotIdentifier(incident: string, resource: string): strin
 
 /** True when `id` satisfies the RDS rules (used by tests and as a guard before calling RDS). */
 export function isValidRdsSnapshotIdentifier(id: string): boolean {
-  return id.length <= MAX_RDS_SNAPSHOT_ID_LENGTH && /^[a-z][a-z0-9-]*$/.test(id) && !id.includes('--') && !id.endsWith('-');
+  return (
+    id.length <= MAX_RDS_SNAPSHOT_ID_LENGTH && /^[a-z][a-z0-9-]*$/.test(id) && !id.includes('--') && !id.endsWith('-')
+  );
 }

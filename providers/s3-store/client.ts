@@ -39,7 +39,11 @@ export interface PutParams {
 }
 
 /** Streamed, never-overwriting upload; returns the VersionId S3 assigned. */
-export async function uploadObject(client: S3Client, params: PutParams, signal?: AbortSignal): Promise<{ versionId?: string }> {
+export async function uploadObject(
+  client: S3Client,
+  params: PutParams,
+  signal?: AbortSignal,
+): Promise<{ versionId?: string }> {
   const upload = new Upload({
     client,
     // IfNoneMatch makes S3 refuse an existing key (on PutObject and on CompleteMultipartUpload).
@@ -67,12 +71,20 @@ export async function confirmObjectLock(
 ) {
   let head = await headObject(client, Bucket, Key, VersionId);
   if (!head?.lockMode) {
-    await client.send(new PutObjectRetentionCommand({ Bucket, Key, VersionId, Retention: { Mode: want.mode, RetainUntilDate: want.retainUntil } }));
+    await client.send(
+      new PutObjectRetentionCommand({
+        Bucket,
+        Key,
+        VersionId,
+        Retention: { Mode: want.mode, RetainUntilDate: want.retainUntil },
+      }),
+    );
   }
   if (want.legalHold && head?.legalHold !== 'ON') {
     await client.send(new PutObjectLegalHoldCommand({ Bucket, Key, VersionId, LegalHold: { Status: 'ON' } }));
   }
-  if (!head?.lockMode || (want.legalHold && head.legalHold !== 'ON')) head = await headObject(client, Bucket, Key, VersionId);
+  if (!head?.lockMode || (want.legalHold && head.legalHold !== 'ON'))
+    head = await headObject(client, Bucket, Key, VersionId);
   return { lockMode: head?.lockMode, retainUntil: head?.retainUntil, legalHold: head?.legalHold === 'ON' };
 }
 
@@ -87,7 +99,11 @@ export async function headObject(client: S3Client, Bucket: string, Key: string, 
       legalHold: out.ObjectLockLegalHoldStatus,
     };
   } catch (error) {
-    if ((error as { name?: string }).name === 'NotFound' || (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+    if (
+      (error as { name?: string }).name === 'NotFound' ||
+      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+    )
+      return undefined;
     throw error;
   }
 }
@@ -101,7 +117,9 @@ export async function listKeys(client: S3Client, Bucket: string, Prefix: string)
   const keys: string[] = [];
   let ContinuationToken: string | undefined;
   do {
-    const out = await client.send(new ListObjectsV2Command({ Bucket, Prefix, ...(ContinuationToken ? { ContinuationToken } : {}) }));
+    const out = await client.send(
+      new ListObjectsV2Command({ Bucket, Prefix, ...(ContinuationToken ? { ContinuationToken } : {}) }),
+    );
     for (const o of out.Contents ?? []) if (o.Key) keys.push(o.Key);
     ContinuationToken = out.IsTruncated ? out.NextContinuationToken : undefined;
   } while (ContinuationToken);

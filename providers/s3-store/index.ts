@@ -22,11 +22,14 @@ type S3Spec = Extract<StoreSpec, { kind: 's3' }>;
 /** Create the S3 evidence store; `client` may be injected (tests, library callers). */
 export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: S3Client): EvidenceStore {
   let clientPromise: Promise<S3Client> | undefined;
-  const client = () => (clientPromise ??= injected ? Promise.resolve(injected) : sdk().then((m) => m.createS3Client(config)));
+  const client = () =>
+    (clientPromise ??= injected ? Promise.resolve(injected) : sdk().then((m) => m.createS3Client(config)));
   const fullKey = (key: string) => (spec.prefix ? `${spec.prefix}/${key}` : key);
   let lockChecked: Promise<boolean> | undefined;
   const bucketLocked = () =>
-    (lockChecked ??= Promise.all([sdk(), client()]).then(([m, c]) => m.describeBucketProtection(c, spec.bucket)).then((p) => p.objectLockEnabled && p.versioning === 'Enabled'));
+    (lockChecked ??= Promise.all([sdk(), client()])
+      .then(([m, c]) => m.describeBucketProtection(c, spec.bucket))
+      .then((p) => p.objectLockEnabled && p.versioning === 'Enabled'));
 
   return {
     description: `s3://${spec.bucket}${spec.prefix ? `/${spec.prefix}` : ''}`,
@@ -35,7 +38,10 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       const Key = fullKey(key);
       const locked = await bucketLocked();
       if (!locked && !spec.allowUnlocked) {
-        throw new RemoteError(`s3://${spec.bucket} has no Object Lock; refusing to store evidence (use --allow-unlocked-store to accept)`, false);
+        throw new RemoteError(
+          `s3://${spec.bucket} has no Object Lock; refusing to store evidence (use --allow-unlocked-store to accept)`,
+          false,
+        );
       }
       const [m, c] = await Promise.all([sdk(), client()]);
       const hasher = new HashingStream();
@@ -56,15 +62,28 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
         ]);
         const lock =
           locked && uploaded.versionId
-            ? await m.confirmObjectLock(c, spec.bucket, Key, uploaded.versionId, { mode: spec.retentionMode, retainUntil, legalHold: spec.legalHold })
+            ? await m.confirmObjectLock(c, spec.bucket, Key, uploaded.versionId, {
+                mode: spec.retentionMode,
+                retainUntil,
+                legalHold: spec.legalHold,
+              })
             : undefined;
-        if (locked && !lock?.lockMode) throw new RemoteError(`s3://${spec.bucket}/${Key} was stored but its Object Lock could not be confirmed`, true);
+        if (locked && !lock?.lockMode)
+          throw new RemoteError(
+            `s3://${spec.bucket}/${Key} was stored but its Object Lock could not be confirmed`,
+            true,
+          );
         return {
           key,
           ...(uploaded.versionId ? { versionId: uploaded.versionId } : {}),
           sha256: hasher.digest(),
           size: hasher.size,
-          location: { store: 's3', bucket: spec.bucket, key: Key, ...(uploaded.versionId ? { versionId: uploaded.versionId } : {}) },
+          location: {
+            store: 's3',
+            bucket: spec.bucket,
+            key: Key,
+            ...(uploaded.versionId ? { versionId: uploaded.versionId } : {}),
+          },
           preservation: lock
             ? { lockMode: lock.lockMode ?? 'none', retainUntil: lock.retainUntil ?? null, legalHold: lock.legalHold }
             : { lockMode: 'none' },
@@ -73,7 +92,9 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
         tee.destroy();
         const e = toHoldfastError(error);
         if (/PreconditionFailed|ConditionalRequestConflict/.test((error as Error).name ?? '')) {
-          throw new RemoteError(`evidence ${Key} already exists in s3://${spec.bucket}; refusing to overwrite`, false, { cause: error });
+          throw new RemoteError(`evidence ${Key} already exists in s3://${spec.bucket}; refusing to overwrite`, false, {
+            cause: error,
+          });
         }
         throw e;
       }
@@ -90,12 +111,20 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
 
     async protectionOf(key, versionId) {
       const found = await (await sdk()).headObject(await client(), spec.bucket, fullKey(key), versionId);
-      return found ? { lockMode: found.lockMode ?? 'none', retainUntil: found.retainUntil ?? null, legalHold: found.legalHold === 'ON' } : undefined;
+      return found
+        ? {
+            lockMode: found.lockMode ?? 'none',
+            retainUntil: found.retainUntil ?? null,
+            legalHold: found.legalHold === 'ON',
+          }
+        : undefined;
     },
 
     async list(prefix) {
       const base = spec.prefix ? `${spec.prefix}/` : '';
-      return (await (await sdk()).listKeys(await client(), spec.bucket, base + prefix)).map((k) => k.slice(base.length)).sort();
+      return (await (await sdk()).listKeys(await client(), spec.bucket, base + prefix))
+        .map((k) => k.slice(base.length))
+        .sort();
     },
 
     async preflight() {
@@ -106,9 +135,17 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
         const text = `s3://${spec.bucket} has no Object Lock (versioning ${p.versioning ?? 'off'}): stored evidence can be deleted or replaced by anyone with access`;
         return spec.allowUnlocked
           ? { ok: true, problems: [], limitations: [text] }
-          : { ok: false, problems: [`--store ${text}; enable Object Lock or pass --allow-unlocked-store`], limitations: [] };
+          : {
+              ok: false,
+              problems: [`--store ${text}; enable Object Lock or pass --allow-unlocked-store`],
+              limitations: [],
+            };
       } catch (error) {
-        return { ok: false, problems: [`--store s3://${spec.bucket}: ${toHoldfastError(error).message}`], limitations: [] };
+        return {
+          ok: false,
+          problems: [`--store s3://${spec.bucket}: ${toHoldfastError(error).message}`],
+          limitations: [],
+        };
       }
     },
   };

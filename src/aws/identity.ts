@@ -10,7 +10,10 @@ import { guardAwsClient } from '../core/guard.js';
 export const ASSUMED_ROLE_SESSION_SECONDS = 3600;
 
 /** The ARN of whoever the AWS credentials belong to, or undefined with the reason. */
-export async function callerIdentity(config: AwsClientConfig, injected?: STSClient): Promise<{ arn?: string; account?: string; error?: string }> {
+export async function callerIdentity(
+  config: AwsClientConfig,
+  injected?: STSClient,
+): Promise<{ arn?: string; account?: string; error?: string }> {
   const client = injected ?? guardAwsClient(new STSClient(config as STSClientConfig));
   try {
     const out = await client.send(new GetCallerIdentityCommand({}));

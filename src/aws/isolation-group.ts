@@ -57,7 +57,9 @@ export function isolationGroupName(incident: string, role: GroupRole, vpcId: str
 export function forensicIngressRules(forensicCidrs: readonly string[], ports?: readonly PortRange[]): SgRule[] {
   const cidr = (c: string) => (c.includes(':') ? { cidrIpv6: c } : { cidrIpv4: c });
   return forensicCidrs.flatMap((c) =>
-    ports?.length ? ports.map((p) => ({ protocol: 'tcp', fromPort: p.from, toPort: p.to, ...cidr(c) })) : [{ protocol: '-1', ...cidr(c) }],
+    ports?.length
+      ? ports.map((p) => ({ protocol: 'tcp', fromPort: p.from, toPort: p.to, ...cidr(c) }))
+      : [{ protocol: '-1', ...cidr(c) }],
   );
 }
 
@@ -65,7 +67,15 @@ const ALL_IPV4: SgRule = { protocol: '-1', cidrIpv4: '0.0.0.0/0' };
 const ALL_IPV6: SgRule = { protocol: '-1', cidrIpv6: '::/0' };
 
 function ruleKey(r: SgRule): string {
-  return [r.protocol, r.fromPort ?? '', r.toPort ?? '', r.cidrIpv4 ?? '', r.cidrIpv6 ?? '', r.groupId ?? '', r.prefixListId ?? ''].join('|');
+  return [
+    r.protocol,
+    r.fromPort ?? '',
+    r.toPort ?? '',
+    r.cidrIpv4 ?? '',
+    r.cidrIpv6 ?? '',
+    r.groupId ?? '',
+    r.prefixListId ?? '',
+  ].join('|');
 }
 
 function describeRule(r: SgRule): string {
@@ -84,7 +94,11 @@ async function tolerateRace(call: () => Promise<void>): Promise<void> {
   try {
     await call();
   } catch (error) {
-    if (!/InvalidPermission\.(Duplicate|NotFound)/.test((error as Error).name ?? '') && !/already exists|does not exist/i.test((error as Error).message ?? '')) throw error;
+    if (
+      !/InvalidPermission\.(Duplicate|NotFound)/.test((error as Error).name ?? '') &&
+      !/already exists|does not exist/i.test((error as Error).message ?? '')
+    )
+      throw error;
   }
 }
 
@@ -98,7 +112,10 @@ export async function runIsolationGroupStep(api: SecurityGroupApi, ctx: StepCont
     ...(ctx.kase.forensicPorts ? { forensicPorts: ctx.kase.forensicPorts } : {}),
     recordIntent: (what) => ctx.recordIntent(what),
   });
-  return { outputs: groups as unknown as JsonObject, ...(groups.created.length ? {} : { note: `reused the isolation groups of ${vpcId}` }) };
+  return {
+    outputs: groups as unknown as JsonObject,
+    ...(groups.created.length ? {} : { note: `reused the isolation groups of ${vpcId}` }),
+  };
 }
 
 /** What ensureIsolationGroups needs to find or build one VPC's groups. */
@@ -152,13 +169,19 @@ export async function ensureIsolationGroups(api: SecurityGroupApi, input: Ensure
     return group;
   };
 
-  const convert = await ensure('convert', `holdfast ${input.incident}: all traffic, to untrack connections before isolation`);
+  const convert = await ensure(
+    'convert',
+    `holdfast ${input.incident}: all traffic, to untrack connections before isolation`,
+  );
   const convertIngress = missing([ALL_IPV4, ALL_IPV6], convert.ingress);
   if (convertIngress.length) await tolerateRace(() => api.authorizeIngress(convert.groupId, convertIngress));
   const convertEgress = missing([ALL_IPV4, ALL_IPV6], convert.egress);
   if (convertEgress.length) await tolerateRace(() => api.authorizeEgress(convert.groupId, convertEgress));
 
-  const isolation = await ensure('isolation', `holdfast ${input.incident}: isolation, ingress from forensic hosts only`);
+  const isolation = await ensure(
+    'isolation',
+    `holdfast ${input.incident}: isolation, ingress from forensic hosts only`,
+  );
   const wanted = forensicIngressRules(input.forensicCidrs, input.forensicPorts);
   const ingress = missing(wanted, isolation.ingress);
   if (ingress.length) await tolerateRace(() => api.authorizeIngress(isolation.groupId, ingress));
@@ -187,11 +210,18 @@ export async function ensureIsolationGroups(api: SecurityGroupApi, input: Ensure
  */
 export async function releaseGroups(
   api: Pick<SecurityGroupApi, 'describeGroup'>,
-  input: { incident: string; name: string; current: readonly string[] | undefined; before: readonly string[]; restore: () => Promise<void> },
+  input: {
+    incident: string;
+    name: string;
+    current: readonly string[] | undefined;
+    before: readonly string[];
+    restore: () => Promise<void>;
+  },
 ): Promise<{ restored: boolean; note: string }> {
   const { incident, name, current, before } = input;
   if (!current) return { restored: false, note: `${name} no longer exists` };
-  if ([...current].sort().join() === [...before].sort().join()) return { restored: true, note: `${name} was already back on ${before.join(', ')}` };
+  if ([...current].sort().join() === [...before].sort().join())
+    return { restored: true, note: `${name} was already back on ${before.join(', ')}` };
   const foreign: string[] = [];
   for (const id of current) {
     const group = await api.describeGroup(id).catch(() => undefined);

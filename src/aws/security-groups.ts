@@ -60,7 +60,14 @@ export function ec2SecurityGroupApi(ec2: EC2Client): SecurityGroupApi {
   });
   return {
     async findGroup(vpcId, name) {
-      const res = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: [name] }] }));
+      const res = await ec2.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [
+            { Name: 'vpc-id', Values: [vpcId] },
+            { Name: 'group-name', Values: [name] },
+          ],
+        }),
+      );
       const g = res.SecurityGroups?.[0];
       return g ? describe(g) : undefined;
     },
@@ -70,7 +77,9 @@ export function ec2SecurityGroupApi(ec2: EC2Client): SecurityGroupApi {
           VpcId: vpcId,
           GroupName: name,
           Description: description,
-          TagSpecifications: [{ ResourceType: 'security-group', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+          TagSpecifications: [
+            { ResourceType: 'security-group', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+          ],
         }),
       );
       return res.GroupId!;
@@ -80,10 +89,14 @@ export function ec2SecurityGroupApi(ec2: EC2Client): SecurityGroupApi {
       return describe(res.SecurityGroups![0]!);
     },
     async authorizeIngress(groupId, rules) {
-      await ec2.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }));
+      await ec2.send(
+        new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }),
+      );
     },
     async authorizeEgress(groupId, rules) {
-      await ec2.send(new AuthorizeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }));
+      await ec2.send(
+        new AuthorizeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }),
+      );
     },
     async revokeEgress(groupId, rules) {
       await ec2.send(new RevokeSecurityGroupEgressCommand({ GroupId: groupId, IpPermissions: toPermissions(rules) }));

@@ -13,13 +13,22 @@ interface ProviderOptionRef {
 }
 
 /** Add case and provider options to a command; returns how to turn parsed options into a CaseInput. */
-export function addCaseOptions(cmd: Command, providers: readonly Provider[]): (opts: Record<string, unknown>) => CaseInput {
+export function addCaseOptions(
+  cmd: Command,
+  providers: readonly Provider[],
+): (opts: Record<string, unknown>) => CaseInput {
   cmd
     .option('--incident <id>', 'incident id, e.g. IR-2026-0042 (becomes tags, keys and snapshot names)')
     .option('--case <file>', 'YAML or JSON case file; flags override its fields')
     .option('--forensic-cidr <cidr>', 'CIDR the isolation still admits (repeatable; /16 or narrower)', collect)
     .option('--forensic-ports <ports>', 'ports the forensic CIDRs may reach, e.g. 22,443 (default: all)')
-    .addOption(new Option('--severity <level>', 'incident severity; at low, containment waits for approval').choices(['high', 'medium', 'low']))
+    .addOption(
+      new Option('--severity <level>', 'incident severity; at low, containment waits for approval').choices([
+        'high',
+        'medium',
+        'low',
+      ]),
+    )
     .option('--approve-containment', 'allow containment at low severity')
     .option('--no-contain', 'preserve and collect only; plan no containment')
     .option('--region <region>', 'AWS region (default: AWS_REGION, then us-east-1)')
@@ -36,7 +45,12 @@ export function addCaseOptions(cmd: Command, providers: readonly Provider[]): (o
       const option = new Option(flag.flags, `${flag.description} [${provider.id}]`);
       if (flag.repeatable) option.argParser(collect);
       cmd.addOption(option);
-      refs.set(option.attributeName(), { provider: provider.id, param: flag.param, repeatable: Boolean(flag.repeatable), target: Boolean(flag.target) });
+      refs.set(option.attributeName(), {
+        provider: provider.id,
+        param: flag.param,
+        repeatable: Boolean(flag.repeatable),
+        target: Boolean(flag.target),
+      });
     }
   }
 
@@ -71,7 +85,10 @@ export function addCaseOptions(cmd: Command, providers: readonly Provider[]): (o
       if (!given(attr) || (!ref.target && !targets[ref.provider])) continue;
       const current = { ...(targets[ref.provider] ?? {}) };
       const value = opts[attr] as JsonObject[string];
-      current[ref.param] = ref.repeatable && Array.isArray(current[ref.param]) ? [...(current[ref.param] as string[]), ...(value as string[])] : value;
+      current[ref.param] =
+        ref.repeatable && Array.isArray(current[ref.param])
+          ? [...(current[ref.param] as string[]), ...(value as string[])]
+          : value;
       targets[ref.provider] = current;
     }
     if (Object.keys(targets).length) input.targets = targets;

@@ -51,7 +51,9 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`evidence: ${error.fullMessage}\n`);
     } else {
       // Not one of ours: say what it is; the stack only when asked (it is noise at 3 a.m.).
-      const detail = process.env.HOLDFAST_DEBUG ? ((error as Error)?.stack ?? String(error)) : `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)} (set HOLDFAST_DEBUG=1 for the stack)`;
+      const detail = process.env.HOLDFAST_DEBUG
+        ? ((error as Error)?.stack ?? String(error))
+        : `${(error as Error)?.name ?? 'Error'}: ${(error as Error)?.message ?? String(error)} (set HOLDFAST_DEBUG=1 for the stack)`;
       process.stderr.write(`evidence: internal error: ${detail}\n`);
     }
     return exitCodeForError(error);

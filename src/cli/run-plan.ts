@@ -31,7 +31,11 @@ export function addRunOptions(cmd: Command): Command {
 }
 
 /** Parse the shared run options; every problem names its flag. */
-export function runOptionsFrom(opts: Record<string, unknown>, providers: readonly Provider[], region: string | undefined): RunPlanOptions {
+export function runOptionsFrom(
+  opts: Record<string, unknown>,
+  providers: readonly Provider[],
+  region: string | undefined,
+): RunPlanOptions {
   const concurrency = parseConcurrency(opts.concurrency);
   const signer = signerFromOptions(opts, region);
   return {
@@ -54,7 +58,8 @@ export function webhookUrl(value: string): string {
   } catch {
     throw new BadInputError(`bad input: --notify-webhook ${value.startsWith('env:') ? value : '<url>'}: not a URL`);
   }
-  if (!['http:', 'https:'].includes(parsed.protocol)) throw new BadInputError(`bad input: --notify-webhook: only http(s) URLs`);
+  if (!['http:', 'https:'].includes(parsed.protocol))
+    throw new BadInputError(`bad input: --notify-webhook: only http(s) URLs`);
   return url;
 }
 
@@ -62,7 +67,10 @@ export function webhookUrl(value: string): string {
 export function parseConcurrency(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64) throw new BadInputError(`bad input: --concurrency: expected a whole number from 1 to 64, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < 1 || n > 64)
+    throw new BadInputError(
+      `bad input: --concurrency: expected a whole number from 1 to 64, got ${JSON.stringify(value)}`,
+    );
   return n;
 }
 
@@ -97,8 +105,17 @@ export async function runPlanFromCli(plan: CapturePlan, out: Output, options: Ru
     summarise(outcome, out);
     if (notifier) {
       const sitrep = buildSitrep(plan.incident, readJournalEvents(outcome.journalPath), new Date().toISOString());
-      const posted = await notifier.finish({ type: 'sitrep', dryRun: outcome.dryRun, status: outcome.status, sitrep, markdown: renderSitrepMarkdown(sitrep) });
-      if (posted.failed) out.say(`note: ${posted.failed} of ${posted.sent + posted.failed} webhook posts failed (the capture is not affected)`);
+      const posted = await notifier.finish({
+        type: 'sitrep',
+        dryRun: outcome.dryRun,
+        status: outcome.status,
+        sitrep,
+        markdown: renderSitrepMarkdown(sitrep),
+      });
+      if (posted.failed)
+        out.say(
+          `note: ${posted.failed} of ${posted.sent + posted.failed} webhook posts failed (the capture is not affected)`,
+        );
     }
     out.data({ type: 'outcome', ...outcome });
     return exitCodeFor(outcome);
@@ -119,15 +136,25 @@ function exitCodeFor(outcome: CaptureOutcome): number {
 function summarise(outcome: CaptureOutcome, out: Output): void {
   out.say('');
   if (outcome.dryRun) {
-    const denied = outcome.preflight?.flatMap((r) => r.checks.filter((c) => c.allowed === false).map((c) => `${r.stepId}: ${c.action}${c.policyFile ? ` (granted by ${c.policyFile})` : ''}`)) ?? [];
+    const denied =
+      outcome.preflight?.flatMap((r) =>
+        r.checks
+          .filter((c) => c.allowed === false)
+          .map((c) => `${r.stepId}: ${c.action}${c.policyFile ? ` (granted by ${c.policyFile})` : ''}`),
+      ) ?? [];
     out.say(`dry run for ${outcome.incident}: nothing was changed; ${outcome.preflight?.length ?? 0} steps checked`);
     for (const d of denied) out.say(`  permission missing — ${d}`);
     for (const p of outcome.storeProblems ?? []) out.say(`  store problem — ${p}`);
   } else {
     if (outcome.alreadySealed) out.say(`${outcome.incident} was already captured and sealed; nothing to do`);
-    out.say(`capture ${outcome.status}: ${outcome.artifacts.length} artifacts, ${outcome.changes.length} changes, ${outcome.failures.length} failures`);
+    out.say(
+      `capture ${outcome.status}: ${outcome.artifacts.length} artifacts, ${outcome.changes.length} changes, ${outcome.failures.length} failures`,
+    );
     for (const f of outcome.failures) out.say(`  FAILED ${f.stepId}: ${f.message}`);
-    if (outcome.manifestKey) out.say(`  manifest: ${outcome.manifestKey}${outcome.manifestVersionId ? ` (version ${outcome.manifestVersionId})` : ''}`);
+    if (outcome.manifestKey)
+      out.say(
+        `  manifest: ${outcome.manifestKey}${outcome.manifestVersionId ? ` (version ${outcome.manifestVersionId})` : ''}`,
+      );
     if (outcome.journalPath) out.say(`  journal: ${outcome.journalPath}`);
   }
   for (const w of outcome.waiting) out.say(`  WAITING ${w.stepId}: ${w.detail}`);

@@ -5,21 +5,27 @@ import { awsClientConfig } from '../aws/config.js';
 import { BadInputError } from '../core/errors.js';
 import { localSigner, type Signer } from '../evidence/signing.js';
 
-const KMS_KEY_PATTERN = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/+=,.@-]+|alias\/[\w/+=,.@-]+|[0-9a-f-]{36})$/;
+const KMS_KEY_PATTERN =
+  /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/+=,.@-]+|alias\/[\w/+=,.@-]+|[0-9a-f-]{36})$/;
 
 export function addSignerOptions(cmd: Command): Command {
   return cmd
     .option('--sign-key <file>', 'sign the manifest with this Ed25519 key (make one with `evidence keygen`)')
     .option('--sign-kms-key <arn>', 'sign the manifest with this AWS KMS ECC_NIST_P256 key')
-    .option('--notify-webhook <url>', 'POST each phase change and the final sitrep as JSON (failures never stop a capture); env:NAME reads the URL from a variable');
+    .option(
+      '--notify-webhook <url>',
+      'POST each phase change and the final sitrep as JSON (failures never stop a capture); env:NAME reads the URL from a variable',
+    );
 }
 
 /** The signer the options ask for, validated before anything runs. */
 export function signerFromOptions(opts: Record<string, unknown>, region?: string): Signer | undefined {
-  if (opts.signKey && opts.signKmsKey) throw new BadInputError('bad input: give --sign-key or --sign-kms-key, not both');
+  if (opts.signKey && opts.signKmsKey)
+    throw new BadInputError('bad input: give --sign-key or --sign-kms-key, not both');
   if (typeof opts.signKey === 'string') return localSigner(opts.signKey);
   if (typeof opts.signKmsKey === 'string') {
-    if (!KMS_KEY_PATTERN.test(opts.signKmsKey)) throw new BadInputError(`bad input: --sign-kms-key "${opts.signKmsKey}" is not a KMS key ARN, alias or id`);
+    if (!KMS_KEY_PATTERN.test(opts.signKmsKey))
+      throw new BadInputError(`bad input: --sign-kms-key "${opts.signKmsKey}" is not a KMS key ARN, alias or id`);
     const kase = { ...(region ? { region } : {}) } as never;
     return kmsSigner(opts.signKmsKey, awsClientConfig({ kase, env: process.env, clients: {} }));
   }

@@ -20,7 +20,9 @@ export interface ChildStream {
 export function childProcessStream(
   command: string,
   args: string[],
-  options: SpawnOptions & { describeFailure?: (stderrTail: string, code: number | null, signal: NodeJS.Signals | null) => Error } = {},
+  options: SpawnOptions & {
+    describeFailure?: (stderrTail: string, code: number | null, signal: NodeJS.Signals | null) => Error;
+  } = {},
 ): ChildStream {
   const { describeFailure, ...spawnOptions } = options;
   const child = spawn(command, args, { ...spawnOptions, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -40,7 +42,13 @@ export function childProcessStream(
       reject(error);
     };
     child.on('error', (error) =>
-      fail(new RemoteError(`${command} could not be started: ${(error as NodeJS.ErrnoException).code ?? error.message}`, false, { cause: error })),
+      fail(
+        new RemoteError(
+          `${command} could not be started: ${(error as NodeJS.ErrnoException).code ?? error.message}`,
+          false,
+          { cause: error },
+        ),
+      ),
     );
     child.on('close', (code, signal) => {
       if (code === 0) {
@@ -49,7 +57,12 @@ export function childProcessStream(
         resolve(0);
         return;
       }
-      const error = describeFailure?.(stderr, code, signal) ?? new RemoteError(`${command} ${signal ? `was killed by ${signal}` : `exited with ${code}`}: ${stderr.trim().split('\n').at(-1) ?? ''}`, false);
+      const error =
+        describeFailure?.(stderr, code, signal) ??
+        new RemoteError(
+          `${command} ${signal ? `was killed by ${signal}` : `exited with ${code}`}: ${stderr.trim().split('\n').at(-1) ?? ''}`,
+          false,
+        );
       fail(error);
     });
   });

@@ -45,11 +45,15 @@ export function forensicCidrProblem(cidr: string): string | undefined {
 export function parsePortRanges(text: string): { ranges: PortRange[]; problems: string[] } {
   const ranges: PortRange[] = [];
   const problems: string[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(part);
     const from = m ? Number(m[1]) : NaN;
     const to = m ? Number(m[2] ?? m[1]) : NaN;
-    if (!m || from < 1 || to > 65535 || from > to) problems.push(`"${part}" is not a port or port range (1-65535, e.g. 22 or 8000-8100)`);
+    if (!m || from < 1 || to > 65535 || from > to)
+      problems.push(`"${part}" is not a port or port range (1-65535, e.g. 22 or 8000-8100)`);
     else ranges.push({ from, to });
   }
   if (!ranges.length && !problems.length) problems.push('no ports given');

@@ -4,12 +4,7 @@
  */
 
 export type ErrorCode =
-  | 'BAD_INPUT'
-  | 'PERMISSION_DENIED'
-  | 'REMOTE_FAILURE'
-  | 'INTEGRITY_FAILURE'
-  | 'ABORTED'
-  | 'INTERNAL';
+  'BAD_INPUT' | 'PERMISSION_DENIED' | 'REMOTE_FAILURE' | 'INTEGRITY_FAILURE' | 'ABORTED' | 'INTERNAL';
 
 export abstract class HoldfastError extends Error {
   abstract readonly code: ErrorCode;
@@ -76,7 +71,13 @@ export class InternalError extends HoldfastError {
 /** Normalise anything thrown into a HoldfastError, classifying common SDK errors. */
 export function toHoldfastError(error: unknown): HoldfastError {
   if (error instanceof HoldfastError) return error;
-  const err = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: number | string; $retryable?: unknown };
+  const err = error as {
+    name?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+    code?: number | string;
+    $retryable?: unknown;
+  };
   const name = err?.name ?? '';
   const message = err?.message ?? String(error);
   if (name === 'AbortError') return new AbortedError('aborted', { cause: error });
@@ -88,7 +89,11 @@ export function toHoldfastError(error: unknown): HoldfastError {
     );
   }
   if (/^(ExpiredToken|ExpiredTokenException|RequestExpired)$/.test(name)) {
-    return new RemoteError(`AWS credentials expired (${message}): refresh them and run the same command again; finished steps are not repeated`, false, { cause: error });
+    return new RemoteError(
+      `AWS credentials expired (${message}): refresh them and run the same command again; finished steps are not repeated`,
+      false,
+      { cause: error },
+    );
   }
   const status = err?.$metadata?.httpStatusCode ?? (typeof err?.code === 'number' ? err.code : undefined);
   if (/UnauthorizedOperation|AccessDenied|AuthorizationError|Forbidden/i.test(name) || status === 403) {
@@ -96,7 +101,9 @@ export function toHoldfastError(error: unknown): HoldfastError {
   }
   const retryable =
     Boolean(err?.$retryable) ||
-    /Throttl|RequestLimitExceeded|TooManyRequests|SlowDown|RequestTimeout|TimeoutError|ECONNRESET|ETIMEDOUT|EPIPE|ServiceUnavailable|InternalError/i.test(name + ' ' + message) ||
+    /Throttl|RequestLimitExceeded|TooManyRequests|SlowDown|RequestTimeout|TimeoutError|ECONNRESET|ETIMEDOUT|EPIPE|ServiceUnavailable|InternalError/i.test(
+      name + ' ' + message,
+    ) ||
     status === 429 ||
     (status !== undefined && status >= 500);
   return new RemoteError(message, retryable, { cause: error });

@@ -2,13 +2,7 @@
  * Typed capture events. Every state change is one event; the journal stores them, the CLI renders
  * them, and library callers subscribe with `onEvent`.
  */
-import type {
-  ArtifactRecord,
-  ChangeRecord,
-  Json,
-  JsonObject,
-  PreflightResult,
-} from './types.js';
+import type { ArtifactRecord, ChangeRecord, Json, JsonObject, PreflightResult } from './types.js';
 
 interface Base {
   seq: number;
@@ -52,7 +46,12 @@ export type CaptureEventBody =
       retryable: boolean;
       details?: Json;
     }
-  | { type: 'step.skipped'; stepId: string; reason: 'awaits-approval' | 'dependency-failed' | 'aborted'; detail: string }
+  | {
+      type: 'step.skipped';
+      stepId: string;
+      reason: 'awaits-approval' | 'dependency-failed' | 'aborted';
+      detail: string;
+    }
   | { type: 'preflight.result'; stepId: string; result: PreflightResult }
   | { type: 'capture.limitation'; message: string }
   | { type: 'capture.aborted'; reason: string }

@@ -6,7 +6,17 @@
 import { InternalError } from './errors.js';
 
 /** Command-name prefixes that destroy or stop something. */
-const DESTRUCTIVE_PREFIXES = ['Delete', 'Terminate', 'Stop', 'Reboot', 'Purge', 'Reset', 'Restore', 'Failover', 'Promote'];
+const DESTRUCTIVE_PREFIXES = [
+  'Delete',
+  'Terminate',
+  'Stop',
+  'Reboot',
+  'Purge',
+  'Reset',
+  'Restore',
+  'Failover',
+  'Promote',
+];
 
 /** Whole command names that destroy or detach evidence without a destructive prefix. */
 const DESTRUCTIVE_COMMANDS = new Set([
@@ -42,7 +52,10 @@ const DESTRUCTIVE_PARAMS: Record<string, (input: Record<string, unknown>) => str
 
 /** Refused by the guard; carries the refused command name. */
 export class GuardRefusal extends InternalError {
-  constructor(readonly command: string, reason: string) {
+  constructor(
+    readonly command: string,
+    reason: string,
+  ) {
     super(`holdfast refused to send ${command}: ${reason} (the do-not-delete rule)`);
   }
 }

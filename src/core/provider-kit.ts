@@ -1,6 +1,14 @@
 /** Small pieces every provider needs, in one place: client memoisation and action dispatch. */
 import { InternalError } from './errors.js';
-import type { ChangeRecord, PreflightResult, ProviderContext, ReleaseContext, Step, StepContext, StepOutcome } from './types.js';
+import type {
+  ChangeRecord,
+  PreflightResult,
+  ProviderContext,
+  ReleaseContext,
+  Step,
+  StepContext,
+  StepOutcome,
+} from './types.js';
 
 const built = new WeakMap<object, Map<string, unknown>>();
 
@@ -38,7 +46,9 @@ export interface ProviderImplementation<Params, Facts> {
  * Load a provider's SDK-bound half on first use: SDKs are large (the EC2 client alone is ~90 MB of
  * heap), and a capture should pay only for the providers it engages.
  */
-export function lazily<Params, Facts>(load: () => Promise<ProviderImplementation<Params, Facts>>): ProviderImplementation<Params, Facts> {
+export function lazily<Params, Facts>(
+  load: () => Promise<ProviderImplementation<Params, Facts>>,
+): ProviderImplementation<Params, Facts> {
   let loaded: Promise<ProviderImplementation<Params, Facts>> | undefined;
   const get = () => (loaded ??= load());
   return {

@@ -8,7 +8,10 @@ import type { JsonObject } from './types.js';
 /** The package root (works from src/ under tsx and from dist/src/ once built). */
 export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json')) || !readFileSync(join(dir, 'package.json'), 'utf8').includes('"name": "holdfast"')) {
+  while (
+    !existsSync(join(dir, 'package.json')) ||
+    !readFileSync(join(dir, 'package.json'), 'utf8').includes('"name": "holdfast"')
+  ) {
     const up = dirname(dir);
     if (up === dir) return process.cwd();
     dir = up;
@@ -22,13 +25,24 @@ let cached: JsonObject | undefined;
 export function toolInfo(): JsonObject {
   if (cached) return cached;
   const root = packageRoot();
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    version: string;
+    dependencies?: Record<string, string>;
+  };
   const dependencies: JsonObject = {};
   for (const name of Object.keys(pkg.dependencies ?? {})) {
     const file = join(root, 'node_modules', name, 'package.json');
-    dependencies[name] = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version : 'unknown';
+    dependencies[name] = existsSync(file)
+      ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
+      : 'unknown';
   }
-  cached = { name: 'holdfast', version: pkg.version, node: process.version, platform: `${process.platform}-${process.arch}`, dependencies };
+  cached = {
+    name: 'holdfast',
+    version: pkg.version,
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    dependencies,
+  };
   return cached;
 }
 

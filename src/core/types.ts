@@ -151,7 +151,10 @@ export interface EvidenceStore {
   get(key: string, versionId?: string): Promise<Readable>;
   list(prefix: string): Promise<string[]>;
   /** The lock a stored version carries now (stores with Object Lock); verify compares it with what was recorded. */
-  protectionOf?(key: string, versionId?: string): Promise<{ lockMode: string; retainUntil: string | null; legalHold: boolean } | undefined>;
+  protectionOf?(
+    key: string,
+    versionId?: string,
+  ): Promise<{ lockMode: string; retainUntil: string | null; legalHold: boolean } | undefined>;
   /** Read-only checks for dry runs and preflight (e.g. Object Lock enabled). */
   preflight(): Promise<{ ok: boolean; problems: string[]; limitations: string[] }>;
 }

@@ -14,10 +14,15 @@ const postgresDump: DrillExtension = {
     try {
       pg = await startPostgres();
     } catch (error) {
-      return { reason: `PostgreSQL is not available here (${(error as Error).message.split('\n')[0]}); install it with: apt-get install postgresql` };
+      return {
+        reason: `PostgreSQL is not available here (${(error as Error).message.split('\n')[0]}); install it with: apt-get install postgresql`,
+      };
     }
     await pg.sql('CREATE DATABASE orders');
-    await pg.sql("CREATE TABLE orders (id int primary key, customer text, card_last4 text, total numeric(10,2)); INSERT INTO orders SELECT g, 'customer-' || g, lpad((g % 10000)::text, 4, '0'), g * 3.25 FROM generate_series(1, 2000) g;", 'orders');
+    await pg.sql(
+      "CREATE TABLE orders (id int primary key, customer text, card_last4 text, total numeric(10,2)); INSERT INTO orders SELECT g, 'customer-' || g, lpad((g % 10000)::text, 4, '0'), g * 3.25 FROM generate_series(1, 2000) g;",
+      'orders',
+    );
     return {
       targets: { urls: [`postgres://${pg.user}@${pg.host}:${pg.port}/orders`], passwordEnv: DRILL_DB_PASSWORD_ENV },
       env: { [DRILL_DB_PASSWORD_ENV]: pg.password },
@@ -29,26 +34,62 @@ const postgresDump: DrillExtension = {
 const compromisedPod: DrillExtension = {
   provider: 'kubernetes',
   async prepare({ seeded }) {
-    if (!kubeBinariesPresent()) return { reason: 'no local Kubernetes API server built (run: bash test/support/kube/build.sh)' };
+    if (!kubeBinariesPresent())
+      return { reason: 'no local Kubernetes API server built (run: bash test/support/kube/build.sh)' };
     const kube = await startKube();
     const ok = async (method: string, path: string, body?: unknown, type?: string) => {
       const res = await kube.call(method, path, body, 'admin', type);
       if (res.status >= 300) throw new Error(`drill seed ${method} ${path}: ${res.status}`);
       return res.body;
     };
-    await ok('POST', '/api/v1/nodes', { metadata: { name: 'worker-1' }, spec: { providerID: `aws:///${seeded.region}a/${seeded.instanceId}` } });
+    await ok('POST', '/api/v1/nodes', {
+      metadata: { name: 'worker-1' },
+      spec: { providerID: `aws:///${seeded.region}a/${seeded.instanceId}` },
+    });
     await ok('POST', '/api/v1/namespaces', { metadata: { name: 'shop' } });
     const labels = { app: 'checkout', 'pod-template-hash': '7c9d' };
     const rs = await ok('POST', '/apis/apps/v1/namespaces/shop/replicasets', {
       metadata: { name: 'checkout-7c9d', labels },
-      spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'shop/checkout:1.4' }] } } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'shop/checkout:1.4' }] } },
+      },
     });
     await ok('POST', '/api/v1/namespaces/shop/pods', {
-      metadata: { name: 'checkout-7c9d-q2w8r', labels, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true }] },
+      metadata: {
+        name: 'checkout-7c9d-q2w8r',
+        labels,
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: rs.metadata.name, uid: rs.metadata.uid, controller: true },
+        ],
+      },
       spec: { nodeName: 'worker-1', containers: [{ name: 'app', image: 'shop/checkout:1.4' }] },
     });
-    await ok('PATCH', '/api/v1/namespaces/shop/pods/checkout-7c9d-q2w8r/status', { status: { phase: 'Running', containerStatuses: [{ name: 'app', image: 'shop/checkout:1.4', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] } }, 'application/merge-patch+json');
-    await ok('POST', '/api/v1/namespaces/shop/services', { metadata: { name: 'checkout' }, spec: { selector: { app: 'checkout' }, ports: [{ port: 443 }] } });
+    await ok(
+      'PATCH',
+      '/api/v1/namespaces/shop/pods/checkout-7c9d-q2w8r/status',
+      {
+        status: {
+          phase: 'Running',
+          containerStatuses: [
+            {
+              name: 'app',
+              image: 'shop/checkout:1.4',
+              imageID: '',
+              ready: true,
+              restartCount: 0,
+              state: { running: {} },
+            },
+          ],
+        },
+      },
+      'application/merge-patch+json',
+    );
+    await ok('POST', '/api/v1/namespaces/shop/services', {
+      metadata: { name: 'checkout' },
+      spec: { selector: { app: 'checkout' }, ports: [{ port: 443 }] },
+    });
     // The pod's log, served where the API server looks for worker-1's kubelet (no kubelet runs here).
     const kubelet = await startKubeletStandIn(kube, {
       'shop/checkout-7c9d-q2w8r/app': Buffer.from(

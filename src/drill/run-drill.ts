@@ -55,7 +55,12 @@ export interface DrillReport {
 export interface DrillExtension {
   provider: string;
   /** Start what the provider needs and return its targets, or the reason it cannot run here. */
-  prepare(ctx: { seeded: SeededAws; suffix: string; env: NodeJS.ProcessEnv; workdir: string }): Promise<{ targets?: JsonObject; env?: NodeJS.ProcessEnv; reason?: string; stop?: () => Promise<void> }>;
+  prepare(ctx: {
+    seeded: SeededAws;
+    suffix: string;
+    env: NodeJS.ProcessEnv;
+    workdir: string;
+  }): Promise<{ targets?: JsonObject; env?: NodeJS.ProcessEnv; reason?: string; stop?: () => Promise<void> }>;
 }
 
 export interface DrillOptions {
@@ -76,7 +81,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   const workdir = mkdtempSync(join(tmpdir(), 'holdfast-drill-'));
   const report: DrillReport = { scenario, incident, ok: false, stages: [], engaged: [], skipped: [], workdir };
   const stops: (() => Promise<void>)[] = [];
-  const stage = async <T>(name: DrillStage['stage'], fn: () => Promise<T>, describe: (t: T) => { ok: boolean; detail: string }): Promise<T> => {
+  const stage = async <T>(
+    name: DrillStage['stage'],
+    fn: () => Promise<T>,
+    describe: (t: T) => { ok: boolean; detail: string },
+  ): Promise<T> => {
     const started = Date.now();
     try {
       const value = await fn();
@@ -94,7 +103,11 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
   };
 
   try {
-    const moto: MotoServer = await stage('emulators', () => startMoto({ logFile: join(workdir, 'moto.log'), ...(options.log ? { log: options.log } : {}) }), (m) => ({ ok: true, detail: `moto server at ${m.endpoint}` }));
+    const moto: MotoServer = await stage(
+      'emulators',
+      () => startMoto({ logFile: join(workdir, 'moto.log'), ...(options.log ? { log: options.log } : {}) }),
+      (m) => ({ ok: true, detail: `moto server at ${m.endpoint}` }),
+    );
     stops.push(() => moto.stop());
     let env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -106,7 +119,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
     };
     delete env.AWS_PROFILE;
     delete env.AWS_SESSION_TOKEN;
-    const seeded = await stage('seed', () => seedAws(moto.endpoint, suffix), (s) => ({ ok: true, detail: `instance ${s.instanceId} (${s.networkInterfaceIds.length} ENIs, ${s.volumeIds.length} volumes, ASG ${s.autoScalingGroup}), RDS ${s.dbInstance}` }));
+    const seeded = await stage(
+      'seed',
+      () => seedAws(moto.endpoint, suffix),
+      (s) => ({
+        ok: true,
+        detail: `instance ${s.instanceId} (${s.networkInterfaceIds.length} ENIs, ${s.volumeIds.length} volumes, ASG ${s.autoScalingGroup}), RDS ${s.dbInstance}`,
+      }),
+    );
 
     const targets: Record<string, JsonObject> = {};
     const has = (id: string) => options.providers.some((p) => p.id === id);
@@ -138,30 +158,68 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       targets,
     };
     const stateDir = join(workdir, 'state');
-    const plan = await stage('plan', () => planCapture(caseInput, { providers: options.providers, env }), (p) => ({ ok: true, detail: `${p.steps.length} steps` }));
-    const dry = await stage('dry-run', () => executePlan(plan, { providers: options.providers, env, dryRun: true, stateDir }), (o) => ({
-      ok: o.status === 'planned',
-      detail: `${o.preflight?.length ?? 0} steps preflighted; ${o.preflight?.filter((r) => !r.ok).length ?? 0} not allowed`,
-    }));
-    const run = (p: typeof plan) => executePlan(p, { providers: options.providers, env, stateDir, ...(options.onEvent ? { onEvent: options.onEvent } : {}) });
-    const captured = (o: CaptureOutcome) => `${o.status}: ${o.artifacts.length} artifacts, ${o.changes.length} changes, ${o.failures.length} failures`;
-    report.capture = await stage('capture', () => run(plan), (o) => ({
-      ok: o.status === (spec.rehearseApproval ? 'awaiting-approval' : 'complete'),
-      detail: `${captured(o)}${o.waiting.length ? `, ${o.waiting.length} steps waiting for approval` : ''}`,
-    }));
+    const plan = await stage(
+      'plan',
+      () => planCapture(caseInput, { providers: options.providers, env }),
+      (p) => ({ ok: true, detail: `${p.steps.length} steps` }),
+    );
+    const dry = await stage(
+      'dry-run',
+      () => executePlan(plan, { providers: options.providers, env, dryRun: true, stateDir }),
+      (o) => ({
+        ok: o.status === 'planned',
+        detail: `${o.preflight?.length ?? 0} steps preflighted; ${o.preflight?.filter((r) => !r.ok).length ?? 0} not allowed`,
+      }),
+    );
+    const run = (p: typeof plan) =>
+      executePlan(p, {
+        providers: options.providers,
+        env,
+        stateDir,
+        ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      });
+    const captured = (o: CaptureOutcome) =>
+      `${o.status}: ${o.artifacts.length} artifacts, ${o.changes.length} changes, ${o.failures.length} failures`;
+    report.capture = await stage(
+      'capture',
+      () => run(plan),
+      (o) => ({
+        ok: o.status === (spec.rehearseApproval ? 'awaiting-approval' : 'complete'),
+        detail: `${captured(o)}${o.waiting.length ? `, ${o.waiting.length} steps waiting for approval` : ''}`,
+      }),
+    );
     if (spec.rehearseApproval) {
-      report.waitingSitrep = buildSitrep(incident, readJournalEvents(report.capture.journalPath), new Date().toISOString());
+      report.waitingSitrep = buildSitrep(
+        incident,
+        readJournalEvents(report.capture.journalPath),
+        new Date().toISOString(),
+      );
       // The incident commander agrees: the same case with approval; finished steps are not repeated.
-      const approved = await planCapture({ ...caseInput, approveContainment: true }, { providers: options.providers, env });
-      report.capture = await stage('approve', () => run(approved), (o) => ({ ok: o.status === 'complete', detail: `containment approved; ${captured(o)}` }));
+      const approved = await planCapture(
+        { ...caseInput, approveContainment: true },
+        { providers: options.providers, env },
+      );
+      report.capture = await stage(
+        'approve',
+        () => run(approved),
+        (o) => ({ ok: o.status === 'complete', detail: `containment approved; ${captured(o)}` }),
+      );
     }
     const store = createStore(plan.case.store, awsClientConfig({ kase: plan.case, env, clients: {} }));
-    report.verify = await stage('verify', () => verifyEvidence(store, incident), (v) => ({ ok: v.ok, detail: `${v.items.filter((i) => i.ok).length}/${v.items.length} checks passed` }));
+    report.verify = await stage(
+      'verify',
+      () => verifyEvidence(store, incident),
+      (v) => ({ ok: v.ok, detail: `${v.items.filter((i) => i.ok).length}/${v.items.length} checks passed` }),
+    );
     report.sitrep = buildSitrep(incident, readJournalEvents(report.capture.journalPath), new Date().toISOString());
-    report.release = await stage('release', () => releaseContainment({ incident, providers: options.providers, env, stateDir }), (r) => ({
-      ok: r.failed.length === 0,
-      detail: `${r.restored.length} changes restored, ${r.failed.length} failed`,
-    }));
+    report.release = await stage(
+      'release',
+      () => releaseContainment({ incident, providers: options.providers, env, stateDir }),
+      (r) => ({
+        ok: r.failed.length === 0,
+        detail: `${r.restored.length} changes restored, ${r.failed.length} failed`,
+      }),
+    );
     report.ok = dry.status === 'planned' && report.stages.every((s) => s.ok);
     return report;
   } finally {

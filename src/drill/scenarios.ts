@@ -10,9 +10,14 @@ export interface ScenarioSpec {
 }
 
 export const SCENARIO_SPECS: Record<DrillScenario, ScenarioSpec> = {
-  'web-compromise': { summary: 'a confirmed compromise: preserve, collect and contain at once', severity: 'high', rehearseApproval: false },
+  'web-compromise': {
+    summary: 'a confirmed compromise: preserve, collect and contain at once',
+    severity: 'high',
+    rehearseApproval: false,
+  },
   'suspected-compromise': {
-    summary: 'a suspicion at low severity: evidence first, containment waits for approval, then is approved and applied',
+    summary:
+      'a suspicion at low severity: evidence first, containment waits for approval, then is approved and applied',
     severity: 'low',
     rehearseApproval: true,
   },

@@ -4,11 +4,7 @@
  * balancer, plus its RDS database and an Object Lock evidence bucket. Drill tooling only: it talks
  * to the emulator, never to a real account.
  */
-import {
-  AttachInstancesCommand,
-  AutoScalingClient,
-  CreateAutoScalingGroupCommand,
-} from '@aws-sdk/client-auto-scaling';
+import { AttachInstancesCommand, AutoScalingClient, CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
   AttachNetworkInterfaceCommand,
   AttachVolumeCommand,
@@ -49,9 +45,19 @@ export async function seedAws(endpoint: string, suffix: string, region = 'us-eas
   const common = { endpoint, region, credentials: { accessKeyId: 'drill', secretAccessKey: 'drill' }, maxAttempts: 2 };
   const ec2 = new EC2Client(common);
   const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.42.0.0/16' }))).Vpc!;
-  const subnetA = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc.VpcId!, CidrBlock: '10.42.1.0/24', AvailabilityZone: `${region}a` }))).Subnet!;
-  const subnetB = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc.VpcId!, CidrBlock: '10.42.2.0/24', AvailabilityZone: `${region}b` }))).Subnet!;
-  const web = await ec2.send(new CreateSecurityGroupCommand({ GroupName: `web-${suffix}`, Description: 'web tier', VpcId: vpc.VpcId! }));
+  const subnetA = (
+    await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpc.VpcId!, CidrBlock: '10.42.1.0/24', AvailabilityZone: `${region}a` }),
+    )
+  ).Subnet!;
+  const subnetB = (
+    await ec2.send(
+      new CreateSubnetCommand({ VpcId: vpc.VpcId!, CidrBlock: '10.42.2.0/24', AvailabilityZone: `${region}b` }),
+    )
+  ).Subnet!;
+  const web = await ec2.send(
+    new CreateSecurityGroupCommand({ GroupName: `web-${suffix}`, Description: 'web tier', VpcId: vpc.VpcId! }),
+  );
   const image = (await ec2.send(new DescribeImagesCommand({ MaxResults: 5 }))).Images?.[0]?.ImageId ?? 'ami-12c6146b';
 
   // Groups go on the interface, not SecurityGroupIds: moto reports launch groups on every ENI otherwise.
@@ -62,30 +68,77 @@ export async function seedAws(endpoint: string, suffix: string, region = 'us-eas
       MinCount: 1,
       MaxCount: 1,
       NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnetA.SubnetId!, Groups: [web.GroupId!] }],
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: `web-${suffix}` }, { Key: 'role', Value: 'web' }] }],
+      TagSpecifications: [
+        {
+          ResourceType: 'instance',
+          Tags: [
+            { Key: 'Name', Value: `web-${suffix}` },
+            { Key: 'role', Value: 'web' },
+          ],
+        },
+      ],
     }),
   );
   const instance = run.Instances![0]!;
   const enis = [instance.NetworkInterfaces![0]!.NetworkInterfaceId!];
   for (const [i, subnet] of [subnetB, subnetA].entries()) {
-    const eni = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet.SubnetId!, Groups: [web.GroupId!] }))).NetworkInterface!;
-    await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: eni.NetworkInterfaceId!, InstanceId: instance.InstanceId!, DeviceIndex: i + 1 }));
+    const eni = (
+      await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnet.SubnetId!, Groups: [web.GroupId!] }))
+    ).NetworkInterface!;
+    await ec2.send(
+      new AttachNetworkInterfaceCommand({
+        NetworkInterfaceId: eni.NetworkInterfaceId!,
+        InstanceId: instance.InstanceId!,
+        DeviceIndex: i + 1,
+      }),
+    );
     enis.push(eni.NetworkInterfaceId!);
   }
   // Extra BlockDeviceMappings create no volume in moto: create and attach instead.
   const volumes: string[] = [];
   for (const device of ['/dev/sdf', '/dev/sdg']) {
     const vol = await ec2.send(new CreateVolumeCommand({ AvailabilityZone: `${region}a`, Size: 8 }));
-    await ec2.send(new AttachVolumeCommand({ VolumeId: vol.VolumeId!, InstanceId: instance.InstanceId!, Device: device }));
+    await ec2.send(
+      new AttachVolumeCommand({ VolumeId: vol.VolumeId!, InstanceId: instance.InstanceId!, Device: device }),
+    );
     volumes.push(vol.VolumeId!);
   }
 
   const asg = new AutoScalingClient(common);
-  const template = await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: `web-${suffix}`, LaunchTemplateData: { ImageId: image, InstanceType: 't3.micro' } }));
+  const template = await ec2.send(
+    new CreateLaunchTemplateCommand({
+      LaunchTemplateName: `web-${suffix}`,
+      LaunchTemplateData: { ImageId: image, InstanceType: 't3.micro' },
+    }),
+  );
   const elb = new ElasticLoadBalancingV2Client(common);
-  await elb.send(new CreateLoadBalancerCommand({ Name: `web-${suffix}`.slice(0, 32), Subnets: [subnetA.SubnetId!, subnetB.SubnetId!], SecurityGroups: [web.GroupId!] }));
-  const tgAsg = (await elb.send(new CreateTargetGroupCommand({ Name: `web-asg-${suffix}`.slice(0, 32), Protocol: 'HTTP', Port: 80, VpcId: vpc.VpcId! }))).TargetGroups![0]!;
-  const tgDirect = (await elb.send(new CreateTargetGroupCommand({ Name: `web-admin-${suffix}`.slice(0, 32), Protocol: 'HTTP', Port: 8080, VpcId: vpc.VpcId! }))).TargetGroups![0]!;
+  await elb.send(
+    new CreateLoadBalancerCommand({
+      Name: `web-${suffix}`.slice(0, 32),
+      Subnets: [subnetA.SubnetId!, subnetB.SubnetId!],
+      SecurityGroups: [web.GroupId!],
+    }),
+  );
+  const tgAsg = (
+    await elb.send(
+      new CreateTargetGroupCommand({
+        Name: `web-asg-${suffix}`.slice(0, 32),
+        Protocol: 'HTTP',
+        Port: 80,
+        VpcId: vpc.VpcId!,
+      }),
+    )
+  ).TargetGroups![0]!;
+  const tgDirect = (
+    await elb.send(
+      new CreateTargetGroupCommand({
+        Name: `web-admin-${suffix}`.slice(0, 32),
+        Protocol: 'HTTP',
+        Port: 8080,
+        VpcId: vpc.VpcId!,
+      }),
+    )
+  ).TargetGroups![0]!;
   const groupName = `web-asg-${suffix}`;
   await asg.send(
     new CreateAutoScalingGroupCommand({
@@ -100,11 +153,24 @@ export async function seedAws(endpoint: string, suffix: string, region = 'us-eas
   );
   await asg.send(new AttachInstancesCommand({ AutoScalingGroupName: groupName, InstanceIds: [instance.InstanceId!] }));
   // Registered by hand in a group the ASG does not manage: Standby does not remove it from there.
-  await elb.send(new RegisterTargetsCommand({ TargetGroupArn: tgDirect.TargetGroupArn!, Targets: [{ Id: instance.InstanceId!, Port: 8080 }] }));
+  await elb.send(
+    new RegisterTargetsCommand({
+      TargetGroupArn: tgDirect.TargetGroupArn!,
+      Targets: [{ Id: instance.InstanceId!, Port: 8080 }],
+    }),
+  );
 
   const rds = new RDSClient(common);
-  const dbSg = await ec2.send(new CreateSecurityGroupCommand({ GroupName: `db-${suffix}`, Description: 'database tier', VpcId: vpc.VpcId! }));
-  await rds.send(new CreateDBSubnetGroupCommand({ DBSubnetGroupName: `db-${suffix}`, DBSubnetGroupDescription: 'drill', SubnetIds: [subnetA.SubnetId!, subnetB.SubnetId!] }));
+  const dbSg = await ec2.send(
+    new CreateSecurityGroupCommand({ GroupName: `db-${suffix}`, Description: 'database tier', VpcId: vpc.VpcId! }),
+  );
+  await rds.send(
+    new CreateDBSubnetGroupCommand({
+      DBSubnetGroupName: `db-${suffix}`,
+      DBSubnetGroupDescription: 'drill',
+      SubnetIds: [subnetA.SubnetId!, subnetB.SubnetId!],
+    }),
+  );
   const dbInstance = `orders-${suffix}`;
   await rds.send(
     new CreateDBInstanceCommand({

@@ -80,19 +80,64 @@ export async function startPostgres(): Promise<LocalDatabase> {
     chownSync(pwfile, uid, uid);
   }
   chmodSync(dir, 0o700);
-  const [initCmd, initArgs] = asServerUser(postgresBin('initdb'), ['-D', data, '-U', 'holdfast', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync'], osUser);
+  const [initCmd, initArgs] = asServerUser(
+    postgresBin('initdb'),
+    ['-D', data, '-U', 'holdfast', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-sync'],
+    osUser,
+  );
   await execFileAsync(initCmd, initArgs, { timeout: 120_000 });
   const port = await freePort();
-  const [cmd, args] = asServerUser(postgresBin('postgres'), ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'full_page_writes=off'], osUser);
+  const [cmd, args] = asServerUser(
+    postgresBin('postgres'),
+    ['-D', data, '-p', String(port), '-h', '127.0.0.1', '-k', dir, '-c', 'fsync=off', '-c', 'full_page_writes=off'],
+    osUser,
+  );
   const child = spawn(cmd, args, { stdio: 'ignore' });
   // The same secret-file mechanism the dump provider uses: no password in argv or the environment.
   const secret = writeSecretFile('pgpass', `127.0.0.1:${port}:*:holdfast:${password}\n`);
   const env = { ...process.env, PGPASSFILE: secret.path };
   const sql = async (statement: string, database = 'postgres') =>
-    (await execFileAsync('psql', ['--no-password', '-h', '127.0.0.1', '-p', String(port), '-U', 'holdfast', '-d', database, '-v', 'ON_ERROR_STOP=1', '-Atc', statement], { env, maxBuffer: 64 * 1024 * 1024 })).stdout;
-  await waitFor(async () => (await execFileAsync('pg_isready', ['-h', '127.0.0.1', '-p', String(port)]).then(() => true, () => false)), 'PostgreSQL', child);
+    (
+      await execFileAsync(
+        'psql',
+        [
+          '--no-password',
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(port),
+          '-U',
+          'holdfast',
+          '-d',
+          database,
+          '-v',
+          'ON_ERROR_STOP=1',
+          '-Atc',
+          statement,
+        ],
+        { env, maxBuffer: 64 * 1024 * 1024 },
+      )
+    ).stdout;
+  await waitFor(
+    async () =>
+      await execFileAsync('pg_isready', ['-h', '127.0.0.1', '-p', String(port)]).then(
+        () => true,
+        () => false,
+      ),
+    'PostgreSQL',
+    child,
+  );
   const stop = stopper(child);
-  return { engine: 'postgres', host: '127.0.0.1', port, user: 'holdfast', password, adminDatabase: 'postgres', sql, stop: async () => (await stop(), secret.remove()) };
+  return {
+    engine: 'postgres',
+    host: '127.0.0.1',
+    port,
+    user: 'holdfast',
+    password,
+    adminDatabase: 'postgres',
+    sql,
+    stop: async () => (await stop(), secret.remove()),
+  };
 }
 
 /** Start a MariaDB server with user `holdfast` (password auth over TCP) on a free loopback port. */
@@ -101,21 +146,72 @@ export async function startMariadb(): Promise<LocalDatabase> {
   const data = join(dir, 'data');
   const socket = join(dir, 'mysqld.sock');
   const runAs = userInfo().username;
-  await execFileAsync('mariadb-install-db', [`--datadir=${data}`, `--user=${runAs}`, '--auth-root-authentication-method=normal', '--skip-test-db'], { timeout: 120_000 });
+  await execFileAsync(
+    'mariadb-install-db',
+    [`--datadir=${data}`, `--user=${runAs}`, '--auth-root-authentication-method=normal', '--skip-test-db'],
+    { timeout: 120_000 },
+  );
   const port = await freePort();
   const mariadbd = existsSync('/usr/sbin/mariadbd') ? '/usr/sbin/mariadbd' : 'mariadbd';
   const child = spawn(
     mariadbd,
-    ['--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', `--user=${runAs}`, `--pid-file=${join(dir, 'pid')}`, '--innodb-flush-log-at-trx-commit=0', '--skip-log-bin'],
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      `--socket=${socket}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--user=${runAs}`,
+      `--pid-file=${join(dir, 'pid')}`,
+      '--innodb-flush-log-at-trx-commit=0',
+      '--skip-log-bin',
+    ],
     { stdio: 'ignore' },
   );
-  const root = (statement: string) => execFileAsync('mariadb', ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-e', statement]);
-  await waitFor(async () => root('select 1').then(() => true, () => false), 'MariaDB', child);
+  const root = (statement: string) =>
+    execFileAsync('mariadb', ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-e', statement]);
+  await waitFor(
+    async () =>
+      root('select 1').then(
+        () => true,
+        () => false,
+      ),
+    'MariaDB',
+    child,
+  );
   const password = randomBytes(12).toString('hex');
-  await root(`CREATE USER 'holdfast'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT ALL ON *.* TO 'holdfast'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;`);
+  await root(
+    `CREATE USER 'holdfast'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT ALL ON *.* TO 'holdfast'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;`,
+  );
   const secret = writeSecretFile('client.cnf', `[client]\npassword="${password}"\n`);
   const sql = async (statement: string, database = 'mysql') =>
-    (await execFileAsync('mariadb', [`--defaults-extra-file=${secret.path}`, '-h', '127.0.0.1', '-P', String(port), '-uholdfast', database, '-N', '-e', statement], { maxBuffer: 64 * 1024 * 1024 })).stdout;
+    (
+      await execFileAsync(
+        'mariadb',
+        [
+          `--defaults-extra-file=${secret.path}`,
+          '-h',
+          '127.0.0.1',
+          '-P',
+          String(port),
+          '-uholdfast',
+          database,
+          '-N',
+          '-e',
+          statement,
+        ],
+        { maxBuffer: 64 * 1024 * 1024 },
+      )
+    ).stdout;
   const stop = stopper(child);
-  return { engine: 'mariadb', host: '127.0.0.1', port, user: 'holdfast', password, adminDatabase: 'mysql', sql, stop: async () => (await stop(), secret.remove()) };
+  return {
+    engine: 'mariadb',
+    host: '127.0.0.1',
+    port,
+    user: 'holdfast',
+    password,
+    adminDatabase: 'mysql',
+    sql,
+    stop: async () => (await stop(), secret.remove()),
+  };
 }

@@ -30,7 +30,13 @@ export interface KubeServer {
   /** Write a kubeconfig that authenticates with `token` (e.g. a service account's) and return its path. */
   kubeconfigForToken(name: string, token: string): string;
   /** An authenticated HTTPS call (for tests and seeding). */
-  call(method: string, path: string, body?: unknown, user?: 'admin' | 'tool', contentType?: string): Promise<{ status: number; body: any }>;
+  call(
+    method: string,
+    path: string,
+    body?: unknown,
+    user?: 'admin' | 'tool',
+    contentType?: string,
+  ): Promise<{ status: number; body: any }>;
   stop(): Promise<void>;
 }
 
@@ -44,7 +50,8 @@ export function kubeBinariesPresent(): boolean {
 }
 
 function hostAddress(): string | undefined {
-  for (const list of Object.values(networkInterfaces())) for (const i of list ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
+  for (const list of Object.values(networkInterfaces()))
+    for (const i of list ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
   return undefined;
 }
 
@@ -68,41 +75,61 @@ function tail(path: string): string {
 
 /** Start etcd and kube-apiserver; throws with the log tail when they cannot start. */
 export async function startKube(): Promise<KubeServer> {
-  if (!kubeBinariesPresent()) throw new Error(`kube-apiserver/etcd not built in ${kubeBinDir()}: run bash test/support/kube/build.sh`);
+  if (!kubeBinariesPresent())
+    throw new Error(`kube-apiserver/etcd not built in ${kubeBinDir()}: run bash test/support/kube/build.sh`);
   const dir = mkdtempSync(join(tmpdir(), 'hf-kube-'));
   const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
-  const etcd = start(join(kubeBinDir(), 'etcd'), [
-    '--data-dir', join(dir, 'etcd'),
-    '--listen-client-urls', `http://127.0.0.1:${clientPort}`,
-    '--advertise-client-urls', `http://127.0.0.1:${clientPort}`,
-    '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-    '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-    '--initial-cluster', `default=http://127.0.0.1:${peerPort}`,
-    '--unsafe-no-fsync',
-    '--log-level', 'warn',
-  ], join(dir, 'etcd.log'));
+  const etcd = start(
+    join(kubeBinDir(), 'etcd'),
+    [
+      '--data-dir',
+      join(dir, 'etcd'),
+      '--listen-client-urls',
+      `http://127.0.0.1:${clientPort}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${clientPort}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster',
+      `default=http://127.0.0.1:${peerPort}`,
+      '--unsafe-no-fsync',
+      '--log-level',
+      'warn',
+    ],
+    join(dir, 'etcd.log'),
+  );
 
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   const adminToken = randomBytes(16).toString('hex');
   const toolToken = randomBytes(16).toString('hex');
-  writeFileSync(join(dir, 'tokens.csv'), `${adminToken},admin,admin-uid,"system:masters"\n${toolToken},holdfast-tool,tool-uid\n`, { mode: 0o600 });
-  const apiserver = start(join(kubeBinDir(), 'kube-apiserver'), [
-    `--etcd-servers=http://127.0.0.1:${clientPort}`,
-    '--bind-address=127.0.0.1',
-    `--secure-port=${securePort}`,
-    `--advertise-address=${advertiseAddress()}`,
-    `--cert-dir=${join(dir, 'certs')}`,
-    `--token-auth-file=${join(dir, 'tokens.csv')}`,
-    '--authorization-mode=RBAC',
-    '--service-account-issuer=https://kubernetes.default.svc',
-    `--service-account-key-file=${join(dir, 'sa.pub')}`,
-    `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
-    '--service-cluster-ip-range=10.0.0.0/24',
-    '--disable-admission-plugins=ServiceAccount',
-    '--allow-privileged=true',
-  ], join(dir, 'apiserver.log'));
+  writeFileSync(
+    join(dir, 'tokens.csv'),
+    `${adminToken},admin,admin-uid,"system:masters"\n${toolToken},holdfast-tool,tool-uid\n`,
+    { mode: 0o600 },
+  );
+  const apiserver = start(
+    join(kubeBinDir(), 'kube-apiserver'),
+    [
+      `--etcd-servers=http://127.0.0.1:${clientPort}`,
+      '--bind-address=127.0.0.1',
+      `--secure-port=${securePort}`,
+      `--advertise-address=${advertiseAddress()}`,
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--token-auth-file=${join(dir, 'tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc',
+      `--service-account-key-file=${join(dir, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+      '--service-cluster-ip-range=10.0.0.0/24',
+      '--disable-admission-plugins=ServiceAccount',
+      '--allow-privileged=true',
+    ],
+    join(dir, 'apiserver.log'),
+  );
 
   const server = `https://127.0.0.1:${securePort}`;
   const tokens = { admin: adminToken, tool: toolToken };
@@ -115,7 +142,11 @@ export async function startKube(): Promise<KubeServer> {
         {
           method,
           ...(caCert ? { ca: caCert } : { rejectUnauthorized: false }),
-          headers: { authorization: `Bearer ${tokens[user]}`, accept: 'application/json', ...(payload ? { 'content-type': contentType } : {}) },
+          headers: {
+            authorization: `Bearer ${tokens[user]}`,
+            accept: 'application/json',
+            ...(payload ? { 'content-type': contentType } : {}),
+          },
         },
         (res) => {
           let text = '';

@@ -33,7 +33,10 @@ export function checkpointArchivePath(key: string): string {
  * unless started with --kubelet-certificate-authority). It listens on the machine's own address
  * when there is one: the API server refuses to proxy nodes/proxy requests to loopback.
  */
-export async function startKubeletStandIn(kube: Pick<KubeServer, 'servingTls' | 'hostAddress'>, logs: Record<string, Buffer>): Promise<KubeletStandIn> {
+export async function startKubeletStandIn(
+  kube: Pick<KubeServer, 'servingTls' | 'hostAddress'>,
+  logs: Record<string, Buffer>,
+): Promise<KubeletStandIn> {
   const requests: string[] = [];
   const checkpointable = new Set<string>();
   const server = createServer(kube.servingTls, (req, res) => {
@@ -42,11 +45,20 @@ export async function startKubeletStandIn(kube: Pick<KubeServer, 'servingTls' | 
     const match = /^\/(containerLogs|checkpoint)\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(url.pathname);
     const key = match ? `${match[2]}/${match[3]}/${match[4]}` : '';
     if (match?.[1] === 'checkpoint' && req.method === 'POST') {
-      if (checkpointable.has(key)) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ items: [checkpointArchivePath(key)] }));
-      else res.writeHead(500, { 'content-type': 'text/plain' }).end('checkpoint/restore support not available in the container runtime');
+      if (checkpointable.has(key))
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ items: [checkpointArchivePath(key)] }));
+      else
+        res
+          .writeHead(500, { 'content-type': 'text/plain' })
+          .end('checkpoint/restore support not available in the container runtime');
       return;
     }
-    const log = match?.[1] === 'containerLogs' ? logs[`${key}${url.searchParams.get('previous') === 'true' ? '?previous' : ''}`] : undefined;
+    const log =
+      match?.[1] === 'containerLogs'
+        ? logs[`${key}${url.searchParams.get('previous') === 'true' ? '?previous' : ''}`]
+        : undefined;
     if (!log) res.writeHead(404, { 'content-type': 'text/plain' }).end(`nothing at ${url.pathname}`);
     else res.writeHead(200, { 'content-type': 'text/plain' }).end(log);
   });
@@ -69,8 +81,21 @@ export async function startKubeletStandIn(kube: Pick<KubeServer, 'servingTls' | 
 }
 
 /** Point a node at the stand-in: the API server reaches a node's kubelet at its reported address and port. */
-export async function reportKubeletEndpoint(kube: Pick<KubeServer, 'call'>, node: string, kubelet: Pick<KubeletStandIn, 'address' | 'port'>): Promise<void> {
-  const status = { addresses: [{ type: 'InternalIP', address: kubelet.address }], daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } };
-  const res = await kube.call('PATCH', `/api/v1/nodes/${node}/status`, { status }, 'admin', 'application/merge-patch+json');
+export async function reportKubeletEndpoint(
+  kube: Pick<KubeServer, 'call'>,
+  node: string,
+  kubelet: Pick<KubeletStandIn, 'address' | 'port'>,
+): Promise<void> {
+  const status = {
+    addresses: [{ type: 'InternalIP', address: kubelet.address }],
+    daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } },
+  };
+  const res = await kube.call(
+    'PATCH',
+    `/api/v1/nodes/${node}/status`,
+    { status },
+    'admin',
+    'application/merge-patch+json',
+  );
   if (res.status >= 300) throw new Error(`PATCH node ${node} status: ${res.status}`);
 }

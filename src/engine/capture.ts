@@ -50,9 +50,12 @@ export async function planCase(kase: Case, options: PlanOptions = {}): Promise<C
     }
   });
   if (inputProblems.length) {
-    throw new BadInputError(inputProblems.length === 1 ? `bad input: ${inputProblems[0]}` : `bad input: ${inputProblems.length} problems`, {
-      details: inputProblems.length === 1 ? [] : inputProblems,
-    });
+    throw new BadInputError(
+      inputProblems.length === 1 ? `bad input: ${inputProblems[0]}` : `bad input: ${inputProblems.length} problems`,
+      {
+        details: inputProblems.length === 1 ? [] : inputProblems,
+      },
+    );
   }
   if (other) throw other;
   const derived = deriveTargets(kase, facts, providers);
@@ -82,7 +85,8 @@ function deriveTargets(kase: Case, facts: Map<string, unknown>, providers: reado
 function mergeParams(current: JsonObject | undefined, extra: JsonObject): JsonObject {
   const out: JsonObject = { ...(current ?? {}) };
   for (const [k, v] of Object.entries(extra)) {
-    out[k] = Array.isArray(v) && Array.isArray(out[k]) ? [...new Set([...(out[k] as string[]), ...(v as string[])])] : v;
+    out[k] =
+      Array.isArray(v) && Array.isArray(out[k]) ? [...new Set([...(out[k] as string[]), ...(v as string[])])] : v;
   }
   return out;
 }

@@ -59,7 +59,8 @@ const CASE_FIELDS: Record<keyof CaseInput, string> = {
 export function incidentProblems(incident: unknown, name = '--incident'): string[] {
   if (incident === undefined || incident === '') return [`${name} is required (e.g. --incident IR-2026-0042)`];
   if (typeof incident !== 'string') return [`${name} must be a string`];
-  if (incident.length > MAX_INCIDENT_ID_LENGTH) return [`${name} "${incident}" is longer than ${MAX_INCIDENT_ID_LENGTH} characters`];
+  if (incident.length > MAX_INCIDENT_ID_LENGTH)
+    return [`${name} "${incident}" is longer than ${MAX_INCIDENT_ID_LENGTH} characters`];
   if (!INCIDENT_ID_PATTERN.test(incident) || incident.includes('--') || incident.endsWith('-')) {
     return [
       `${name} "${incident}" must start with a letter and use only letters, digits and single hyphens (it becomes tags, S3 keys and snapshot ids)`,
@@ -80,8 +81,15 @@ function asStringList(value: unknown, name: string, problems: string[]): string[
   const list = Array.isArray(value) ? value : [value];
   const out: string[] = [];
   for (const item of list) {
-    if (typeof item !== 'string' || item.trim() === '') problems.push(`${name}: expected text, got ${JSON.stringify(item)}`);
-    else out.push(...item.split(',').map((s) => s.trim()).filter(Boolean));
+    if (typeof item !== 'string' || item.trim() === '')
+      problems.push(`${name}: expected text, got ${JSON.stringify(item)}`);
+    else
+      out.push(
+        ...item
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
   }
   return out;
 }
@@ -112,10 +120,19 @@ export function parseStoreSpec(input: CaseInput, problems: string[], cwd: string
   }
   const [bucket = '', ...rest] = store.slice('s3://'.length).split('/');
   const prefix = rest.filter(Boolean).join('/');
-  if (!S3_BUCKET_PATTERN.test(bucket) || bucket.includes('..')) problems.push(`--store: "${bucket}" is not a valid S3 bucket name`);
-  if (prefix && !/^[A-Za-z0-9!_.*'()/-]+$/.test(prefix)) problems.push(`--store: prefix "${prefix}" has characters unsafe in S3 keys`);
-  if (typeof retainDays !== 'number' || !Number.isInteger(retainDays) || retainDays < 1 || retainDays > MAX_RETAIN_DAYS) {
-    problems.push(`--retain-days: expected a whole number of days from 1 to ${MAX_RETAIN_DAYS}, got ${JSON.stringify(retainRaw)}`);
+  if (!S3_BUCKET_PATTERN.test(bucket) || bucket.includes('..'))
+    problems.push(`--store: "${bucket}" is not a valid S3 bucket name`);
+  if (prefix && !/^[A-Za-z0-9!_.*'()/-]+$/.test(prefix))
+    problems.push(`--store: prefix "${prefix}" has characters unsafe in S3 keys`);
+  if (
+    typeof retainDays !== 'number' ||
+    !Number.isInteger(retainDays) ||
+    retainDays < 1 ||
+    retainDays > MAX_RETAIN_DAYS
+  ) {
+    problems.push(
+      `--retain-days: expected a whole number of days from 1 to ${MAX_RETAIN_DAYS}, got ${JSON.stringify(retainRaw)}`,
+    );
   }
   const retentionMode = typeof mode === 'string' ? mode.toUpperCase() : mode;
   if (retentionMode !== 'COMPLIANCE' && retentionMode !== 'GOVERNANCE') {
@@ -144,7 +161,8 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
   problems.push(...incidentProblems(input.incident));
 
   const severity = (input.severity ?? 'high') as Severity;
-  if (!SEVERITIES.includes(severity)) problems.push(`--severity: expected high, medium or low, got ${JSON.stringify(input.severity)}`);
+  if (!SEVERITIES.includes(severity))
+    problems.push(`--severity: expected high, medium or low, got ${JSON.stringify(input.severity)}`);
 
   const forensicCidrs = asStringList(input.forensicCidrs, '--forensic-cidr', problems);
   for (const cidr of forensicCidrs) {
@@ -166,7 +184,9 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
   }
   const assumeRole = input.assumeRole;
   if (assumeRole !== undefined && (typeof assumeRole !== 'string' || !ROLE_ARN_PATTERN.test(assumeRole))) {
-    problems.push(`--assume-role: "${String(assumeRole)}" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)`);
+    problems.push(
+      `--assume-role: "${String(assumeRole)}" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)`,
+    );
   }
 
   const store = parseStoreSpec(input, problems, cwd);
@@ -228,13 +248,17 @@ export function readCaseFile(path: string): CaseInput {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new BadInputError(`bad input: --case ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new BadInputError(
+      `bad input: --case ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   let value: unknown;
   try {
     value = parseYaml(text);
   } catch (error) {
-    throw new BadInputError(`bad input: --case ${path}: not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`);
+    throw new BadInputError(
+      `bad input: --case ${path}: not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`,
+    );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new BadInputError(`bad input: --case ${path}: expected a mapping of case fields`);

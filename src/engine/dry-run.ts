@@ -5,7 +5,15 @@ import { EventFanout, type CaptureEventBody } from '../core/events.js';
 import { Journal } from '../evidence/journal.js';
 import { plannedSteps, type CaptureOutcome } from './outcome.js';
 import { toolInfo } from '../core/tool-info.js';
-import type { CapturePlan, EvidenceStore, JsonObject, PreflightResult, Provider, ProviderContext, Step } from '../core/types.js';
+import type {
+  CapturePlan,
+  EvidenceStore,
+  JsonObject,
+  PreflightResult,
+  Provider,
+  ProviderContext,
+  Step,
+} from '../core/types.js';
 
 /** Steps in flight at once when no concurrency is given. */
 export const DEFAULT_DRY_RUN_CONCURRENCY = 8;
@@ -26,7 +34,17 @@ export async function dryRun(
   const fanout = new EventFanout();
   fanout.subscribe(deps.options.onEvent);
   const emit = (body: CaptureEventBody) => fanout.emit(journal.append(body));
-  emit({ type: 'capture.started', captureId: 'dry-run', case: plan.case as unknown as JsonObject, planDigest: plan.digest, operator: deps.operator, tool: toolInfo(), resumed: false, steps: plan.steps.length, plannedSteps: plannedSteps(plan) });
+  emit({
+    type: 'capture.started',
+    captureId: 'dry-run',
+    case: plan.case as unknown as JsonObject,
+    planDigest: plan.digest,
+    operator: deps.operator,
+    tool: toolInfo(),
+    resumed: false,
+    steps: plan.steps.length,
+    plannedSteps: plannedSteps(plan),
+  });
   const limit = pLimit(Math.max(1, deps.options.concurrency ?? DEFAULT_DRY_RUN_CONCURRENCY));
   const results = await Promise.all(
     plan.steps.map((step) =>
@@ -36,13 +54,30 @@ export async function dryRun(
         try {
           result = provider.preflight
             ? await provider.preflight(step, deps.base)
-            : { stepId: step.id, ok: true, checks: [{ action: `${step.provider}:${step.action}`, allowed: 'unknown', detail: 'no platform dry run for this step' }] };
+            : {
+                stepId: step.id,
+                ok: true,
+                checks: [
+                  {
+                    action: `${step.provider}:${step.action}`,
+                    allowed: 'unknown',
+                    detail: 'no platform dry run for this step',
+                  },
+                ],
+              };
         } catch (error) {
           const e = toHoldfastError(error);
           result = {
             stepId: step.id,
             ok: false,
-            checks: [{ action: e instanceof PermissionError ? e.action : `${step.provider}:${step.action}`, allowed: e instanceof PermissionError ? false : 'unknown', detail: e.message, ...(e instanceof PermissionError && e.policyFile ? { policyFile: e.policyFile } : {}) }],
+            checks: [
+              {
+                action: e instanceof PermissionError ? e.action : `${step.provider}:${step.action}`,
+                allowed: e instanceof PermissionError ? false : 'unknown',
+                detail: e.message,
+                ...(e instanceof PermissionError && e.policyFile ? { policyFile: e.policyFile } : {}),
+              },
+            ],
           };
         }
         emit({ type: 'preflight.result', stepId: step.id, result });
@@ -50,7 +85,8 @@ export async function dryRun(
       }),
     ),
   );
-  for (const l of [...plan.limitations, ...deps.storeCheck.limitations]) emit({ type: 'capture.limitation', message: l });
+  for (const l of [...plan.limitations, ...deps.storeCheck.limitations])
+    emit({ type: 'capture.limitation', message: l });
   const ok = results.every((r) => r.ok) && deps.storeCheck.ok;
   return {
     status: ok ? 'planned' : 'failed',

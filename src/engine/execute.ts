@@ -73,21 +73,38 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   const kase = plan.case;
   const signal = options.signal ?? new AbortController().signal;
   const clients = await providerClients(kase, env, callerClients);
-  const base: ProviderContext = { incident: plan.incident, kase, signal, clients, env, dryRun: Boolean(options.dryRun) };
+  const base: ProviderContext = {
+    incident: plan.incident,
+    kase,
+    signal,
+    clients,
+    env,
+    dryRun: Boolean(options.dryRun),
+  };
   // The store keeps the caller's own credentials: evidence usually goes to the security account.
-  const store = options.store ?? createStore(kase.store, awsClientConfig({ ...base, clients: callerClients }), callerClients);
+  const store =
+    options.store ?? createStore(kase.store, awsClientConfig({ ...base, clients: callerClients }), callerClients);
   const providerOf = (step: Step): Provider => {
     const p = providers.find((q) => q.id === step.provider);
-    if (!p) throw new BadInputError(`bad input: plan step ${step.id} uses provider ${step.provider}, which is not registered`);
+    if (!p)
+      throw new BadInputError(
+        `bad input: plan step ${step.id} uses provider ${step.provider}, which is not registered`,
+      );
     return p;
   };
   plan.steps.forEach(providerOf);
 
   const storeCheck = await store.preflight();
-  const operator = options.operator ?? (await identify({ ...base, clients: callerClients }, kase.store.kind === 's3' || plan.steps.some((s) => isAwsProvider(s.provider))));
+  const operator =
+    options.operator ??
+    (await identify(
+      { ...base, clients: callerClients },
+      kase.store.kind === 's3' || plan.steps.some((s) => isAwsProvider(s.provider)),
+    ));
 
   if (options.dryRun) return dryRun(plan, { base, store, storeCheck, providerOf, operator, options });
-  if (!storeCheck.ok) throw new BadInputError(`bad input: the evidence store cannot be used`, { details: storeCheck.problems });
+  if (!storeCheck.ok)
+    throw new BadInputError(`bad input: the evidence store cannot be used`, { details: storeCheck.problems });
 
   const path = journalPath(resolveStateDir(options.stateDir, env), plan.incident);
   const unlock = lockIncident(path, plan.incident);
@@ -126,7 +143,9 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     });
     for (const l of [...plan.limitations, ...storeCheck.limitations]) emit({ type: 'capture.limitation', message: l });
 
-    const acquiredBy = Object.fromEntries(Object.entries(operator).filter(([k]) => ['osUser', 'host', 'callerArn', 'assumedRole'].includes(k)));
+    const acquiredBy = Object.fromEntries(
+      Object.entries(operator).filter(([k]) => ['osUser', 'host', 'callerArn', 'assumedRole'].includes(k)),
+    );
     const results = await runSteps(plan, { base, store, journal, emit, providerOf, options, acquiredBy });
     const aborted = signal.aborted || [...results.values()].includes('aborted');
     const state = deriveJournalState(journal.events);
@@ -141,7 +160,14 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
       failed: [...results.values()].filter((r) => r === 'failed' || r === 'skipped').length,
       waiting: [...results.values()].filter((r) => r === 'waiting').length,
     });
-    return await seal(plan, { journal, store, emit, captureId, path, ...(options.signer ? { signer: options.signer } : {}) });
+    return await seal(plan, {
+      journal,
+      store,
+      emit,
+      captureId,
+      path,
+      ...(options.signer ? { signer: options.signer } : {}),
+    });
   } finally {
     journal.close();
     unlock();
@@ -160,14 +186,17 @@ async function identify(ctx: ProviderContext, usesAws: boolean): Promise<JsonObj
   const who = await callerIdentity(awsClientConfig(ctx), ctx.clients['aws:sts'] as never);
   return {
     ...local,
-    ...(who.arn ? { callerArn: who.arn, account: who.account ?? null } : { callerArn: null, identityError: who.error ?? 'unknown' }),
+    ...(who.arn
+      ? { callerArn: who.arn, account: who.account ?? null }
+      : { callerArn: null, identityError: who.error ?? 'unknown' }),
     ...(ctx.kase.assumeRole ? { assumedRole: ctx.kase.assumeRole } : {}),
   };
 }
 
 function statusOf(results: Map<string, StepResult>): CaptureStatus {
   const values = [...results.values()];
-  if (values.some((r) => r === 'failed' || r === 'skipped')) return values.some((r) => r === 'done') ? 'partial' : 'failed';
+  if (values.some((r) => r === 'failed' || r === 'skipped'))
+    return values.some((r) => r === 'done') ? 'partial' : 'failed';
   if (values.some((r) => r === 'waiting')) return 'awaiting-approval';
   return 'complete';
 }
@@ -179,7 +208,12 @@ async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, S
   const promises = new Map<string, Promise<StepResult>>();
   const results = new Map<string, StepResult>();
   const startState = deriveJournalState(deps.journal.events);
-  const checkpoints = phaseCheckpoints(plan, { store: deps.store, journal: deps.journal, emit: deps.emit, signal: deps.base.signal });
+  const checkpoints = phaseCheckpoints(plan, {
+    store: deps.store,
+    journal: deps.journal,
+    emit: deps.emit,
+    signal: deps.base.signal,
+  });
   const ran = new Set<string>();
 
   const schedule = (step: Step): Promise<StepResult> => {
@@ -190,7 +224,12 @@ async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, S
       // A step whose changes a release undid runs again: capturing after release contains again.
       if (startState.steps.get(step.id)?.status === 'done' && !startState.releasedSteps.has(step.id)) return 'done';
       if (step.awaitsApproval) {
-        deps.emit({ type: 'step.skipped', stepId: step.id, reason: 'awaits-approval', detail: 'containment at low severity needs --approve-containment' });
+        deps.emit({
+          type: 'step.skipped',
+          stepId: step.id,
+          reason: 'awaits-approval',
+          detail: 'containment at low severity needs --approve-containment',
+        });
         return 'waiting';
       }
       const blocking = step.dependsOn.filter((_, i) => depResults[i] !== 'done');
@@ -275,4 +314,3 @@ function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
-

@@ -36,7 +36,9 @@ export function lockIncident(journalPath: string, incident: string): () => void 
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const pid = Number(readFileSync(path, 'utf8').trim());
       if (pid && pid !== process.pid && alive(pid)) {
-        throw new BadInputError(`bad input: --incident ${incident} is being captured or released right now by process ${pid} on this machine; wait for it or stop it, then run again`);
+        throw new BadInputError(
+          `bad input: --incident ${incident} is being captured or released right now by process ${pid} on this machine; wait for it or stop it, then run again`,
+        );
       }
       unlinkSync(path); // a crashed run's lock: the journal itself is intact (torn lines are dropped)
     }

@@ -28,7 +28,13 @@ export interface CaptureOutcome {
 
 /** The plan's steps as the journal records them at capture start. */
 export function plannedSteps(plan: CapturePlan) {
-  return plan.steps.map((s) => ({ id: s.id, title: s.title, phase: s.phase, target: s.target, awaitsApproval: Boolean(s.awaitsApproval) }));
+  return plan.steps.map((s) => ({
+    id: s.id,
+    title: s.title,
+    phase: s.phase,
+    target: s.target,
+    awaitsApproval: Boolean(s.awaitsApproval),
+  }));
 }
 
 /** Outcome fields derived from the journal state. */

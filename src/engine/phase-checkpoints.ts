@@ -18,7 +18,10 @@ export interface PhaseCheckpoints {
   flush(): Promise<void>;
 }
 
-export function phaseCheckpoints(plan: CapturePlan, deps: { store: EvidenceStore; journal: Journal; emit: (body: CaptureEventBody) => unknown; signal: AbortSignal }): PhaseCheckpoints {
+export function phaseCheckpoints(
+  plan: CapturePlan,
+  deps: { store: EvidenceStore; journal: Journal; emit: (body: CaptureEventBody) => unknown; signal: AbortSignal },
+): PhaseCheckpoints {
   const remaining = new Map<string, number>();
   for (const s of plan.steps) remaining.set(s.phase, (remaining.get(s.phase) ?? 0) + 1);
   const lastPhase = PHASES.filter((p) => remaining.has(p)).at(-1);
@@ -35,7 +38,10 @@ export function phaseCheckpoints(plan: CapturePlan, deps: { store: EvidenceStore
       const key = phaseCheckpointKey(plan.incident, step.phase, deps.journal.head, new Date().toISOString());
       inFlight.push(
         putWithRetry(deps.store, key, deps.journal.text()).catch(
-          (error: Error) => void failures.push(`the journal copy after the ${step.phase} phase could not be stored (${error.message}): until the seal, only this machine holds the record`),
+          (error: Error) =>
+            void failures.push(
+              `the journal copy after the ${step.phase} phase could not be stored (${error.message}): until the seal, only this machine holds the record`,
+            ),
         ),
       );
     },

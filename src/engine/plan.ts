@@ -11,7 +11,11 @@ export const APPROVAL_REASON =
   'severity low: containment waits for --approve-containment (no disruption without agreement)';
 
 /** Build the plan from discovered facts. */
-export function buildPlan(kase: Case, factsByProvider: ReadonlyMap<string, unknown>, providers: readonly Provider[]): CapturePlan {
+export function buildPlan(
+  kase: Case,
+  factsByProvider: ReadonlyMap<string, unknown>,
+  providers: readonly Provider[],
+): CapturePlan {
   const steps: Step[] = [];
   const limitations: string[] = [];
   for (const provider of providers) {
@@ -48,7 +52,10 @@ export function buildPlan(kase: Case, factsByProvider: ReadonlyMap<string, unkno
       waiting.push({ stepId: step.id, reason: APPROVAL_REASON });
     }
   }
-  if (!kase.contain) limitations.push('containment was not planned (--no-contain): the resources are preserved and collected but not isolated');
+  if (!kase.contain)
+    limitations.push(
+      'containment was not planned (--no-contain): the resources are preserved and collected but not isolated',
+    );
   const body = { schema: PLAN_SCHEMA, incident: kase.incident, case: kase, steps, limitations, waiting } as const;
   return { ...body, digest: digestOf(body) };
 }
@@ -90,7 +97,8 @@ function assertAcyclic(steps: Step[]): void {
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string, path: string[]) => {
     if (state.get(id) === 'done') return;
-    if (state.get(id) === 'visiting') throw new InternalError(`plan has a dependency cycle: ${[...path, id].join(' → ')}`);
+    if (state.get(id) === 'visiting')
+      throw new InternalError(`plan has a dependency cycle: ${[...path, id].join(' → ')}`);
     state.set(id, 'visiting');
     for (const d of byId.get(id)?.dependsOn ?? []) visit(d, [...path, id]);
     state.set(id, 'done');
@@ -103,7 +111,9 @@ export function assertUsablePlan(value: unknown, providers: readonly Provider[],
   const plan = value as CapturePlan;
   if (!plan || typeof plan !== 'object') throw new BadInputError(`bad input: ${name} is not a plan object`);
   if (plan.schema !== PLAN_SCHEMA) {
-    throw new BadInputError(`bad input: ${name} has schema ${JSON.stringify(plan.schema)}; this holdfast reads ${PLAN_SCHEMA}`);
+    throw new BadInputError(
+      `bad input: ${name} has schema ${JSON.stringify(plan.schema)}; this holdfast reads ${PLAN_SCHEMA}`,
+    );
   }
   if (!Array.isArray(plan.steps) || typeof plan.digest !== 'string' || !plan.case) {
     throw new BadInputError(`bad input: ${name} lacks steps, case or digest`);
@@ -112,6 +122,7 @@ export function assertUsablePlan(value: unknown, providers: readonly Provider[],
     throw new BadInputError(`bad input: ${name} digest does not match its content (was it edited?)`);
   }
   const unknown = [...new Set(plan.steps.map((s) => s.provider))].filter((p) => !providers.some((q) => q.id === p));
-  if (unknown.length) throw new BadInputError(`bad input: ${name} uses providers this holdfast lacks: ${unknown.join(', ')}`);
+  if (unknown.length)
+    throw new BadInputError(`bad input: ${name} uses providers this holdfast lacks: ${unknown.join(', ')}`);
   return plan;
 }

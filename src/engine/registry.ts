@@ -15,7 +15,11 @@ import type { EvidenceStore, Provider, StoreSpec } from '../core/types.js';
 export const builtinProviders: readonly Provider[] = [ec2Provider, rdsProvider, dumpProvider, kubernetesProvider];
 
 /** Build the evidence store a case names; `clients['s3-store']` may inject an S3 client. */
-export function createStore(spec: StoreSpec, aws: AwsClientConfig, clients: Record<string, unknown> = {}): EvidenceStore {
+export function createStore(
+  spec: StoreSpec,
+  aws: AwsClientConfig,
+  clients: Record<string, unknown> = {},
+): EvidenceStore {
   if (spec.kind === 'fs') return createFsStore(spec.dir);
   return createS3Store(spec, aws, clients['s3-store'] as never);
 }

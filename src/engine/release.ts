@@ -52,12 +52,15 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   const providers = options.providers ?? builtinProviders;
   const path = journalPath(resolveStateDir(options.stateDir, env), options.incident);
   if (!existsSync(path) && !options.store && !options.kase) {
-    throw new BadInputError(`bad input: --incident ${options.incident}: no journal at ${path}; pass --store to read it from the evidence store`);
+    throw new BadInputError(
+      `bad input: --incident ${options.incident}: no journal at ${path}; pass --store to read it from the evidence store`,
+    );
   }
   let kase = options.kase;
   const clients = options.clients ?? {};
   if (options.store) await restoreJournalFromStore(path, options.incident, options.store);
-  if (!existsSync(path)) throw new BadInputError(`bad input: --incident ${options.incident}: no journal found locally or in the store`);
+  if (!existsSync(path))
+    throw new BadInputError(`bad input: --incident ${options.incident}: no journal found locally or in the store`);
   const unlock = lockIncident(path, options.incident);
   let journal: Journal;
   try {
@@ -88,7 +91,14 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       .filter((c) => (c.reversible || options.restoreProtection) && !state.released.get(c.id)?.restored)
       // Undo in reverse order of change, so stacked changes unwind cleanly.
       .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
-    const outcome: ReleaseOutcome = { incident: options.incident, status: 'complete', restored: [], failed: [], notes: [], journalPath: path };
+    const outcome: ReleaseOutcome = {
+      incident: options.incident,
+      status: 'complete',
+      restored: [],
+      failed: [],
+      notes: [],
+      journalPath: path,
+    };
     if (!pending.length) return { ...outcome, status: 'nothing-to-release' };
     if (options.dryRun) return { ...outcome, status: 'dry-run', wouldRestore: pending };
 
@@ -96,7 +106,8 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
     for (const change of pending) {
       const provider = providers.find((p) => p.id === change.provider);
       try {
-        if (!provider?.release) throw new BadInputError(`provider ${change.provider} cannot release ${change.attribute}`);
+        if (!provider?.release)
+          throw new BadInputError(`provider ${change.provider} cannot release ${change.attribute}`);
         const result = await provider.release(change, {
           ...ctx,
           restoreProtection: Boolean(options.restoreProtection),
@@ -114,15 +125,28 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
         if (result.note) outcome.notes.push({ changeId: change.id, note: result.note });
       } catch (error) {
         const e = describeError(error);
-        emit({ type: 'release.failed', changeId: change.id, resource: change.resource, code: e.code, message: e.message });
+        emit({
+          type: 'release.failed',
+          changeId: change.id,
+          resource: change.resource,
+          code: e.code,
+          message: e.message,
+        });
         outcome.failed.push({ change, code: e.code, message: e.message });
       }
     }
     emit({ type: 'release.finished', restored: outcome.restored.length, failed: outcome.failed.length });
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const journalKey = `${journalPrefix(options.incident)}${stamp}-release-${journal.head.slice(0, 12)}.ndjson`;
     await store.put(journalKey, journal.text(), { contentType: 'application/x-ndjson' });
-    await appendCustody(store, options.incident, 'release', { restored: outcome.restored.map((c) => c.id), failed: outcome.failed.map((f) => f.change.id), journalKey });
+    await appendCustody(store, options.incident, 'release', {
+      restored: outcome.restored.map((c) => c.id),
+      failed: outcome.failed.map((f) => f.change.id),
+      journalKey,
+    });
     return { ...outcome, status: outcome.failed.length ? 'partial' : 'complete', journalKey };
   } finally {
     journal.close();

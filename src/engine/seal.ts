@@ -20,7 +20,12 @@ export function isAlreadySealed(plan: CapturePlan, state: JournalState, last: Ca
 }
 
 /** The outcome of an incident sealed earlier, read back from the store. */
-export async function sealedOutcome(plan: CapturePlan, state: JournalState, store: EvidenceStore, path: string): Promise<CaptureOutcome> {
+export async function sealedOutcome(
+  plan: CapturePlan,
+  state: JournalState,
+  store: EvidenceStore,
+  path: string,
+): Promise<CaptureOutcome> {
   const sealed = state.sealed!;
   const text = await streamToString(await store.get(sealed.manifestKey, sealed.manifestVersionId));
   const manifest = JSON.parse(text) as Manifest;
@@ -40,7 +45,14 @@ export async function sealedOutcome(plan: CapturePlan, state: JournalState, stor
  */
 export async function seal(
   plan: CapturePlan,
-  deps: { journal: Journal; store: EvidenceStore; emit: (body: CaptureEventBody) => CaptureEvent; captureId: string; path: string; signer?: Signer },
+  deps: {
+    journal: Journal;
+    store: EvidenceStore;
+    emit: (body: CaptureEventBody) => CaptureEvent;
+    captureId: string;
+    path: string;
+    signer?: Signer;
+  },
 ): Promise<CaptureOutcome> {
   const { journal, store, emit } = deps;
   const sealedAt = new Date().toISOString();

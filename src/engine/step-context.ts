@@ -4,7 +4,16 @@ import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
 import type { Journal } from '../evidence/journal.js';
 import { deriveJournalState } from '../evidence/journal-state.js';
 import { artifactKey } from '../evidence/store-keys.js';
-import type { ArtifactRecord, ChangeRecord, EvidenceStore, JsonObject, Provider, ProviderContext, Step, StepContext } from '../core/types.js';
+import type {
+  ArtifactRecord,
+  ChangeRecord,
+  EvidenceStore,
+  JsonObject,
+  Provider,
+  ProviderContext,
+  Step,
+  StepContext,
+} from '../core/types.js';
 
 /** What the runner hands each step: the journal, the store and who is capturing. */
 export interface RunDeps {
@@ -61,7 +70,12 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
     },
     recordArtifact(input) {
       const { name, ...rest } = input;
-      const artifact: ArtifactRecord = { ...rest, id: `${step.id}/${name}`, stepId: step.id, acquiredBy: deps.acquiredBy };
+      const artifact: ArtifactRecord = {
+        ...rest,
+        id: `${step.id}/${name}`,
+        stepId: step.id,
+        acquiredBy: deps.acquiredBy,
+      };
       emit({ type: 'artifact.recorded', stepId: step.id, artifact });
       return artifact;
     },

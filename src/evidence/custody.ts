@@ -19,7 +19,11 @@ export async function appendCustody(
   const at = new Date().toISOString();
   const key = `${incident}/custody/${at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${action}-${randomBytes(3).toString('hex')}.json`;
   try {
-    await store.put(key, `${JSON.stringify({ schema: CUSTODY_SCHEMA, incident, action, at, actor, detail }, null, 2)}\n`, { contentType: 'application/json' });
+    await store.put(
+      key,
+      `${JSON.stringify({ schema: CUSTODY_SCHEMA, incident, action, at, actor, detail }, null, 2)}\n`,
+      { contentType: 'application/json' },
+    );
     return { key };
   } catch (error) {
     return { error: (error as Error).message };

@@ -92,7 +92,12 @@ export function deriveJournalState(events: readonly CaptureEvent[]): JournalStat
         break;
       case 'step.done':
         state.releasedSteps.delete(e.stepId);
-        Object.assign(stepOf(e.stepId), { status: 'done', outputs: e.outputs, limitations: e.limitations, failure: undefined });
+        Object.assign(stepOf(e.stepId), {
+          status: 'done',
+          outputs: e.outputs,
+          limitations: e.limitations,
+          failure: undefined,
+        });
         break;
       case 'step.failed':
         Object.assign(stepOf(e.stepId), {
@@ -102,7 +107,8 @@ export function deriveJournalState(events: readonly CaptureEvent[]): JournalStat
         break;
       case 'step.skipped': {
         const s = stepOf(e.stepId);
-        if (s.status !== 'done') Object.assign(s, { status: e.reason === 'awaits-approval' ? 'waiting' : 'skipped', detail: e.detail });
+        if (s.status !== 'done')
+          Object.assign(s, { status: e.reason === 'awaits-approval' ? 'waiting' : 'skipped', detail: e.detail });
         break;
       }
       case 'capture.limitation':

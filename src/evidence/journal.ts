@@ -59,7 +59,12 @@ export class Journal {
   #head: string;
   #text: string[];
 
-  private constructor(readonly path: string | undefined, readonly incident: string, check: ChainCheck, text: string[]) {
+  private constructor(
+    readonly path: string | undefined,
+    readonly incident: string,
+    check: ChainCheck,
+    text: string[],
+  ) {
     this.#events = check.events;
     this.#head = check.head;
     this.#text = text;

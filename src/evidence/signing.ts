@@ -4,7 +4,15 @@
  * Ed25519; KMS keys (providers/kms-signer) are ECDSA P-256. The public key is stored beside the
  * signature, so verification works offline; pin it with `--public-key` to trust it.
  */
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, createHash, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  createHash,
+  type KeyObject,
+} from 'node:crypto';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { BadInputError } from '../core/errors.js';
 
@@ -37,20 +45,25 @@ export interface SignatureRecord {
 
 /** Fingerprint of a public key: hex SHA-256 of its SPKI DER. */
 export function publicKeyFingerprint(pem: string): string {
-  return createHash('sha256').update(createPublicKey(pem).export({ type: 'spki', format: 'der' })).digest('hex');
+  return createHash('sha256')
+    .update(createPublicKey(pem).export({ type: 'spki', format: 'der' }))
+    .digest('hex');
 }
 
 /** A signer from a local Ed25519 private key file (PEM, readable by its owner only). */
 export function localSigner(path: string): Signer {
-  if (!existsSync(path)) throw new BadInputError(`bad input: --sign-key ${path}: no such file (make one with \`evidence keygen\`)`);
-  if ((statSync(path).mode & 0o077) !== 0) throw new BadInputError(`bad input: --sign-key ${path}: readable by others; chmod 600 it`);
+  if (!existsSync(path))
+    throw new BadInputError(`bad input: --sign-key ${path}: no such file (make one with \`evidence keygen\`)`);
+  if ((statSync(path).mode & 0o077) !== 0)
+    throw new BadInputError(`bad input: --sign-key ${path}: readable by others; chmod 600 it`);
   let key: KeyObject;
   try {
     key = createPrivateKey(readFileSync(path));
   } catch {
     throw new BadInputError(`bad input: --sign-key ${path}: not a PEM private key`);
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new BadInputError(`bad input: --sign-key ${path}: expected an Ed25519 key, got ${key.asymmetricKeyType}`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new BadInputError(`bad input: --sign-key ${path}: expected an Ed25519 key, got ${key.asymmetricKeyType}`);
   const publicPem = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
   return {
     algorithm: 'ed25519',
@@ -62,7 +75,8 @@ export function localSigner(path: string): Signer {
 
 /** Write a new Ed25519 key pair: `<path>` (0600) and `<path>.pub`. Refuses to overwrite. */
 export function generateSigningKey(path: string): { privateKey: string; publicKey: string; fingerprint: string } {
-  for (const p of [path, `${path}.pub`]) if (existsSync(p)) throw new BadInputError(`bad input: ${p} exists; refusing to overwrite a key`);
+  for (const p of [path, `${path}.pub`])
+    if (existsSync(p)) throw new BadInputError(`bad input: ${p} exists; refusing to overwrite a key`);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
@@ -71,7 +85,11 @@ export function generateSigningKey(path: string): { privateKey: string; publicKe
 }
 
 /** Sign a manifest digest into a record. */
-export async function signManifest(signer: Signer, manifestKey: string, manifestSha256: string): Promise<SignatureRecord> {
+export async function signManifest(
+  signer: Signer,
+  manifestKey: string,
+  manifestSha256: string,
+): Promise<SignatureRecord> {
   const publicKey = await signer.publicKeyPem();
   const signature = await signer.sign(Buffer.from(manifestSha256, 'hex'));
   return {
@@ -88,8 +106,13 @@ export async function signManifest(signer: Signer, manifestKey: string, manifest
 }
 
 /** Check a signature record against the manifest digest (and a pinned key, when given). */
-export function checkSignature(record: SignatureRecord, manifestSha256: string, pinnedPublicKeyPem?: string): { ok: boolean; detail: string } {
-  if (record.manifestSha256 !== manifestSha256) return { ok: false, detail: 'signature is for a different manifest digest' };
+export function checkSignature(
+  record: SignatureRecord,
+  manifestSha256: string,
+  pinnedPublicKeyPem?: string,
+): { ok: boolean; detail: string } {
+  if (record.manifestSha256 !== manifestSha256)
+    return { ok: false, detail: 'signature is for a different manifest digest' };
   if (pinnedPublicKeyPem && publicKeyFingerprint(pinnedPublicKeyPem) !== publicKeyFingerprint(record.publicKey)) {
     return { ok: false, detail: 'signed with a key other than the pinned --public-key' };
   }
@@ -103,6 +126,9 @@ export function checkSignature(record: SignatureRecord, manifestSha256: string, 
     return { ok: false, detail: `signature unreadable: ${(error as Error).message}` };
   }
   return valid
-    ? { ok: true, detail: `${record.algorithm} signature by ${record.keyId} (key ${record.publicKeyFingerprint.slice(0, 16)}…) is valid` }
+    ? {
+        ok: true,
+        detail: `${record.algorithm} signature by ${record.keyId} (key ${record.publicKeyFingerprint.slice(0, 16)}…) is valid`,
+      }
     : { ok: false, detail: `${record.algorithm} signature does not verify` };
 }

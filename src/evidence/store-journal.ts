@@ -6,12 +6,18 @@ import { journalPrefix } from './store-keys.js';
 import type { EvidenceStore } from '../core/types.js';
 
 /** Every journal copy in the store, and the newest: the longest, since each copy extends the one before. */
-export async function journalCopies(store: EvidenceStore, incident: string): Promise<{ copies: { key: string; text: string }[]; newest?: { key: string; text: string } }> {
+export async function journalCopies(
+  store: EvidenceStore,
+  incident: string,
+): Promise<{ copies: { key: string; text: string }[]; newest?: { key: string; text: string } }> {
   const keys = (await store.list(journalPrefix(incident))).filter((k) => k.endsWith('.ndjson'));
   const copies: { key: string; text: string }[] = [];
   for (const key of keys) copies.push({ key, text: await streamToString(await store.get(key)) });
   // Not the last key by name: two seals in the same second sort by head hash, not by age.
-  const newest = copies.reduce<{ key: string; text: string } | undefined>((best, c) => (!best || c.text.length > best.text.length ? c : best), undefined);
+  const newest = copies.reduce<{ key: string; text: string } | undefined>(
+    (best, c) => (!best || c.text.length > best.text.length ? c : best),
+    undefined,
+  );
   return { copies, ...(newest ? { newest } : {}) };
 }
 

@@ -21,7 +21,11 @@ export function journalPrefix(incident: string): string {
 }
 
 /** Keys for one seal: named by time and journal head, so every seal writes new, never-overwritten keys. */
-export function sealKeys(incident: string, journalHead: string, sealedAt: string): { journal: string; manifest: string } {
+export function sealKeys(
+  incident: string,
+  journalHead: string,
+  sealedAt: string,
+): { journal: string; manifest: string } {
   const stamp = sealedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return {
     journal: `${journalPrefix(incident)}${stamp}-${journalHead.slice(0, 12)}.ndjson`,

@@ -53,7 +53,11 @@ export function foldTimeline(events: readonly CaptureEvent[]): Timeline {
   return {
     ...(origin ? { captureStartedAt: origin } : {}),
     ...(firstActionAt ? { firstActionAt } : {}),
-    phases: PHASES.filter((p) => phaseStart.has(p)).map((p) => ({ phase: p, startedAt: phaseStart.get(p)!, ...(phaseEnd.has(p) ? { endedAt: phaseEnd.get(p)! } : {}) })),
+    phases: PHASES.filter((p) => phaseStart.has(p)).map((p) => ({
+      phase: p,
+      startedAt: phaseStart.get(p)!,
+      ...(phaseEnd.has(p) ? { endedAt: phaseEnd.get(p)! } : {}),
+    })),
     containment,
     ...(overall !== undefined ? { timeToContainmentMs: overall } : {}),
   };

@@ -47,7 +47,12 @@ export async function verifyEvidence(
 
   const { copies, newest } = await journalCopies(store, incident);
   if (!newest) {
-    items.push({ kind: 'journal', id: journalPrefix(incident), ok: false, detail: 'no journal in the store for this incident' });
+    items.push({
+      kind: 'journal',
+      id: journalPrefix(incident),
+      ok: false,
+      detail: 'no journal in the store for this incident',
+    });
     return report();
   }
   const journalKey = newest.key;
@@ -88,11 +93,18 @@ export async function verifyEvidence(
     items.push({ kind: 'manifest', id: sealEvent.manifestKey, ok: false, detail: 'manifest is not JSON' });
     return report();
   }
-  items.push(checkManifestAgainstJournal(manifest, chain.events.slice(0, sealIndex), sealEvent.prev, sealEvent.manifestKey));
+  items.push(
+    checkManifestAgainstJournal(manifest, chain.events.slice(0, sealIndex), sealEvent.prev, sealEvent.manifestKey),
+  );
 
   for (const artifact of manifest.artifacts ?? []) {
     if (!artifact.sha256) {
-      items.push({ kind: 'artifact', id: artifact.id, ok: true, detail: `${artifact.type} held by the platform (${describeLocation(artifact.location)}); no bytes to hash` });
+      items.push({
+        kind: 'artifact',
+        id: artifact.id,
+        ok: true,
+        detail: `${artifact.type} held by the platform (${describeLocation(artifact.location)}); no bytes to hash`,
+      });
       continue;
     }
     const key = String(artifact.location.key ?? '');
@@ -115,25 +127,42 @@ export async function verifyEvidence(
               : `bytes match, but its lock was weakened since capture: ${weakened}`,
       });
     } catch (error) {
-      items.push({ kind: 'artifact', id: artifact.id, ok: false, detail: `cannot read ${key}: ${(error as Error).message}` });
+      items.push({
+        kind: 'artifact',
+        id: artifact.id,
+        ok: false,
+        detail: `cannot read ${key}: ${(error as Error).message}`,
+      });
     }
   }
   return report();
 }
 
-const lockText = (p: JsonObject | undefined) => (p && p.lockMode && p.lockMode !== 'none' ? `, locked ${String(p.lockMode)} until ${String(p.retainUntil)}${p.legalHold ? ' + legal hold' : ''}` : '');
+const lockText = (p: JsonObject | undefined) =>
+  p && p.lockMode && p.lockMode !== 'none'
+    ? `, locked ${String(p.lockMode)} until ${String(p.retainUntil)}${p.legalHold ? ' + legal hold' : ''}`
+    : '';
 
 /**
  * How the lock on a stored version is weaker now than when it was recorded, or undefined. Object
  * Lock can be extended but, in GOVERNANCE mode, also shortened or removed by anyone allowed to
  * bypass it: evidence whose bytes still match but whose lock was loosened is no longer protected.
  */
-async function weakenedProtection(store: EvidenceStore, key: string, versionId: string | undefined, recorded: JsonObject | undefined): Promise<string | undefined> {
+async function weakenedProtection(
+  store: EvidenceStore,
+  key: string,
+  versionId: string | undefined,
+  recorded: JsonObject | undefined,
+): Promise<string | undefined> {
   if (!store.protectionOf || !recorded?.lockMode || recorded.lockMode === 'none') return undefined;
   const now = await store.protectionOf(key, versionId);
   if (!now || now.lockMode === 'none') return `recorded ${String(recorded.lockMode)}, now no retention`;
-  if (recorded.lockMode === 'COMPLIANCE' && now.lockMode !== 'COMPLIANCE') return `recorded COMPLIANCE, now ${now.lockMode}`;
-  if (typeof recorded.retainUntil === 'string' && (!now.retainUntil || Date.parse(now.retainUntil) < Date.parse(recorded.retainUntil))) {
+  if (recorded.lockMode === 'COMPLIANCE' && now.lockMode !== 'COMPLIANCE')
+    return `recorded COMPLIANCE, now ${now.lockMode}`;
+  if (
+    typeof recorded.retainUntil === 'string' &&
+    (!now.retainUntil || Date.parse(now.retainUntil) < Date.parse(recorded.retainUntil))
+  ) {
     return `retention shortened from ${recorded.retainUntil} to ${now.retainUntil ?? 'none'}`;
   }
   if (recorded.legalHold === true && !now.legalHold) return 'legal hold removed';
@@ -143,22 +172,36 @@ async function weakenedProtection(store: EvidenceStore, key: string, versionId: 
 type SealLine = Extract<JournalLine, { type: 'capture.sealed' }>;
 
 /** One seal: the stored manifest bytes against the digest in the journal, and its signature. Returns the manifest text when readable. */
-async function checkSeal(store: EvidenceStore, sealEvent: SealLine, items: VerifyItem[], options: { publicKeyPem?: string; requireSignature?: boolean }): Promise<string | undefined> {
+async function checkSeal(
+  store: EvidenceStore,
+  sealEvent: SealLine,
+  items: VerifyItem[],
+  options: { publicKeyPem?: string; requireSignature?: boolean },
+): Promise<string | undefined> {
   let manifestText: string;
   try {
     manifestText = await readWhole(store, sealEvent.manifestKey, sealEvent.manifestVersionId);
   } catch (error) {
-    items.push({ kind: 'manifest', id: sealEvent.manifestKey, ok: false, detail: `cannot read: ${(error as Error).message}` });
+    items.push({
+      kind: 'manifest',
+      id: sealEvent.manifestKey,
+      ok: false,
+      detail: `cannot read: ${(error as Error).message}`,
+    });
     return undefined;
   }
   // Hash exactly the stored bytes; a re-serialisation would hide edits.
   const sha256 = sha256Hex(manifestText);
-  const sealOk = sha256 === sealEvent.manifestSha256 && (await isCurrentVersion(store, sealEvent.manifestKey, sealEvent.manifestVersionId));
+  const sealOk =
+    sha256 === sealEvent.manifestSha256 &&
+    (await isCurrentVersion(store, sealEvent.manifestKey, sealEvent.manifestVersionId));
   items.push({
     kind: 'seal',
     id: sealEvent.manifestKey,
     ok: sealOk,
-    detail: sealOk ? `manifest sha256 ${sha256} matches the sealed journal` : `manifest sha256 ${sha256} differs from the sealed ${sealEvent.manifestSha256}, or a newer version replaced it`,
+    detail: sealOk
+      ? `manifest sha256 ${sha256} matches the sealed journal`
+      : `manifest sha256 ${sha256} differs from the sealed ${sealEvent.manifestSha256}, or a newer version replaced it`,
   });
   items.push(await checkSealSignature(store, sealEvent, sha256, options));
   return manifestText;
@@ -174,7 +217,14 @@ async function checkSealSignature(
   const key = sealEvent.signatureKey;
   if (!key) {
     const required = Boolean(options.requireSignature || options.publicKeyPem);
-    return { kind: 'signature', id: sealEvent.manifestKey, ok: !required, detail: required ? 'the manifest is not signed, but a signature is required' : 'not signed (capture ran without --sign-key or --sign-kms-key)' };
+    return {
+      kind: 'signature',
+      id: sealEvent.manifestKey,
+      ok: !required,
+      detail: required
+        ? 'the manifest is not signed, but a signature is required'
+        : 'not signed (capture ran without --sign-key or --sign-kms-key)',
+    };
   }
   let record: SignatureRecord;
   try {
@@ -189,13 +239,26 @@ async function checkSealSignature(
 /** The newest manifest key of an incident, if any. */
 export async function latestManifestKey(store: EvidenceStore, incident: string): Promise<string | undefined> {
   // From the newest journal's last seal, not the last key by name: keys of one second sort by hash.
-  const seal = [...checkJournalChain(await readJournalFromStore(store, incident)).events].reverse().find((e) => e.type === 'capture.sealed');
+  const seal = [...checkJournalChain(await readJournalFromStore(store, incident)).events]
+    .reverse()
+    .find((e) => e.type === 'capture.sealed');
   return seal?.type === 'capture.sealed' ? seal.manifestKey : undefined;
 }
 
 /** The manifest must be exactly what folding the journal up to the seal gives. */
-function checkManifestAgainstJournal(manifest: Manifest, events: CaptureEvent[], head: string, key: string): VerifyItem {
-  const steps = (manifest.steps ?? []).map((s) => ({ ...s, provider: '', action: '', inputs: {}, dependsOn: [] })) as unknown as Step[];
+function checkManifestAgainstJournal(
+  manifest: Manifest,
+  events: CaptureEvent[],
+  head: string,
+  key: string,
+): VerifyItem {
+  const steps = (manifest.steps ?? []).map((s) => ({
+    ...s,
+    provider: '',
+    action: '',
+    inputs: {},
+    dependsOn: [],
+  })) as unknown as Step[];
   const refolded = foldManifest(steps, events, {
     store: manifest.store,
     journalKey: manifest.journal?.key ?? '',
@@ -208,7 +271,10 @@ function checkManifestAgainstJournal(manifest: Manifest, events: CaptureEvent[],
     kind: 'manifest',
     id: key,
     ok: same && headOk,
-    detail: same && headOk ? `matches the journal (${manifest.artifacts.length} artifacts, ${manifest.changes.length} changes)` : 'manifest content differs from what the journal records',
+    detail:
+      same && headOk
+        ? `matches the journal (${manifest.artifacts.length} artifacts, ${manifest.changes.length} changes)`
+        : 'manifest content differs from what the journal records',
   };
 }
 

@@ -20,7 +20,12 @@ export function createWebhookNotifier(url: string, post: typeof fetch = fetch): 
   let failed = 0;
   const send = (body: unknown) => {
     inFlight.push(
-      post(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS) })
+      post(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      })
         .then((res) => {
           if (res.ok) sent++;
           else failed++;
@@ -38,7 +43,13 @@ export function createWebhookNotifier(url: string, post: typeof fetch = fetch): 
       if (event.type === 'capture.started') {
         phaseOfStep = new Map(event.plannedSteps.map((p) => [p.id, p.phase]));
         for (const p of event.plannedSteps) remaining.set(p.phase, (remaining.get(p.phase) ?? 0) + 1);
-        send({ type: 'capture.started', incident: event.incident, at: event.at, steps: event.steps, resumed: event.resumed });
+        send({
+          type: 'capture.started',
+          incident: event.incident,
+          at: event.at,
+          steps: event.steps,
+          resumed: event.resumed,
+        });
         return;
       }
       const phase = event.stepId ? phaseOfStep.get(event.stepId) : undefined;

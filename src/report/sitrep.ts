@@ -30,7 +30,9 @@ export interface Sitrep {
 /** Build a sitrep from an incident's journal events; `now` is passed in so this stays pure. */
 export function buildSitrep(incident: string, events: readonly CaptureEvent[], now: string): Sitrep {
   const state = deriveJournalState(events);
-  const start = [...events].reverse().find((e): e is Extract<CaptureEvent, { type: 'capture.started' }> => e.type === 'capture.started');
+  const start = [...events]
+    .reverse()
+    .find((e): e is Extract<CaptureEvent, { type: 'capture.started' }> => e.type === 'capture.started');
   const severity = String((start?.case as { severity?: string } | undefined)?.severity ?? 'unknown');
   const planned = start?.plannedSteps ?? [];
   const line = (id: string) => planned.find((p) => p.id === id)?.title ?? id;
@@ -39,24 +41,49 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
 
   const failed = planned
     .filter((p) => ['failed', 'skipped'].includes(state.steps.get(p.id)?.status ?? ''))
-    .map((p) => `${line(p.id)}: ${state.steps.get(p.id)?.failure?.message ?? state.steps.get(p.id)?.detail ?? 'not run'}`);
+    .map(
+      (p) => `${line(p.id)}: ${state.steps.get(p.id)?.failure?.message ?? state.steps.get(p.id)?.detail ?? 'not run'}`,
+    );
   const waiting = planned.filter((p) => state.steps.get(p.id)?.status === 'waiting').map((p) => line(p.id));
   const pending = planned.filter((p) => !state.steps.has(p.id) || state.steps.get(p.id)?.status === 'started');
   const contain = planned.filter((p) => p.phase === 'contain');
-  const collectDone = planned.filter((p) => p.phase === 'collect').every((p) => state.steps.get(p.id)?.status === 'done');
+  const collectDone = planned
+    .filter((p) => p.phase === 'collect')
+    .every((p) => state.steps.get(p.id)?.status === 'done');
   const releasedContain = contain.filter((p) => state.releasedSteps.has(p.id));
-  const containDone = contain.length > 0 && contain.every((p) => state.steps.get(p.id)?.status === 'done') && !releasedContain.length;
-  const status: Sitrep['status'] = releasedContain.length ? 'released' : containDone ? 'contained' : collectDone && planned.length ? 'confirmed' : 'investigating';
+  const containDone =
+    contain.length > 0 && contain.every((p) => state.steps.get(p.id)?.status === 'done') && !releasedContain.length;
+  const status: Sitrep['status'] = releasedContain.length
+    ? 'released'
+    : containDone
+      ? 'contained'
+      : collectDone && planned.length
+        ? 'confirmed'
+        : 'investigating';
 
   const nextSteps: string[] = [];
-  if (pending.length) nextSteps.push(`finish the capture: run the same \`evidence capture\` again (${pending.length} steps not finished)`);
-  if (failed.length) nextSteps.push('review the failures above; fix permissions or inputs and re-run the capture (finished steps are not repeated)');
+  if (pending.length)
+    nextSteps.push(
+      `finish the capture: run the same \`evidence capture\` again (${pending.length} steps not finished)`,
+    );
+  if (failed.length)
+    nextSteps.push(
+      'review the failures above; fix permissions or inputs and re-run the capture (finished steps are not repeated)',
+    );
   if (waiting.length) nextSteps.push('decide on containment: re-run with --approve-containment once agreed');
-  if (status === 'released') nextSteps.push('containment was lifted by `evidence release`; to contain again, run the same `evidence capture` (its containment steps run again; evidence already taken is kept, not retaken)');
-  if (status === 'contained') nextSteps.push('hand the evidence to forensics: `evidence verify` before analysis; `evidence release --approve` only after eradication');
+  if (status === 'released')
+    nextSteps.push(
+      'containment was lifted by `evidence release`; to contain again, run the same `evidence capture` (its containment steps run again; evidence already taken is kept, not retaken)',
+    );
+  if (status === 'contained')
+    nextSteps.push(
+      'hand the evidence to forensics: `evidence verify` before analysis; `evidence release --approve` only after eradication',
+    );
   if (!state.sealed) nextSteps.push('the manifest is not sealed yet');
 
-  const artifacts = state.artifacts.map((a) => `${a.type} ${a.id}${a.sha256 ? ` (sha256 ${a.sha256.slice(0, 12)}…)` : ''}`);
+  const artifacts = state.artifacts.map(
+    (a) => `${a.type} ${a.id}${a.sha256 ? ` (sha256 ${a.sha256.slice(0, 12)}…)` : ''}`,
+  );
   return {
     subject: `[${severity.toUpperCase()}] ${incident} — ${status}: ${artifacts.length} artifacts, ${failed.length} failures${waiting.length ? `, ${waiting.length} awaiting approval` : ''}`,
     incident,
@@ -65,7 +92,9 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
     at: now,
     preserved: inPhase('preserve', 'done'),
     collected: artifacts,
-    contained: contain.filter((p) => state.steps.get(p.id)?.status === 'done' && !state.releasedSteps.has(p.id)).map((p) => line(p.id)),
+    contained: contain
+      .filter((p) => state.steps.get(p.id)?.status === 'done' && !state.releasedSteps.has(p.id))
+      .map((p) => line(p.id)),
     failed,
     waiting,
     limitations: state.limitations,
@@ -79,7 +108,8 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
 export function renderSitrepMarkdown(s: Sitrep): string {
   const list = (items: string[]) => (items.length ? items.map((i) => `- ${i}`).join('\n') : '- none');
   // Seconds under a minute: a drill contains in under one, and "0.0 min" reads as "nothing happened".
-  const duration = (ms?: number) => (ms === undefined ? 'not yet' : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`);
+  const duration = (ms?: number) =>
+    ms === undefined ? 'not yet' : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 60_000).toFixed(1)} min`;
   return [
     `## ${s.subject}`,
     '',

@@ -29,11 +29,19 @@ export interface StatusReport {
 /** Summarise a journal for `evidence status`. */
 export function statusFromJournal(incident: string, events: readonly CaptureEvent[]): StatusReport {
   const state = deriveJournalState(events);
-  const lastStart = [...events].reverse().find((e): e is Extract<CaptureEvent, { type: 'capture.started' }> => e.type === 'capture.started');
+  const lastStart = [...events]
+    .reverse()
+    .find((e): e is Extract<CaptureEvent, { type: 'capture.started' }> => e.type === 'capture.started');
   const planned = lastStart?.plannedSteps ?? [];
   const steps: StatusStep[] = planned.map((p) => {
     const s = state.steps.get(p.id);
-    const status: StatusStep['status'] = !s ? 'pending' : s.status === 'started' ? 'running' : s.status === 'done' && state.releasedSteps.has(p.id) ? 'released' : s.status;
+    const status: StatusStep['status'] = !s
+      ? 'pending'
+      : s.status === 'started'
+        ? 'running'
+        : s.status === 'done' && state.releasedSteps.has(p.id)
+          ? 'released'
+          : s.status;
     const detail = s?.failure?.message ?? s?.detail;
     return { ...p, status, ...(detail ? { detail } : {}) };
   });
@@ -45,7 +53,9 @@ export function statusFromJournal(incident: string, events: readonly CaptureEven
     ...(state.captureId ? { captureId: state.captureId } : {}),
     steps,
     counts,
-    ...(state.sealed && sealedEvent ? { sealed: { status: state.sealed.status, manifestKey: state.sealed.manifestKey, at: sealedEvent.at } } : {}),
+    ...(state.sealed && sealedEvent
+      ? { sealed: { status: state.sealed.status, manifestKey: state.sealed.manifestKey, at: sealedEvent.at } }
+      : {}),
     artifacts: state.artifacts.length,
     changes: state.changes.length,
     released: [...state.released.values()].filter((r) => r.restored).length,

@@ -27,12 +27,41 @@ describe('capture → seal → verify through the CLI', () => {
     const bucket = await createTestBucket();
     const incident = testIncident('S3');
     const store = `s3://${bucket}/evidence`;
-    const res = await runCli(['capture', '--incident', incident, '--test-stream', 'disk', '--test-stream', 'mem', '--test-size', '300000', '--store', store, '--retain-days', '1', '--retention-mode', 'GOVERNANCE', '--json'], { cwd, env });
+    const res = await runCli(
+      [
+        'capture',
+        '--incident',
+        incident,
+        '--test-stream',
+        'disk',
+        '--test-stream',
+        'mem',
+        '--test-size',
+        '300000',
+        '--store',
+        store,
+        '--retain-days',
+        '1',
+        '--retention-mode',
+        'GOVERNANCE',
+        '--json',
+      ],
+      { cwd, env },
+    );
     expect(res.stderr).toContain('capture complete');
     expect(res.code).toBe(0);
     const outcome = res.lines.at(-1)!;
     expect(outcome).toMatchObject({ type: 'outcome', status: 'complete' });
-    const manifest = outcome.manifest as { artifacts: { sha256: string; size: number; location: { versionId?: string }; preservation: { lockMode: string }; acquiredBy: { osUser: string; host: string; callerArn: string } }[]; schema: string };
+    const manifest = outcome.manifest as {
+      artifacts: {
+        sha256: string;
+        size: number;
+        location: { versionId?: string };
+        preservation: { lockMode: string };
+        acquiredBy: { osUser: string; host: string; callerArn: string };
+      }[];
+      schema: string;
+    };
     expect(manifest.schema).toBe('holdfast/manifest@1');
     expect(manifest.artifacts).toHaveLength(2);
     for (const a of manifest.artifacts) {
@@ -46,7 +75,9 @@ describe('capture → seal → verify through the CLI', () => {
       expect(a.acquiredBy.callerArn).toMatch(/^arn:aws:/);
     }
     const s3 = await testS3();
-    const stored = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: `evidence/${outcome.manifestKey as string}` }));
+    const stored = await s3.send(
+      new GetObjectCommand({ Bucket: bucket, Key: `evidence/${outcome.manifestKey as string}` }),
+    );
     expect(stored.ObjectLockMode).toBe('GOVERNANCE');
 
     const verify = await runCli(['verify', '--incident', incident, '--store', store], { cwd, env });
@@ -57,7 +88,15 @@ describe('capture → seal → verify through the CLI', () => {
     // GOVERNANCE retention can be shortened by whoever may bypass it: the bytes still match, but the
     // evidence is no longer protected as recorded, and verify must say so.
     const first = manifest.artifacts[0] as unknown as { location: { key: string; versionId: string } };
-    await s3.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: `evidence/${first.location.key}`, VersionId: first.location.versionId, BypassGovernanceRetention: true, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 60_000) } }));
+    await s3.send(
+      new PutObjectRetentionCommand({
+        Bucket: bucket,
+        Key: `evidence/${first.location.key}`,
+        VersionId: first.location.versionId,
+        BypassGovernanceRetention: true,
+        Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 60_000) },
+      }),
+    );
     const loosened = await runCli(['verify', '--incident', incident, '--store', store], { cwd, env });
     expect(loosened.code).toBe(5);
     expect(loosened.stderr).toMatch(/FAIL artifact .*its lock was weakened since capture: retention shortened/);
@@ -68,13 +107,31 @@ describe('capture → seal → verify through the CLI', () => {
     const bucket = await createTestBucket({ locked: false, versioned: true });
     const incident = testIncident('FLIP');
     const store = `s3://${bucket}`;
-    const res = await runCli(['capture', '--incident', incident, '--test-stream', 'disk', '--store', store, '--allow-unlocked-store', '--json'], { cwd, env });
+    const res = await runCli(
+      [
+        'capture',
+        '--incident',
+        incident,
+        '--test-stream',
+        'disk',
+        '--store',
+        store,
+        '--allow-unlocked-store',
+        '--json',
+      ],
+      { cwd, env },
+    );
     expect(res.code).toBe(0);
-    const manifest = (res.lines.at(-1)!.manifest as { artifacts: { location: { key: string } }[]; limitations: string[] });
+    const manifest = res.lines.at(-1)!.manifest as {
+      artifacts: { location: { key: string } }[];
+      limitations: string[];
+    };
     expect(manifest.limitations.join()).toMatch(/no Object Lock/);
     const key = manifest.artifacts[0]!.location.key;
     const s3 = await testS3();
-    const original = Buffer.from(await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+    const original = Buffer.from(
+      await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray(),
+    );
     original[10] ^= 0x01;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: original }));
 
@@ -86,7 +143,10 @@ describe('capture → seal → verify through the CLI', () => {
   it('verify exits 5 for a flipped byte in a local store and passes offline on an untouched folder', async () => {
     const { cwd, env } = workspace();
     const incident = testIncident('FS');
-    const res = await runCli(['capture', '--incident', incident, '--test-stream', 'a', '--test-stream', 'b', '--store', 'es'], { cwd, env });
+    const res = await runCli(
+      ['capture', '--incident', incident, '--test-stream', 'a', '--test-stream', 'b', '--store', 'es'],
+      { cwd, env },
+    );
     expect(res.code).toBe(0);
     expect((await runCli(['verify', '--incident', incident, join(cwd, 'es')], { cwd, env })).code).toBe(0);
     const dir = join(cwd, 'es', incident, 'artifacts', 'teststream_collect_b');
@@ -105,12 +165,37 @@ describe('capture → seal → verify through the CLI', () => {
   it('a failing stream fails only its own target: exit 4, manifest lists the failure, never a complete artifact', async () => {
     const { cwd, env } = workspace();
     const incident = testIncident('PART');
-    const res = await runCli(['capture', '--incident', incident, '--test-stream', 'good', '--test-stream', 'bad', '--test-fail', 'bad', '--test-size', '500000', '--store', 'es', '--json'], { cwd, env });
+    const res = await runCli(
+      [
+        'capture',
+        '--incident',
+        incident,
+        '--test-stream',
+        'good',
+        '--test-stream',
+        'bad',
+        '--test-fail',
+        'bad',
+        '--test-size',
+        '500000',
+        '--store',
+        'es',
+        '--json',
+      ],
+      { cwd, env },
+    );
     expect(res.code).toBe(4);
-    const outcome = res.lines.at(-1) as { status: string; failures: { stepId: string }[]; manifest: { artifacts: { id: string }[]; failures: { stepId: string; message: string }[] } };
+    const outcome = res.lines.at(-1) as {
+      status: string;
+      failures: { stepId: string }[];
+      manifest: { artifacts: { id: string }[]; failures: { stepId: string; message: string }[] };
+    };
     expect(outcome.status).toBe('partial');
     expect(outcome.manifest.artifacts.map((a) => a.id)).toEqual(['teststream:collect/good/good.bin']);
-    expect(outcome.manifest.failures.map((f) => f.stepId).sort()).toEqual(['teststream:collect/bad', 'teststream:contain/bad']);
+    expect(outcome.manifest.failures.map((f) => f.stepId).sort()).toEqual([
+      'teststream:collect/bad',
+      'teststream:contain/bad',
+    ]);
     expect(outcome.manifest.failures[0]!.message).toMatch(/mid-stream|did not finish/);
     // the good target was contained; the bad one was not (its evidence failed first)
     expect(res.stderr).toContain('✓ teststream:contain/good');
@@ -120,7 +205,24 @@ describe('capture → seal → verify through the CLI', () => {
   it('a capture killed mid-way resumes: finished steps do not run again and one manifest results', async () => {
     const { cwd, env } = workspace();
     const incident = testIncident('KILL');
-    const args = ['capture', '--incident', incident, '--test-stream', 'a', '--test-stream', 'b', '--test-stream', 'c', '--test-delay-ms', '400', '--concurrency', '1', '--store', 'es', '--json'];
+    const args = [
+      'capture',
+      '--incident',
+      incident,
+      '--test-stream',
+      'a',
+      '--test-stream',
+      'b',
+      '--test-stream',
+      'c',
+      '--test-delay-ms',
+      '400',
+      '--concurrency',
+      '1',
+      '--store',
+      'es',
+      '--json',
+    ];
     const first = startCli(args, { cwd, env });
     let doneBeforeKill: string[] = [];
     await new Promise<void>((resolve) => {
@@ -145,7 +247,10 @@ describe('capture → seal → verify through the CLI', () => {
     for (const id of doneBeforeKill) expect(runs.filter((r) => r === id)).toHaveLength(1);
     expect(new Set(runs).size).toBe(9);
     expect(readdirSync(join(cwd, 'es', incident, 'manifest'))).toHaveLength(1);
-    const journal = readFileSync(join(cwd, '.holdfast', incident, 'journal.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; stepId?: string });
+    const journal = readFileSync(join(cwd, '.holdfast', incident, 'journal.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; stepId?: string });
     const doneIds = journal.filter((e) => e.type === 'step.done').map((e) => e.stepId);
     expect(doneIds).toHaveLength(9);
     expect(new Set(doneIds).size).toBe(9);
@@ -161,7 +266,22 @@ describe('capture → seal → verify through the CLI', () => {
   it('SIGINT closes the journal, exits 130, and the next run finishes', async () => {
     const { cwd, env } = workspace();
     const incident = testIncident('INT');
-    const args = ['capture', '--incident', incident, '--test-stream', 'a', '--test-stream', 'b', '--test-delay-ms', '300', '--concurrency', '1', '--store', 'es', '--json'];
+    const args = [
+      'capture',
+      '--incident',
+      incident,
+      '--test-stream',
+      'a',
+      '--test-stream',
+      'b',
+      '--test-delay-ms',
+      '300',
+      '--concurrency',
+      '1',
+      '--store',
+      'es',
+      '--json',
+    ];
     const first = startCli(args, { cwd, env });
     await new Promise<void>((resolve) => {
       first.child.stdout!.on('data', (d: Buffer) => {
@@ -174,7 +294,10 @@ describe('capture → seal → verify through the CLI', () => {
     const res = await first.done;
     expect(res.code).toBe(130);
     expect(res.stderr).toContain('run the same command again to resume');
-    const last = readFileSync(join(cwd, '.holdfast', incident, 'journal.ndjson'), 'utf8').trim().split('\n').at(-1)!;
+    const last = readFileSync(join(cwd, '.holdfast', incident, 'journal.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .at(-1)!;
     expect(JSON.parse(last).type).toBe('capture.aborted');
     const again = await runCli(args, { cwd, env });
     expect(again.code).toBe(0);
@@ -184,7 +307,18 @@ describe('capture → seal → verify through the CLI', () => {
   it('severity low holds containment back until approved, then a re-run contains', async () => {
     const { cwd, env } = workspace();
     const incident = testIncident('LOW');
-    const base = ['capture', '--incident', incident, '--test-stream', 'a', '--severity', 'low', '--store', 'es', '--json'];
+    const base = [
+      'capture',
+      '--incident',
+      incident,
+      '--test-stream',
+      'a',
+      '--severity',
+      'low',
+      '--store',
+      'es',
+      '--json',
+    ];
     const first = await runCli(base, { cwd, env });
     expect(first.code).toBe(0);
     expect(first.stderr).toContain('WAITING teststream:contain/a');
@@ -200,7 +334,10 @@ describe('capture → seal → verify through the CLI', () => {
   it('plan --out then apply runs exactly that plan; an edited plan is refused', async () => {
     const { cwd, env } = workspace();
     const incident = testIncident('APPLY');
-    const plan = await runCli(['plan', '--incident', incident, '--test-stream', 'a', '--store', 'es', '--out', 'plan.json'], { cwd, env });
+    const plan = await runCli(
+      ['plan', '--incident', incident, '--test-stream', 'a', '--store', 'es', '--out', 'plan.json'],
+      { cwd, env },
+    );
     expect(plan.code).toBe(0);
     expect(existsSync(join(cwd, 'es'))).toBe(false);
     const applied = await runCli(['apply', 'plan.json', '--json'], { cwd, env });
@@ -223,7 +360,9 @@ describe('capture → seal → verify through the CLI', () => {
   it('release undoes recorded containment and journals it', async () => {
     const { cwd, env } = workspace();
     const incident = testIncident('REL');
-    expect((await runCli(['capture', '--incident', incident, '--test-stream', 'a', '--store', 'es'], { cwd, env })).code).toBe(0);
+    expect(
+      (await runCli(['capture', '--incident', incident, '--test-stream', 'a', '--store', 'es'], { cwd, env })).code,
+    ).toBe(0);
     const refused = await runCli(['release', '--incident', incident], { cwd, env });
     expect(refused.code).toBe(2);
     // A dry run lists what would be undone and changes nothing: not even a journal line.
@@ -254,7 +393,10 @@ describe('the journal in the store', () => {
     expect(again.code).toBe(0);
     expect(again.stderr).toContain('already captured and sealed');
     expect(runLog(cwd)).toHaveLength(3);
-    const rel = await runCli(['release', '--incident', incident, '--approve', '--store', `s3://${bucket}`, '--state-dir', 'laptop-3'], { cwd, env });
+    const rel = await runCli(
+      ['release', '--incident', incident, '--approve', '--store', `s3://${bucket}`, '--state-dir', 'laptop-3'],
+      { cwd, env },
+    );
     expect(rel.code).toBe(0);
     expect(rel.stderr).toContain('restored test:a isolated');
   });
@@ -262,12 +404,33 @@ describe('the journal in the store', () => {
   it('a machine lost after the collect phase: another continues from the copy the phase left in the store, collecting nothing twice', async () => {
     const { cwd, env } = workspace();
     const incident = testIncident('LOST');
-    const args = (machine: string) => ['capture', '--incident', incident, '--test-stream', 'a', '--test-stream', 'b', '--test-delay-ms', '400', '--concurrency', '1', '--store', 'es', '--state-dir', machine, '--json'];
+    const args = (machine: string) => [
+      'capture',
+      '--incident',
+      incident,
+      '--test-stream',
+      'a',
+      '--test-stream',
+      'b',
+      '--test-delay-ms',
+      '400',
+      '--concurrency',
+      '1',
+      '--store',
+      'es',
+      '--state-dir',
+      machine,
+      '--json',
+    ];
     const journals = join(cwd, 'es', incident, 'journal');
     const first = startCli(args('laptop-1'), { cwd, env });
     // The first laptop dies as soon as the collect phase's journal copy is in the store.
     // (A copy being written is a *.partial; only the placed key counts.)
-    for (let waited = 0; !(existsSync(journals) && readdirSync(journals).some((f) => f.includes('-collect-') && f.endsWith('.ndjson'))); waited += 25) {
+    for (
+      let waited = 0;
+      !(existsSync(journals) && readdirSync(journals).some((f) => f.includes('-collect-') && f.endsWith('.ndjson')));
+      waited += 25
+    ) {
       if (waited > 30_000) throw new Error('no journal copy after the collect phase');
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -292,9 +455,22 @@ describe('one writer per incident', () => {
   it('a second capture of the same incident while one runs is refused, not interleaved', async () => {
     const { cwd, env } = workspace();
     const incident = testIncident('LOCK');
-    const args = ['capture', '--incident', incident, '--test-stream', 'a', '--test-delay-ms', '800', '--store', 'es', '--json'];
+    const args = [
+      'capture',
+      '--incident',
+      incident,
+      '--test-stream',
+      'a',
+      '--test-delay-ms',
+      '800',
+      '--store',
+      'es',
+      '--json',
+    ];
     const first = startCli(args, { cwd, env });
-    await new Promise<void>((resolve) => first.child.stdout!.on('data', (d: Buffer) => d.toString().includes('step.started') && resolve()));
+    await new Promise<void>((resolve) =>
+      first.child.stdout!.on('data', (d: Buffer) => d.toString().includes('step.started') && resolve()),
+    );
     const second = await runCli(args, { cwd, env });
     expect(second.code).toBe(2);
     expect(second.stderr).toMatch(/being captured or released right now by process \d+/);

@@ -9,12 +9,26 @@ describe('evidence drill', () => {
     const res = await runCli(['drill', '--json'], { env });
     expect(res.stderr).toContain('drill passed');
     expect(res.code).toBe(0);
-    const report = res.lines.find((l) => l.type === 'drill') as { ok: boolean; engaged: string[]; stages: { stage: string; ok: boolean; ms: number }[]; capture: { status: string; artifacts: { type: string }[] } };
+    const report = res.lines.find((l) => l.type === 'drill') as {
+      ok: boolean;
+      engaged: string[];
+      stages: { stage: string; ok: boolean; ms: number }[];
+      capture: { status: string; artifacts: { type: string }[] };
+    };
     expect(report.ok).toBe(true);
     expect(report.engaged.sort()).toEqual(['dump', 'ec2', 'kubernetes', 'rds']);
-    expect(report.stages.map((s) => s.stage)).toEqual(['emulators', 'seed', 'plan', 'dry-run', 'capture', 'verify', 'release']);
+    expect(report.stages.map((s) => s.stage)).toEqual([
+      'emulators',
+      'seed',
+      'plan',
+      'dry-run',
+      'capture',
+      'verify',
+      'release',
+    ]);
     const types = new Set(report.capture.artifacts.map((a) => a.type));
-    for (const t of ['ebs-snapshot', 'rds-snapshot', 'postgres-dump', 'k8s-pod', 'k8s-events', 'k8s-log']) expect(types.has(t), t).toBe(true);
+    for (const t of ['ebs-snapshot', 'rds-snapshot', 'postgres-dump', 'k8s-pod', 'k8s-events', 'k8s-log'])
+      expect(types.has(t), t).toBe(true);
     expect(res.stderr).toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — contained/);
     expect(res.stderr).toMatch(/✓ capture\s+\d+ ms/);
   });
@@ -24,9 +38,25 @@ describe('evidence drill', () => {
     delete env.AWS_ENDPOINT_URL;
     const res = await runCli(['drill', '--scenario', 'suspected-compromise', '--json'], { env });
     expect(res.code).toBe(0);
-    const report = res.lines.find((l) => l.type === 'drill') as { ok: boolean; stages: { stage: string; detail: string }[]; waitingSitrep: { status: string; waiting: string[] }; sitrep: { status: string } };
-    expect(report.stages.map((s) => s.stage)).toEqual(['emulators', 'seed', 'plan', 'dry-run', 'capture', 'approve', 'verify', 'release']);
-    expect(report.stages.find((s) => s.stage === 'capture')!.detail).toMatch(/^awaiting-approval: .* steps waiting for approval/);
+    const report = res.lines.find((l) => l.type === 'drill') as {
+      ok: boolean;
+      stages: { stage: string; detail: string }[];
+      waitingSitrep: { status: string; waiting: string[] };
+      sitrep: { status: string };
+    };
+    expect(report.stages.map((s) => s.stage)).toEqual([
+      'emulators',
+      'seed',
+      'plan',
+      'dry-run',
+      'capture',
+      'approve',
+      'verify',
+      'release',
+    ]);
+    expect(report.stages.find((s) => s.stage === 'capture')!.detail).toMatch(
+      /^awaiting-approval: .* steps waiting for approval/,
+    );
     expect(report.waitingSitrep.status).toBe('confirmed');
     expect(report.waitingSitrep.waiting.length).toBeGreaterThan(0);
     expect(report.sitrep.status).toBe('contained');

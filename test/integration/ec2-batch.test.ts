@@ -1,5 +1,11 @@
 /** Discovery of many instances is batched: one DescribeInstances for all ids, not one per instance. */
-import { CreateSecurityGroupCommand, CreateSubnetCommand, CreateVpcCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { describe, expect, inject, it } from 'vitest';
 import { planCapture } from '../../src/index.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
@@ -13,9 +19,19 @@ describe('batched discovery', () => {
     const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
     const ec2 = new EC2Client({ endpoint, region: 'us-east-1', credentials });
     const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.9.0.0/16' }))).Vpc!.VpcId!;
-    const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.9.1.0/24' }))).Subnet!.SubnetId!;
-    const sg = (await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: `b-${Date.now()}`, Description: 'b' }))).GroupId!;
-    const run = await ec2.send(new RunInstancesCommand({ ImageId: 'ami-12c6146b', MinCount: 20, MaxCount: 20, NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnet, Groups: [sg] }] }));
+    const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.9.1.0/24' }))).Subnet!
+      .SubnetId!;
+    const sg = (
+      await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: `b-${Date.now()}`, Description: 'b' }))
+    ).GroupId!;
+    const run = await ec2.send(
+      new RunInstancesCommand({
+        ImageId: 'ami-12c6146b',
+        MinCount: 20,
+        MaxCount: 20,
+        NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnet, Groups: [sg] }],
+      }),
+    );
     const ids = run.Instances!.map((i) => i.InstanceId!);
 
     const clients = createEc2Clients({ region: 'us-east-1', endpoint, credentials, maxAttempts: 1 });
@@ -27,7 +43,10 @@ describe('batched discovery', () => {
       }) as never,
       { step: 'initialize', name: 'count' } as never,
     );
-    const plan = await planCapture({ incident: testIncident('BATCH'), store: '/tmp/unused', targets: { ec2: { instances: ids } } }, { providers: [ec2Provider as unknown as Provider], env: motoEnv(), clients: { ec2: clients } });
+    const plan = await planCapture(
+      { incident: testIncident('BATCH'), store: '/tmp/unused', targets: { ec2: { instances: ids } } },
+      { providers: [ec2Provider as unknown as Provider], env: motoEnv(), clients: { ec2: clients } },
+    );
     expect(plan.steps.filter((s) => s.action === 'snapshot')).toHaveLength(20);
     expect(plan.steps.filter((s) => s.action === 'isolation-group')).toHaveLength(1);
     expect(counts.get('DescribeInstancesCommand')).toBe(1);
@@ -42,10 +61,26 @@ describe('--instance-tag', () => {
     const suffix = Math.random().toString(16).slice(2, 8);
     const seeded = await seedAws(inject('motoEndpoint'), suffix);
     const providers = [ec2Provider as unknown as Provider];
-    const plan = await planCapture({ incident: testIncident('TAG'), store: '/tmp/unused', targets: { ec2: { instanceTags: [`Name=web-${suffix}`] } } }, { providers, env: motoEnv() });
-    expect(plan.steps.filter((s) => s.action === 'snapshot').map((s) => s.inputs.instanceId)).toEqual([seeded.instanceId]);
-    await expect(planCapture({ incident: testIncident('TAG'), store: '/tmp/unused', targets: { ec2: { instanceTags: [`Name=nothing-${suffix}`] } } }, { providers, env: motoEnv() })).rejects.toThrow(
-      new RegExp(`--instance-tag Name=nothing-${suffix}: no running or stopped instance has this tag`),
+    const plan = await planCapture(
+      {
+        incident: testIncident('TAG'),
+        store: '/tmp/unused',
+        targets: { ec2: { instanceTags: [`Name=web-${suffix}`] } },
+      },
+      { providers, env: motoEnv() },
     );
+    expect(plan.steps.filter((s) => s.action === 'snapshot').map((s) => s.inputs.instanceId)).toEqual([
+      seeded.instanceId,
+    ]);
+    await expect(
+      planCapture(
+        {
+          incident: testIncident('TAG'),
+          store: '/tmp/unused',
+          targets: { ec2: { instanceTags: [`Name=nothing-${suffix}`] } },
+        },
+        { providers, env: motoEnv() },
+      ),
+    ).rejects.toThrow(new RegExp(`--instance-tag Name=nothing-${suffix}: no running or stopped instance has this tag`));
   });
 });

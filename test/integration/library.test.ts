@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { executePlan, planCapture, verifyEvidence, createS3Store, type CaptureEvent, type Provider } from '../../src/index.js';
+import {
+  executePlan,
+  planCapture,
+  verifyEvidence,
+  createS3Store,
+  type CaptureEvent,
+  type Provider,
+} from '../../src/index.js';
 import { guardAwsClient } from '../../src/core/guard.js';
 import { RemoteError } from '../../src/core/errors.js';
 import { createTestBucket, motoEnv, testIncident } from '../support/aws.js';
@@ -17,7 +24,10 @@ describe('library API', () => {
   it('plans and executes from plain data; a listener that throws never breaks the capture', async () => {
     const incident = testIncident('LIB');
     const dir = stateDir();
-    const plan = await planCapture({ incident, store: join(dir, 'es'), targets: { teststream: { names: ['a'] } } }, { providers });
+    const plan = await planCapture(
+      { incident, store: join(dir, 'es'), targets: { teststream: { names: ['a'] } } },
+      { providers },
+    );
     const events: CaptureEvent[] = [];
     const outcome = await executePlan(plan, {
       providers,
@@ -39,26 +49,45 @@ describe('library API', () => {
     const bucket = await createTestBucket();
     const incident = testIncident('THR');
     const env = motoEnv();
-    const client = guardAwsClient(new S3Client({ endpoint: env.AWS_ENDPOINT_URL, forcePathStyle: true, region: 'us-east-1', maxAttempts: 1 }));
+    const client = guardAwsClient(
+      new S3Client({ endpoint: env.AWS_ENDPOINT_URL, forcePathStyle: true, region: 'us-east-1', maxAttempts: 1 }),
+    );
     let throttled = 0;
     // Fault injection a server cannot produce on demand: the first two uploads are throttled.
     client.middlewareStack.add(
       (next, context) => async (args) => {
         // Only the artifact's uploads: the step's retries are what this test counts.
         const key = String((args.input as { Key?: string }).Key ?? '');
-        if ((context as { commandName?: string }).commandName === 'PutObjectCommand' && key.includes('/artifacts/') && throttled < 2) {
+        if (
+          (context as { commandName?: string }).commandName === 'PutObjectCommand' &&
+          key.includes('/artifacts/') &&
+          throttled < 2
+        ) {
           throttled++;
-          throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
+          throw Object.assign(new Error('Rate exceeded'), {
+            name: 'ThrottlingException',
+            $metadata: { httpStatusCode: 400 },
+          });
         }
         return next(args);
       },
       { step: 'initialize', name: 'injectThrottle' },
     );
-    const plan = await planCapture({ incident, store: `s3://${bucket}`, targets: { teststream: { names: ['a'] } } }, { providers });
+    const plan = await planCapture(
+      { incident, store: `s3://${bucket}`, targets: { teststream: { names: ['a'] } } },
+      { providers },
+    );
     const events: CaptureEvent[] = [];
     const spec = plan.case.store as Extract<typeof plan.case.store, { kind: 's3' }>;
     const store = createS3Store(spec, { region: 'us-east-1' }, client);
-    const outcome = await executePlan(plan, { providers, store, stateDir: stateDir(), env, retry: { baseDelayMs: 10 }, onEvent: (e) => events.push(e) });
+    const outcome = await executePlan(plan, {
+      providers,
+      store,
+      stateDir: stateDir(),
+      env,
+      retry: { baseDelayMs: 10 },
+      onEvent: (e) => events.push(e),
+    });
     expect(outcome.status).toBe('complete');
     expect(events.filter((e) => e.type === 'step.retry')).toHaveLength(2);
     expect(throttled).toBe(2);
@@ -75,8 +104,16 @@ describe('library API', () => {
       },
     };
     const dir = stateDir();
-    const plan = await planCapture({ incident, store: join(dir, 'es'), targets: { flaky: { names: ['a'] } } }, { providers: [flaky] });
-    const outcome = await executePlan(plan, { providers: [flaky], stateDir: dir, env: motoEnv(), retry: { maxAttempts: 3, baseDelayMs: 5 } });
+    const plan = await planCapture(
+      { incident, store: join(dir, 'es'), targets: { flaky: { names: ['a'] } } },
+      { providers: [flaky] },
+    );
+    const outcome = await executePlan(plan, {
+      providers: [flaky],
+      stateDir: dir,
+      env: motoEnv(),
+      retry: { maxAttempts: 3, baseDelayMs: 5 },
+    });
     expect(outcome.status).toBe('partial');
     expect(outcome.failures).toEqual([
       expect.objectContaining({ stepId: 'flaky:collect/a', code: 'REMOTE_FAILURE', retryable: true }),
@@ -88,7 +125,10 @@ describe('library API', () => {
   it('an AbortSignal stops the capture cleanly and a second call resumes it', async () => {
     const incident = testIncident('ABORT');
     const dir = stateDir();
-    const plan = await planCapture({ incident, store: join(dir, 'es'), targets: { teststream: { names: ['a', 'b'], delayMs: 50 } } }, { providers });
+    const plan = await planCapture(
+      { incident, store: join(dir, 'es'), targets: { teststream: { names: ['a', 'b'], delayMs: 50 } } },
+      { providers },
+    );
     const controller = new AbortController();
     const first = await executePlan(plan, {
       providers,

@@ -16,7 +16,12 @@ import { DESTRUCTIVE_ACTION, grantedActions, policyAllows, readPolicy, recordCom
 const providers = [rdsProvider as unknown as Provider];
 const clientsFor = () => {
   const env = motoEnv();
-  return createRdsClients({ region: 'us-east-1', endpoint: env.AWS_ENDPOINT_URL!, maxAttempts: 1, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+  return createRdsClients({
+    region: 'us-east-1',
+    endpoint: env.AWS_ENDPOINT_URL!,
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
 };
 
 describe('policies/aws/rds.json', () => {
@@ -24,14 +29,29 @@ describe('policies/aws/rds.json', () => {
     const suffix = Math.random().toString(16).slice(2, 8);
     const seeded = await seedAws(inject('motoEndpoint'), suffix);
     const clients = clientsFor();
-    await clients.rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: `pol-${suffix}`, Engine: 'aurora-postgresql', MasterUsername: 'u', MasterUserPassword: 'password1234', DBSubnetGroupName: `db-${suffix}` }));
+    await clients.rds.send(
+      new CreateDBClusterCommand({
+        DBClusterIdentifier: `pol-${suffix}`,
+        Engine: 'aurora-postgresql',
+        MasterUsername: 'u',
+        MasterUserPassword: 'password1234',
+        DBSubnetGroupName: `db-${suffix}`,
+      }),
+    );
     const sent = new Set<string>();
     recordCommands(clients.rds as never, 'rds', sent);
     recordCommands(clients.ec2 as never, 'ec2', sent);
     const env = motoEnv();
     const dir = mkdtempSync(join(tmpdir(), 'hf-rdspol-'));
     const incident = testIncident('RDSPOL');
-    const plan = await planCapture({ incident, store: join(dir, 'es'), targets: { rds: { dbInstances: [seeded.dbInstance], dbClusters: [`pol-${suffix}`] } } }, { providers, env, clients: { rds: clients } });
+    const plan = await planCapture(
+      {
+        incident,
+        store: join(dir, 'es'),
+        targets: { rds: { dbInstances: [seeded.dbInstance], dbClusters: [`pol-${suffix}`] } },
+      },
+      { providers, env, clients: { rds: clients } },
+    );
     await executePlan(plan, { providers, env, clients: { rds: clients }, stateDir: dir, dryRun: true });
     const outcome = await executePlan(plan, { providers, env, clients: { rds: clients }, stateDir: dir });
     expect(outcome.failures).toEqual([]);
@@ -40,7 +60,8 @@ describe('policies/aws/rds.json', () => {
     for (const action of sent) expect(policyAllows(policy, action), action).toBe(true);
     expect(grantedActions(policy).filter((a) => !sent.has(a))).toEqual([]);
     expect(grantedActions(policy).filter((a) => DESTRUCTIVE_ACTION.test(a))).toEqual([]);
-    for (const a of ['rds:DeleteDBInstance', 'rds:StopDBInstance', 'rds:RebootDBInstance', 'rds:DeleteDBSnapshot']) expect(policyAllows(policy, a), a).toBe(false);
+    for (const a of ['rds:DeleteDBInstance', 'rds:StopDBInstance', 'rds:RebootDBInstance', 'rds:DeleteDBSnapshot'])
+      expect(policyAllows(policy, a), a).toBe(false);
   });
 });
 
@@ -49,11 +70,17 @@ describe('pending modifications (moto never has any: injected into the describe 
     const seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
     const clients = clientsFor();
     clients.rds.middlewareStack.add(
-      ((next: (a: unknown) => Promise<{ output: { DBInstances?: { PendingModifiedValues?: unknown }[] } }>, context: { commandName?: string }) => async (args: unknown) => {
-        const result = await next(args);
-        if (context.commandName === 'DescribeDBInstancesCommand') for (const db of result.output.DBInstances ?? []) db.PendingModifiedValues = { DBInstanceClass: 'db.r6g.4xlarge' };
-        return result;
-      }) as never,
+      ((
+          next: (a: unknown) => Promise<{ output: { DBInstances?: { PendingModifiedValues?: unknown }[] } }>,
+          context: { commandName?: string },
+        ) =>
+        async (args: unknown) => {
+          const result = await next(args);
+          if (context.commandName === 'DescribeDBInstancesCommand')
+            for (const db of result.output.DBInstances ?? [])
+              db.PendingModifiedValues = { DBInstanceClass: 'db.r6g.4xlarge' };
+          return result;
+        }) as never,
       { step: 'initialize', name: 'pendingChange' } as never,
     );
     const env = motoEnv();
@@ -67,20 +94,81 @@ describe('pending modifications (moto never has any: injected into the describe 
     expect(first.failures[0]!.message).toMatch(/pending modifications \(DBInstanceClass\).*--approve-pending/);
     expect(first.artifacts.some((a) => a.type === 'rds-snapshot')).toBe(true);
 
-    const approved = await planCapture({ ...input, targets: { rds: { dbInstances: [seeded.dbInstance], approvePending: true } } }, { providers, env, clients: { rds: clients } });
+    const approved = await planCapture(
+      { ...input, targets: { rds: { dbInstances: [seeded.dbInstance], approvePending: true } } },
+      { providers, env, clients: { rds: clients } },
+    );
     const second = await executePlan(approved, { providers, env, clients: { rds: clients }, stateDir: dir });
     expect(second.status).toBe('complete');
-    expect(second.changes).toContainEqual(expect.objectContaining({ attribute: 'pendingModifiedValues', before: { DBInstanceClass: 'db.r6g.4xlarge' } }));
+    expect(second.changes).toContainEqual(
+      expect.objectContaining({ attribute: 'pendingModifiedValues', before: { DBInstanceClass: 'db.r6g.4xlarge' } }),
+    );
   });
 });
 
 describe('dump before isolation', () => {
   it('RDS containment waits for the dump of the same endpoint (pure planning)', () => {
-    const kase = { incident: 'IR-REL-1', severity: 'high', approveContainment: false, contain: true, forensicCidrs: [], store: { kind: 'fs', dir: '/tmp/x' }, targets: { rds: {}, dump: {} } } as Case;
+    const kase = {
+      incident: 'IR-REL-1',
+      severity: 'high',
+      approveContainment: false,
+      contain: true,
+      forensicCidrs: [],
+      store: { kind: 'fs', dir: '/tmp/x' },
+      targets: { rds: {}, dump: {} },
+    } as Case;
     const endpoint = 'orders.abc.us-east-1.rds.amazonaws.com';
     const facts = new Map<string, unknown>([
-      ['rds', { params: { dbInstances: ['orders'], dbClusters: [], approvePending: false }, region: 'us-east-1', notes: [], databases: [{ kind: 'instance', id: 'orders', arn: 'arn', engine: 'postgres', status: 'available', vpcId: 'vpc-1', securityGroups: ['sg-1'], deletionProtection: false, pendingModifiedValues: {}, kmsKeyId: null, endpoint, port: 5432, members: [] }] }],
-      ['dump', { params: { targets: [], passwordEnv: null, passwordFile: null, serializableDeferrable: false, lockWaitTimeout: '30s' }, dumps: [{ engine: 'postgres', host: endpoint, port: 5432, user: 'f', database: 'orders', url: 'postgres://f@x/orders', tool: 'pg_dump', toolVersion: '15', serverVersion: '15' }] }],
+      [
+        'rds',
+        {
+          params: { dbInstances: ['orders'], dbClusters: [], approvePending: false },
+          region: 'us-east-1',
+          notes: [],
+          databases: [
+            {
+              kind: 'instance',
+              id: 'orders',
+              arn: 'arn',
+              engine: 'postgres',
+              status: 'available',
+              vpcId: 'vpc-1',
+              securityGroups: ['sg-1'],
+              deletionProtection: false,
+              pendingModifiedValues: {},
+              kmsKeyId: null,
+              endpoint,
+              port: 5432,
+              members: [],
+            },
+          ],
+        },
+      ],
+      [
+        'dump',
+        {
+          params: {
+            targets: [],
+            passwordEnv: null,
+            passwordFile: null,
+            serializableDeferrable: false,
+            lockWaitTimeout: '30s',
+          },
+          dumps: [
+            {
+              engine: 'postgres',
+              host: endpoint,
+              port: 5432,
+              user: 'f',
+              database: 'orders',
+              url: 'postgres://f@x/orders',
+              tool: 'pg_dump',
+              toolVersion: '15',
+              serverVersion: '15',
+            },
+          ],
+        },
+      ],
     ]);
     const plan = buildPlan(kase, facts, [rdsProvider as unknown as Provider, dumpProvider as unknown as Provider]);
     const isolate = plan.steps.find((s) => s.id === 'rds:isolate/instance/orders')!;

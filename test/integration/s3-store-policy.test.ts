@@ -20,7 +20,15 @@ const S3_ACTION: Record<string, string> = {
 describe('policies/aws/s3-store.json', () => {
   it('grants every call the store makes, and nothing unused or destructive', async () => {
     const bucket = await createTestBucket();
-    const spec = { kind: 's3' as const, bucket, prefix: '', retainDays: 1, retentionMode: 'GOVERNANCE' as const, legalHold: true, allowUnlocked: false };
+    const spec = {
+      kind: 's3' as const,
+      bucket,
+      prefix: '',
+      retainDays: 1,
+      retentionMode: 'GOVERNANCE' as const,
+      legalHold: true,
+      allowUnlocked: false,
+    };
     const client = createS3Client(awsClientConfig({ kase: { store: spec } as never, env: motoEnv(), clients: {} }));
     const sent = new Set<string>();
     recordCommands(client as never, 'S3', sent);

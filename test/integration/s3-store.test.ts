@@ -10,7 +10,16 @@ import { createS3Store } from '../../providers/s3-store/index.js';
 import { createTestBucket, motoEnv, testS3 } from '../support/aws.js';
 
 function spec(bucket: string, extra: Partial<{ allowUnlocked: boolean; legalHold: boolean }> = {}) {
-  return { kind: 's3' as const, bucket, prefix: 'cases', retainDays: 2, retentionMode: 'GOVERNANCE' as const, legalHold: false, allowUnlocked: false, ...extra };
+  return {
+    kind: 's3' as const,
+    bucket,
+    prefix: 'cases',
+    retainDays: 2,
+    retentionMode: 'GOVERNANCE' as const,
+    legalHold: false,
+    allowUnlocked: false,
+    ...extra,
+  };
 }
 
 function storeFor(bucket: string, extra = {}) {
@@ -57,7 +66,9 @@ describe('S3 evidence store (moto server)', () => {
     const bucket = await createTestBucket();
     const store = storeFor(bucket);
     await store.put('IR-S3-2/a.txt', 'first');
-    await expect(store.put('IR-S3-2/a.txt', 'second')).rejects.toThrow(/refusing to overwrite|already exists|Precondition/i);
+    await expect(store.put('IR-S3-2/a.txt', 'second')).rejects.toThrow(
+      /refusing to overwrite|already exists|Precondition/i,
+    );
     const text = createHash('sha256').update('first').digest('hex');
     expect((await hashReadable(await store.get('IR-S3-2/a.txt'))).sha256).toBe(text);
   });
@@ -77,8 +88,12 @@ describe('S3 evidence store (moto server)', () => {
     const bucket = await createTestBucket();
     const store = storeFor(bucket);
     await store.put('IR-S3-4/keep.txt', 'evidence');
-    const client = createS3Client(awsClientConfig({ kase: { store: spec(bucket) } as never, env: motoEnv(), clients: {} }));
-    await expect(client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'cases/IR-S3-4/keep.txt' }))).rejects.toBeInstanceOf(GuardRefusal);
+    const client = createS3Client(
+      awsClientConfig({ kase: { store: spec(bucket) } as never, env: motoEnv(), clients: {} }),
+    );
+    await expect(
+      client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'cases/IR-S3-4/keep.txt' })),
+    ).rejects.toBeInstanceOf(GuardRefusal);
     expect(await store.head('IR-S3-4/keep.txt')).toMatchObject({ size: 8 });
     // moto has no GetObjectRetention; HeadObject carries the retention (emulators.md).
     expect(GetObjectRetentionCommand).toBeDefined();

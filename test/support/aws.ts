@@ -23,7 +23,13 @@ export function testIncident(label = 'T'): string {
 /** An S3 client pointed at moto, for test set-up and inspection only. */
 export async function testS3() {
   const { S3Client } = await import('@aws-sdk/client-s3');
-  return new S3Client({ endpoint: inject('motoEndpoint'), forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' }, maxAttempts: 1 });
+  return new S3Client({
+    endpoint: inject('motoEndpoint'),
+    forcePathStyle: true,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    maxAttempts: 1,
+  });
 }
 
 /** Create a bucket, with Object Lock (and so versioning) unless `locked` is false. */

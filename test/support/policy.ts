@@ -8,10 +8,13 @@ export interface IamPolicy {
 
 /** Read a policy under policies/. */
 export function readPolicy(relative: string): IamPolicy {
-  return JSON.parse(readFileSync(fileURLToPath(new URL(`../../policies/${relative}`, import.meta.url)), 'utf8')) as IamPolicy;
+  return JSON.parse(
+    readFileSync(fileURLToPath(new URL(`../../policies/${relative}`, import.meta.url)), 'utf8'),
+  ) as IamPolicy;
 }
 
-const wildcard = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
+const wildcard = (pattern: string) =>
+  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i');
 
 function actions(statement: IamPolicy['Statement'][number]): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
@@ -19,7 +22,8 @@ function actions(statement: IamPolicy['Statement'][number]): string[] {
 
 /** Allowed means some Allow matches and no Deny does (IAM's evaluation, without conditions). */
 export function policyAllows(policy: IamPolicy, action: string): boolean {
-  const matches = (effect: 'Allow' | 'Deny') => policy.Statement.some((s) => s.Effect === effect && actions(s).some((a) => wildcard(a).test(action)));
+  const matches = (effect: 'Allow' | 'Deny') =>
+    policy.Statement.some((s) => s.Effect === effect && actions(s).some((a) => wildcard(a).test(action)));
   return matches('Allow') && !matches('Deny');
 }
 
@@ -29,10 +33,15 @@ export function grantedActions(policy: IamPolicy): string[] {
 }
 
 /** Actions a policy must never grant. */
-export const DESTRUCTIVE_ACTION = /:(Delete|Terminate|Stop|Reboot|Detach|Purge|ScheduleKeyDeletion|DisableKey|BypassGovernanceRetention|PutLifecycleConfiguration)/i;
+export const DESTRUCTIVE_ACTION =
+  /:(Delete|Terminate|Stop|Reboot|Detach|Purge|ScheduleKeyDeletion|DisableKey|BypassGovernanceRetention|PutLifecycleConfiguration)/i;
 
 /** Add a middleware that records `service:Command` for every command a client sends. */
-export function recordCommands(client: { middlewareStack: { add: (mw: never, opts: never) => void } }, service: string, into: Set<string>): void {
+export function recordCommands(
+  client: { middlewareStack: { add: (mw: never, opts: never) => void } },
+  service: string,
+  into: Set<string>,
+): void {
   client.middlewareStack.add(
     ((next: (a: unknown) => unknown, context: { commandName?: string }) => (args: unknown) => {
       into.add(`${service}:${(context.commandName ?? '').replace(/Command$/, '')}`);

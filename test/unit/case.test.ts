@@ -33,7 +33,13 @@ function problemsOf(input: Record<string, unknown>): string[] {
 describe('parseCase', () => {
   it('accepts a minimal case and fills defaults', () => {
     const kase = parseCase({ incident: 'IR-2026-0042', targets: { fake: { things: ['x'] } } }, [fake], { cwd: '/tmp' });
-    expect(kase).toMatchObject({ incident: 'IR-2026-0042', severity: 'high', contain: true, approveContainment: false, forensicCidrs: [] });
+    expect(kase).toMatchObject({
+      incident: 'IR-2026-0042',
+      severity: 'high',
+      contain: true,
+      approveContainment: false,
+      forensicCidrs: [],
+    });
     expect(kase.store).toEqual({ kind: 'fs', dir: '/tmp/evidence-store' });
   });
 
@@ -67,7 +73,11 @@ describe('parseCase', () => {
     ['not a CIDR', { incident: 'IR-1-2', forensicCidrs: ['forensics'] }, 'not a CIDR'],
     ['bad ports', { incident: 'IR-1-2', forensicPorts: '22,70000' }, '--forensic-ports'],
     ['bad retain days', { incident: 'IR-1-2', store: 's3://bucket-a', retainDays: 0 }, '--retain-days'],
-    ['bad retention mode', { incident: 'IR-1-2', store: 's3://bucket-a', retentionMode: 'FOREVER' }, '--retention-mode'],
+    [
+      'bad retention mode',
+      { incident: 'IR-1-2', store: 's3://bucket-a', retentionMode: 'FOREVER' },
+      '--retention-mode',
+    ],
     ['lock options on a local store', { incident: 'IR-1-2', store: './x', retainDays: 3 }, 'only to an s3://'],
     ['bad role ARN', { incident: 'IR-1-2', assumeRole: 'admin' }, '--assume-role'],
     ['unknown case field', { incident: 'IR-1-2', sevrity: 'low' }, 'unknown case field "sevrity"'],

@@ -17,7 +17,15 @@ const kase = (extra: Partial<Case> = {}): Case => ({
   ...extra,
 });
 
-const eni = (id: string, vpcId: string, extra: Partial<EniFacts> = {}): EniFacts => ({ id, vpcId, subnetId: 'subnet-1', groups: ['sg-app'], requesterManaged: false, deviceIndex: 0, ...extra });
+const eni = (id: string, vpcId: string, extra: Partial<EniFacts> = {}): EniFacts => ({
+  id,
+  vpcId,
+  subnetId: 'subnet-1',
+  groups: ['sg-app'],
+  requesterManaged: false,
+  deviceIndex: 0,
+  ...extra,
+});
 
 function instance(id: string, extra: Partial<InstanceFacts> = {}): InstanceFacts {
   return {
@@ -36,7 +44,18 @@ function instance(id: string, extra: Partial<InstanceFacts> = {}): InstanceFacts
 }
 
 function facts(instances: InstanceFacts[], params: Partial<Ec2Facts['params']> = {}): Ec2Facts {
-  return { region: 'us-east-1', params: { instances: instances.map((i) => i.instanceId), instanceTags: [], lockSnapshotsDays: null, copyToAccount: null, kmsKey: null, ...params }, instances };
+  return {
+    region: 'us-east-1',
+    params: {
+      instances: instances.map((i) => i.instanceId),
+      instanceTags: [],
+      lockSnapshotsDays: null,
+      copyToAccount: null,
+      kmsKey: null,
+      ...params,
+    },
+    instances,
+  };
 }
 
 const plan = (f: Ec2Facts, k = kase()) => buildPlan(k, new Map([['ec2', f]]), [ec2Provider as unknown as Provider]);
@@ -45,8 +64,18 @@ describe('EC2 planner', () => {
   it('plans deterministic steps per instance: preserve, collect, contain through the VPC groups, settle', () => {
     const p = plan(facts([instance('i-1')]));
     const byId = Object.fromEntries(p.steps.map((s) => [s.id, s]));
-    expect(Object.keys(byId).sort()).toEqual(['ec2:describe/i-1', 'ec2:isolate/i-1', 'ec2:isolation-group/vpc-a', 'ec2:protect/i-1', 'ec2:settle/i-1', 'ec2:snapshot/i-1', 'ec2:tag/i-1']);
-    expect(byId['ec2:isolate/i-1']!.dependsOn).toEqual(expect.arrayContaining(['ec2:isolation-group/vpc-a', 'ec2:snapshot/i-1', 'ec2:describe/i-1', 'ec2:protect/i-1']));
+    expect(Object.keys(byId).sort()).toEqual([
+      'ec2:describe/i-1',
+      'ec2:isolate/i-1',
+      'ec2:isolation-group/vpc-a',
+      'ec2:protect/i-1',
+      'ec2:settle/i-1',
+      'ec2:snapshot/i-1',
+      'ec2:tag/i-1',
+    ]);
+    expect(byId['ec2:isolate/i-1']!.dependsOn).toEqual(
+      expect.arrayContaining(['ec2:isolation-group/vpc-a', 'ec2:snapshot/i-1', 'ec2:describe/i-1', 'ec2:protect/i-1']),
+    );
     expect(byId['ec2:tag/i-1']!.inputs.resources).toEqual(['i-1', 'vol-i-1', 'eni-i-1']);
     expect(plan(facts([instance('i-1')])).digest).toBe(p.digest);
   });
@@ -54,23 +83,41 @@ describe('EC2 planner', () => {
   it('moves an InService Auto Scaling member to Standby before isolation, and leaves only target groups the group does not manage', () => {
     const i = instance('i-2', {
       autoScaling: { group: 'web', lifecycleState: 'InService', targetGroupArns: ['arn:tg/managed'] },
-      registrations: [{ targetGroupArn: 'arn:tg/managed', port: 80 }, { targetGroupArn: 'arn:tg/admin', port: 8080 }],
+      registrations: [
+        { targetGroupArn: 'arn:tg/managed', port: 80 },
+        { targetGroupArn: 'arn:tg/admin', port: 8080 },
+      ],
     });
     const byId = Object.fromEntries(plan(facts([i])).steps.map((s) => [s.id, s]));
     expect(byId['ec2:standby/i-2']!.phase).toBe('preserve');
-    expect(byId['ec2:isolate/i-2']!.dependsOn).toEqual(expect.arrayContaining(['ec2:standby/i-2', 'ec2:deregister/i-2']));
+    expect(byId['ec2:isolate/i-2']!.dependsOn).toEqual(
+      expect.arrayContaining(['ec2:standby/i-2', 'ec2:deregister/i-2']),
+    );
     expect(byId['ec2:deregister/i-2']!.inputs.registrations).toEqual([{ targetGroupArn: 'arn:tg/admin', port: 8080 }]);
-    const standing = plan(facts([instance('i-3', { autoScaling: { group: 'web', lifecycleState: 'Standby', targetGroupArns: [] } })]));
+    const standing = plan(
+      facts([instance('i-3', { autoScaling: { group: 'web', lifecycleState: 'Standby', targetGroupArns: [] } })]),
+    );
     expect(standing.steps.map((s) => s.id)).not.toContain('ec2:standby/i-3');
   });
 
   it('makes one isolation-group step per VPC of non-requester-managed interfaces, and lists the limits', () => {
-    const a = instance('i-4', { enis: [eni('eni-a0', 'vpc-a'), eni('eni-b1', 'vpc-b', { deviceIndex: 1 }), eni('eni-rm', 'vpc-c', { requesterManaged: true, deviceIndex: 2 })] });
+    const a = instance('i-4', {
+      enis: [
+        eni('eni-a0', 'vpc-a'),
+        eni('eni-b1', 'vpc-b', { deviceIndex: 1 }),
+        eni('eni-rm', 'vpc-c', { requesterManaged: true, deviceIndex: 2 }),
+      ],
+    });
     const b = instance('i-5', { spot: true });
     const c = instance('i-6', { rootDeviceType: 'instance-store' });
     const p = plan(facts([a, b, c]), kase({ forensicCidrs: [] }));
-    expect(p.steps.filter((s) => s.action === 'isolation-group').map((s) => s.id)).toEqual(['ec2:isolation-group/vpc-a', 'ec2:isolation-group/vpc-b']);
-    expect(p.steps.find((s) => s.id === 'ec2:isolate/i-4')!.dependsOn).toEqual(expect.arrayContaining(['ec2:isolation-group/vpc-a', 'ec2:isolation-group/vpc-b']));
+    expect(p.steps.filter((s) => s.action === 'isolation-group').map((s) => s.id)).toEqual([
+      'ec2:isolation-group/vpc-a',
+      'ec2:isolation-group/vpc-b',
+    ]);
+    expect(p.steps.find((s) => s.id === 'ec2:isolate/i-4')!.dependsOn).toEqual(
+      expect.arrayContaining(['ec2:isolation-group/vpc-a', 'ec2:isolation-group/vpc-b']),
+    );
     const text = p.limitations.join('\n');
     expect(text).toContain('eni-rm on i-4 is managed by another AWS service');
     expect(text).toContain('i-5 is a Spot instance: stop protection is not supported');
@@ -82,21 +129,36 @@ describe('EC2 planner', () => {
   });
 
   it('plans no containment with --no-contain, and holds it for approval at low severity', () => {
-    expect(plan(facts([instance('i-7')]), kase({ contain: false })).steps.filter((s) => s.phase === 'contain')).toEqual([]);
+    expect(plan(facts([instance('i-7')]), kase({ contain: false })).steps.filter((s) => s.phase === 'contain')).toEqual(
+      [],
+    );
     const low = plan(facts([instance('i-8')]), kase({ severity: 'low' }));
     expect(low.steps.filter((s) => s.phase === 'contain').every((s) => s.awaitsApproval)).toBe(true);
   });
 
   it('locks the set in the snapshot step and carries copy options into settle', () => {
-    const p = plan(facts([instance('i-9')], { lockSnapshotsDays: 30, copyToAccount: '111122223333', kmsKey: 'alias/forensics' }));
+    const p = plan(
+      facts([instance('i-9')], { lockSnapshotsDays: 30, copyToAccount: '111122223333', kmsKey: 'alias/forensics' }),
+    );
     expect(p.steps.find((s) => s.id === 'ec2:snapshot/i-9')!.inputs.lockDays).toBe(30);
-    expect(p.steps.find((s) => s.id === 'ec2:settle/i-9')!.inputs).toMatchObject({ snapshotStep: 'ec2:snapshot/i-9', lockDays: 30, copyToAccount: '111122223333', kmsKey: 'alias/forensics' });
+    expect(p.steps.find((s) => s.id === 'ec2:settle/i-9')!.inputs).toMatchObject({
+      snapshotStep: 'ec2:snapshot/i-9',
+      lockDays: 30,
+      copyToAccount: '111122223333',
+      kmsKey: 'alias/forensics',
+    });
   });
 });
 
 describe('EC2 params', () => {
   it('reports every problem at once, naming the flag', () => {
-    const { problems } = parseEc2Params({ instances: ['i-0123456789abcdef0', 'web-1'], instanceTags: ['novalue'], lockSnapshotsDays: 0, copyToAccount: '12', extra: true });
+    const { problems } = parseEc2Params({
+      instances: ['i-0123456789abcdef0', 'web-1'],
+      instanceTags: ['novalue'],
+      lockSnapshotsDays: 0,
+      copyToAccount: '12',
+      extra: true,
+    });
     expect(problems).toEqual(
       expect.arrayContaining([
         'targets.ec2.extra: unknown field',
@@ -107,6 +169,9 @@ describe('EC2 params', () => {
         expect.stringContaining('--copy-to-account needs --kms-key'),
       ]),
     );
-    expect(parseEc2Params({ instances: 'i-0123456789abcdef0,i-0123456789abcdef1' }).params?.instances).toEqual(['i-0123456789abcdef0', 'i-0123456789abcdef1']);
+    expect(parseEc2Params({ instances: 'i-0123456789abcdef0,i-0123456789abcdef1' }).params?.instances).toEqual([
+      'i-0123456789abcdef0',
+      'i-0123456789abcdef1',
+    ]);
   });
 });

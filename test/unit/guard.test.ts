@@ -14,22 +14,45 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe('the do-not-delete guard', () => {
-  it.each(['DeleteSnapshotCommand', 'TerminateInstancesCommand', 'StopInstancesCommand', 'DeleteObjectCommand', 'DeleteObjectsCommand', 'DeleteDBInstanceCommand', 'StopDBClusterCommand', 'RebootDBInstanceCommand', 'DetachVolumeCommand', 'DeregisterImageCommand', 'PutBucketLifecycleConfigurationCommand', 'ScheduleKeyDeletionCommand', 'AbortMultipartUploadCommand'])(
-    'refuses %s',
-    (name) => {
-      expect(() => assertAwsCommandAllowed(name)).toThrow(GuardRefusal);
-    },
-  );
+  it.each([
+    'DeleteSnapshotCommand',
+    'TerminateInstancesCommand',
+    'StopInstancesCommand',
+    'DeleteObjectCommand',
+    'DeleteObjectsCommand',
+    'DeleteDBInstanceCommand',
+    'StopDBClusterCommand',
+    'RebootDBInstanceCommand',
+    'DetachVolumeCommand',
+    'DeregisterImageCommand',
+    'PutBucketLifecycleConfigurationCommand',
+    'ScheduleKeyDeletionCommand',
+    'AbortMultipartUploadCommand',
+  ])('refuses %s', (name) => {
+    expect(() => assertAwsCommandAllowed(name)).toThrow(GuardRefusal);
+  });
 
   it('refuses writes that could overwrite or unlock evidence', () => {
     expect(() => assertAwsCommandAllowed('PutObjectCommand', { Bucket: 'b', Key: 'k' })).toThrow(/IfNoneMatch/);
     expect(() => assertAwsCommandAllowed('CompleteMultipartUploadCommand', {})).toThrow(/IfNoneMatch/);
-    expect(() => assertAwsCommandAllowed('PutObjectRetentionCommand', { BypassGovernanceRetention: true })).toThrow(/shortens/);
-    expect(() => assertAwsCommandAllowed('ModifyDBInstanceCommand', { DeletionProtection: false })).toThrow(/deletion protection/);
+    expect(() => assertAwsCommandAllowed('PutObjectRetentionCommand', { BypassGovernanceRetention: true })).toThrow(
+      /shortens/,
+    );
+    expect(() => assertAwsCommandAllowed('ModifyDBInstanceCommand', { DeletionProtection: false })).toThrow(
+      /deletion protection/,
+    );
   });
 
   it('lets the calls holdfast needs through', () => {
-    for (const name of ['CreateSnapshotsCommand', 'ModifyNetworkInterfaceAttributeCommand', 'CreateSecurityGroupCommand', 'RevokeSecurityGroupEgressCommand', 'DeregisterTargetsCommand', 'EnterStandbyCommand', 'CreateDBSnapshotCommand']) {
+    for (const name of [
+      'CreateSnapshotsCommand',
+      'ModifyNetworkInterfaceAttributeCommand',
+      'CreateSecurityGroupCommand',
+      'RevokeSecurityGroupEgressCommand',
+      'DeregisterTargetsCommand',
+      'EnterStandbyCommand',
+      'CreateDBSnapshotCommand',
+    ]) {
       expect(() => assertAwsCommandAllowed(name)).not.toThrow();
     }
     expect(() => assertAwsCommandAllowed('PutObjectCommand', { IfNoneMatch: '*' })).not.toThrow();
@@ -43,7 +66,8 @@ describe('the do-not-delete guard', () => {
   });
 
   it('no destructive API call appears anywhere in src/ or providers/ (static scan)', () => {
-    const pattern = /\b(Delete|Terminate|Stop|Reboot)[A-Za-z]*Command\b|\bdeleteNamespaced|\bdeleteCollection|\.delete[A-Z][A-Za-z]*\(|\bevictNamespacedPod|createNamespacedPodEviction/;
+    const pattern =
+      /\b(Delete|Terminate|Stop|Reboot)[A-Za-z]*Command\b|\bdeleteNamespaced|\bdeleteCollection|\.delete[A-Z][A-Za-z]*\(|\bevictNamespacedPod|createNamespacedPodEviction/;
     const offenders: string[] = [];
     for (const file of [...sourceFiles(join(ROOT, 'src')), ...sourceFiles(join(ROOT, 'providers'))]) {
       if (file.endsWith('guard.ts')) continue;

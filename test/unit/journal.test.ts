@@ -12,7 +12,9 @@ const tmp = () => join(mkdtempSync(join(tmpdir(), 'hf-journal-')), 'journal.ndjs
 
 describe('canonicalJson (RFC 8785)', () => {
   it('sorts keys by UTF-16 code units and drops whitespace', () => {
-    expect(canonicalJson({ b: 1, a: [true, null, 'x'], é: 2, Z: { y: 1.5, x: -0 } })).toBe('{"Z":{"x":0,"y":1.5},"a":[true,null,"x"],"b":1,"é":2}');
+    expect(canonicalJson({ b: 1, a: [true, null, 'x'], é: 2, Z: { y: 1.5, x: -0 } })).toBe(
+      '{"Z":{"x":0,"y":1.5},"a":[true,null,"x"],"b":1,"é":2}',
+    );
   });
   it('serialises numbers the ECMAScript way', () => {
     expect(canonicalJson([1e21, 1e-7, 100, 0.1])).toBe('[1e+21,1e-7,100,0.1]');
@@ -63,13 +65,29 @@ describe('Journal', () => {
 });
 
 describe('deriveJournalState after a release', () => {
-  const change = { id: 'ec2:isolate/i-1/eni-1/groups', stepId: 'ec2:isolate/i-1', provider: 'ec2', resource: 'eni-1', attribute: 'groups', before: ['sg-a'], after: ['sg-iso'], at: '2026-12-03T05:00:01Z', reversible: true };
+  const change = {
+    id: 'ec2:isolate/i-1/eni-1/groups',
+    stepId: 'ec2:isolate/i-1',
+    provider: 'ec2',
+    resource: 'eni-1',
+    attribute: 'groups',
+    before: ['sg-a'],
+    after: ['sg-iso'],
+    at: '2026-12-03T05:00:01Z',
+    reversible: true,
+  };
   const events = [
     { type: 'step.started', stepId: change.stepId },
     { type: 'change.recorded', stepId: change.stepId, change },
     { type: 'step.done', stepId: change.stepId, outputs: {} },
     { type: 'change.released', changeId: change.id, resource: 'eni-1', attribute: 'groups', restored: true },
-  ].map((e, i) => ({ ...e, seq: i + 1, at: `2026-12-03T05:00:0${i}Z`, prev: '', incident: 'IR-1-2' })) as unknown as CaptureEvent[];
+  ].map((e, i) => ({
+    ...e,
+    seq: i + 1,
+    at: `2026-12-03T05:00:0${i}Z`,
+    prev: '',
+    incident: 'IR-1-2',
+  })) as unknown as CaptureEvent[];
 
   it('marks the step whose change was undone, so a new capture runs it again', () => {
     const state = deriveJournalState(events);
@@ -83,7 +101,13 @@ describe('deriveJournalState after a release', () => {
       { type: 'step.started', stepId: change.stepId },
       { type: 'change.recorded', stepId: change.stepId, change: { ...change, at: '2026-12-03T06:00:00Z' } },
       { type: 'step.done', stepId: change.stepId, outputs: {} },
-    ].map((e, i) => ({ ...e, seq: 10 + i, at: `2026-12-03T06:00:0${i}Z`, prev: '', incident: 'IR-1-2' })) as unknown as CaptureEvent[];
+    ].map((e, i) => ({
+      ...e,
+      seq: 10 + i,
+      at: `2026-12-03T06:00:0${i}Z`,
+      prev: '',
+      incident: 'IR-1-2',
+    })) as unknown as CaptureEvent[];
     const state = deriveJournalState([...events, ...more]);
     expect(state.releasedSteps.size).toBe(0);
     expect(state.released.has(change.id)).toBe(false);

@@ -3,7 +3,18 @@ import { buildPlan, planDigest } from '../../src/engine/plan.js';
 import type { Case, Provider, StepDraft } from '../../src/core/types.js';
 
 function provider(id: string, steps: StepDraft[], relate?: Provider['relate']): Provider {
-  return { id, summary: id, flags: [], policies: [], example: '', parseParams: (r) => ({ params: r, problems: [] }), discover: async () => ({}), plan: () => ({ steps }), run: async () => ({}), ...(relate ? { relate } : {}) };
+  return {
+    id,
+    summary: id,
+    flags: [],
+    policies: [],
+    example: '',
+    parseParams: (r) => ({ params: r, problems: [] }),
+    discover: async () => ({}),
+    plan: () => ({ steps }),
+    run: async () => ({}),
+    ...(relate ? { relate } : {}),
+  };
 }
 
 const kase = (extra: Partial<Case> = {}): Case => ({
@@ -25,7 +36,10 @@ const stepsA: StepDraft[] = [
 ];
 
 describe('buildPlan', () => {
-  const facts = new Map<string, unknown>([['a', {}], ['b', {}]]);
+  const facts = new Map<string, unknown>([
+    ['a', {}],
+    ['b', {}],
+  ]);
 
   it('namespaces ids and orders phases within a target only', () => {
     const plan = buildPlan(kase(), facts, [provider('a', stepsA)]);
@@ -59,7 +73,11 @@ describe('buildPlan', () => {
   });
 
   it('applies cross-provider relations (containment of b waits for a collect step of a)', () => {
-    const b = provider('b', [{ id: 'contain/db', action: 'isolate', phase: 'contain', target: 'b:db', title: 'isolate db', inputs: {} }], () => ({ 'b:contain/db': ['a:snap/x'] }));
+    const b = provider(
+      'b',
+      [{ id: 'contain/db', action: 'isolate', phase: 'contain', target: 'b:db', title: 'isolate db', inputs: {} }],
+      () => ({ 'b:contain/db': ['a:snap/x'] }),
+    );
     const plan = buildPlan(kase(), facts, [provider('a', stepsA), b]);
     expect(plan.steps.find((s) => s.id === 'b:contain/db')!.dependsOn).toEqual(['a:snap/x']);
   });

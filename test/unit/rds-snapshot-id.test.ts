@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isValidRdsSnapshotIdentifier, MAX_RDS_SNAPSHOT_ID_LENGTH, rdsSnapshotIdentifier } from '../../providers/rds/snapshot-id.js';
+import {
+  isValidRdsSnapshotIdentifier,
+  MAX_RDS_SNAPSHOT_ID_LENGTH,
+  rdsSnapshotIdentifier,
+} from '../../providers/rds/snapshot-id.js';
 
 describe('rdsSnapshotIdentifier', () => {
   it.each([

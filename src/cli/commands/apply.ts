@@ -13,16 +13,19 @@ export function registerApplyCommand(program: Command, providers: readonly Provi
     .command('apply')
     .description('execute exactly the steps of a plan saved by `evidence plan --out`')
     .argument('<plan>', 'plan JSON file')
-    .addHelpText('after', '\nExample:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json && evidence apply plan.json');
+    .addHelpText(
+      'after',
+      '\nExample:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json && evidence apply plan.json',
+    );
   addRunOptions(cmd).action(async (file: string, opts: Record<string, unknown>) => {
-      const out = createOutput(Boolean(opts.json));
-      let value: unknown;
-      try {
-        value = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (error) {
-        throw new BadInputError(`bad input: plan ${file}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`);
-      }
-      const plan = assertUsablePlan(value, providers, `plan ${file}`);
-      process.exitCode = await runPlanFromCli(plan, out, runOptionsFrom(opts, providers, plan.case.region));
-    });
+    const out = createOutput(Boolean(opts.json));
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new BadInputError(`bad input: plan ${file}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`);
+    }
+    const plan = assertUsablePlan(value, providers, `plan ${file}`);
+    process.exitCode = await runPlanFromCli(plan, out, runOptionsFrom(opts, providers, plan.case.region));
+  });
 }

@@ -16,34 +16,43 @@ Examples:
 function printPlan(plan: CapturePlan, out: Output): void {
   out.say(`plan for ${plan.incident} (${plan.steps.length} steps, digest ${plan.digest.slice(0, 16)}…):`);
   for (const s of plan.steps) {
-    out.say(`  [${s.phase}] ${s.id} — ${s.title}${s.awaitsApproval ? '  (waits for approval)' : ''}${s.dependsOn.length ? `  after ${s.dependsOn.length}` : ''}`);
+    out.say(
+      `  [${s.phase}] ${s.id} — ${s.title}${s.awaitsApproval ? '  (waits for approval)' : ''}${s.dependsOn.length ? `  after ${s.dependsOn.length}` : ''}`,
+    );
   }
   for (const l of plan.limitations) out.say(`  limitation: ${l}`);
 }
 
 /** Register `capture` and `plan`. */
 export function registerCaptureCommands(program: Command, providers: readonly Provider[]): void {
-  const capture = program.command('capture').description('preserve, collect and contain, then seal the evidence manifest');
+  const capture = program
+    .command('capture')
+    .description('preserve, collect and contain, then seal the evidence manifest');
   const toCase = addCaseOptions(capture, providers);
-  addRunOptions(capture.option('--plan-out <file>', 'also save the plan as JSON').addHelpText('after', EXAMPLES)).action(
-    async (opts: Record<string, unknown>) => {
-      const out = createOutput(Boolean(opts.json));
-      const caseInput = toCase(opts);
-      const run = runOptionsFrom(opts, providers, typeof caseInput.region === 'string' ? caseInput.region : undefined);
-      const plan = await planCapture(caseInput, { providers });
-      if (typeof opts.planOut === 'string') writeFileSync(opts.planOut, `${JSON.stringify(plan, null, 2)}\n`);
-      printPlan(plan, out);
-      process.exitCode = await runPlanFromCli(plan, out, run);
-    },
-  );
+  addRunOptions(
+    capture.option('--plan-out <file>', 'also save the plan as JSON').addHelpText('after', EXAMPLES),
+  ).action(async (opts: Record<string, unknown>) => {
+    const out = createOutput(Boolean(opts.json));
+    const caseInput = toCase(opts);
+    const run = runOptionsFrom(opts, providers, typeof caseInput.region === 'string' ? caseInput.region : undefined);
+    const plan = await planCapture(caseInput, { providers });
+    if (typeof opts.planOut === 'string') writeFileSync(opts.planOut, `${JSON.stringify(plan, null, 2)}\n`);
+    printPlan(plan, out);
+    process.exitCode = await runPlanFromCli(plan, out, run);
+  });
 
-  const planCmd = program.command('plan').description('print and save the plan and the preflight report; changes nothing');
+  const planCmd = program
+    .command('plan')
+    .description('print and save the plan and the preflight report; changes nothing');
   const toPlanCase = addCaseOptions(planCmd, providers);
   planCmd
     .option('--out <file>', 'save the plan as JSON (for `evidence apply`)')
     .option('--no-preflight', 'skip the permission preflight')
     .option('--json', 'NDJSON events and the plan on stdout')
-    .addHelpText('after', `\nExamples:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json\n  evidence apply plan.json`)
+    .addHelpText(
+      'after',
+      `\nExamples:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json\n  evidence apply plan.json`,
+    )
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const plan = await planCapture(toPlanCase(opts), { providers });

@@ -11,7 +11,9 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
   program
     .command('drill')
     .description('run a complete exercise (plan, dry run, capture, verify, release) against local emulators')
-    .addOption(new Option('--scenario <name>', 'scenario to seed').choices([...DRILL_SCENARIOS]).default('web-compromise'))
+    .addOption(
+      new Option('--scenario <name>', 'scenario to seed').choices([...DRILL_SCENARIOS]).default('web-compromise'),
+    )
     .option('--json', 'NDJSON events and the drill report on stdout')
     .addHelpText(
       'after',
@@ -20,8 +22,13 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       // Loaded here: the drill's seeding imports every AWS SDK, which other commands need not pay for.
-      const [{ runDrill }, { drillExtensions }] = await Promise.all([import('../../drill/run-drill.js'), import('../../drill/extensions.js')]);
-      out.say(`drill "${String(opts.scenario)}": starting local emulators (first run installs the AWS emulator; this can take a minute)`);
+      const [{ runDrill }, { drillExtensions }] = await Promise.all([
+        import('../../drill/run-drill.js'),
+        import('../../drill/extensions.js'),
+      ]);
+      out.say(
+        `drill "${String(opts.scenario)}": starting local emulators (first run installs the AWS emulator; this can take a minute)`,
+      );
       const report = await runDrill({
         scenario: opts.scenario as (typeof DRILL_SCENARIOS)[number],
         providers,
@@ -36,9 +43,12 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
       });
       for (const s of report.skipped) out.say(`  skipped ${s.provider}: ${s.reason}`);
       for (const p of report.capture?.manifest?.timeline.phases ?? []) {
-        out.say(`  phase ${p.phase.padEnd(8)} ${p.endedAt ? `${Date.parse(p.endedAt) - Date.parse(p.startedAt)} ms` : 'unfinished'}`);
+        out.say(
+          `  phase ${p.phase.padEnd(8)} ${p.endedAt ? `${Date.parse(p.endedAt) - Date.parse(p.startedAt)} ms` : 'unfinished'}`,
+        );
       }
-      if (report.waitingSitrep) out.say(`\nWhile containment waited for approval:\n\n${renderSitrepMarkdown(report.waitingSitrep)}`);
+      if (report.waitingSitrep)
+        out.say(`\nWhile containment waited for approval:\n\n${renderSitrepMarkdown(report.waitingSitrep)}`);
       if (report.sitrep) out.say(`\n${renderSitrepMarkdown(report.sitrep)}`);
       out.data({ type: 'drill', ...report });
       out.say(`drill ${report.ok ? 'passed' : 'FAILED'} for ${report.incident} (work files in ${report.workdir})`);

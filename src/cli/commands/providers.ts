@@ -13,7 +13,14 @@ export function registerProvidersCommand(program: Command, providers: readonly P
     .action((opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       for (const p of providers) {
-        out.data({ type: 'provider', id: p.id, summary: p.summary, flags: p.flags, policies: p.policies, example: p.example });
+        out.data({
+          type: 'provider',
+          id: p.id,
+          summary: p.summary,
+          flags: p.flags,
+          policies: p.policies,
+          example: p.example,
+        });
         out.say(`${p.id} — ${p.summary}`);
         for (const f of p.flags) out.say(`    ${f.flags.padEnd(34)} ${f.description}`);
         out.say(`  permissions: ${p.policies.join(', ') || 'none'}`);

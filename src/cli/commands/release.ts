@@ -23,13 +23,22 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
     .option('--restore-protection', 'also restore termination/stop protection and other preservation changes')
     .option('--store <where>', 'read the journal from this store when it is not on this machine')
     .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
-    .option('--notify-webhook <url>', 'post the release and the new sitrep as JSON (or env:NAME to read the URL from a variable)')
+    .option(
+      '--notify-webhook <url>',
+      'post the release and the new sitrep as JSON (or env:NAME to read the URL from a variable)',
+    )
     .option('--json', 'NDJSON events and the outcome on stdout')
-    .addHelpText('after', '\nExamples:\n  evidence release --incident IR-2026-0042 --dry-run\n  evidence release --incident IR-2026-0042 --approve')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  evidence release --incident IR-2026-0042 --dry-run\n  evidence release --incident IR-2026-0042 --approve',
+    )
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const incident = assertIncidentId(opts.incident);
-      if (!opts.approve && !opts.dryRun) throw new BadInputError('bad input: --approve is required to release containment (or --dry-run to see what it would undo)');
+      if (!opts.approve && !opts.dryRun)
+        throw new BadInputError(
+          'bad input: --approve is required to release containment (or --dry-run to see what it would undo)',
+        );
       const store = typeof opts.store === 'string' ? storeFromOption(opts.store) : undefined;
       const hook = typeof opts.notifyWebhook === 'string' ? webhookUrl(opts.notifyWebhook) : undefined;
       const outcome = await releaseContainment({
@@ -47,15 +56,28 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
       });
       out.data({ type: 'outcome', ...outcome });
       if (outcome.wouldRestore) {
-        for (const c of outcome.wouldRestore) out.say(`  would restore ${c.resource} ${c.attribute}: ${JSON.stringify(c.after)} → ${JSON.stringify(c.before)}`);
-        out.say(`release dry run: ${outcome.wouldRestore.length} changes would be undone (each only if still as holdfast left it); nothing was changed`);
+        for (const c of outcome.wouldRestore)
+          out.say(
+            `  would restore ${c.resource} ${c.attribute}: ${JSON.stringify(c.after)} → ${JSON.stringify(c.before)}`,
+          );
+        out.say(
+          `release dry run: ${outcome.wouldRestore.length} changes would be undone (each only if still as holdfast left it); nothing was changed`,
+        );
         return;
       }
       out.say(`release ${outcome.status}: ${outcome.restored.length} restored, ${outcome.failed.length} failed`);
       if (hook) {
         // Containment lifted is news for the channel that was told it was in place.
         const sitrep = buildSitrep(incident, readJournalEvents(outcome.journalPath), new Date().toISOString());
-        const posted = await createWebhookNotifier(hook).finish({ type: 'release', status: outcome.status, restored: outcome.restored.length, failed: outcome.failed.length, notes: outcome.notes, sitrep, markdown: renderSitrepMarkdown(sitrep) });
+        const posted = await createWebhookNotifier(hook).finish({
+          type: 'release',
+          status: outcome.status,
+          restored: outcome.restored.length,
+          failed: outcome.failed.length,
+          notes: outcome.notes,
+          sitrep,
+          markdown: renderSitrepMarkdown(sitrep),
+        });
         if (posted.failed) out.say('note: the webhook post failed (the release is not affected)');
       }
       process.exitCode = outcome.failed.length ? EXIT.partial : EXIT.ok;

@@ -21,7 +21,10 @@ export function registerStatusCommand(program: Command): void {
     .option('--store <where>', 'read the journal from this evidence store when it is not on this machine')
     .option('--sitrep', 'a situation report (Markdown on stdout; with --json, as data)')
     .option('--json', 'the status as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  evidence status\n  evidence status --incident IR-2026-0042\n  evidence status --incident IR-2026-0042 --sitrep > sitrep.md')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  evidence status\n  evidence status --incident IR-2026-0042\n  evidence status --incident IR-2026-0042 --sitrep > sitrep.md',
+    )
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const stateDir = resolveStateDir(opts.stateDir as string | undefined);
@@ -36,7 +39,10 @@ export function registerStatusCommand(program: Command): void {
       else if (typeof opts.store === 'string') {
         text = await readJournalFromStore(storeFromOption(opts.store), incident);
         if (!text) throw new BadInputError(`bad input: --incident ${incident}: no journal in ${opts.store}`);
-      } else throw new BadInputError(`bad input: --incident ${incident}: no journal at ${path} (pass --store to read it from the evidence store)`);
+      } else
+        throw new BadInputError(
+          `bad input: --incident ${incident}: no journal at ${path} (pass --store to read it from the evidence store)`,
+        );
       const chain = checkJournalChain(text);
       if (opts.sitrep) {
         const sitrep = buildSitrep(incident, chain.events, new Date().toISOString());
@@ -46,9 +52,19 @@ export function registerStatusCommand(program: Command): void {
       }
       const report = statusFromJournal(incident, chain.events);
       out.data({ type: 'status', ...report, journalIntact: chain.ok });
-      out.say(`${incident}: ${report.sealed ? `sealed (${report.sealed.status}) at ${report.sealed.at}` : 'not sealed yet'}; journal ${chain.ok ? 'intact' : 'BROKEN'}`);
-      out.say(`  steps: ${Object.entries(report.counts).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}`);
-      for (const s of report.steps.filter((s) => s.status !== 'done')) out.say(`  ${s.status.toUpperCase()} ${s.id}${s.detail ? ` — ${s.detail}` : ''}`);
+      out.say(
+        `${incident}: ${report.sealed ? `sealed (${report.sealed.status}) at ${report.sealed.at}` : 'not sealed yet'}; journal ${chain.ok ? 'intact' : 'BROKEN'}`,
+      );
+      out.say(
+        `  steps: ${
+          Object.entries(report.counts)
+            .filter(([, n]) => n)
+            .map(([k, n]) => `${n} ${k}`)
+            .join(', ') || 'none'
+        }`,
+      );
+      for (const s of report.steps.filter((s) => s.status !== 'done'))
+        out.say(`  ${s.status.toUpperCase()} ${s.id}${s.detail ? ` — ${s.detail}` : ''}`);
       out.say(`  ${report.artifacts} artifacts, ${report.changes} changes, ${report.released} released`);
       for (const l of report.limitations) out.say(`  limitation: ${l}`);
     });
@@ -56,17 +72,36 @@ export function registerStatusCommand(program: Command): void {
 
 /** One line per incident journaled in `stateDir`: the first question at a shift change is "what is open?". */
 function listIncidents(stateDir: string, out: ReturnType<typeof createOutput>): void {
-  const incidents = existsSync(stateDir) ? readdirSync(stateDir).filter((name) => existsSync(journalPath(stateDir, name))).sort() : [];
+  const incidents = existsSync(stateDir)
+    ? readdirSync(stateDir)
+        .filter((name) => existsSync(journalPath(stateDir, name)))
+        .sort()
+    : [];
   if (!incidents.length) {
-    out.say(`no incidents journaled in ${stateDir} (give --state-dir, or --incident with --store to read one from the evidence store)`);
+    out.say(
+      `no incidents journaled in ${stateDir} (give --state-dir, or --incident with --store to read one from the evidence store)`,
+    );
     return;
   }
   for (const incident of incidents) {
     const chain = checkJournalChain(readFileSync(journalPath(stateDir, incident), 'utf8'));
     const report = statusFromJournal(incident, chain.events);
     const sitrep = buildSitrep(incident, chain.events, new Date().toISOString());
-    out.data({ type: 'incident', incident, status: sitrep.status, sealed: report.sealed ?? null, counts: report.counts, lastAt: report.lastAt ?? null, journalIntact: chain.ok });
-    const open = Object.entries(report.counts).filter(([k, n]) => n && k !== 'done').map(([k, n]) => `${n} ${k}`).join(', ');
-    out.say(`${incident}  ${sitrep.status}${report.sealed ? `, sealed ${report.sealed.status}` : ', not sealed'}${open ? ` — ${open}` : ''}  (last ${report.lastAt ?? 'never'})${chain.ok ? '' : '  JOURNAL BROKEN'}`);
+    out.data({
+      type: 'incident',
+      incident,
+      status: sitrep.status,
+      sealed: report.sealed ?? null,
+      counts: report.counts,
+      lastAt: report.lastAt ?? null,
+      journalIntact: chain.ok,
+    });
+    const open = Object.entries(report.counts)
+      .filter(([k, n]) => n && k !== 'done')
+      .map(([k, n]) => `${n} ${k}`)
+      .join(', ');
+    out.say(
+      `${incident}  ${sitrep.status}${report.sealed ? `, sealed ${report.sealed.status}` : ', not sealed'}${open ? ` — ${open}` : ''}  (last ${report.lastAt ?? 'never'})${chain.ok ? '' : '  JOURNAL BROKEN'}`,
+    );
   }
 }

@@ -21,11 +21,15 @@ export function registerVerifyCommand(program: Command): void {
     .option('--require-signature', 'fail when the manifest is not signed')
     .option('--no-custody', 'do not append a custody-log entry (e.g. read-only access)')
     .option('--json', 'the report as JSON on stdout')
-    .addHelpText('after', '\nExamples:\n  evidence verify --incident IR-2026-0042 --store s3://ir-evidence/cases\n  evidence verify --incident IR-2026-0042 ./evidence-store')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  evidence verify --incident IR-2026-0042 --store s3://ir-evidence/cases\n  evidence verify --incident IR-2026-0042 ./evidence-store',
+    )
     .action(async (folder: string | undefined, opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const incident = assertIncidentId(opts.incident);
-      if (folder && (!existsSync(folder) || !statSync(folder).isDirectory())) throw new BadInputError(`bad input: ${folder} is not a folder`);
+      if (folder && (!existsSync(folder) || !statSync(folder).isDirectory()))
+        throw new BadInputError(`bad input: ${folder} is not a folder`);
       const store = storeFromOption(folder ?? opts.store, typeof opts.region === 'string' ? opts.region : undefined);
       let publicKeyPem: string | undefined;
       if (typeof opts.publicKey === 'string') {
@@ -35,16 +39,28 @@ export function registerVerifyCommand(program: Command): void {
           throw new BadInputError(`bad input: --public-key ${opts.publicKey}: cannot read`);
         }
       }
-      const report = await verifyEvidence(store, incident, { ...(publicKeyPem ? { publicKeyPem } : {}), requireSignature: Boolean(opts.requireSignature) });
+      const report = await verifyEvidence(store, incident, {
+        ...(publicKeyPem ? { publicKeyPem } : {}),
+        requireSignature: Boolean(opts.requireSignature),
+      });
       // Verifying touches the evidence: the custody log records who did it and what they found.
-      const custody = opts.custody === false ? {} : await appendCustody(store, incident, 'verify', { ok: report.ok, failed: report.items.filter((i) => !i.ok).map((i) => i.id) });
+      const custody =
+        opts.custody === false
+          ? {}
+          : await appendCustody(store, incident, 'verify', {
+              ok: report.ok,
+              failed: report.items.filter((i) => !i.ok).map((i) => i.id),
+            });
       out.data({ type: 'verify', ...report, ...(custody.key ? { custodyKey: custody.key } : {}) });
       if (custody.error) out.say(`note: could not append to the custody log (${custody.error})`);
       out.say(`verify ${incident} in ${store.description}:`);
-      for (const item of report.items) out.say(`  ${item.ok ? 'ok  ' : 'FAIL'} ${item.kind.padEnd(9)} ${item.id}  ${item.detail}`);
+      for (const item of report.items)
+        out.say(`  ${item.ok ? 'ok  ' : 'FAIL'} ${item.kind.padEnd(9)} ${item.id}  ${item.detail}`);
       if (!report.ok) {
         const failed = report.items.filter((i) => !i.ok).map((i) => `${i.kind} ${i.id}: ${i.detail}`);
-        throw new IntegrityError(`integrity check failed for ${incident}: ${failed.length} item(s)`, { details: failed });
+        throw new IntegrityError(`integrity check failed for ${incident}: ${failed.length} item(s)`, {
+          details: failed,
+        });
       }
       out.say(`all ${report.items.length} checks passed`);
     });
