@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { BadInputError, PermissionError, RemoteError } from '../../src/core/errors.js';
 import { assertKubeRequestAllowed } from '../../src/core/guard.js';
+import { FIELD_MANAGER, userAgent } from '../../src/core/tool-info.js';
 import { kubeAction } from './api-paths.js';
 import { KUBE_CHECKPOINT_POLICY, KUBE_POLICY } from './facts.js';
 
@@ -137,7 +138,10 @@ export function createKubeClient(options: {
 
   const open = async (method: string, path: string, opts: KubeRequestOptions): Promise<IncomingMessage> => {
     assertKubeRequestAllowed(method, path);
-    const query = opts.query ?? {};
+    // Every write names holdfast as its field manager (managedFields, audit); the node proxy passes
+    // queries on to the kubelet, which has no use for one.
+    const writes = method !== 'GET' && !path.includes('/proxy/');
+    const query = writes ? { fieldManager: FIELD_MANAGER, ...opts.query } : (opts.query ?? {});
     client.onRequest?.(method, path, query);
     const qs = new URLSearchParams(query).toString();
     const url = new URL(`${server}${path}${qs ? `?${qs}` : ''}`);
@@ -146,6 +150,7 @@ export function createKubeClient(options: {
       method,
       headers: {
         accept: 'application/json, */*',
+        'user-agent': userAgent(),
         ...(payload ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
       },
       timeout: KUBE_REQUEST_TIMEOUT_MS,

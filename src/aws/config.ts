@@ -2,6 +2,7 @@
  * Plain AWS client settings shared by every AWS provider. No SDK is imported here: each provider's
  * client.ts builds its own clients from this config.
  */
+import { userAgent } from '../core/tool-info.js';
 import type { ProviderContext } from '../core/types.js';
 
 export const DEFAULT_REGION = 'us-east-1';
@@ -14,6 +15,8 @@ export interface AwsClientConfig {
   maxAttempts?: number;
   /** Credentials provider for --assume-role, when one was built by src/aws/identity.ts. */
   credentials?: unknown;
+  /** Appended to the SDK's own User-Agent, so CloudTrail's userAgent names holdfast and its version. */
+  customUserAgent: string;
 }
 
 /** Region from the case, then the usual AWS environment, then us-east-1. */
@@ -38,6 +41,7 @@ export function awsClientConfig(ctx: Pick<ProviderContext, 'kase' | 'env' | 'cli
   const credentials = ctx.clients['aws:credentials'] ?? fromEnv;
   return {
     region: resolveRegion(ctx.kase.region, ctx.env),
+    customUserAgent: userAgent(),
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     ...(maxAttempts ? { maxAttempts } : {}),
     ...(credentials ? { credentials } : {}),

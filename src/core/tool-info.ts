@@ -46,6 +46,14 @@ export function toolInfo(): JsonObject {
   return cached;
 }
 
+/** `holdfast/<version>`: the User-Agent of every request holdfast sends, so audit logs name the tool. */
+export function userAgent(): string {
+  return `holdfast/${String(toolInfo().version)}`;
+}
+
+/** The field manager of every Kubernetes write: managedFields then say which fields holdfast set. */
+export const FIELD_MANAGER = 'holdfast';
+
 /** The local operator: OS user and host (the cloud identity is added by the caller). */
 export function localOperator(): JsonObject {
   let user = 'unknown';
