@@ -33,7 +33,10 @@ export function addCaseOptions(
     .option('--no-contain', 'preserve and collect only; plan no containment')
     .option('--region <region>', 'AWS region (default: AWS_REGION, then us-east-1)')
     .option('--assume-role <arn>', 'assume this IAM role for every AWS call')
-    .option('--store <where>', 'evidence store: s3://bucket/prefix or a directory (default ./evidence-store)')
+    .option(
+      '--store <where>',
+      'evidence store: s3://bucket/prefix or a directory (default ./evidence-store, printed as an absolute path)',
+    )
     .option('--retain-days <days>', 'Object Lock retention for every stored object (default 365)')
     .addOption(new Option('--retention-mode <mode>', 'Object Lock mode').choices(['COMPLIANCE', 'GOVERNANCE']))
     .option('--legal-hold', 'also put a legal hold on every stored object')

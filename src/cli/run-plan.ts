@@ -10,6 +10,11 @@ import type { Signer } from '../evidence/signing.js';
 import type { CapturePlan, Provider } from '../core/types.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import { describeEvent, type Output } from './output.js';
+import { storeObjectLocation } from '../engine/incident-store.js';
+
+/** Help text for every --state-dir. */
+export const STATE_DIR_HELP =
+  'where local journals live (default: $HOLDFAST_STATE_DIR, an existing ./.holdfast, else ~/.local/state/holdfast)';
 
 export interface RunPlanOptions {
   providers: readonly Provider[];
@@ -25,7 +30,7 @@ export function addRunOptions(cmd: Command): Command {
   cmd
     .option('--dry-run', 'change nothing: preflight every step (EC2 DryRun, Kubernetes dryRun=All)')
     .option('--concurrency <n>', 'steps in flight at once (default 8)')
-    .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--json', 'NDJSON events and the outcome on stdout');
   return addSignerOptions(cmd);
 }
@@ -102,7 +107,7 @@ export async function runPlanFromCli(plan: CapturePlan, out: Output, options: Ru
         if (line) out.say(line);
       },
     });
-    summarise(outcome, out);
+    summarise(outcome, plan, out);
     if (notifier) {
       const sitrep = buildSitrep(plan.incident, readJournalEvents(outcome.journalPath), new Date().toISOString());
       const posted = await notifier.finish({
@@ -133,7 +138,7 @@ function exitCodeFor(outcome: CaptureOutcome): number {
   return EXIT.ok;
 }
 
-function summarise(outcome: CaptureOutcome, out: Output): void {
+function summarise(outcome: CaptureOutcome, plan: CapturePlan, out: Output): void {
   out.say('');
   if (outcome.dryRun) {
     const denied =
@@ -153,7 +158,7 @@ function summarise(outcome: CaptureOutcome, out: Output): void {
     for (const f of outcome.failures) out.say(`  FAILED ${f.stepId}: ${f.message}`);
     if (outcome.manifestKey)
       out.say(
-        `  manifest: ${outcome.manifestKey}${outcome.manifestVersionId ? ` (version ${outcome.manifestVersionId})` : ''}`,
+        `  manifest: ${storeObjectLocation(plan.case.store, outcome.manifestKey)}${outcome.manifestVersionId ? ` (version ${outcome.manifestVersionId})` : ''}`,
       );
     if (outcome.journalPath) out.say(`  journal: ${outcome.journalPath}`);
   }

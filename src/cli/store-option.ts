@@ -3,13 +3,18 @@ import { awsClientConfig } from '../aws/config.js';
 import { parseStoreSpec } from '../engine/case.js';
 import { BadInputError } from '../core/errors.js';
 import { createStore } from '../engine/registry.js';
-import type { EvidenceStore } from '../core/types.js';
+import type { EvidenceStore, StoreSpec } from '../core/types.js';
 
 /** The evidence store a `--store` value (or an offline folder) names; the caller's own credentials. */
 export function storeFromOption(value: unknown, region?: string): EvidenceStore {
   const problems: string[] = [];
   const spec = parseStoreSpec({ store: value }, problems, process.cwd());
   if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`);
+  return storeFromSpec(spec, region);
+}
+
+/** The evidence store a parsed spec (e.g. an incident's recorded store) names; the caller's own credentials. */
+export function storeFromSpec(spec: StoreSpec, region?: string): EvidenceStore {
   const kase = { store: spec, ...(region ? { region } : {}) } as never;
   return createStore(spec, awsClientConfig({ kase, env: process.env, clients: {} }));
 }

@@ -4,7 +4,6 @@
  * A partial capture is a result, not an exception.
  */
 import { randomUUID } from 'node:crypto';
-import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import { providerClients } from '../aws/assume-role.js';
 import { awsClientConfig } from '../aws/config.js';
@@ -20,23 +19,25 @@ import { phaseCheckpoints } from './phase-checkpoints.js';
 import { isAlreadySealed, seal, sealedOutcome } from './seal.js';
 import type { Signer } from '../evidence/signing.js';
 import { stepContext, type RunDeps } from './step-context.js';
+import { journalPath, resolveStateDir } from './state-dir.js';
+import { recordIncidentStore } from './incident-store.js';
 import { restoreJournalFromStore } from '../evidence/store-journal.js';
 import { localOperator, toolInfo } from '../core/tool-info.js';
 import type { CapturePlan, EvidenceStore, JsonObject, Provider, ProviderContext, Step } from '../core/types.js';
 
 export type { CaptureOutcome } from './outcome.js';
+export { journalPath, resolveStateDir } from './state-dir.js';
 export { restoreJournalFromStore, streamToString } from '../evidence/store-journal.js';
 
 export const DEFAULT_CONCURRENCY = 8;
 export const DEFAULT_MAX_ATTEMPTS = 4;
 export const DEFAULT_RETRY_BASE_DELAY_MS = 500;
-export const DEFAULT_STATE_DIR = '.holdfast';
 
 /** Options for `executePlan`; everything is optional and injectable. */
 export interface ExecuteOptions {
   providers?: readonly Provider[];
   store?: EvidenceStore;
-  /** Where the local journal lives (default ./.holdfast, or $HOLDFAST_STATE_DIR). */
+  /** Where the local journal lives (default $HOLDFAST_STATE_DIR, an existing ./.holdfast, or ~/.local/state/holdfast). */
   stateDir?: string;
   onEvent?: (event: CaptureEvent) => void;
   signal?: AbortSignal;
@@ -54,16 +55,6 @@ export interface ExecuteOptions {
 }
 
 type StepResult = 'done' | 'failed' | 'skipped' | 'waiting' | 'aborted';
-
-/** Where local journals live: the option, else $HOLDFAST_STATE_DIR, else ./.holdfast. */
-export function resolveStateDir(stateDir: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  return stateDir ?? env.HOLDFAST_STATE_DIR ?? DEFAULT_STATE_DIR;
-}
-
-/** Resolve the local journal path for an incident. */
-export function journalPath(stateDir: string, incident: string): string {
-  return join(resolve(stateDir), incident, 'journal.ndjson');
-}
 
 /** Run (or, with dryRun, preflight) a plan. */
 export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {}): Promise<CaptureOutcome> {
@@ -106,11 +97,14 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   if (!storeCheck.ok)
     throw new BadInputError(`bad input: the evidence store cannot be used`, { details: storeCheck.problems });
 
-  const path = journalPath(resolveStateDir(options.stateDir, env), plan.incident);
+  const stateDir = resolveStateDir(options.stateDir, env);
+  const path = journalPath(stateDir, plan.incident);
   const unlock = lockIncident(path, plan.incident);
   let journal: Journal;
   try {
     await restoreJournalFromStore(path, plan.incident, store);
+    // status, verify and release find the evidence from here without --store.
+    recordIncidentStore(stateDir, plan.incident, kase.store, kase.region);
     journal = Journal.open(path, plan.incident);
   } catch (error) {
     unlock();

@@ -1,5 +1,6 @@
 /** Run the built `evidence` binary the way a responder would. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
@@ -18,9 +19,10 @@ export function startCli(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
 ): { child: ChildProcess; done: Promise<CliResult> } {
+  const cwd = options.cwd ?? process.cwd();
   const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: options.cwd ?? process.cwd(),
-    env: options.env ?? process.env,
+    cwd,
+    env: testStateEnv(options.env ?? process.env, cwd),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -37,6 +39,16 @@ export function startCli(
     });
   });
   return { child, done };
+}
+
+/**
+ * Keep each test's journals in its own folder (cwd/.holdfast, as the tests read them) unless the
+ * test chooses a state dir itself (HOLDFAST_STATE_DIR or XDG_STATE_HOME): the real default is the
+ * user's ~/.local/state/holdfast, which tests must neither share nor litter.
+ */
+export function testStateEnv(env: NodeJS.ProcessEnv, cwd: string): NodeJS.ProcessEnv {
+  if (env.HOLDFAST_STATE_DIR !== undefined || env.XDG_STATE_HOME !== undefined) return env;
+  return { ...env, HOLDFAST_STATE_DIR: join(resolve(cwd), '.holdfast') };
 }
 
 /** Run the CLI to completion. */

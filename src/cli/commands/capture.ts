@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { planCapture } from '../../engine/capture.js';
 import type { CapturePlan, Provider } from '../../core/types.js';
 import { addCaseOptions } from '../case-options.js';
+import { describeStoreSpec } from '../../engine/incident-store.js';
+import { chooseStateDir, describeStateDir, journalPath } from '../../engine/state-dir.js';
 import { createOutput, type Output } from '../output.js';
 import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';
 
@@ -23,6 +25,17 @@ function printPlan(plan: CapturePlan, out: Output): void {
   for (const l of plan.limitations) out.say(`  limitation: ${l}`);
 }
 
+/** Where the evidence and the journal go, absolute: a responder must be able to find both later. */
+function printPlaces(plan: CapturePlan, defaultStore: boolean, stateDir: string | undefined, out: Output): void {
+  out.say(
+    `evidence store: ${describeStoreSpec(plan.case.store)}${defaultStore ? ' (the default, as no --store was given)' : ''}`,
+  );
+  const state = chooseStateDir(stateDir);
+  out.say(`journal: ${journalPath(state.dir, plan.incident)}`);
+  const note = describeStateDir(state);
+  if (note) out.say(`  ${note}`);
+}
+
 /** Register `capture` and `plan`. */
 export function registerCaptureCommands(program: Command, providers: readonly Provider[]): void {
   const capture = program
@@ -38,6 +51,7 @@ export function registerCaptureCommands(program: Command, providers: readonly Pr
     const plan = await planCapture(caseInput, { providers });
     if (typeof opts.planOut === 'string') writeFileSync(opts.planOut, `${JSON.stringify(plan, null, 2)}\n`);
     printPlan(plan, out);
+    printPlaces(plan, caseInput.store === undefined, run.stateDir, out);
     process.exitCode = await runPlanFromCli(plan, out, run);
   });
 

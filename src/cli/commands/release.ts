@@ -10,7 +10,7 @@ import { buildSitrep, renderSitrepMarkdown } from '../../report/sitrep.js';
 import type { Provider } from '../../core/types.js';
 import { EXIT } from '../exit-codes.js';
 import { createOutput, describeEvent } from '../output.js';
-import { webhookUrl } from '../run-plan.js';
+import { STATE_DIR_HELP, webhookUrl } from '../run-plan.js';
 
 /** Register `release`. */
 export function registerReleaseCommand(program: Command, providers: readonly Provider[]): void {
@@ -22,7 +22,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
     .option('--dry-run', 'list what release would undo, from the journal; changes nothing (no --approve needed)')
     .option('--restore-protection', 'also restore termination/stop protection and other preservation changes')
     .option('--store <where>', 'read the journal from this store when it is not on this machine')
-    .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .option(
       '--notify-webhook <url>',
       'post the release and the new sitrep as JSON (or env:NAME to read the URL from a variable)',

@@ -9,6 +9,7 @@ import { journalPath, resolveStateDir } from '../../engine/execute.js';
 import { checkJournalChain } from '../../evidence/journal.js';
 import { buildSitrep, renderSitrepMarkdown } from '../../report/sitrep.js';
 import { statusFromJournal } from '../../report/status.js';
+import { STATE_DIR_HELP } from '../run-plan.js';
 import { createOutput } from '../output.js';
 
 /** Register `status`. */
@@ -17,7 +18,7 @@ export function registerStatusCommand(program: Command): void {
     .command('status')
     .description('what is done, pending and failed for an incident (from its journal)')
     .option('--incident <id>', 'incident id (without it: every incident journaled in the state dir)')
-    .option('--state-dir <dir>', 'where the local journal lives (default ./.holdfast)')
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--store <where>', 'read the journal from this evidence store when it is not on this machine')
     .option('--sitrep', 'a situation report (Markdown on stdout; with --json, as data)')
     .option('--json', 'the status as JSON on stdout')

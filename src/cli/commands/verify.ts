@@ -2,11 +2,14 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { assertIncidentId } from '../../engine/case.js';
-import { storeFromOption } from '../store-option.js';
+import { storeFromOption, storeFromSpec } from '../store-option.js';
 import { BadInputError, IntegrityError } from '../../core/errors.js';
 import { appendCustody } from '../../evidence/custody.js';
 import { verifyEvidence } from '../../evidence/verify.js';
+import { STATE_DIR_HELP } from '../run-plan.js';
 import { createOutput } from '../output.js';
+import { findIncidentStore } from '../../engine/incident-store.js';
+import { resolveStateDir } from '../../engine/state-dir.js';
 
 /** Register `verify`. */
 export function registerVerifyCommand(program: Command): void {
@@ -15,7 +18,11 @@ export function registerVerifyCommand(program: Command): void {
     .description('re-read every artifact from the store, re-hash it, and check the journal chain and the manifest seal')
     .argument('[folder]', 'a downloaded evidence folder to verify offline (instead of --store)')
     .option('--incident <id>', 'incident id')
-    .option('--store <where>', 'evidence store: s3://bucket/prefix or a directory (default ./evidence-store)')
+    .option(
+      '--store <where>',
+      'evidence store: s3://bucket/prefix or a directory (default: the one the capture recorded)',
+    )
+    .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--region <region>', 'AWS region of the bucket')
     .option('--public-key <file>', 'trust only signatures by this public key (PEM)')
     .option('--require-signature', 'fail when the manifest is not signed')
@@ -30,7 +37,15 @@ export function registerVerifyCommand(program: Command): void {
       const incident = assertIncidentId(opts.incident);
       if (folder && (!existsSync(folder) || !statSync(folder).isDirectory()))
         throw new BadInputError(`bad input: ${folder} is not a folder`);
-      const store = storeFromOption(folder ?? opts.store, typeof opts.region === 'string' ? opts.region : undefined);
+      // Without --store, the store this machine's capture recorded for the incident.
+      const recorded =
+        folder === undefined && opts.store === undefined
+          ? findIncidentStore(resolveStateDir(opts.stateDir as string | undefined), incident)
+          : undefined;
+      const region = typeof opts.region === 'string' ? opts.region : undefined;
+      const store = recorded
+        ? storeFromSpec(recorded.spec, region ?? recorded.region)
+        : storeFromOption(folder ?? opts.store, region);
       let publicKeyPem: string | undefined;
       if (typeof opts.publicKey === 'string') {
         try {
