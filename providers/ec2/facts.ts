@@ -14,27 +14,30 @@ export interface Ec2Params extends JsonObject {
 }
 
 /** One network interface as discovered. */
-export interface EniFacts {
+export type EniFacts = {
   id: string;
   vpcId: string;
   subnetId: string;
   groups: string[];
   requesterManaged: boolean;
   deviceIndex: number;
-}
+};
+
+/** One load-balancer target group the instance is registered in. */
+export type TargetRegistration = { targetGroupArn: string; port?: number };
 
 /** One attached EBS volume as discovered. */
-export interface VolumeFacts {
+export type VolumeFacts = {
   id: string;
   device: string;
   deleteOnTermination: boolean;
   sizeGiB: number;
   encrypted: boolean;
   kmsKeyId?: string;
-}
+};
 
 /** Everything discovery read about one instance. */
-export interface InstanceFacts {
+export type InstanceFacts = {
   instanceId: string;
   state: string;
   spot: boolean;
@@ -48,12 +51,12 @@ export interface InstanceFacts {
   enis: EniFacts[];
   volumes: VolumeFacts[];
   autoScaling?: { group: string; lifecycleState: string; targetGroupArns: string[] };
-  registrations: { targetGroupArn: string; port?: number }[];
-}
+  registrations: TargetRegistration[];
+};
 
 /** The EC2 provider's discovered facts: plain, serialisable data. */
-export interface Ec2Facts {
+export type Ec2Facts = {
   region: string;
   params: Ec2Params;
   instances: InstanceFacts[];
-}
+};

@@ -8,12 +8,13 @@ import { runDescribe, runSnapshot } from './run-collect.js';
 import { runDeregister, runIsolate, runIsolationGroup } from './run-contain.js';
 import { runProtect, runStandby, runTag } from './run-preserve.js';
 import { runSettle } from './run-settle.js';
+import type { Ec2Actions, Ec2Step } from './steps.js';
 
 /** Discovery, preflight, step runners and release of the EC2 provider. */
-export const implementation: ProviderImplementation<Ec2Params, Ec2Facts> = {
+export const implementation: ProviderImplementation<Ec2Params, Ec2Facts, Ec2Step> = {
   discover: discoverEc2,
   preflight: preflightEc2,
-  run: runByAction('ec2', {
+  run: runByAction<Ec2Actions>('ec2', {
     tag: runTag,
     protect: runProtect,
     standby: runStandby,

@@ -4,6 +4,7 @@ import type { Provider } from '../../src/core/types.js';
 import { EC2_POLICY, type Ec2Facts, type Ec2Params } from './facts.js';
 import { ec2Flags, parseEc2Params } from './params.js';
 import { planEc2 } from './plan.js';
+import type { Ec2Step } from './steps.js';
 
 export const ec2Provider = {
   id: 'ec2',
@@ -15,4 +16,4 @@ export const ec2Provider = {
   parseParams: parseEc2Params,
   plan: planEc2,
   ...lazily(async () => (await import('./impl.js')).implementation),
-} satisfies Provider<Ec2Params, Ec2Facts>;
+} satisfies Provider<Ec2Params, Ec2Facts, Ec2Step>;

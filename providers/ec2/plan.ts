@@ -1,6 +1,7 @@
 /** Pure: EC2 facts → steps. No I/O, no clock. */
-import type { Case, JsonObject, StepDraft } from '../../src/core/types.js';
+import type { Case, StepDraft } from '../../src/core/types.js';
 import type { Ec2Facts, InstanceFacts } from './facts.js';
+import type { Ec2Step } from './steps.js';
 
 /** What security-group isolation cannot do, for the manifest. */
 export const EC2_LIMITATIONS = [
@@ -20,10 +21,10 @@ function target(i: InstanceFacts): string {
   return `ec2:${i.instanceId}`;
 }
 
-function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
+function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft<Ec2Step>[] {
   const t = target(i);
   const id = i.instanceId;
-  const steps: StepDraft[] = [
+  const steps: StepDraft<Ec2Step>[] = [
     {
       id: `tag/${id}`,
       action: 'tag',
@@ -62,7 +63,7 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
       phase: 'collect',
       target: t,
       title: `record ${id}'s configuration and console output`,
-      inputs: { instanceId: id, region: facts.region, facts: i as unknown as JsonObject },
+      inputs: { instanceId: id, region: facts.region, facts: i },
     },
     {
       id: `snapshot/${id}`,
@@ -88,7 +89,7 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
       phase: 'contain',
       target: t,
       title: `take ${id} out of ${unmanaged.length} target group(s) its Auto Scaling group does not manage`,
-      inputs: { instanceId: id, registrations: unmanaged as unknown as JsonObject[] },
+      inputs: { instanceId: id, registrations: unmanaged },
     });
     containDeps.push(`deregister/${id}`);
   }
@@ -99,7 +100,7 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
     phase: 'contain',
     target: t,
     title: `isolate every interface of ${id} (convert group, then isolation group)`,
-    inputs: { instanceId: id, enis: i.enis as unknown as JsonObject[] },
+    inputs: { instanceId: id, enis: i.enis },
     dependsOn: [...containDeps, ...vpcs.map((v) => `isolation-group/${v}`)],
   });
   steps.push({
@@ -121,7 +122,7 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft[] {
 }
 
 /** Plan every instance, plus one isolation-group step per VPC. */
-export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft[]; limitations: string[] } {
+export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft<Ec2Step>[]; limitations: string[] } {
   const steps = facts.instances.flatMap((i) => instanceSteps(i, facts));
   const vpcs = [
     ...new Set(facts.instances.flatMap((i) => i.enis.filter((e) => !e.requesterManaged).map((e) => e.vpcId))),

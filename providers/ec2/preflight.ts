@@ -2,7 +2,7 @@
  * Dry-run proof for each EC2 step: EC2 calls are sent with DryRun (DryRunOperation = allowed,
  * UnauthorizedOperation = missing); Auto Scaling and ELB have no DryRun, so they get read checks.
  */
-import type { PreflightResult, ProviderContext, Step } from '../../src/core/types.js';
+import type { PreflightResult, ProviderContext } from '../../src/core/types.js';
 import {
   copySnapshot,
   createInstanceSnapshots,
@@ -17,7 +17,7 @@ import {
   type Ec2Clients,
 } from './client.js';
 import { EC2_POLICY, ec2ClientsFor } from './context.js';
-import type { EniFacts } from './facts.js';
+import type { Ec2Actions, Ec2Step } from './steps.js';
 
 type Check = PreflightResult['checks'][number];
 
@@ -45,55 +45,57 @@ async function readCheck(action: string, call: () => Promise<void>): Promise<Che
   }
 }
 
-const CHECKS: Record<string, (c: Ec2Clients, step: Step) => Promise<Check>[]> = {
+/** The probes of each action, given its narrowed step. */
+type ChecksByAction = { [A in keyof Ec2Actions]: (c: Ec2Clients, step: Ec2Step<A>) => Promise<Check>[] };
+
+const CHECKS: ChecksByAction = {
   tag: (c, s) => [
-    probe('ec2:CreateTags', () =>
-      createTags(c, [String(s.inputs.instanceId)], { 'holdfast:incident': 'dry-run' }, true),
-    ),
+    probe('ec2:CreateTags', () => createTags(c, [s.inputs.instanceId], { 'holdfast:incident': 'dry-run' }, true)),
   ],
   protect: (c, s) => [
     probe('ec2:ModifyInstanceAttribute', () =>
-      setInstanceAttribute(c, String(s.inputs.instanceId), 'disableApiTermination', true, true),
+      setInstanceAttribute(c, s.inputs.instanceId, 'disableApiTermination', true, true),
     ),
   ],
   standby: (c) => [readChecks(c).then((r) => readCheck('autoscaling:EnterStandby', r.autoscaling))],
-  describe: (c, s) => [
-    probe('ec2:DescribeInstances', () => dryRunCalls.describeInstance(c, String(s.inputs.instanceId))),
-  ],
-  snapshot: (c, s) => [
-    probe('ec2:CreateSnapshots', () =>
-      createInstanceSnapshots(c, String(s.inputs.instanceId), 'dry run', { 'holdfast:incident': 'dry-run' }, true),
-    ),
-    // The snapshots do not exist yet: the probe names a placeholder, so AWS may answer NotFound ('unknown').
-    ...(s.inputs.lockDays
-      ? [probe('ec2:LockSnapshot', () => lockSnapshot(c, PLACEHOLDER_SNAPSHOT, Number(s.inputs.lockDays), true))]
-      : []),
-  ],
+  describe: (c, s) => [probe('ec2:DescribeInstances', () => dryRunCalls.describeInstance(c, s.inputs.instanceId))],
+  snapshot: (c, s) => {
+    const { instanceId, lockDays } = s.inputs;
+    return [
+      probe('ec2:CreateSnapshots', () =>
+        createInstanceSnapshots(c, instanceId, 'dry run', { 'holdfast:incident': 'dry-run' }, true),
+      ),
+      // The snapshots do not exist yet: the probe names a placeholder, so AWS may answer NotFound ('unknown').
+      ...(lockDays ? [probe('ec2:LockSnapshot', () => lockSnapshot(c, PLACEHOLDER_SNAPSHOT, lockDays, true))] : []),
+    ];
+  },
   deregister: (c) => [readChecks(c).then((r) => readCheck('elasticloadbalancing:DeregisterTargets', r.elb))],
   'isolation-group': (c, s) => [
-    probe('ec2:CreateSecurityGroup', () => dryRunCalls.createSecurityGroup(c, String(s.inputs.vpcId))),
+    probe('ec2:CreateSecurityGroup', () => dryRunCalls.createSecurityGroup(c, s.inputs.vpcId)),
   ],
   isolate: (c, s) => {
-    const enis = (s.inputs.enis as unknown as EniFacts[]).filter((e) => !e.requesterManaged);
+    const enis = s.inputs.enis.filter((e) => !e.requesterManaged);
     return enis.map((e) => probe('ec2:ModifyNetworkInterfaceAttribute', () => setEniGroups(c, e.id, e.groups, true)));
   },
-  settle: (c, s) => [
-    ...(s.inputs.copyToAccount && s.inputs.kmsKey
+  settle: (c, s) => {
+    const { copyToAccount, kmsKey, region } = s.inputs;
+    return copyToAccount && kmsKey
       ? [
-          probe('ec2:CopySnapshot', () =>
-            copySnapshot(c, PLACEHOLDER_SNAPSHOT, String(s.inputs.region), String(s.inputs.kmsKey), {}, true),
-          ),
-          probe('ec2:ModifySnapshotAttribute', () =>
-            shareSnapshot(c, PLACEHOLDER_SNAPSHOT, String(s.inputs.copyToAccount), true),
-          ),
+          probe('ec2:CopySnapshot', () => copySnapshot(c, PLACEHOLDER_SNAPSHOT, region, kmsKey, {}, true)),
+          probe('ec2:ModifySnapshotAttribute', () => shareSnapshot(c, PLACEHOLDER_SNAPSHOT, copyToAccount, true)),
         ]
-      : []),
-  ],
+      : [];
+  },
 };
 
 /** Preflight one EC2 step. */
-export async function preflightEc2(step: Step, ctx: ProviderContext): Promise<PreflightResult> {
+export async function preflightEc2<A extends keyof Ec2Actions>(
+  step: Ec2Step<A>,
+  ctx: ProviderContext,
+): Promise<PreflightResult> {
   const c = ec2ClientsFor(ctx);
-  const checks = await Promise.all(CHECKS[step.action]?.(c, step) ?? []);
+  // A saved plan is JSON: an action this provider does not know has nothing to probe.
+  const checksOf: ChecksByAction[A] | undefined = Object.hasOwn(CHECKS, step.action) ? CHECKS[step.action] : undefined;
+  const checks = await Promise.all(checksOf?.(c, step) ?? []);
   return { stepId: step.id, ok: checks.every((ch) => ch.allowed !== false), checks };
 }

@@ -1,7 +1,6 @@
 /** Collect: the instance's configuration and console output as hashed artifacts, and one crash-consistent snapshot set. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { InternalError } from '../../src/core/errors.js';
-import type { StepContext, StepOutcome } from '../../src/core/types.js';
 import {
   consoleOutput,
   createInstanceSnapshots,
@@ -13,16 +12,13 @@ import {
   snapshotsByTags,
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import type { Ec2Outcome, Ec2StepContext } from './steps.js';
 import { lockSnapshots } from './snapshot-lock.js';
 
 /** Full describe output (instance, interfaces with their groups, volumes, protection) and console output. */
-export async function runDescribe(ctx: StepContext): Promise<StepOutcome> {
+export async function runDescribe(ctx: Ec2StepContext<'describe'>): Promise<Ec2Outcome<'describe'>> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, region, facts } = ctx.step.inputs as {
-    instanceId: string;
-    region: string;
-    facts: { accountId?: string };
-  };
+  const { instanceId, region, facts } = ctx.step.inputs;
   const at = new Date().toISOString();
   const [instance] = await describeInstances(c, { ids: [instanceId] });
   // What is attached now, not what the plan saw: this is the record release and forensics rely on.
@@ -87,9 +83,9 @@ type SnapshotIntent = { create?: string; requestedAt?: string };
  * CreateSnapshots has no client token, so after an interrupted request we look again once the
  * spacing has passed (tags on a new snapshot can take a moment to be searchable) before retaking.
  */
-export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
+export async function runSnapshot(ctx: Ec2StepContext<'snapshot'>): Promise<Ec2Outcome<'snapshot'>> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, volumes, region } = ctx.step.inputs as { instanceId: string; volumes: string[]; region: string };
+  const { instanceId, volumes, region, lockDays } = ctx.step.inputs;
   const tags = {
     'holdfast:incident': ctx.incident,
     'holdfast:step': ctx.step.id,
@@ -134,7 +130,6 @@ export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
       );
   }
   // Locked at once, while pending: the lock protects the evidence during the hours a set can take.
-  const { lockDays } = ctx.step.inputs as { lockDays?: number | null };
   const locked = lockDays
     ? await lockSnapshots(
         c,

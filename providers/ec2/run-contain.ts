@@ -1,18 +1,14 @@
 /** Contain: leave unmanaged target groups, find/create isolation groups per VPC, swap every ENI through convert to isolation. */
 import { RemoteError } from '../../src/core/errors.js';
 import { runIsolationGroupStep } from '../../src/aws/isolation-group.js';
-import type { StepContext, StepOutcome } from '../../src/core/types.js';
 import { deregisterTarget, describeEnisOf, securityGroupApi, setEniGroups } from './client.js';
 import { ec2ClientsFor } from './context.js';
-import type { EniFacts } from './facts.js';
+import { ec2OutputOf, type Ec2Outcome, type Ec2StepContext } from './steps.js';
 
 /** Deregister the instance from target groups its Auto Scaling group does not manage, recording each. */
-export async function runDeregister(ctx: StepContext): Promise<StepOutcome> {
+export async function runDeregister(ctx: Ec2StepContext<'deregister'>): Promise<Ec2Outcome<'deregister'>> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, registrations } = ctx.step.inputs as {
-    instanceId: string;
-    registrations: { targetGroupArn: string; port?: number }[];
-  };
+  const { instanceId, registrations } = ctx.step.inputs;
   for (const r of registrations) {
     ctx.recordChange({
       resource: r.targetGroupArn,
@@ -27,7 +23,9 @@ export async function runDeregister(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /** This incident's convert and isolation groups in the step's VPC (shared with RDS). */
-export async function runIsolationGroup(ctx: StepContext): Promise<StepOutcome> {
+export async function runIsolationGroup(
+  ctx: Ec2StepContext<'isolation-group'>,
+): Promise<Ec2Outcome<'isolation-group'>> {
   return runIsolationGroupStep(securityGroupApi(ec2ClientsFor(ctx)), ctx);
 }
 
@@ -35,9 +33,9 @@ export async function runIsolationGroup(ctx: StepContext): Promise<StepOutcome> 
  * Record each ENI's groups, then swap: convert group first (untracks flows), isolation group at once
  * after. Works on the interfaces attached now, so one attached since discovery is isolated too.
  */
-export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
+export async function runIsolate(ctx: Ec2StepContext<'isolate'>): Promise<Ec2Outcome<'isolate'>> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, enis: planned } = ctx.step.inputs as unknown as { instanceId: string; enis: EniFacts[] };
+  const { instanceId, enis: planned } = ctx.step.inputs;
   const limitations: string[] = [];
   const attached = (await describeEnisOf(c, [instanceId])).sort(
     (a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0),
@@ -53,8 +51,7 @@ export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
       limitations.push(`${id} on ${instanceId} is requester-managed and was not re-grouped`);
       continue;
     }
-    const groups = ctx.outputOf(`ec2:isolation-group/${eni.VpcId}`) as
-      { convertGroupId: string; isolationGroupId: string } | undefined;
+    const groups = ec2OutputOf(ctx, 'isolation-group', `ec2:isolation-group/${eni.VpcId}`);
     if (!groups) {
       unplanned.push(`${id} (${eni.VpcId})`);
       continue;

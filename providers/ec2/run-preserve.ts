@@ -1,5 +1,4 @@
 /** Preserve: tags, termination/stop protection, shutdown behaviour, DeleteOnTermination, Auto Scaling Standby. */
-import type { StepContext, StepOutcome } from '../../src/core/types.js';
 import {
   autoScalingMembership,
   createTags,
@@ -11,10 +10,11 @@ import {
   type InstanceAttributeName,
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import type { Ec2Outcome, Ec2StepContext } from './steps.js';
 
 /** Tags every resource of the instance so anyone (and a re-run) sees it is evidence. */
-export async function runTag(ctx: StepContext): Promise<StepOutcome> {
-  const { resources } = ctx.step.inputs as { resources: string[] };
+export async function runTag(ctx: Ec2StepContext<'tag'>): Promise<Ec2Outcome<'tag'>> {
+  const { resources } = ctx.step.inputs;
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:do-not-delete': 'true' };
   await createTags(ec2ClientsFor(ctx), resources, tags);
   for (const r of resources)
@@ -29,12 +29,9 @@ const PROTECTION: [InstanceAttributeName, string | boolean][] = [
 ];
 
 /** Sets each protection attribute that is not already set, recording what it was. */
-export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
+export async function runProtect(ctx: Ec2StepContext<'protect'>): Promise<Ec2Outcome<'protect'>> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, stopProtectionBlocker } = ctx.step.inputs as {
-    instanceId: string;
-    stopProtectionBlocker: string | null;
-  };
+  const { instanceId, stopProtectionBlocker } = ctx.step.inputs;
   const limitations: string[] = [];
   for (const [attribute, value] of PROTECTION) {
     if (attribute === 'disableApiStop' && stopProtectionBlocker) {
@@ -64,9 +61,9 @@ export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /** Standby keeps the group from terminating the instance (scale-in, failed health checks once isolated). */
-export async function runStandby(ctx: StepContext): Promise<StepOutcome> {
+export async function runStandby(ctx: Ec2StepContext<'standby'>): Promise<Ec2Outcome<'standby'>> {
   const c = ec2ClientsFor(ctx);
-  const { instanceId, group } = ctx.step.inputs as { instanceId: string; group: string };
+  const { instanceId, group } = ctx.step.inputs;
   const [now] = await autoScalingMembership(c, [instanceId]);
   if (now?.lifecycleState.startsWith('Standby') || now?.lifecycleState === 'EnteringStandby')
     return { note: `${instanceId} already in Standby` };

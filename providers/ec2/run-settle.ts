@@ -1,8 +1,8 @@
 /** Settle: wait for the snapshots to complete, then copy (locked, when asked) and share them with a forensic account. */
 import { RemoteError } from '../../src/core/errors.js';
-import type { StepContext, StepOutcome } from '../../src/core/types.js';
 import { copySnapshot, describeSnapshots, shareSnapshot, snapshotsByTags } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { ec2OutputOf, type Ec2Outcome, type Ec2StepContext } from './steps.js';
 import { lockSnapshots } from './snapshot-lock.js';
 
 /** How often to poll snapshot progress. */
@@ -11,17 +11,10 @@ export const SNAPSHOT_POLL_INTERVAL_MS = 15_000;
 export const SNAPSHOT_WAIT_LIMIT_MS = 6 * 60 * 60 * 1000;
 
 /** Wait for the snapshot set to complete, then copy and share it as asked (the set itself was locked when taken). */
-export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
+export async function runSettle(ctx: Ec2StepContext<'settle'>): Promise<Ec2Outcome<'settle'>> {
   const c = ec2ClientsFor(ctx);
-  const input = ctx.step.inputs as {
-    instanceId: string;
-    snapshotStep: string;
-    region: string;
-    lockDays: number | null;
-    copyToAccount: string | null;
-    kmsKey: string | null;
-  };
-  const ids = (ctx.outputOf(input.snapshotStep)?.snapshotIds as string[] | undefined) ?? [];
+  const input = ctx.step.inputs;
+  const ids = ec2OutputOf(ctx, 'snapshot', input.snapshotStep)?.snapshotIds ?? [];
   if (!ids.length) throw new RemoteError(`no snapshots recorded for ${input.instanceId}`, false);
   const deadline = Date.now() + SNAPSHOT_WAIT_LIMIT_MS;
   for (;;) {

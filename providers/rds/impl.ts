@@ -2,16 +2,16 @@
 import { InternalError } from '../../src/core/errors.js';
 import { releaseGroups } from '../../src/aws/isolation-group.js';
 import { runByAction, type ProviderImplementation } from '../../src/core/provider-kit.js';
-import type { ChangeRecord, PreflightResult, ProviderContext, ReleaseContext, Step } from '../../src/core/types.js';
+import type { ChangeRecord, PreflightResult, ProviderContext, ReleaseContext } from '../../src/core/types.js';
 import { describeDbCluster, describeDbInstance, readProbe, securityGroupApi, setDbGroups } from './client.js';
 import { rdsClientsFor } from './context.js';
 import { discoverRds } from './discover.js';
 import { RDS_POLICY, type RdsFacts, type RdsParams } from './facts.js';
 import { runIsolate, runIsolationGroup, runProtect, runSettle, runSnapshot } from './run.js';
+import type { RdsActions, RdsStep } from './steps.js';
 
-async function preflightRds(step: Step, ctx: ProviderContext): Promise<PreflightResult> {
-  const { kind, id } = step.inputs as { kind?: 'instance' | 'cluster'; id?: string };
-  if (!kind || !id)
+async function preflightRds(step: RdsStep, ctx: ProviderContext): Promise<PreflightResult> {
+  if (step.action === 'isolation-group')
     return {
       stepId: step.id,
       ok: true,
@@ -20,7 +20,7 @@ async function preflightRds(step: Step, ctx: ProviderContext): Promise<Preflight
       ],
     };
   try {
-    await readProbe(rdsClientsFor(ctx), kind, id);
+    await readProbe(rdsClientsFor(ctx), step.inputs.kind, step.inputs.id);
     return {
       stepId: step.id,
       ok: true,
@@ -75,10 +75,10 @@ async function releaseRds(change: ChangeRecord, ctx: ReleaseContext): Promise<{ 
   throw new InternalError(`rds cannot release ${change.attribute}`);
 }
 
-export const implementation: ProviderImplementation<RdsParams, RdsFacts> = {
+export const implementation: ProviderImplementation<RdsParams, RdsFacts, RdsStep> = {
   discover: discoverRds,
   preflight: preflightRds,
-  run: runByAction('rds', {
+  run: runByAction<RdsActions>('rds', {
     protect: runProtect,
     snapshot: runSnapshot,
     'isolation-group': runIsolationGroup,

@@ -3,6 +3,7 @@ import { lazily } from '../../src/core/provider-kit.js';
 import type { JsonObject, Provider } from '../../src/core/types.js';
 import { RDS_POLICY, type RdsFacts, type RdsParams } from './facts.js';
 import { planRds, relateRds } from './plan.js';
+import type { RdsStep } from './steps.js';
 
 function list(value: unknown): string[] {
   if (value === undefined || value === null) return [];
@@ -70,4 +71,4 @@ export const rdsProvider = {
   plan: planRds,
   relate: relateRds,
   ...lazily(async () => (await import('./impl.js')).implementation),
-} satisfies Provider<RdsParams, RdsFacts>;
+} satisfies Provider<RdsParams, RdsFacts, RdsStep>;

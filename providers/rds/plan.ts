@@ -1,10 +1,11 @@
 /** Pure: RDS facts → steps; containment of a database waits for any dump of it (relate). */
-import type { Case, JsonObject, Step, StepDraft } from '../../src/core/types.js';
+import type { Case, Step, StepDraft } from '../../src/core/types.js';
 import type { RdsFacts } from './facts.js';
 import { rdsSnapshotIdentifier } from './snapshot-id.js';
+import type { RdsStep } from './steps.js';
 
-export function planRds(facts: RdsFacts, kase: Case): { steps: StepDraft[]; limitations: string[] } {
-  const steps: StepDraft[] = [];
+export function planRds(facts: RdsFacts, kase: Case): { steps: StepDraft<RdsStep>[]; limitations: string[] } {
+  const steps: StepDraft<RdsStep>[] = [];
   const limitations = [...facts.notes];
   for (const db of facts.databases) {
     const key = `${db.kind}/${db.id}`;
@@ -32,7 +33,7 @@ export function planRds(facts: RdsFacts, kase: Case): { steps: StepDraft[]; limi
         ? [
             {
               id: `isolate/${key}`,
-              action: 'isolate',
+              action: 'isolate' as const,
               phase: 'contain' as const,
               target,
               title: `swap ${db.id}'s VPC security groups to the isolation group`,
@@ -84,10 +85,9 @@ export function relateRds(steps: readonly Step[]): Record<string, string[]> {
   const relations: Record<string, string[]> = {};
   for (const s of steps) {
     if (s.provider !== 'rds' || s.action !== 'isolate') continue;
-    const endpoint = (s.inputs as JsonObject).endpoint;
-    const dumps = steps
-      .filter((d) => d.provider === 'dump' && endpoint && (d.inputs as JsonObject).host === endpoint)
-      .map((d) => d.id);
+    const endpoint = s.inputs.endpoint;
+    // Another provider's step: only its host is compared, as the plan recorded it.
+    const dumps = steps.filter((d) => d.provider === 'dump' && endpoint && d.inputs.host === endpoint).map((d) => d.id);
     if (dumps.length) relations[s.id] = dumps;
   }
   return relations;

@@ -1,7 +1,7 @@
 /** RDS steps: protect, snapshot (found again by identifier), isolation groups, group swap, settle. */
 import { BadInputError, RemoteError } from '../../src/core/errors.js';
 import { runIsolationGroupStep } from '../../src/aws/isolation-group.js';
-import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
+import type { JsonObject, ProviderContext } from '../../src/core/types.js';
 import {
   addTags,
   createDbSnapshot,
@@ -14,12 +14,16 @@ import {
 } from './client.js';
 import { rdsClientsFor } from './context.js';
 import { isValidRdsSnapshotIdentifier } from './snapshot-id.js';
+import { rdsOutputOf, type DbKind, type RdsOutcome, type RdsStepContext } from './steps.js';
 
-type Kind = 'instance' | 'cluster';
 export const DB_SNAPSHOT_POLL_INTERVAL_MS = 15_000;
 export const DB_SNAPSHOT_WAIT_LIMIT_MS = 12 * 60 * 60 * 1000;
 
-async function currentGroupsAndProtection(ctx: StepContext, kind: Kind, id: string) {
+async function currentGroupsAndProtection(
+  ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env'>,
+  kind: DbKind,
+  id: string,
+) {
   const c = rdsClientsFor(ctx);
   if (kind === 'instance') {
     const db = await describeDbInstance(c, id);
@@ -37,8 +41,8 @@ async function currentGroupsAndProtection(ctx: StepContext, kind: Kind, id: stri
   };
 }
 
-export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
-  const { kind, id, arn } = ctx.step.inputs as { kind: Kind; id: string; arn: string };
+export async function runProtect(ctx: RdsStepContext<'protect'>): Promise<RdsOutcome<'protect'>> {
+  const { kind, id, arn } = ctx.step.inputs;
   const c = rdsClientsFor(ctx);
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:do-not-delete': 'true' };
   await addTags(c, arn, tags);
@@ -51,15 +55,8 @@ export async function runProtect(ctx: StepContext): Promise<StepOutcome> {
   return {};
 }
 
-export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
-  const { kind, id, snapshotId, region, engine, members } = ctx.step.inputs as {
-    kind: Kind;
-    id: string;
-    snapshotId: string;
-    region: string;
-    engine: string;
-    members: string[];
-  };
+export async function runSnapshot(ctx: RdsStepContext<'snapshot'>): Promise<RdsOutcome<'snapshot'>> {
+  const { kind, id, snapshotId, region, engine, members } = ctx.step.inputs;
   if (!isValidRdsSnapshotIdentifier(snapshotId))
     throw new BadInputError(`bad input: snapshot identifier ${snapshotId} breaks RDS rules`);
   const c = rdsClientsFor(ctx);
@@ -105,18 +102,15 @@ export async function runSnapshot(ctx: StepContext): Promise<StepOutcome> {
   return { outputs: { snapshotId, adopted }, ...(adopted ? { note: `found existing snapshot ${snapshotId}` } : {}) };
 }
 
-export async function runIsolationGroup(ctx: StepContext): Promise<StepOutcome> {
+export async function runIsolationGroup(
+  ctx: RdsStepContext<'isolation-group'>,
+): Promise<RdsOutcome<'isolation-group'>> {
   return runIsolationGroupStep(securityGroupApi(rdsClientsFor(ctx)), ctx);
 }
 
-export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
-  const { kind, id, vpcId, approvePending } = ctx.step.inputs as {
-    kind: Kind;
-    id: string;
-    vpcId: string;
-    approvePending: boolean;
-  };
-  const groups = ctx.outputOf(`rds:isolation-group/${vpcId}`) as { isolationGroupId: string } | undefined;
+export async function runIsolate(ctx: RdsStepContext<'isolate'>): Promise<RdsOutcome<'isolate'>> {
+  const { kind, id, vpcId, approvePending } = ctx.step.inputs;
+  const groups = rdsOutputOf(ctx, 'isolation-group', `rds:isolation-group/${vpcId}`);
   if (!groups) throw new RemoteError(`no isolation group for ${vpcId}`, false);
   const now = await currentGroupsAndProtection(ctx, kind, id);
   if (now.groups.length === 1 && now.groups[0] === groups.isolationGroupId) return { note: `${id} already isolated` };
@@ -147,8 +141,8 @@ export async function runIsolate(ctx: StepContext): Promise<StepOutcome> {
   return {};
 }
 
-export async function runSettle(ctx: StepContext): Promise<StepOutcome> {
-  const { kind, snapshotId } = ctx.step.inputs as { kind: Kind; snapshotId: string };
+export async function runSettle(ctx: RdsStepContext<'settle'>): Promise<RdsOutcome<'settle'>> {
+  const { kind, snapshotId } = ctx.step.inputs;
   const c = rdsClientsFor(ctx);
   const deadline = Date.now() + DB_SNAPSHOT_WAIT_LIMIT_MS;
   for (;;) {

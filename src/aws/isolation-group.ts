@@ -7,7 +7,7 @@
  * SDK-free: each provider adapts its own EC2 client to `SecurityGroupApi`.
  */
 import { RemoteError } from '../core/errors.js';
-import type { JsonObject, PortRange, StepContext, StepOutcome } from '../core/types.js';
+import type { JsonObject, PortRange, Step, StepContext, StepOutcome } from '../core/types.js';
 
 /** One rule with one peer: a CIDR, another security group or a managed prefix list. */
 export interface SgRule {
@@ -103,8 +103,11 @@ async function tolerateRace(call: () => Promise<void>): Promise<void> {
 }
 
 /** The isolation-group step of any provider: this incident's groups in the step's VPC. */
-export async function runIsolationGroupStep(api: SecurityGroupApi, ctx: StepContext): Promise<StepOutcome> {
-  const { vpcId } = ctx.step.inputs as { vpcId: string };
+export async function runIsolationGroupStep(
+  api: SecurityGroupApi,
+  ctx: StepContext<Step<'isolation-group', IsolationGroupAction['inputs']>>,
+): Promise<StepOutcome<EnsuredGroups>> {
+  const { vpcId } = ctx.step.inputs;
   const groups = await ensureIsolationGroups(api, {
     incident: ctx.incident,
     vpcId,
@@ -113,7 +116,7 @@ export async function runIsolationGroupStep(api: SecurityGroupApi, ctx: StepCont
     recordIntent: (what) => ctx.recordIntent(what),
   });
   return {
-    outputs: groups as unknown as JsonObject,
+    outputs: groups,
     ...(groups.created.length ? {} : { note: `reused the isolation groups of ${vpcId}` }),
   };
 }
@@ -128,13 +131,16 @@ export interface EnsureGroupsInput {
   recordIntent(what: JsonObject): void;
 }
 
-/** The VPC's group ids, for the ENI/RDS swap. */
-export interface EnsuredGroups {
+/** The VPC's group ids, for the ENI/RDS swap; the isolation-group step's outputs. */
+export type EnsuredGroups = {
   convertGroupId: string;
   isolationGroupId: string;
   /** Group ids created by this call (empty on a re-run). */
   created: string[];
-}
+};
+
+/** The isolation-group action every provider that isolates through security groups plans, one per VPC. */
+export type IsolationGroupAction = { inputs: { vpcId: string }; outputs: EnsuredGroups };
 
 /** Find or create both groups for a VPC and bring their rules to exactly what isolation needs. */
 export async function ensureIsolationGroups(api: SecurityGroupApi, input: EnsureGroupsInput): Promise<EnsuredGroups> {

@@ -1,12 +1,14 @@
 /** Small pieces every provider needs, in one place: client memoisation and action dispatch. */
 import { InternalError } from './errors.js';
 import type {
+  ActionSpec,
   ChangeRecord,
   PreflightResult,
   ProviderContext,
   ReleaseContext,
   Step,
   StepContext,
+  StepOf,
   StepOutcome,
 } from './types.js';
 
@@ -25,20 +27,39 @@ export function clientsFor<C>(ctx: Pick<ProviderContext, 'clients'>, id: string,
   return cache.get(id) as C;
 }
 
-/** A provider's `run`: look the step's action up in `runners`. */
-export function runByAction(providerId: string, runners: Record<string, (ctx: StepContext) => Promise<StepOutcome>>) {
-  return (step: Step, ctx: StepContext): Promise<StepOutcome> => {
-    const runner = runners[step.action];
-    if (!runner) throw new InternalError(`${providerId} has no action ${step.action}`);
-    return runner(ctx);
+/** A provider's runners, one per action; each gets a context whose step is narrowed to its action. */
+export type Runners<Spec extends ActionSpec> = {
+  [A in keyof Spec & string]: (ctx: StepContext<StepOf<Spec, A>>) => Promise<StepOutcome<Spec[A]['outputs']>>;
+};
+
+/** A provider's `run`: look the step's action up in `runners` and hand it the narrowed step. */
+export function runByAction<Spec extends ActionSpec>(providerId: string, runners: Runners<Spec>) {
+  return <A extends keyof Spec & string>(step: StepOf<Spec, A>, ctx: StepContext): Promise<StepOutcome> => {
+    // A saved plan is JSON: its action is checked here, where the union meets the data.
+    if (!Object.hasOwn(runners, step.action)) throw new InternalError(`${providerId} has no action ${step.action}`);
+    const runner: Runners<Spec>[A] = runners[step.action];
+    return runner({ ...ctx, step });
   };
 }
 
+/**
+ * A provider's typed `outputOf`: the outputs a finished step returned, typed by the step's action.
+ * The journal holds exactly what that action's runner returned (`Runners` types the write), so the
+ * read is as typed as the write.
+ */
+export function outputReader<Spec extends ActionSpec>() {
+  return <A extends keyof Spec & string>(
+    ctx: Pick<StepContext, 'outputOf'>,
+    _action: A,
+    stepId: string,
+  ): Spec[A]['outputs'] | undefined => ctx.outputOf(stepId) as Spec[A]['outputs'] | undefined;
+}
+
 /** The parts of a provider that need its SDK. */
-export interface ProviderImplementation<Params, Facts> {
+export interface ProviderImplementation<Params, Facts, S extends Step = Step> {
   discover(params: Params, ctx: ProviderContext): Promise<Facts>;
-  preflight(step: Step, ctx: ProviderContext): Promise<PreflightResult>;
-  run(step: Step, ctx: StepContext): Promise<StepOutcome>;
+  preflight(step: S, ctx: ProviderContext): Promise<PreflightResult>;
+  run(step: S, ctx: StepContext): Promise<StepOutcome>;
   release(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }>;
 }
 
@@ -46,10 +67,10 @@ export interface ProviderImplementation<Params, Facts> {
  * Load a provider's SDK-bound half on first use: SDKs are large (the EC2 client alone is ~90 MB of
  * heap), and a capture should pay only for the providers it engages.
  */
-export function lazily<Params, Facts>(
-  load: () => Promise<ProviderImplementation<Params, Facts>>,
-): ProviderImplementation<Params, Facts> {
-  let loaded: Promise<ProviderImplementation<Params, Facts>> | undefined;
+export function lazily<Params, Facts, S extends Step = Step>(
+  load: () => Promise<ProviderImplementation<Params, Facts, S>>,
+): ProviderImplementation<Params, Facts, S> {
+  let loaded: Promise<ProviderImplementation<Params, Facts, S>> | undefined;
   const get = () => (loaded ??= load());
   return {
     discover: async (params, ctx) => (await get()).discover(params, ctx),

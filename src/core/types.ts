@@ -50,22 +50,38 @@ export interface PortRange {
 }
 
 /** One unit of work in a plan. Ids are deterministic so a re-run finds the same step. */
-export interface Step {
+export interface Step<Action extends string = string, Inputs extends JsonObject = JsonObject> {
   id: string;
   provider: string;
-  action: string;
+  action: Action;
   phase: Phase;
   /** Resource key (e.g. `ec2:i-0abc`); phase ordering applies among steps of one target. */
   target: string;
   title: string;
-  inputs: JsonObject;
+  inputs: Inputs;
   dependsOn: string[];
   /** Planned but held back (low severity without --approve-containment). */
   awaitsApproval?: boolean;
 }
 
-/** A step as a provider's planner returns it; the planner fills defaults. */
-export type StepDraft = Omit<Step, 'dependsOn' | 'provider'> & { dependsOn?: string[] };
+/**
+ * A provider's actions: each names the inputs its planner writes and the outputs its runner returns.
+ * Inputs and outputs are type aliases (not interfaces) so the compiler checks they are plain JSON.
+ */
+export type ActionSpec = Record<string, { inputs: JsonObject; outputs: JsonObject }>;
+
+/** The outputs of an action whose runner returns nothing for later steps. */
+export type NoOutputs = Record<string, never>;
+
+/** The discriminated union of a provider's steps, one variant per action. */
+export type StepOf<Spec extends ActionSpec, A extends keyof Spec & string = keyof Spec & string> = {
+  [K in A]: Step<K, Spec[K]['inputs']>;
+}[A];
+
+/** A step as a provider's planner returns it; the planner fills defaults. Distributes over a union of steps. */
+export type StepDraft<S extends Step = Step> = S extends Step
+  ? Omit<S, 'dependsOn' | 'provider'> & { dependsOn?: string[] }
+  : never;
 
 export const PLAN_SCHEMA = 'holdfast/plan@1';
 
@@ -120,9 +136,9 @@ export interface FailureRecord {
 }
 
 /** What a provider's `run` returns for one step. Failures are thrown. */
-export interface StepOutcome {
+export interface StepOutcome<Outputs extends JsonObject = JsonObject> {
   /** Data later steps may read through `ctx.outputOf(stepId)`. */
-  outputs?: JsonObject;
+  outputs?: Outputs;
   limitations?: string[];
   note?: string;
 }
@@ -182,8 +198,8 @@ export interface ProviderContext {
   dryRun: boolean;
 }
 
-export interface StepContext extends ProviderContext {
-  step: Step;
+export interface StepContext<S extends Step = Step> extends ProviderContext {
+  step: S;
   /** Stream bytes into the store: hashed in one place, recorded as an artifact. */
   putArtifact(input: ArtifactInput, body: Readable | Buffer | string): Promise<ArtifactRecord>;
   /** Record an artifact whose bytes live in the platform (a snapshot). */
@@ -225,8 +241,11 @@ export interface ReleaseContext extends ProviderContext {
   progress(message: string, detail?: JsonObject): void;
 }
 
-/** What a provider must offer; providers are object literals that `satisfies Provider`. */
-export interface Provider<Params extends JsonObject = JsonObject, Facts = unknown> {
+/**
+ * What a provider must offer; providers are object literals that `satisfies Provider`. `S` is the
+ * union of the provider's steps: its planner returns them and its runner narrows them by action.
+ */
+export interface Provider<Params extends JsonObject = JsonObject, Facts = unknown, S extends Step = Step> {
   id: string;
   summary: string;
   flags: ProviderFlag[];
@@ -238,9 +257,10 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
   /** Read-only: describe what exists. Unknown targets are BadInput errors. */
   discover(params: Params, ctx: ProviderContext): Promise<Facts>;
   /** Pure: facts → steps. */
-  plan(facts: Facts, kase: Case): { steps: StepDraft[]; limitations?: string[] };
-  preflight?(step: Step, ctx: ProviderContext): Promise<PreflightResult>;
-  run(step: Step, ctx: StepContext): Promise<StepOutcome>;
+  plan(facts: Facts, kase: Case): { steps: StepDraft<S>[]; limitations?: string[] };
+  /** Steps reach `preflight` and `run` only from the provider whose planner made them (`step.provider`). */
+  preflight?(step: S, ctx: ProviderContext): Promise<PreflightResult>;
+  run(step: S, ctx: StepContext): Promise<StepOutcome>;
   /**
    * Optional, pure: targets this provider's facts add to other providers (e.g. the EC2 instance
    * behind a Kubernetes node with --isolate-node). Keyed by provider id.

@@ -1,0 +1,47 @@
+/** The EC2 provider's actions: the inputs its planner writes and the outputs its runners return. */
+import type { IsolationGroupAction } from '../../src/aws/isolation-group.js';
+import { outputReader } from '../../src/core/provider-kit.js';
+import type { NoOutputs, StepContext, StepOf, StepOutcome } from '../../src/core/types.js';
+import type { EniFacts, InstanceFacts, TargetRegistration } from './facts.js';
+
+/** Every EC2 action, keyed by name. */
+export type Ec2Actions = {
+  tag: { inputs: { instanceId: string; resources: string[] }; outputs: { tagged: string[] } };
+  protect: {
+    inputs: { instanceId: string; stopProtectionBlocker: string | null; volumes: { id: string; device: string }[] };
+    outputs: NoOutputs;
+  };
+  standby: { inputs: { instanceId: string; group: string }; outputs: { group: string } };
+  describe: { inputs: { instanceId: string; region: string; facts: InstanceFacts }; outputs: NoOutputs };
+  snapshot: {
+    inputs: { instanceId: string; volumes: string[]; region: string; lockDays: number | null };
+    outputs: { snapshotIds: string[]; adopted: boolean };
+  };
+  deregister: { inputs: { instanceId: string; registrations: TargetRegistration[] }; outputs: NoOutputs };
+  'isolation-group': IsolationGroupAction;
+  isolate: { inputs: { instanceId: string; enis: EniFacts[] }; outputs: { isolated: string[] } };
+  settle: {
+    inputs: {
+      instanceId: string;
+      /** Id of the snapshot step whose set this step waits for. */
+      snapshotStep: string;
+      region: string;
+      lockDays: number | null;
+      copyToAccount: string | null;
+      kmsKey: string | null;
+    };
+    outputs: { completed: string[]; copies: string[] };
+  };
+};
+
+/** One EC2 step, narrowed by `action`. */
+export type Ec2Step<A extends keyof Ec2Actions = keyof Ec2Actions> = StepOf<Ec2Actions, A>;
+
+/** What the runner of `A` returns. */
+export type Ec2Outcome<A extends keyof Ec2Actions> = StepOutcome<Ec2Actions[A]['outputs']>;
+
+/** The context the runner of `A` gets. */
+export type Ec2StepContext<A extends keyof Ec2Actions> = StepContext<Ec2Step<A>>;
+
+/** The outputs an earlier EC2 step returned, typed by its action. */
+export const ec2OutputOf = outputReader<Ec2Actions>();
