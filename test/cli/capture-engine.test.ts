@@ -132,7 +132,7 @@ describe('capture → seal → verify through the CLI', () => {
     const original = Buffer.from(
       await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray(),
     );
-    original[10] ^= 0x01;
+    original[10] = original.readUInt8(10) ^ 0x01;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: original }));
 
     const verify = await runCli(['verify', '--incident', incident, '--store', store], { cwd, env });
@@ -154,7 +154,7 @@ describe('capture → seal → verify through the CLI', () => {
     const { chmodSync, writeFileSync } = await import('node:fs');
     chmodSync(file, 0o644);
     const bytes = readFileSync(file);
-    bytes[0] ^= 0xff;
+    bytes[0] = bytes.readUInt8(0) ^ 0xff;
     writeFileSync(file, bytes);
     const verify = await runCli(['verify', '--incident', incident, '--store', 'es'], { cwd, env });
     expect(verify.code).toBe(5);

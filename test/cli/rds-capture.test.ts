@@ -24,7 +24,7 @@ import { motoEnv, testIncident } from '../support/aws.js';
 import { runCli } from '../support/cli.js';
 
 /** Manual snapshots only: moto also makes an automated one ("rds:…") when an instance is created. */
-const manual = <T extends { SnapshotType?: string }>(list: T[] | undefined) =>
+const manual = <T extends { SnapshotType?: string | undefined }>(list: T[] | undefined) =>
   (list ?? []).filter((s) => s.SnapshotType !== 'automated');
 const common = () => ({
   endpoint: inject('motoEndpoint'),

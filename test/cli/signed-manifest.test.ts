@@ -71,7 +71,7 @@ describe('signed manifest', () => {
 
   it('catches one flipped byte in an artifact', async () => {
     const res = await verifyTampered((root) =>
-      rewrite(firstFile(join(root, 'artifacts', 'teststream_collect_a'), '.bin'), (b) => ((b[5] ^= 1), b)),
+      rewrite(firstFile(join(root, 'artifacts', 'teststream_collect_a'), '.bin'), (b) => ((b[5] = b.readUInt8(5) ^ 1), b)),
     );
     expect(res.code).toBe(5);
     expect(res.stderr).toMatch(/FAIL artifact\s+teststream:collect\/a\/a.bin/);
@@ -103,7 +103,7 @@ describe('signed manifest', () => {
       rewrite(firstFile(join(root, 'manifest'), '.sig.json'), (b) => {
         const rec = JSON.parse(b.toString());
         const sig = Buffer.from(rec.signature, 'base64');
-        sig[3] ^= 1;
+        sig[3] = sig.readUInt8(3) ^ 1;
         rec.signature = sig.toString('base64');
         return Buffer.from(JSON.stringify(rec));
       }),

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import {
   executePlan,
   planCapture,
@@ -50,7 +50,7 @@ describe('library API', () => {
     const incident = testIncident('THR');
     const env = motoEnv();
     const client = guardAwsClient(
-      new S3Client({ endpoint: env.AWS_ENDPOINT_URL, forcePathStyle: true, region: 'us-east-1', maxAttempts: 1 }),
+      new S3Client({ endpoint: inject('motoEndpoint'), forcePathStyle: true, region: 'us-east-1', maxAttempts: 1 }),
     );
     let throttled = 0;
     // Fault injection a server cannot produce on demand: the first two uploads are throttled.
