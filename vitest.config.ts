@@ -1,12 +1,17 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Three tiers (vitest projects), run together by `npm test` or alone with `--project NAME`
+ * (npm run test:unit / test:integration / test:cli):
+ * - unit: pure code and the in-process engine, no server, no Python, seconds;
+ * - integration: the library against real servers (moto, kube-apiserver, PostgreSQL, MariaDB);
+ * - cli: the built `evidence` binary against the same servers (fails at once on a stale dist/).
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'providers/**/*.test.ts', 'src/**/*.test.ts'],
-    globalSetup: ['test/support/global-setup.ts'],
+    pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 600_000,
-    pool: 'forks',
     env: {
       AWS_ACCESS_KEY_ID: 'testing',
       AWS_SECRET_ACCESS_KEY: 'testing',
@@ -15,5 +20,32 @@ export default defineConfig({
       // The tests use the SDK directly too; its Node upgrade notice would bury real output.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts', 'src/**/*.test.ts', 'providers/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'cli',
+          include: ['test/cli/**/*.test.ts'],
+          globalSetup: ['test/support/built-cli.ts', 'test/support/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -71,7 +71,10 @@ describe('signed manifest', () => {
 
   it('catches one flipped byte in an artifact', async () => {
     const res = await verifyTampered((root) =>
-      rewrite(firstFile(join(root, 'artifacts', 'teststream_collect_a'), '.bin'), (b) => ((b[5] = b.readUInt8(5) ^ 1), b)),
+      rewrite(
+        firstFile(join(root, 'artifacts', 'teststream_collect_a'), '.bin'),
+        (b) => ((b[5] = b.readUInt8(5) ^ 1), b),
+      ),
     );
     expect(res.code).toBe(5);
     expect(res.stderr).toMatch(/FAIL artifact\s+teststream:collect\/a\/a.bin/);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectRetentionCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { awsClientConfig } from '../../src/aws/config.js';
 import { hashReadable } from '../../src/evidence/hash.js';
@@ -87,7 +87,7 @@ describe('S3 evidence store (moto server)', () => {
   it('the guard refuses a delete before it is sent, so the object stays', async () => {
     const bucket = await createTestBucket();
     const store = storeFor(bucket);
-    await store.put('IR-S3-4/keep.txt', 'evidence');
+    const kept = await store.put('IR-S3-4/keep.txt', 'evidence');
     const client = createS3Client(
       awsClientConfig({ kase: { store: spec(bucket) } as never, env: motoEnv(), clients: {} }),
     );
@@ -95,7 +95,11 @@ describe('S3 evidence store (moto server)', () => {
       client.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'cases/IR-S3-4/keep.txt' })),
     ).rejects.toBeInstanceOf(GuardRefusal);
     expect(await store.head('IR-S3-4/keep.txt')).toMatchObject({ size: 8 });
-    // moto has no GetObjectRetention; HeadObject carries the retention (emulators.md).
-    expect(GetObjectRetentionCommand).toBeDefined();
+    // The version we wrote is still the current one and still locked (moto has no
+    // GetObjectRetention; HeadObject carries the retention, emulators.md).
+    const s3 = await testS3();
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'cases/IR-S3-4/keep.txt' }));
+    expect(head.VersionId).toBe(kept.versionId);
+    expect(head.ObjectLockMode).toBe('GOVERNANCE');
   });
 });
