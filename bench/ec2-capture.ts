@@ -19,6 +19,7 @@ import { executePlan, planCapture } from '../src/index.js';
 import { createEc2Clients, type Ec2Clients } from '../providers/ec2/client.js';
 import { ec2Provider } from '../providers/ec2/index.js';
 import type { Provider } from '../src/core/types.js';
+import { userAgent } from '../src/core/tool-info.js';
 
 const count = Number(process.argv[2] ?? 20);
 const latencyMs = Number(process.argv[3] ?? 40);
@@ -52,7 +53,13 @@ async function seed(n: number): Promise<string[]> {
 }
 
 function instrumented(): { clients: Ec2Clients; calls: () => number } {
-  const clients = createEc2Clients({ region: 'us-east-1', endpoint: moto.endpoint, credentials, maxAttempts: 1 });
+  const clients = createEc2Clients({
+    region: 'us-east-1',
+    customUserAgent: userAgent(),
+    endpoint: moto.endpoint,
+    credentials,
+    maxAttempts: 1,
+  });
   let calls = 0;
   for (const client of Object.values(clients)) {
     client.middlewareStack.add(

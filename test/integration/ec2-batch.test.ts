@@ -12,6 +12,7 @@ import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import type { Provider } from '../../src/core/types.js';
 import { motoEnv, testIncident } from '../support/aws.js';
+import { userAgent } from '../../src/core/tool-info.js';
 
 describe('batched discovery', () => {
   it('plans 20 instances with one DescribeInstances and one describe of each other kind', async () => {
@@ -34,7 +35,13 @@ describe('batched discovery', () => {
     );
     const ids = run.Instances!.map((i) => i.InstanceId!);
 
-    const clients = createEc2Clients({ region: 'us-east-1', endpoint, credentials, maxAttempts: 1 });
+    const clients = createEc2Clients({
+      region: 'us-east-1',
+      customUserAgent: userAgent(),
+      endpoint,
+      credentials,
+      maxAttempts: 1,
+    });
     const counts = new Map<string, number>();
     clients.ec2.middlewareStack.add(
       ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => (args: unknown) => {

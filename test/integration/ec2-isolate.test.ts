@@ -17,6 +17,7 @@ import { seedAws } from '../../src/drill/seed-aws.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import { motoEnv, testIncident } from '../support/aws.js';
+import { userAgent } from '../../src/core/tool-info.js';
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const providers = [ec2Provider as unknown as Provider];
@@ -54,6 +55,7 @@ describe('EC2 isolation, interrupted between the convert and the isolation swap'
     const dir = mkdtempSync(join(tmpdir(), 'hf-midswap-'));
     const store = join(dir, 'es');
     const clients = createEc2Clients({
+      customUserAgent: userAgent(),
       region: 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL!,
       maxAttempts: 1,
@@ -114,6 +116,7 @@ describe('EC2 isolation, interrupted between the convert and the isolation swap'
     const ec2 = testEc2();
     const incident = testIncident('NOJOURNAL');
     const clients = createEc2Clients({
+      customUserAgent: userAgent(),
       region: 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL!,
       maxAttempts: 1,

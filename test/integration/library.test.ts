@@ -14,6 +14,7 @@ import {
 } from '../../src/index.js';
 import { guardAwsClient } from '../../src/core/guard.js';
 import { RemoteError } from '../../src/core/errors.js';
+import { userAgent } from '../../src/core/tool-info.js';
 import { createTestBucket, motoEnv, testIncident } from '../support/aws.js';
 import { streamProvider } from '../support/stream-provider.mjs';
 
@@ -79,7 +80,7 @@ describe('library API', () => {
     );
     const events: CaptureEvent[] = [];
     const spec = plan.case.store as Extract<typeof plan.case.store, { kind: 's3' }>;
-    const store = createS3Store(spec, { region: 'us-east-1' }, client);
+    const store = createS3Store(spec, { region: 'us-east-1', customUserAgent: userAgent() }, client);
     const outcome = await executePlan(plan, {
       providers,
       store,
