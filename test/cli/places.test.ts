@@ -9,20 +9,22 @@ import { runCli, STREAM_PLUGIN } from '../support/cli.js';
 describe('places', () => {
   it('a capture without --store names its absolute default store; status, verify and release find it from another directory', async () => {
     const root = mkdtempSync(join(tmpdir(), 'hf-places-'));
-    const [here, elsewhere, xdg] = ['here', 'elsewhere', 'xdg'].map((d) => join(root, d));
-    for (const d of [here!, elsewhere!]) mkdirSync(d);
+    const here = join(root, 'here');
+    const elsewhere = join(root, 'elsewhere');
+    const xdg = join(root, 'xdg');
+    for (const d of [here, elsewhere]) mkdirSync(d);
     const env = motoEnv({ HOLDFAST_PLUGIN: STREAM_PLUGIN, XDG_STATE_HOME: xdg });
     const incident = testIncident('PLACE');
     const cap = await runCli(['capture', '--incident', incident, '--test-stream', 'a'], { cwd: here, env });
     expect(cap.code).toBe(0);
-    const store = join(here!, 'evidence-store');
+    const store = join(here, 'evidence-store');
     expect(cap.stderr).toContain(`evidence store: ${store} (the default, as no --store was given)`);
-    const journal = join(xdg!, 'holdfast', incident, 'journal.ndjson');
+    const journal = join(xdg, 'holdfast', incident, 'journal.ndjson');
     expect(cap.stderr).toContain(`journal: ${journal}`);
     expect(cap.stderr).toMatch(new RegExp(`manifest: ${store}/${incident}/\\S+\\.json`));
     expect(existsSync(journal)).toBe(true);
-    expect(existsSync(join(here!, '.holdfast'))).toBe(false);
-    expect(JSON.parse(readFileSync(join(xdg!, 'holdfast', incident, 'store.json'), 'utf8')).store).toEqual({
+    expect(existsSync(join(here, '.holdfast'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(xdg, 'holdfast', incident, 'store.json'), 'utf8')).store).toEqual({
       kind: 'fs',
       dir: store,
     });
@@ -36,8 +38,8 @@ describe('places', () => {
     const release = await runCli(['release', '--incident', incident, '--approve'], { cwd: elsewhere, env });
     expect(release.stderr).toContain('1 restored');
     expect(release.code).toBe(0);
-    expect(existsSync(join(elsewhere!, '.holdfast'))).toBe(false);
-    expect(existsSync(join(elsewhere!, 'evidence-store'))).toBe(false);
+    expect(existsSync(join(elsewhere, '.holdfast'))).toBe(false);
+    expect(existsSync(join(elsewhere, 'evidence-store'))).toBe(false);
   });
 
   it('an existing ./.holdfast from older versions is still used, and named', async () => {
