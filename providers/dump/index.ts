@@ -4,8 +4,9 @@
  * dump whose tool fails or is killed is never recorded as complete.
  */
 import { childProcessStream } from '../../src/core/child-process-stream.js';
-import { BadInputError, InternalError, RemoteError } from '../../src/core/errors.js';
-import type { Provider, StepContext, StepOutcome } from '../../src/core/types.js';
+import { BadInputError, RemoteError } from '../../src/core/errors.js';
+import { runByAction } from '../../src/core/provider-kit.js';
+import type { Provider, StepContext, StepOf, StepOutcome } from '../../src/core/types.js';
 import { dumpFlags, parseDumpParams, type DumpParams, type DumpTarget } from './params.js';
 import {
   classifyToolError,
@@ -18,10 +19,24 @@ import {
   toolEnv,
 } from './tools.js';
 
+/** One planned dump: the target, the tool that will take it and the versions discovery found. */
+export type PlannedDump = DumpTarget & { tool: string; toolVersion: string; serverVersion: string };
+
 export interface DumpFacts {
   params: DumpParams;
-  dumps: (DumpTarget & { tool: string; toolVersion: string; serverVersion: string })[];
+  dumps: PlannedDump[];
 }
+
+/** The dump provider's one action. */
+export type DumpActions = {
+  dump: {
+    inputs: PlannedDump & { params: DumpParams };
+    outputs: { sha256: string | null; size: number | null };
+  };
+};
+
+/** A dump step. */
+export type DumpStep = StepOf<DumpActions>;
 
 /** The step id of a target's dump (other providers relate to it by host). */
 export function dumpStepId(t: DumpTarget): string {
@@ -54,8 +69,8 @@ async function discoverDumps(params: DumpParams, ctx: Parameters<Provider['disco
   return { params, dumps };
 }
 
-async function runDump(ctx: StepContext): Promise<StepOutcome> {
-  const facts = ctx.step.inputs as unknown as DumpFacts['dumps'][number] & { params: DumpParams };
+async function runDump(ctx: StepContext<DumpStep>): Promise<StepOutcome<DumpActions['dump']['outputs']>> {
+  const facts = ctx.step.inputs;
   const params = facts.params;
   const password = resolvePassword(params, ctx.env, facts);
   const secret = secretFileFor(facts, password);
@@ -128,7 +143,7 @@ export const dumpProvider = {
     return {
       steps: facts.dumps.map((d) => ({
         id: dumpStepId(d),
-        action: 'dump',
+        action: 'dump' as const,
         phase: 'collect' as const,
         target: `db:${d.host}:${d.port}/${d.database}`,
         title: `dump ${d.url} with ${d.tool}`,
@@ -137,8 +152,5 @@ export const dumpProvider = {
       limitations: [],
     };
   },
-  async run(step, ctx) {
-    if (step.action !== 'dump') throw new InternalError(`dump has no action ${step.action}`);
-    return runDump(ctx);
-  },
-} satisfies Provider<DumpParams, DumpFacts>;
+  run: runByAction<DumpActions>('dump', { dump: runDump }),
+} satisfies Provider<DumpParams, DumpFacts, DumpStep>;
