@@ -107,7 +107,13 @@ export async function runSnapshot(ctx: Ec2StepContext<'snapshot'>): Promise<Ec2O
   }
   const adopted = snapshots.length > 0;
   if (!adopted) {
-    ctx.recordIntent({ create: 'ebs-snapshot-set', instanceId, volumes, tags, requestedAt: new Date().toISOString() });
+    await ctx.recordIntent({
+      create: 'ebs-snapshot-set',
+      instanceId,
+      volumes,
+      tags,
+      requestedAt: new Date().toISOString(),
+    });
     snapshots = await createInstanceSnapshots(
       c,
       instanceId,

@@ -10,7 +10,7 @@ export async function runDeregister(ctx: Ec2StepContext<'deregister'>): Promise<
   const c = ec2ClientsFor(ctx);
   const { instanceId, registrations } = ctx.step.inputs;
   for (const r of registrations) {
-    ctx.recordChange({
+    await ctx.recordChange({
       resource: r.targetGroupArn,
       attribute: `target:${instanceId}:${r.port ?? ''}`,
       before: 'registered',
@@ -61,7 +61,7 @@ export async function runIsolate(ctx: Ec2StepContext<'isolate'>): Promise<Ec2Out
       isolated.push(id);
       continue;
     }
-    ctx.recordChange({
+    await ctx.recordChange({
       resource: id,
       attribute: 'groups',
       before: originalGroups(now, planned.find((p) => p.id === id)?.groups, groups),

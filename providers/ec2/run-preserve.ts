@@ -18,7 +18,7 @@ export async function runTag(ctx: Ec2StepContext<'tag'>): Promise<Ec2Outcome<'ta
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:do-not-delete': 'true' };
   await createTags(ec2ClientsFor(ctx), resources, tags);
   for (const r of resources)
-    ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false });
+    await ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false });
   return { outputs: { tagged: resources } };
 }
 
@@ -40,7 +40,13 @@ export async function runProtect(ctx: Ec2StepContext<'protect'>): Promise<Ec2Out
     }
     const before = await instanceAttribute(c, instanceId, attribute);
     if (before === value) continue;
-    ctx.recordChange({ resource: instanceId, attribute, before: before ?? null, after: value, reversible: false });
+    await ctx.recordChange({
+      resource: instanceId,
+      attribute,
+      before: before ?? null,
+      after: value,
+      reversible: false,
+    });
     await setInstanceAttribute(c, instanceId, attribute, value);
   }
   // Read the instance's block devices now, not the plan: a volume may have been attached since. The
@@ -48,7 +54,7 @@ export async function runProtect(ctx: Ec2StepContext<'protect'>): Promise<Ec2Out
   const [instance] = await describeInstances(c, { ids: [instanceId] });
   for (const mapping of instance?.BlockDeviceMappings ?? []) {
     if (!mapping.DeviceName || !mapping.Ebs || mapping.Ebs.DeleteOnTermination === false) continue;
-    ctx.recordChange({
+    await ctx.recordChange({
       resource: `${instanceId}:${mapping.DeviceName}`,
       attribute: 'deleteOnTermination',
       before: true,
@@ -67,7 +73,7 @@ export async function runStandby(ctx: Ec2StepContext<'standby'>): Promise<Ec2Out
   const [now] = await autoScalingMembership(c, [instanceId]);
   if (now?.lifecycleState.startsWith('Standby') || now?.lifecycleState === 'EnteringStandby')
     return { note: `${instanceId} already in Standby` };
-  ctx.recordChange({
+  await ctx.recordChange({
     resource: `asg:${group}/${instanceId}`,
     attribute: 'lifecycleState',
     before: now?.lifecycleState ?? 'InService',

@@ -41,7 +41,7 @@ export async function runSettle(ctx: Ec2StepContext<'settle'>): Promise<Ec2Outco
       const tags = { 'holdfast:incident': ctx.incident, 'holdfast:copy-of': id, 'holdfast:do-not-delete': 'true' };
       let [copy] = await snapshotsByTags(c, { 'holdfast:incident': ctx.incident, 'holdfast:copy-of': id });
       if (!copy) {
-        ctx.recordIntent({ create: 'snapshot-copy', source: id, kmsKey: input.kmsKey });
+        await ctx.recordIntent({ create: 'snapshot-copy', source: id, kmsKey: input.kmsKey });
         const copyId = await copySnapshot(c, id, input.region, input.kmsKey, tags);
         [copy] = await describeSnapshots(c, [copyId]);
       }

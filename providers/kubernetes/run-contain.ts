@@ -44,7 +44,7 @@ async function ensureObject(ctx: StepContext, collection: string, wanted: JsonOb
     check(existing);
     return 'existed';
   }
-  ctx.recordIntent({ create: wanted.kind as string, path });
+  await ctx.recordIntent({ create: wanted.kind as string, path });
   const res = await client.send('POST', collection, { body: wanted });
   if (res.status === 409) {
     check((await getObject(client, path)) ?? {});
@@ -54,7 +54,7 @@ async function ensureObject(ctx: StepContext, collection: string, wanted: JsonOb
     throw new RemoteError(`create ${wanted.kind} ${name}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
   const ns = path.split('/namespaces/')[1]!.split('/')[0];
   // Kept by release (holdfast never deletes); recorded so responders know what to remove later.
-  ctx.recordChange({
+  await ctx.recordChange({
     resource: `${String(wanted.kind).toLowerCase()}:${ns}/${name}`,
     attribute: 'created',
     before: null,
@@ -78,7 +78,7 @@ async function patchPodMetadata(
   if (!changed.length) return [];
   const kind = field === 'labels' ? 'label' : 'annotation';
   for (const [k, v] of changed)
-    ctx.recordChange({
+    await ctx.recordChange({
       resource: `pod:${pod.namespace}/${pod.name}`,
       attribute: `${kind}:${k}`,
       before: current[k] ?? null,
@@ -161,7 +161,7 @@ export async function runCordon(ctx: StepContext): Promise<StepOutcome> {
   if (!live) throw new RemoteError(`node ${node.name} no longer exists`, false);
   const body: { spec?: { unschedulable: true }; metadata?: { labels: Record<string, string> } } = {};
   if (!live.spec?.unschedulable) {
-    ctx.recordChange({
+    await ctx.recordChange({
       resource: `node:${node.name}`,
       attribute: 'unschedulable',
       before: false,
@@ -172,7 +172,7 @@ export async function runCordon(ctx: StepContext): Promise<StepOutcome> {
   }
   const label = live.metadata.labels?.[CORDON_LABEL];
   if (label !== ctx.incident) {
-    ctx.recordChange({
+    await ctx.recordChange({
       resource: `node:${node.name}`,
       attribute: `label:${CORDON_LABEL}`,
       before: label ?? null,

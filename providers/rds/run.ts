@@ -46,10 +46,16 @@ export async function runProtect(ctx: RdsStepContext<'protect'>): Promise<RdsOut
   const c = rdsClientsFor(ctx);
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:do-not-delete': 'true' };
   await addTags(c, arn, tags);
-  ctx.recordChange({ resource: arn, attribute: 'tags', before: null, after: tags, reversible: false });
+  await ctx.recordChange({ resource: arn, attribute: 'tags', before: null, after: tags, reversible: false });
   const now = await currentGroupsAndProtection(ctx, kind, id);
   if (!now.protection) {
-    ctx.recordChange({ resource: arn, attribute: 'deletionProtection', before: false, after: true, reversible: false });
+    await ctx.recordChange({
+      resource: arn,
+      attribute: 'deletionProtection',
+      before: false,
+      after: true,
+      reversible: false,
+    });
     await protectFromDeletion(c, kind, id);
   }
   return {};
@@ -63,7 +69,7 @@ export async function runSnapshot(ctx: RdsStepContext<'snapshot'>): Promise<RdsO
   let snap = await findDbSnapshot(c, kind, snapshotId);
   const adopted = Boolean(snap);
   if (!snap) {
-    ctx.recordIntent({ create: kind === 'instance' ? 'db-snapshot' : 'db-cluster-snapshot', id, snapshotId });
+    await ctx.recordIntent({ create: kind === 'instance' ? 'db-snapshot' : 'db-cluster-snapshot', id, snapshotId });
     const requestedAt = new Date().toISOString();
     await createDbSnapshot(c, kind, id, snapshotId, {
       'holdfast:incident': ctx.incident,
@@ -122,7 +128,7 @@ export async function runIsolate(ctx: RdsStepContext<'isolate'>): Promise<RdsOut
       false,
     );
   }
-  ctx.recordChange({
+  await ctx.recordChange({
     resource: `${kind}:${id}`,
     attribute: 'vpcSecurityGroups',
     before: now.groups,
@@ -130,7 +136,7 @@ export async function runIsolate(ctx: RdsStepContext<'isolate'>): Promise<RdsOut
     reversible: true,
   });
   if (Object.keys(pending).length)
-    ctx.recordChange({
+    await ctx.recordChange({
       resource: `${kind}:${id}`,
       attribute: 'pendingModifiedValues',
       before: pending as JsonObject,

@@ -128,7 +128,7 @@ export interface EnsureGroupsInput {
   forensicCidrs: readonly string[];
   forensicPorts?: readonly PortRange[];
   /** Journals the intent before a group is created, so a crash between create and record is adopted. */
-  recordIntent(what: JsonObject): void;
+  recordIntent(what: JsonObject): unknown;
 }
 
 /** The VPC's group ids, for the ENI/RDS swap; the isolation-group step's outputs. */
@@ -149,7 +149,8 @@ export async function ensureIsolationGroups(api: SecurityGroupApi, input: Ensure
     const name = isolationGroupName(input.incident, role, input.vpcId);
     let group = await api.findGroup(input.vpcId, name);
     if (!group) {
-      input.recordIntent({ create: 'security-group', role, vpcId: input.vpcId, name });
+      // Awaited: a step context's intent resolves once it is on disk.
+      await input.recordIntent({ create: 'security-group', role, vpcId: input.vpcId, name });
       try {
         const id = await api.createGroup(input.vpcId, name, description, {
           'holdfast:incident': input.incident,

@@ -29,7 +29,7 @@ export interface RunPlanOptions {
 export function addRunOptions(cmd: Command): Command {
   cmd
     .option('--dry-run', 'change nothing: preflight every step (EC2 DryRun, Kubernetes dryRun=All)')
-    .option('--concurrency <n>', 'steps in flight at once (default 8)')
+    .option('--concurrency <n>', 'steps in flight at once (default 64; AWS calls are paced per API regardless)')
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--json', 'NDJSON events and the outcome on stdout');
   return addSignerOptions(cmd);
@@ -68,13 +68,16 @@ export function webhookUrl(value: string): string {
   return url;
 }
 
+/** Steps in flight at most: beyond this, sockets and memory grow while AWS's request rates cap the speed anyway. */
+export const MAX_CONCURRENCY = 512;
+
 /** Parse a --concurrency value, naming the input when it is bad. */
 export function parseConcurrency(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 64)
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)
     throw new BadInputError(
-      `bad input: --concurrency: expected a whole number from 1 to 64, got ${JSON.stringify(value)}`,
+      `bad input: --concurrency: expected a whole number from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(value)}`,
     );
   return n;
 }

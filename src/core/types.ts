@@ -204,10 +204,10 @@ export interface StepContext<S extends Step = Step> extends ProviderContext {
   putArtifact(input: ArtifactInput, body: Readable | Buffer | string): Promise<ArtifactRecord>;
   /** Record an artifact whose bytes live in the platform (a snapshot). */
   recordArtifact(input: Omit<ArtifactRecord, 'id' | 'stepId'> & { name: string }): ArtifactRecord;
-  /** Journal the intent before a change and its result after. */
-  recordChange(change: Omit<ChangeRecord, 'id' | 'stepId' | 'provider' | 'at'>): ChangeRecord;
-  /** Journal a temporary or created resource before creating it, so a crash can adopt it. */
-  recordIntent(what: JsonObject): void;
+  /** Journal a change before making it; resolves once the record is on disk (await it, then change). */
+  recordChange(change: Omit<ChangeRecord, 'id' | 'stepId' | 'provider' | 'at'>): Promise<ChangeRecord>;
+  /** Journal a resource before creating it, so a crash can adopt it; resolves once on disk. */
+  recordIntent(what: JsonObject): Promise<void>;
   progress(message: string, detail?: JsonObject): void;
   /** Outputs of a finished dependency (or of the same step id from an earlier run). */
   outputOf(stepId: string): JsonObject | undefined;

@@ -4,7 +4,6 @@
  * A partial capture is a result, not an exception.
  */
 import { randomUUID } from 'node:crypto';
-import pLimit from 'p-limit';
 import { providerClients } from '../aws/assume-role.js';
 import { awsClientConfig } from '../aws/config.js';
 import { BadInputError, describeError, PermissionError, RemoteError, toHoldfastError } from '../core/errors.js';
@@ -12,10 +11,11 @@ import { dryRun } from './dry-run.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody, type CaptureStatus } from '../core/events.js';
 import { lockIncident } from './incident-lock.js';
 import { Journal } from '../evidence/journal.js';
-import { deriveJournalState } from '../evidence/journal-state.js';
+import { foldTimeline } from '../evidence/timeline.js';
 import { outcomeFrom, plannedSteps, type CaptureOutcome } from './outcome.js';
 import { builtinProviders, createStore } from './registry.js';
 import { phaseCheckpoints } from './phase-checkpoints.js';
+import { priorityLimit } from './priority-limit.js';
 import { isAlreadySealed, seal, sealedOutcome } from './seal.js';
 import type { Signer } from '../evidence/signing.js';
 import { stepContext, type RunDeps } from './step-context.js';
@@ -24,12 +24,17 @@ import { recordIncidentStore } from './incident-store.js';
 import { restoreJournalFromStore } from '../evidence/store-journal.js';
 import { localOperator, toolInfo } from '../core/tool-info.js';
 import type { CapturePlan, EvidenceStore, JsonObject, Provider, ProviderContext, Step } from '../core/types.js';
+import { PHASES } from '../core/types.js';
 
 export type { CaptureOutcome } from './outcome.js';
 export { journalPath, resolveStateDir } from './state-dir.js';
 export { restoreJournalFromStore, streamToString } from '../evidence/store-journal.js';
 
-export const DEFAULT_CONCURRENCY = 8;
+/**
+ * Steps in flight at once. High enough that a fleet is bounded by AWS's request rates (the client
+ * paces calls per API with token buckets), not by a queue in front of them.
+ */
+export const DEFAULT_CONCURRENCY = 64;
 export const DEFAULT_MAX_ATTEMPTS = 4;
 export const DEFAULT_RETRY_BASE_DELAY_MS = 500;
 
@@ -112,14 +117,20 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   }
   const fanout = new EventFanout();
   fanout.subscribe(options.onEvent);
+  // Lines are written at once and fsynced in groups; listeners hear of a line only once it is durable.
+  const durable = () => journal.durable();
+  let told: Promise<void> = Promise.resolve();
   const emit = (body: CaptureEventBody): CaptureEvent => {
-    const line = journal.append(body);
-    fanout.emit(line);
+    const line = journal.write(body);
+    told = durable().then(
+      () => fanout.emit(line),
+      () => undefined,
+    );
     return line;
   };
 
   try {
-    const initial = deriveJournalState(journal.events);
+    const initial = journal.fold.state();
     if (isAlreadySealed(plan, initial, journal.events.at(-1))) {
       return await sealedOutcome(plan, initial, store, path);
     }
@@ -140,13 +151,19 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     const acquiredBy = Object.fromEntries(
       Object.entries(operator).filter(([k]) => ['osUser', 'host', 'callerArn', 'assumedRole'].includes(k)),
     );
-    const results = await runSteps(plan, { base, store, journal, emit, providerOf, options, acquiredBy });
+    const results = await runSteps(plan, { base, store, journal, emit, durable, providerOf, options, acquiredBy });
     const aborted = signal.aborted || [...results.values()].includes('aborted');
-    const state = deriveJournalState(journal.events);
+    await durable();
+    const state = journal.fold.state();
     const status = aborted ? 'aborted' : statusOf(results);
     if (aborted) {
       emit({ type: 'capture.aborted', reason: String(signal.reason ?? 'aborted') });
-      return outcomeFrom(plan, state, { status: 'aborted', captureId, journalPath: path });
+      return outcomeFrom(plan, state, {
+        status: 'aborted',
+        captureId,
+        journalPath: path,
+        timeline: foldTimeline(journal.events),
+      });
     }
     emit({
       type: 'capture.finished',
@@ -163,6 +180,9 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
       ...(options.signer ? { signer: options.signer } : {}),
     });
   } finally {
+    // Every listener hears every line before the caller gets the outcome.
+    await durable().catch(() => undefined);
+    await told;
     journal.close();
     unlock();
   }
@@ -197,11 +217,11 @@ function statusOf(results: Map<string, StepResult>): CaptureStatus {
 
 /** Run every step once its dependencies settle; each step's result decides its dependents'. */
 async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, StepResult>> {
-  const limit = pLimit(Math.max(1, deps.options.concurrency ?? DEFAULT_CONCURRENCY));
+  const limit = priorityLimit(Math.max(1, deps.options.concurrency ?? DEFAULT_CONCURRENCY));
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
   const promises = new Map<string, Promise<StepResult>>();
   const results = new Map<string, StepResult>();
-  const startState = deriveJournalState(deps.journal.events);
+  const startState = deps.journal.fold.state();
   const checkpoints = phaseCheckpoints(plan, {
     store: deps.store,
     journal: deps.journal,
@@ -240,7 +260,7 @@ async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, S
         return waitingOnly ? 'waiting' : 'skipped';
       }
       ran.add(step.id);
-      return limit(() => attemptStep(step, deps));
+      return limit(stepPriority(step), () => attemptStep(step, deps));
     })().then((r) => {
       results.set(step.id, r);
       checkpoints.settled(step, ran.has(step.id));
@@ -252,6 +272,14 @@ async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, S
   await Promise.all(plan.steps.map(schedule));
   await checkpoints.flush();
   return results;
+}
+
+/**
+ * Containment first: a target whose evidence is taken is contained before other targets start
+ * their preservation; settling (waiting on snapshots to complete) is the least urgent.
+ */
+function stepPriority(step: Step): number {
+  return step.phase === 'settle' ? -1 : PHASES.indexOf(step.phase);
 }
 
 async function attemptStep(step: Step, deps: RunDeps): Promise<StepResult> {
@@ -271,6 +299,8 @@ async function attemptStep(step: Step, deps: RunDeps): Promise<StepResult> {
         limitations: outcome.limitations ?? [],
         ...(outcome.note ? { note: outcome.note } : {}),
       });
+      // Dependents act on this step's outputs: only once its record is on disk.
+      await deps.durable();
       return 'done';
     } catch (error) {
       if (base.signal.aborted) return 'aborted';

@@ -2,6 +2,7 @@
 import type { CaptureStatus } from '../core/events.js';
 import type { JournalState } from '../evidence/journal-state.js';
 import type { Manifest } from '../evidence/manifest.js';
+import type { ContainmentStats, Timeline } from '../evidence/timeline.js';
 import type { ArtifactRecord, CapturePlan, ChangeRecord, FailureRecord, PreflightResult } from '../core/types.js';
 
 /** What a capture did; failure carries every field success has. */
@@ -24,6 +25,8 @@ export interface CaptureOutcome {
   journalPath?: string;
   /** true when the incident was already sealed with this plan's work and nothing ran. */
   alreadySealed?: boolean;
+  /** Time from capture start to each target's containment: p50, p95 and max over the targets contained. */
+  timeToContainment?: ContainmentStats;
 }
 
 /** The plan's steps as the journal records them at capture start. */
@@ -41,7 +44,7 @@ export function plannedSteps(plan: CapturePlan) {
 export function outcomeFrom(
   plan: CapturePlan,
   state: JournalState,
-  extra: { status: CaptureStatus; captureId: string; journalPath?: string },
+  extra: { status: CaptureStatus; captureId: string; journalPath?: string; timeline?: Timeline },
 ): CaptureOutcome {
   const failures: FailureRecord[] = [];
   const waiting: CaptureOutcome['waiting'] = [];
@@ -62,5 +65,6 @@ export function outcomeFrom(
     changes: state.changes,
     limitations: state.limitations,
     ...(extra.journalPath ? { journalPath: extra.journalPath } : {}),
+    ...(extra.timeline?.perTarget ? { timeToContainment: extra.timeline.perTarget } : {}),
   };
 }

@@ -34,10 +34,11 @@ export function buildPlan(
   }
   assertUniqueIds(steps);
   addPhaseDependencies(steps);
+  const stepById = new Map(steps.map((s) => [s.id, s]));
   for (const provider of providers) {
     if (!provider.relate || !factsByProvider.has(provider.id)) continue;
     for (const [stepId, deps] of Object.entries(provider.relate(steps))) {
-      const step = steps.find((s) => s.id === stepId);
+      const step = stepById.get(stepId);
       if (step) for (const d of deps) if (!step.dependsOn.includes(d) && d !== stepId) step.dependsOn.push(d);
     }
   }
@@ -77,11 +78,16 @@ function assertUniqueIds(steps: Step[]): void {
 /** A step waits for every step of its own target in an earlier phase. */
 function addPhaseDependencies(steps: Step[]): void {
   const rank = (s: Step) => PHASES.indexOf(s.phase);
+  // Grouped by target first: comparing every step with every other is quadratic in the fleet.
+  const byTarget = new Map<string, Step[]>();
   for (const step of steps) {
-    for (const other of steps) {
-      if (other.target === step.target && rank(other) < rank(step) && !step.dependsOn.includes(other.id)) {
-        step.dependsOn.push(other.id);
-      }
+    const list = byTarget.get(step.target) ?? [];
+    list.push(step);
+    byTarget.set(step.target, list);
+  }
+  for (const step of steps) {
+    for (const other of byTarget.get(step.target)!) {
+      if (rank(other) < rank(step) && !step.dependsOn.includes(other.id)) step.dependsOn.push(other.id);
     }
   }
 }

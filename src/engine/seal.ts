@@ -2,11 +2,12 @@
 import { describeError, InternalError } from '../core/errors.js';
 import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
 import type { Journal } from '../evidence/journal.js';
-import { deriveJournalState, type JournalState } from '../evidence/journal-state.js';
+import type { JournalState } from '../evidence/journal-state.js';
 import { foldManifest, serializeManifest, type Manifest } from '../evidence/manifest.js';
 import { outcomeFrom, type CaptureOutcome } from './outcome.js';
 import { signManifest, type Signer } from '../evidence/signing.js';
 import { sealKeys } from '../evidence/store-keys.js';
+import { foldTimeline } from '../evidence/timeline.js';
 import { streamToString } from '../evidence/store-journal.js';
 import type { CapturePlan, EvidenceStore } from '../core/types.js';
 
@@ -83,9 +84,14 @@ export async function seal(
       ...(signatureKey && deps.signer ? { signatureKey, signer: deps.signer.keyId } : {}),
     });
     await store.put(keys.journal, journal.text(), { contentType: 'application/x-ndjson' });
-    const state = deriveJournalState(journal.events);
+    const state = journal.fold.state();
     return {
-      ...outcomeFrom(plan, state, { status: manifest.status, captureId: deps.captureId, journalPath: deps.path }),
+      ...outcomeFrom(plan, state, {
+        status: manifest.status,
+        captureId: deps.captureId,
+        journalPath: deps.path,
+        timeline: manifest.timeline,
+      }),
       manifest,
       manifestKey: keys.manifest,
       ...(stored.versionId ? { manifestVersionId: stored.versionId } : {}),
@@ -93,8 +99,13 @@ export async function seal(
     };
   } catch (error) {
     const failure = describeError(error);
-    const state = deriveJournalState(journal.events);
-    const outcome = outcomeFrom(plan, state, { status: 'partial', captureId: deps.captureId, journalPath: deps.path });
+    const state = journal.fold.state();
+    const outcome = outcomeFrom(plan, state, {
+      status: 'partial',
+      captureId: deps.captureId,
+      journalPath: deps.path,
+      timeline: foldTimeline(journal.events),
+    });
     outcome.failures.push({ stepId: 'seal', code: failure.code, message: `manifest not sealed: ${failure.message}` });
     return outcome;
   }

@@ -2,7 +2,6 @@
 import type { Readable } from 'node:stream';
 import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
 import type { Journal } from '../evidence/journal.js';
-import { deriveJournalState } from '../evidence/journal-state.js';
 import { artifactKey } from '../evidence/store-keys.js';
 import type {
   ArtifactRecord,
@@ -22,7 +21,10 @@ export interface RunDeps {
   acquiredBy: JsonObject;
   store: EvidenceStore;
   journal: Journal;
+  /** Journals an event; listeners hear of it once it is durable. */
   emit: (body: CaptureEventBody) => CaptureEvent;
+  /** Resolves once everything emitted so far is on disk. */
+  durable: () => Promise<void>;
   providerOf: (step: Step) => Provider;
   options: { concurrency?: number; retry?: { maxAttempts?: number; baseDelayMs?: number } };
 }
@@ -30,19 +32,15 @@ export interface RunDeps {
 /** The context a provider's `run` gets: every record goes through the journal first. */
 export function stepContext(step: Step, deps: RunDeps): StepContext {
   const { emit, store, base, journal } = deps;
-  const state = deriveJournalState(journal.events);
-  const previous = {
-    artifacts: state.artifacts.filter((a) => a.stepId === step.id),
-    changes: state.changes.filter((c) => c.stepId === step.id),
-    intents: state.intents.get(step.id) ?? [],
-  };
+  const fold = journal.fold;
+  const previous = { ...fold.recordedBy(step.id), intents: [...(fold.intents.get(step.id) ?? [])] };
   return {
     ...base,
     step,
     previous,
     async putArtifact(input, body) {
       const id = `${step.id}/${input.name}`;
-      const done = deriveJournalState(journal.events).artifacts.find((a) => a.id === id);
+      const done = fold.artifact(id);
       if (done) {
         // Recorded by an interrupted earlier run: keep that one, never store it twice.
         if (typeof body === 'object' && 'destroy' in body) (body as Readable).destroy();
@@ -66,6 +64,7 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
         acquiredBy: deps.acquiredBy,
       };
       emit({ type: 'artifact.recorded', stepId: step.id, artifact });
+      await deps.durable();
       return artifact;
     },
     recordArtifact(input) {
@@ -79,9 +78,9 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
       emit({ type: 'artifact.recorded', stepId: step.id, artifact });
       return artifact;
     },
-    recordChange(input) {
+    async recordChange(input) {
       const id = `${step.id}/${input.resource}/${input.attribute}`;
-      const earlier = deriveJournalState(journal.events).changes.find((c) => c.id === id);
+      const earlier = fold.change(id);
       // A re-run sees the already-changed value; the original is what the first run recorded.
       const change: ChangeRecord = {
         ...input,
@@ -92,16 +91,19 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
         at: new Date().toISOString(),
       };
       emit({ type: 'change.recorded', stepId: step.id, change });
+      // Evidence before change: the record is on disk before the caller makes the change.
+      await deps.durable();
       return change;
     },
-    recordIntent(what) {
+    async recordIntent(what) {
       emit({ type: 'step.intent', stepId: step.id, what });
+      await deps.durable();
     },
     progress(message, detail) {
       emit({ type: 'step.progress', stepId: step.id, message, ...(detail ? { detail } : {}) });
     },
     outputOf(stepId) {
-      return deriveJournalState(journal.events).steps.get(stepId)?.outputs;
+      return fold.steps.get(stepId)?.outputs;
     },
   };
 }

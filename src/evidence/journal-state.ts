@@ -1,6 +1,8 @@
 /**
- * Derive a capture's state from its journal events (pure). A re-run uses this to skip finished
- * steps and hand interrupted steps what they recorded before the crash.
+ * A capture's state folded from its journal events. The fold is incremental: the journal applies
+ * each event as it is appended, so a look-up (a step's outputs, an artifact, a change) costs the
+ * same at event 10 and at event 100,000. A re-run uses it to skip finished steps and hand
+ * interrupted steps what they recorded before the crash.
  */
 import type { CaptureEvent, CaptureStatus } from '../core/events.js';
 import type { ArtifactRecord, ChangeRecord, FailureRecord, JsonObject } from '../core/types.js';
@@ -37,62 +39,87 @@ export interface JournalState {
   aborted: boolean;
 }
 
-/** Fold events into state; later events win, so a step that failed and then succeeded is done. */
-export function deriveJournalState(events: readonly CaptureEvent[]): JournalState {
-  const state: JournalState = {
-    steps: new Map(),
-    artifacts: [],
-    changes: [],
-    intents: new Map(),
-    limitations: [],
-    released: new Map(),
-    releasedSteps: new Map(),
-    aborted: false,
-  };
-  const stepOf = (id: string): StepState => {
-    let s = state.steps.get(id);
-    if (!s) {
-      s = { status: 'started', attempts: 0 };
-      state.steps.set(id, s);
-    }
-    return s;
-  };
-  for (const e of events) {
-    state.firstAt ??= e.at;
-    state.lastAt = e.at;
+type Scalars = Omit<JournalState, 'steps' | 'artifacts' | 'changes' | 'intents' | 'limitations'>;
+
+/**
+ * The running fold. Later events win, so a step that failed and then succeeded is done; an artifact
+ * or change recorded again replaces the earlier record and moves to the end.
+ */
+export class JournalFold {
+  readonly steps = new Map<string, StepState>();
+  readonly intents = new Map<string, JsonObject[]>();
+  #artifacts = new Map<string, ArtifactRecord>();
+  #changes = new Map<string, ChangeRecord>();
+  /** Artifact and change ids per step, for a resumed step's `previous` records. */
+  #byStep = new Map<string, Set<string>>();
+  #limitations = new Set<string>();
+  #scalars: Scalars = { released: new Map(), releasedSteps: new Map(), aborted: false };
+
+  /** The artifact recorded under `id`, if any. */
+  artifact(id: string): ArtifactRecord | undefined {
+    return this.#artifacts.get(id);
+  }
+
+  /** The change recorded under `id`, if any. */
+  change(id: string): ChangeRecord | undefined {
+    return this.#changes.get(id);
+  }
+
+  /** What an earlier run of `stepId` recorded. */
+  recordedBy(stepId: string): { artifacts: ArtifactRecord[]; changes: ChangeRecord[] } {
+    const ids = [...(this.#byStep.get(stepId) ?? [])];
+    return {
+      artifacts: ids.flatMap((id) => this.#artifacts.get(id) ?? []).filter((a) => a.stepId === stepId),
+      changes: ids.flatMap((id) => this.#changes.get(id) ?? []).filter((c) => c.stepId === stepId),
+    };
+  }
+
+  #index(stepId: string, id: string): void {
+    let set = this.#byStep.get(stepId);
+    if (!set) this.#byStep.set(stepId, (set = new Set()));
+    set.add(id);
+  }
+
+  /** Fold one event in. */
+  apply(e: CaptureEvent): void {
+    const s = this.#scalars;
+    s.firstAt ??= e.at;
+    s.lastAt = e.at;
     switch (e.type) {
       case 'capture.started':
-        state.captureId ??= e.captureId;
-        state.planDigest = e.planDigest;
-        state.operator = e.operator;
-        state.tool = e.tool;
-        state.aborted = false;
+        s.captureId ??= e.captureId;
+        s.planDigest = e.planDigest;
+        s.operator = e.operator;
+        s.tool = e.tool;
+        s.aborted = false;
         break;
       case 'step.started': {
-        const s = stepOf(e.stepId);
-        s.status = 'started';
-        s.attempts++;
+        const step = this.#stepOf(e.stepId);
+        step.status = 'started';
+        step.attempts++;
         break;
       }
       case 'step.intent': {
-        const list = state.intents.get(e.stepId) ?? [];
+        const list = this.intents.get(e.stepId) ?? [];
         list.push(e.what);
-        state.intents.set(e.stepId, list);
+        this.intents.set(e.stepId, list);
         break;
       }
       case 'artifact.recorded':
-        state.artifacts = state.artifacts.filter((a) => a.id !== e.artifact.id);
-        state.artifacts.push(e.artifact);
+        this.#artifacts.delete(e.artifact.id);
+        this.#artifacts.set(e.artifact.id, e.artifact);
+        this.#index(e.artifact.stepId, e.artifact.id);
         break;
       case 'change.recorded':
-        state.changes = state.changes.filter((c) => c.id !== e.change.id);
-        state.changes.push(e.change);
+        this.#changes.delete(e.change.id);
+        this.#changes.set(e.change.id, e.change);
+        this.#index(e.change.stepId, e.change.id);
         // Made again after a release (a re-contain): the next release must undo it again.
-        state.released.delete(e.change.id);
+        s.released.delete(e.change.id);
         break;
       case 'step.done':
-        state.releasedSteps.delete(e.stepId);
-        Object.assign(stepOf(e.stepId), {
+        s.releasedSteps.delete(e.stepId);
+        Object.assign(this.#stepOf(e.stepId), {
           status: 'done',
           outputs: e.outputs,
           limitations: e.limitations,
@@ -100,25 +127,25 @@ export function deriveJournalState(events: readonly CaptureEvent[]): JournalStat
         });
         break;
       case 'step.failed':
-        Object.assign(stepOf(e.stepId), {
+        Object.assign(this.#stepOf(e.stepId), {
           status: 'failed',
           failure: { stepId: e.stepId, code: e.code, message: e.message, retryable: e.retryable },
         });
         break;
       case 'step.skipped': {
-        const s = stepOf(e.stepId);
-        if (s.status !== 'done')
-          Object.assign(s, { status: e.reason === 'awaits-approval' ? 'waiting' : 'skipped', detail: e.detail });
+        const step = this.#stepOf(e.stepId);
+        if (step.status !== 'done')
+          Object.assign(step, { status: e.reason === 'awaits-approval' ? 'waiting' : 'skipped', detail: e.detail });
         break;
       }
       case 'capture.limitation':
-        if (!state.limitations.includes(e.message)) state.limitations.push(e.message);
+        this.#limitations.add(e.message);
         break;
       case 'capture.aborted':
-        state.aborted = true;
+        s.aborted = true;
         break;
       case 'capture.sealed':
-        state.sealed = {
+        s.sealed = {
           status: e.status,
           manifestKey: e.manifestKey,
           ...(e.manifestVersionId ? { manifestVersionId: e.manifestVersionId } : {}),
@@ -127,17 +154,48 @@ export function deriveJournalState(events: readonly CaptureEvent[]): JournalStat
         };
         break;
       case 'change.released': {
-        state.released.set(e.changeId, { restored: e.restored, at: e.at });
-        const stepId = state.changes.find((c) => c.id === e.changeId)?.stepId;
-        if (e.restored && stepId && state.steps.get(stepId)?.status === 'done') state.releasedSteps.set(stepId, e.at);
+        s.released.set(e.changeId, { restored: e.restored, at: e.at });
+        const stepId = this.#changes.get(e.changeId)?.stepId;
+        if (e.restored && stepId && this.steps.get(stepId)?.status === 'done') s.releasedSteps.set(stepId, e.at);
         break;
       }
       default:
         break;
     }
   }
-  for (const s of state.steps.values()) {
-    for (const l of s.limitations ?? []) if (!state.limitations.includes(l)) state.limitations.push(l);
+
+  /**
+   * The state as plain data (copies of the lists): capture limitations first, then each step's in
+   * step order. Built on demand — at the end of a run, for reports — never per step.
+   */
+  state(): JournalState {
+    const limitations = [...this.#limitations];
+    const seen = new Set(limitations);
+    for (const step of this.steps.values())
+      for (const l of step.limitations ?? []) if (!seen.has(l)) (seen.add(l), limitations.push(l));
+    return {
+      ...this.#scalars,
+      steps: this.steps,
+      artifacts: [...this.#artifacts.values()],
+      changes: [...this.#changes.values()],
+      intents: this.intents,
+      limitations,
+    };
   }
-  return state;
+
+  #stepOf(id: string): StepState {
+    let step = this.steps.get(id);
+    if (!step) {
+      step = { status: 'started', attempts: 0 };
+      this.steps.set(id, step);
+    }
+    return step;
+  }
+}
+
+/** Fold a whole list of events (reports, verify, release: read once). */
+export function deriveJournalState(events: readonly CaptureEvent[]): JournalState {
+  const fold = new JournalFold();
+  for (const e of events) fold.apply(e);
+  return fold.state();
 }

@@ -1,12 +1,24 @@
 /**
  * Append-only, hash-chained NDJSON journal: one line per event, each carrying the SHA-256 of the
- * line before it, written and fsynced before anyone is told. The journal is the capture's state.
+ * line before it, written and fsynced before anyone is told. The journal is the capture's state:
+ * it keeps a running fold of its events (`fold`), so nobody re-reads it to look something up.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, truncateSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import { IntegrityError } from '../core/errors.js';
 import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
+import { JournalFold } from './journal-state.js';
 
 /** `prev` of the first line. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -58,6 +70,13 @@ export class Journal {
   #events: JournalLine[];
   #head: string;
   #text: string[];
+  /** The state folded from every line so far, kept as lines are appended. */
+  readonly fold = new JournalFold();
+  /** Lines known to be on disk (fsynced). */
+  #synced: number;
+  #syncing = false;
+  #closeAfterSync = false;
+  #waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
 
   private constructor(
     readonly path: string | undefined,
@@ -68,6 +87,8 @@ export class Journal {
     this.#events = check.events;
     this.#head = check.head;
     this.#text = text;
+    this.#synced = check.events.length;
+    for (const e of check.events) this.fold.apply(e);
     if (path) this.#fd = openSync(path, 'a');
   }
 
@@ -106,8 +127,21 @@ export class Journal {
     return this.#text.length ? `${this.#text.join('\n')}\n` : '';
   }
 
-  /** Append one event; it is on disk before this returns. */
+  /** Append one event; it is on disk before this returns (one fsync per line: release, dry runs). */
   append(body: CaptureEventBody, at: Date = new Date()): JournalLine {
+    const line = this.write(body, at);
+    if (this.#fd !== undefined) {
+      fsyncSync(this.#fd);
+      this.#synced = this.#events.length;
+    }
+    return line;
+  }
+
+  /**
+   * Append one event without waiting for the disk: the line is written (in order, chained) and
+   * folded, but nobody may be told of it, nor act on it, before `durable()` resolves.
+   */
+  write(body: CaptureEventBody, at: Date = new Date()): JournalLine {
     const line = {
       ...body,
       seq: this.#events.length + 1,
@@ -116,17 +150,59 @@ export class Journal {
       prev: this.#head,
     } as JournalLine;
     const text = canonicalJson(line);
-    if (this.#fd !== undefined) {
-      writeSync(this.#fd, `${text}\n`);
-      fsyncSync(this.#fd);
-    }
+    if (this.#fd !== undefined) writeSync(this.#fd, `${text}\n`);
     this.#events.push(line);
     this.#text.push(text);
     this.#head = sha256Hex(text);
+    this.fold.apply(line);
     return line;
   }
 
+  /**
+   * Resolves once every line written so far is on disk. Group commit: one fsync (off the event
+   * loop) covers every line written before it started, so a thousand concurrent steps wait for a
+   * few fsyncs, not a thousand; a waiter is never acknowledged before its own line is durable.
+   */
+  durable(): Promise<void> {
+    const upTo = this.#events.length;
+    if (this.#fd === undefined || this.#synced >= upTo) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ upTo, resolve, reject });
+      this.#sync();
+    });
+  }
+
+  #sync(): void {
+    if (this.#syncing || this.#fd === undefined) return;
+    this.#syncing = true;
+    const upTo = this.#events.length;
+    fsync(this.#fd, (error) => {
+      this.#syncing = false;
+      if (!error) this.#synced = Math.max(this.#synced, upTo);
+      const waiting = this.#waiters;
+      this.#waiters = [];
+      for (const w of waiting) {
+        if (w.upTo <= this.#synced) w.resolve();
+        else if (error) w.reject(error);
+        else this.#waiters.push(w);
+      }
+      if (this.#closeAfterSync) return this.#closeNow();
+      if (this.#waiters.length) this.#sync();
+    });
+  }
+
   close(): void {
+    if (this.#fd === undefined) return;
+    // Whatever was written reaches the disk before the file is let go.
+    fsyncSync(this.#fd);
+    this.#synced = this.#events.length;
+    for (const w of this.#waiters.splice(0)) w.resolve();
+    // An fsync still running holds the descriptor: closing it now could hand its number to another file.
+    if (this.#syncing) this.#closeAfterSync = true;
+    else this.#closeNow();
+  }
+
+  #closeNow(): void {
     if (this.#fd !== undefined) closeSync(this.#fd);
     this.#fd = undefined;
   }

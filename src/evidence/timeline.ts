@@ -12,6 +12,24 @@ export interface Timeline {
   containment: { target: string; containedAt: string; timeToContainmentMs: number }[];
   /** Until the last target was contained; absent while any planned containment is unfinished. */
   timeToContainmentMs?: number;
+  /** Time to containment across the targets contained so far (nearest-rank percentiles). */
+  perTarget?: ContainmentStats;
+}
+
+/** Time-to-containment percentiles over targets. */
+export interface ContainmentStats {
+  targets: number;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+}
+
+/** Nearest-rank p50/p95/max of per-target times; undefined for none. */
+export function containmentStats(times: readonly number[]): ContainmentStats | undefined {
+  if (!times.length) return undefined;
+  const sorted = [...times].sort((a, b) => a - b);
+  const rank = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!;
+  return { targets: sorted.length, p50Ms: rank(0.5), p95Ms: rank(0.95), maxMs: sorted.at(-1)! };
 }
 
 type Planned = { id: string; phase: string; target: string };
@@ -37,10 +55,17 @@ export function foldTimeline(events: readonly CaptureEvent[]): Timeline {
   }
   const origin = started?.at;
   const containment: Timeline['containment'] = [];
-  const containTargets = new Set([...planned.values()].filter((p) => p.phase === 'contain').map((p) => p.target));
-  let allContained = containTargets.size > 0;
-  for (const target of [...containTargets].sort()) {
-    const steps = [...planned.values()].filter((p) => p.phase === 'contain' && p.target === target);
+  // Contain steps grouped by target once: a fleet has thousands of targets.
+  const containByTarget = new Map<string, Planned[]>();
+  for (const p of planned.values()) {
+    if (p.phase !== 'contain') continue;
+    const list = containByTarget.get(p.target) ?? [];
+    list.push(p);
+    containByTarget.set(p.target, list);
+  }
+  let allContained = containByTarget.size > 0;
+  for (const target of [...containByTarget.keys()].sort()) {
+    const steps = containByTarget.get(target)!;
     const times = steps.map((s) => doneAt.get(s.id));
     if (times.some((t) => !t) || !origin) {
       allContained = false;
@@ -49,7 +74,8 @@ export function foldTimeline(events: readonly CaptureEvent[]): Timeline {
     const containedAt = times.sort().at(-1)!;
     containment.push({ target, containedAt, timeToContainmentMs: Date.parse(containedAt) - Date.parse(origin) });
   }
-  const overall = allContained ? Math.max(...containment.map((c) => c.timeToContainmentMs)) : undefined;
+  const perTarget = containmentStats(containment.map((c) => c.timeToContainmentMs));
+  const overall = allContained ? perTarget?.maxMs : undefined;
   return {
     ...(origin ? { captureStartedAt: origin } : {}),
     ...(firstActionAt ? { firstActionAt } : {}),
@@ -60,5 +86,6 @@ export function foldTimeline(events: readonly CaptureEvent[]): Timeline {
     })),
     containment,
     ...(overall !== undefined ? { timeToContainmentMs: overall } : {}),
+    ...(perTarget ? { perTarget } : {}),
   };
 }

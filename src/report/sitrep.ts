@@ -35,7 +35,8 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
     .find((e): e is Extract<CaptureEvent, { type: 'capture.started' }> => e.type === 'capture.started');
   const severity = String((start?.case as { severity?: string } | undefined)?.severity ?? 'unknown');
   const planned = start?.plannedSteps ?? [];
-  const line = (id: string) => planned.find((p) => p.id === id)?.title ?? id;
+  const titles = new Map(planned.map((p) => [p.id, p.title]));
+  const line = (id: string) => titles.get(id) ?? id;
   const inPhase = (phase: string, status: string) =>
     planned.filter((p) => p.phase === phase && state.steps.get(p.id)?.status === status).map((p) => line(p.id));
 
@@ -114,7 +115,11 @@ export function renderSitrepMarkdown(s: Sitrep): string {
     `## ${s.subject}`,
     '',
     `**Severity:** ${s.severity} · **Status:** ${s.status} · **As of:** ${s.at}${s.manifest ? ` · **Manifest:** \`${s.manifest}\`` : ''}`,
-    `**Time to containment:** ${duration(s.timeline.timeToContainmentMs)}`,
+    `**Time to containment:** ${duration(s.timeline.timeToContainmentMs)}${
+      s.timeline.perTarget && s.timeline.perTarget.targets > 1
+        ? ` (per target over ${s.timeline.perTarget.targets}: p50 ${duration(s.timeline.perTarget.p50Ms)}, p95 ${duration(s.timeline.perTarget.p95Ms)}, max ${duration(s.timeline.perTarget.maxMs)})`
+        : ''
+    }`,
     '',
     '### Preserved',
     list(s.preserved),
