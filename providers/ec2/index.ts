@@ -3,7 +3,7 @@ import { lazily } from '../../src/core/provider-kit.js';
 import type { Provider } from '../../src/core/types.js';
 import { EC2_POLICY, type Ec2Facts, type Ec2Params } from './facts.js';
 import { ec2Flags, parseEc2Params } from './params.js';
-import { planEc2 } from './plan.js';
+import { ec2DerivedTargets, planEc2 } from './plan.js';
 import type { Ec2Step } from './steps.js';
 
 export const ec2Provider = {
@@ -15,5 +15,6 @@ export const ec2Provider = {
     'evidence capture --incident IR-2026-0042 --instance i-0abc123def4567890 --forensic-cidr 203.0.113.7/32 --store s3://ir-evidence',
   parseParams: parseEc2Params,
   plan: planEc2,
+  derivedTargets: ec2DerivedTargets,
   ...lazily(async () => (await import('./impl.js')).implementation),
 } satisfies Provider<Ec2Params, Ec2Facts, Ec2Step>;

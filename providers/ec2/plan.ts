@@ -151,3 +151,14 @@ export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft<Ec2Step
     limitations.push('no --forensic-cidr: the isolation groups admit nobody, forensic access included');
   return { steps, limitations };
 }
+
+/**
+ * Pure: each targeted instance's profile, for the `iam` provider, which records the role and
+ * decides (by severity and --revoke-role-sessions) whether to revoke its sessions.
+ */
+export function ec2DerivedTargets(facts: Ec2Facts): Record<string, JsonObject> {
+  const instanceProfiles = facts.instances
+    .filter((i) => i.instanceProfile)
+    .map((i) => `${i.instanceId}=${i.instanceProfile}`);
+  return instanceProfiles.length ? { iam: { instanceProfiles } } : {};
+}

@@ -16,6 +16,9 @@ const DESTRUCTIVE_PREFIXES = [
   'Restore',
   'Failover',
   'Promote',
+  // IAM: DeleteAccessKey, RemoveRoleFromInstanceProfile, DetachUserPolicy… (and EC2's Detach* too).
+  'Remove',
+  'Detach',
 ];
 
 /** Whole command names that destroy or detach evidence without a destructive prefix. */
@@ -36,7 +39,39 @@ const DESTRUCTIVE_COMMANDS = new Set([
   'ScheduleKeyDeletion',
   'DisableKey',
   'AbortMultipartUpload',
+  // IAM writes that overwrite a principal's policies, trust or credentials in place.
+  'PutRolePolicy',
+  'PutUserPolicy',
+  'PutGroupPolicy',
+  'PutRolePermissionsBoundary',
+  'PutUserPermissionsBoundary',
+  'UpdateAssumeRolePolicy',
+  'CreatePolicyVersion',
+  'SetDefaultPolicyVersion',
+  'UpdateLoginProfile',
+  'DeactivateMFADevice',
 ]);
+
+/** Where holdfast keeps the IAM policies it creates (session revocation); nothing else lives there. */
+export const HOLDFAST_IAM_POLICY_PATH = '/holdfast/';
+/** Name prefix of holdfast's session-revocation policies. */
+export const HOLDFAST_REVOCATION_POLICY_PREFIX = 'holdfast-revoke-';
+const HOLDFAST_REVOCATION_POLICY_ARN =
+  /^arn:aws[a-z-]*:iam::\d{12}:policy\/holdfast\/holdfast-revoke-[\w+=,.@-]{1,112}$/;
+
+/** True for the ARN of a session-revocation policy holdfast created (by path and name). */
+export function isHoldfastRevocationPolicyArn(arn: unknown): boolean {
+  return typeof arn === 'string' && HOLDFAST_REVOCATION_POLICY_ARN.test(arn);
+}
+
+/**
+ * How a client may be used. `release` clients are built only by a provider's release code; on them,
+ * and only for holdfast's own revocation policy, DetachRolePolicy is let through (undoing holdfast's
+ * own containment). Every other Detach* stays refused on every client.
+ */
+export interface GuardMode {
+  release?: boolean;
+}
 
 /** Parameters that turn a harmless call into one that can destroy evidence. */
 const DESTRUCTIVE_PARAMS: Record<string, (input: Record<string, unknown>) => string | undefined> = {
@@ -61,8 +96,13 @@ export class GuardRefusal extends InternalError {
 }
 
 /** Throws GuardRefusal when an AWS command would delete, stop, detach or overwrite. */
-export function assertAwsCommandAllowed(commandName: string, input: Record<string, unknown> = {}): void {
+export function assertAwsCommandAllowed(
+  commandName: string,
+  input: Record<string, unknown> = {},
+  mode: GuardMode = {},
+): void {
   const name = commandName.replace(/Command$/, '');
+  if (name === 'DetachRolePolicy' && mode.release && isHoldfastRevocationPolicyArn(input.PolicyArn)) return;
   if (DESTRUCTIVE_PREFIXES.some((p) => name.startsWith(p)) || DESTRUCTIVE_COMMANDS.has(name)) {
     throw new GuardRefusal(name, 'destructive API');
   }
@@ -74,12 +114,13 @@ interface MiddlewareStackLike {
   add(middleware: unknown, options: { step: 'initialize'; name: string; priority?: 'high' }): void;
 }
 
-/** Install the guard as the first initialize-step middleware of an AWS SDK v3 client. */
-export function guardAwsClient<C extends { middlewareStack: MiddlewareStackLike }>(client: C): C {
+/** Install the guard as the first initialize-step middleware of an AWS SDK v3 client (`mode` is fixed at build time). */
+export function guardAwsClient<C extends { middlewareStack: MiddlewareStackLike }>(client: C, mode: GuardMode = {}): C {
+  const fixed: GuardMode = { ...mode };
   client.middlewareStack.add(
     (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) =>
       async (args: { input: Record<string, unknown> }) => {
-        assertAwsCommandAllowed(context.commandName ?? 'UnknownCommand', args.input);
+        assertAwsCommandAllowed(context.commandName ?? 'UnknownCommand', args.input, fixed);
         return next(args);
       },
     { step: 'initialize', name: 'holdfastDoNotDeleteGuard', priority: 'high' },

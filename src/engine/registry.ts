@@ -5,6 +5,7 @@
 import { dumpProvider } from '../../providers/dump/index.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import { createFsStore } from '../../providers/fs-store/index.js';
+import { iamProvider } from '../../providers/iam/index.js';
 import { kubernetesProvider } from '../../providers/kubernetes/index.js';
 import { rdsProvider } from '../../providers/rds/index.js';
 import { createS3Store } from '../../providers/s3-store/index.js';
@@ -12,7 +13,13 @@ import type { AwsClientConfig } from '../aws/config.js';
 import type { EvidenceStore, Provider, StoreSpec } from '../core/types.js';
 
 /** Every capture provider holdfast ships, in planning order. */
-export const builtinProviders: readonly Provider[] = [ec2Provider, rdsProvider, dumpProvider, kubernetesProvider];
+export const builtinProviders: readonly Provider[] = [
+  ec2Provider,
+  rdsProvider,
+  dumpProvider,
+  kubernetesProvider,
+  iamProvider,
+];
 
 /** Build the evidence store a case names; `clients['s3-store']` may inject an S3 client. */
 export function createStore(

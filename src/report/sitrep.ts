@@ -3,6 +3,7 @@
  * preserved, collected and contained, what failed, what waits for approval, and what comes next.
  */
 import type { CaptureEvent } from '../core/events.js';
+import type { JsonObject } from '../core/types.js';
 import { deriveJournalState } from '../evidence/journal-state.js';
 import { foldTimeline, type Timeline } from '../evidence/timeline.js';
 
@@ -95,7 +96,7 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
     collected: artifacts,
     contained: contain
       .filter((p) => state.steps.get(p.id)?.status === 'done' && !state.releasedSteps.has(p.id))
-      .map((p) => line(p.id)),
+      .flatMap((p) => containedLines(state.steps.get(p.id)?.outputs) ?? [line(p.id)]),
     failed,
     waiting,
     limitations: state.limitations,
@@ -103,6 +104,15 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
     timeline: foldTimeline(events),
     ...(state.sealed ? { manifest: state.sealed.manifestKey } : {}),
   };
+}
+
+/**
+ * What a contain step says it contained, when it says more than its title (revoked sessions with
+ * their time and blast radius, each deactivated key): `outputs.contained`, a list of lines.
+ */
+function containedLines(outputs: JsonObject | undefined): string[] | undefined {
+  const lines = outputs?.contained;
+  return Array.isArray(lines) && lines.length ? lines.map(String) : undefined;
 }
 
 /** Markdown for chat or an issue tracker. */

@@ -3,7 +3,12 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface IamPolicy {
-  Statement: { Effect: 'Allow' | 'Deny'; Action: string | string[] }[];
+  Statement: {
+    Effect: 'Allow' | 'Deny';
+    Action: string | string[];
+    Resource?: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+  }[];
 }
 
 /** Read a policy under policies/. */
@@ -20,10 +25,37 @@ function actions(statement: IamPolicy['Statement'][number]): string[] {
   return Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 }
 
-/** Allowed means some Allow matches and no Deny does (IAM's evaluation, without conditions). */
-export function policyAllows(policy: IamPolicy, action: string): boolean {
+/**
+ * IAM's evaluation of the `*Like`/`StringEquals` condition operators against a request context. A key
+ * missing from the context fails a positive operator and satisfies a negated one, as in IAM.
+ */
+function conditionHolds(
+  condition: NonNullable<IamPolicy['Statement'][number]['Condition']>,
+  context: Record<string, string>,
+) {
+  return Object.entries(condition).every(([operator, keys]) =>
+    Object.entries(keys).every(([key, wanted]) => {
+      const patterns = (Array.isArray(wanted) ? wanted : [wanted]).map(wildcard);
+      const value = context[key];
+      const negated = /Not/.test(operator);
+      if (value === undefined) return negated;
+      const hit = /Equals/.test(operator)
+        ? (Array.isArray(wanted) ? wanted : [wanted]).includes(value)
+        : patterns.some((p) => p.test(value));
+      return negated ? !hit : hit;
+    }),
+  );
+}
+
+/**
+ * Allowed means some Allow matches and no Deny does. Without `context`, conditions are ignored (as
+ * the EC2/RDS checks always did); with it, a conditional statement applies only when its condition holds.
+ */
+export function policyAllows(policy: IamPolicy, action: string, context?: Record<string, string>): boolean {
+  const applies = (s: IamPolicy['Statement'][number]) =>
+    !context || !s.Condition || conditionHolds(s.Condition, context);
   const matches = (effect: 'Allow' | 'Deny') =>
-    policy.Statement.some((s) => s.Effect === effect && actions(s).some((a) => wildcard(a).test(action)));
+    policy.Statement.some((s) => s.Effect === effect && actions(s).some((a) => wildcard(a).test(action)) && applies(s));
   return matches('Allow') && !matches('Deny');
 }
 

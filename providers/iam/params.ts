@@ -1,0 +1,109 @@
+/** Validate the IAM provider's targets and options; every problem names its flag. */
+import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
+import type { IamParams } from './facts.js';
+
+/** IAM user and role names: 1–64 of letters, digits and `+=,.@_-`. */
+const PRINCIPAL_NAME = /^[\w+=,.@-]{1,64}$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/([\w+=,.@/-]*\/)?[\w+=,.@-]{1,64}$/;
+const INSTANCE_PROFILE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:instance-profile\/([\w+=,.@/-]*\/)?[\w+=,.@-]{1,128}$/;
+const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+const KUBE_REF = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** CLI flags that feed the IAM params. */
+export const iamFlags: ProviderFlag[] = [
+  {
+    flags: '--iam-role <name>',
+    description: 'IAM role (name or ARN) to record and whose existing sessions to revoke (repeatable)',
+    param: 'roles',
+    repeatable: true,
+    target: true,
+  },
+  {
+    flags: '--iam-user <name>',
+    description: 'IAM user to record and whose active access keys to set Inactive (repeatable; nothing is deleted)',
+    param: 'users',
+    repeatable: true,
+    target: true,
+  },
+  {
+    flags: '--revoke-role-sessions',
+    description: "revoke the sessions of each targeted instance's profile role (implied at --severity high)",
+    param: 'revokeRoleSessions',
+    boolean: true,
+    target: true,
+  },
+  {
+    flags: '--revoke-pod-roles',
+    description: "revoke the sessions of each targeted pod's IRSA role (eks.amazonaws.com/role-arn; opt-in)",
+    param: 'revokePodRoles',
+    boolean: true,
+    target: true,
+  },
+];
+
+const KNOWN = [
+  'roles',
+  'users',
+  'instanceProfiles',
+  'podRoles',
+  'podRoleServiceAccounts',
+  'revokeRoleSessions',
+  'revokePodRoles',
+];
+
+function list(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value])
+    .flatMap((v) => String(v).split(','))
+    .map((v) => v.trim())
+    .filter(Boolean);
+}
+
+/** `left=right` pairs (derived targets); problems name the field. */
+function pairs(value: unknown, field: string, left: RegExp, right: RegExp, problems: string[]): string[] {
+  const out = [...new Set(list(value))];
+  for (const p of out) {
+    const eq = p.indexOf('=');
+    if (eq < 0 || !left.test(p.slice(0, eq)) || !right.test(p.slice(eq + 1)))
+      problems.push(
+        `targets.iam.${field} "${p}": expected ${field === 'instanceProfiles' ? 'i-…=instance profile ARN' : 'namespace/name=role ARN'}`,
+      );
+  }
+  return out;
+}
+
+/** Parse raw params (flags, case file or derived targets) into IamParams. */
+export function parseIamParams(raw: JsonObject): { params?: IamParams; problems: string[] } {
+  const problems: string[] = [];
+  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) problems.push(`targets.iam.${key}: unknown field`);
+  const roles = [...new Set(list(raw.roles))];
+  for (const r of roles)
+    if (!PRINCIPAL_NAME.test(r) && !ROLE_ARN.test(r))
+      problems.push(`--iam-role "${r}" is not a role name or role ARN (arn:aws:iam::123456789012:role/name)`);
+  const users = [...new Set(list(raw.users))];
+  for (const u of users) if (!PRINCIPAL_NAME.test(u)) problems.push(`--iam-user "${u}" is not an IAM user name`);
+  const instanceProfiles = pairs(raw.instanceProfiles, 'instanceProfiles', INSTANCE_ID, INSTANCE_PROFILE_ARN, problems);
+  const podRoles = pairs(raw.podRoles, 'podRoles', KUBE_REF, ROLE_ARN, problems);
+  const podRoleServiceAccounts = pairs(
+    raw.podRoleServiceAccounts,
+    'podRoleServiceAccounts',
+    KUBE_REF,
+    ROLE_ARN,
+    problems,
+  );
+  const flag = (v: unknown) => v === true || v === 'true';
+  return problems.length
+    ? { problems }
+    : {
+        params: {
+          roles,
+          users,
+          instanceProfiles,
+          podRoles,
+          podRoleServiceAccounts,
+          revokeRoleSessions: flag(raw.revokeRoleSessions),
+          revokePodRoles: flag(raw.revokePodRoles),
+        },
+        problems,
+      };
+}
