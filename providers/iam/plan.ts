@@ -36,6 +36,8 @@ export function planIam(facts: IamFacts, kase: Case): { steps: StepDraft[]; limi
   const p = facts.params;
   if (
     Object.keys(kase.targets).length === 1 &&
+    !facts.roles.length &&
+    !facts.users.length &&
     !p.roles.length &&
     !p.users.length &&
     !p.instanceProfiles.length &&
