@@ -1,5 +1,5 @@
 /** Pure: EC2 facts → steps. No I/O, no clock. */
-import type { Case, StepDraft } from '../../src/core/types.js';
+import type { Case, JsonObject, StepDraft } from '../../src/core/types.js';
 import type { Ec2Facts, InstanceFacts } from './facts.js';
 import type { Ec2Step } from './steps.js';
 

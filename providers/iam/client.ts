@@ -152,10 +152,7 @@ export async function instancesWithProfiles(
 }
 
 /** Attached managed policies with their default version's document. */
-async function managedPolicies(
-  c: IamClients,
-  attached: AttachedPolicy[],
-): Promise<Json[]> {
+async function managedPolicies(c: IamClients, attached: AttachedPolicy[]): Promise<Json[]> {
   const out: Json[] = [];
   for (const a of attached) {
     const policy = (await orUndefined(() => c.iam.send(new GetPolicyCommand({ PolicyArn: a.PolicyArn! }))))?.Policy;

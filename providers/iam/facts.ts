@@ -23,11 +23,14 @@ export interface IamParams extends JsonObject {
 }
 
 /** Why a role is in the plan, for titles and the record. */
-export interface RoleReason extends JsonObject {
+export type RoleReason = {
   kind: 'named' | 'instance-profile' | 'pod';
   /** The instance id or namespace/pod, for derived roles. */
   via: string | null;
-}
+};
+
+/** Who else loses their sessions when a role's are revoked. */
+export type BlastRadius = { instances: string[]; instanceProfiles: string[]; serviceAccounts: string[] };
 
 /** One role as discovered. */
 export interface RoleFacts extends JsonObject {

@@ -6,12 +6,13 @@ import { preflightIam } from './preflight.js';
 import { releaseIam } from './release.js';
 import { runRecordRole, runRecordUser } from './run-collect.js';
 import { runDeactivateKeys, runRevokeSessions } from './run-contain.js';
+import type { IamActions, IamStep } from './steps.js';
 
 /** Discovery, preflight, step runners and release of the IAM provider. */
-export const implementation: ProviderImplementation<IamParams, IamFacts> = {
+export const implementation: ProviderImplementation<IamParams, IamFacts, IamStep> = {
   discover: discoverIam,
   preflight: preflightIam,
-  run: runByAction('iam', {
+  run: runByAction<IamActions>('iam', {
     'record-role': runRecordRole,
     'record-user': runRecordUser,
     'revoke-sessions': runRevokeSessions,

@@ -4,6 +4,7 @@ import type { Provider } from '../../src/core/types.js';
 import { IAM_POLICY, type IamFacts, type IamParams } from './facts.js';
 import { iamFlags, parseIamParams } from './params.js';
 import { planIam } from './plan.js';
+import type { IamStep } from './steps.js';
 
 export const iamProvider = {
   id: 'iam',
@@ -16,4 +17,4 @@ export const iamProvider = {
   parseParams: parseIamParams,
   plan: planIam,
   ...lazily(async () => (await import('./impl.js')).implementation),
-} satisfies Provider<IamParams, IamFacts>;
+} satisfies Provider<IamParams, IamFacts, IamStep>;

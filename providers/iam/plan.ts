@@ -1,8 +1,9 @@
 /** Pure: IAM facts → steps. Evidence of each principal first (collect), then its containment. */
 import { BadInputError } from '../../src/core/errors.js';
-import type { Case, JsonObject, StepDraft } from '../../src/core/types.js';
-import type { IamFacts, RoleFacts } from './facts.js';
+import type { Case, StepDraft } from '../../src/core/types.js';
+import type { BlastRadius, IamFacts, RoleFacts } from './facts.js';
 import { revocationPolicyArn, revocationPolicyName } from './revocation-policy.js';
+import type { IamStep } from './steps.js';
 
 /** What credential containment cannot do, for the manifest. */
 export const ROLE_REVOCATION_LIMITATIONS = [
@@ -32,7 +33,7 @@ function why(role: RoleFacts): string {
 }
 
 /** Plan every role and user. */
-export function planIam(facts: IamFacts, kase: Case): { steps: StepDraft[]; limitations: string[] } {
+export function planIam(facts: IamFacts, kase: Case): { steps: StepDraft<IamStep>[]; limitations: string[] } {
   const p = facts.params;
   if (
     Object.keys(kase.targets).length === 1 &&
@@ -46,13 +47,13 @@ export function planIam(facts: IamFacts, kase: Case): { steps: StepDraft[]; limi
     throw new BadInputError(
       'bad input: --revoke-role-sessions and --revoke-pod-roles apply to the roles of --instance or --pod targets; give one of those, or --iam-role / --iam-user',
     );
-  const steps: StepDraft[] = [];
+  const steps: StepDraft<IamStep>[] = [];
   const limitations = [...facts.notes];
   for (const role of facts.roles) {
     const target = `iam:role/${role.name}`;
     const policyName = revocationPolicyName(kase.incident, role.name);
     const radius = blastRadius(role);
-    const blast = {
+    const blast: BlastRadius = {
       instances: role.otherInstances.map((i) => i.instanceId),
       instanceProfiles: role.instanceProfiles,
       serviceAccounts: role.serviceAccounts,
@@ -99,7 +100,7 @@ export function planIam(facts: IamFacts, kase: Case): { steps: StepDraft[]; limi
         phase: 'contain',
         target,
         title: `set user ${user.name}'s active access keys to Inactive (${user.activeKeys.join(', ') || 'none active now'}${user.inactiveKeys.length ? `; ${user.inactiveKeys.join(', ')} already inactive, left` : ''}); nothing is deleted`,
-        inputs: { userName: user.name, userArn: user.arn, activeKeys: user.activeKeys } as JsonObject,
+        inputs: { userName: user.name, userArn: user.arn, activeKeys: user.activeKeys },
       },
     );
   }

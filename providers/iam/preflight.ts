@@ -3,10 +3,11 @@
  * of iam:SimulatePrincipalPolicy for the caller where that is allowed and the caller is an IAM user or
  * role; otherwise the check says "not checkable". Nothing is written.
  */
-import type { PreflightResult, ProviderContext, Step } from '../../src/core/types.js';
+import type { PreflightResult, ProviderContext } from '../../src/core/types.js';
 import { callerArn, getRole, getUser, simulatePrincipal, type IamClients } from './client.js';
 import { iamClientsFor } from './context.js';
 import { IAM_POLICY } from './facts.js';
+import type { IamActions, IamStep } from './steps.js';
 
 type Check = PreflightResult['checks'][number];
 
@@ -81,24 +82,31 @@ async function simulated(
   return checks;
 }
 
-const CHECKS: Record<string, (c: IamClients, s: Step) => Promise<Check[]>> = {
-  'record-role': async (c, s) => [await readCheck('iam:GetRole', () => getRole(c, String(s.inputs.roleName)))],
-  'record-user': async (c, s) => [await readCheck('iam:GetUser', () => getUser(c, String(s.inputs.userName)))],
+type ChecksByAction = { [A in keyof IamActions]: (c: IamClients, step: IamStep<A>) => Promise<Check[]> };
+
+const CHECKS: ChecksByAction = {
+  'record-role': async (c, s) => [await readCheck('iam:GetRole', () => getRole(c, s.inputs.roleName))],
+  'record-user': async (c, s) => [await readCheck('iam:GetUser', () => getUser(c, s.inputs.userName))],
   'revoke-sessions': (c, s) =>
     simulated(c, [
-      { actions: ['iam:CreatePolicy', 'iam:TagPolicy', 'iam:GetPolicy'], resource: String(s.inputs.policyArn) },
+      { actions: ['iam:CreatePolicy', 'iam:TagPolicy', 'iam:GetPolicy'], resource: s.inputs.policyArn },
       {
         actions: ['iam:AttachRolePolicy'],
-        resource: String(s.inputs.roleArn),
-        context: { 'iam:PolicyARN': String(s.inputs.policyArn) },
+        resource: s.inputs.roleArn,
+        context: { 'iam:PolicyARN': s.inputs.policyArn },
       },
     ]),
   'deactivate-keys': (c, s) =>
-    simulated(c, [{ actions: ['iam:ListAccessKeys', 'iam:UpdateAccessKey'], resource: String(s.inputs.userArn) }]),
+    simulated(c, [{ actions: ['iam:ListAccessKeys', 'iam:UpdateAccessKey'], resource: s.inputs.userArn }]),
 };
 
 /** Preflight one IAM step. */
-export async function preflightIam(step: Step, ctx: ProviderContext): Promise<PreflightResult> {
-  const checks = (await CHECKS[step.action]?.(iamClientsFor(ctx), step)) ?? [];
+export async function preflightIam<A extends keyof IamActions>(
+  step: IamStep<A>,
+  ctx: ProviderContext,
+): Promise<PreflightResult> {
+  // A saved plan is JSON: an action this provider does not know has nothing to check.
+  const checksOf: ChecksByAction[A] | undefined = Object.hasOwn(CHECKS, step.action) ? CHECKS[step.action] : undefined;
+  const checks = (await checksOf?.(iamClientsFor(ctx), step)) ?? [];
   return { stepId: step.id, ok: checks.every((ch) => ch.allowed !== false), checks };
 }

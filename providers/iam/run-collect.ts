@@ -1,18 +1,14 @@
 /** Collect: each role or user as it is now, one hashed JSON artifact each, before any change. */
-import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
+
 import { roleRecord, userRecord } from './client.js';
 import { iamClientsFor } from './context.js';
+import type { IamOutcome, IamStepContext } from './steps.js';
 
 const accountOf = (arn: string) => arn.split(':')[4] ?? '';
 
 /** Record a role: trust policy, managed and inline policies with documents, instance profiles, last use. */
-export async function runRecordRole(ctx: StepContext): Promise<StepOutcome> {
-  const { roleName, roleArn, reasons, blastRadius } = ctx.step.inputs as {
-    roleName: string;
-    roleArn: string;
-    reasons: JsonObject[];
-    blastRadius: JsonObject;
-  };
+export async function runRecordRole(ctx: IamStepContext<'record-role'>): Promise<IamOutcome<'record-role'>> {
+  const { roleName, roleArn, reasons, blastRadius } = ctx.step.inputs;
   const acquiredAt = new Date().toISOString();
   const record = { ...(await roleRecord(iamClientsFor(ctx), roleName)), reasons, blastRadius };
   const artifact = await ctx.putArtifact(
@@ -33,8 +29,8 @@ export async function runRecordRole(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /** Record a user: policies with documents, groups, access keys (status, last use; never a secret), MFA devices. */
-export async function runRecordUser(ctx: StepContext): Promise<StepOutcome> {
-  const { userName, userArn } = ctx.step.inputs as { userName: string; userArn: string };
+export async function runRecordUser(ctx: IamStepContext<'record-user'>): Promise<IamOutcome<'record-user'>> {
+  const { userName, userArn } = ctx.step.inputs;
   const acquiredAt = new Date().toISOString();
   const record = await userRecord(iamClientsFor(ctx), userName);
   const artifact = await ctx.putArtifact(

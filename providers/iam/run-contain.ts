@@ -5,7 +5,6 @@
  */
 import { RemoteError } from '../../src/core/errors.js';
 import { HOLDFAST_IAM_POLICY_PATH } from '../../src/core/guard.js';
-import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
 import {
   accessKeys,
   attachedPolicyArns,
@@ -16,27 +15,24 @@ import {
 } from './client.js';
 import { iamClientsFor } from './context.js';
 import { conditionTime, revocationDocument, revocationTimeOf } from './revocation-policy.js';
+import type { IamOutcome, IamStepContext } from './steps.js';
 
 /** Tag values that mark a policy as this incident's revocation (a same-named policy without them is refused). */
 export const REVOCATION_TAG = 'holdfast:purpose';
 export const REVOCATION_TAG_VALUE = 'revoke-sessions';
 
 /** Attach (creating once) the policy that denies the role's sessions issued before the revocation time. */
-export async function runRevokeSessions(ctx: StepContext): Promise<StepOutcome> {
-  const { roleName, roleArn, policyName, policyArn, blastRadiusText } = ctx.step.inputs as {
-    roleName: string;
-    roleArn: string;
-    policyName: string;
-    policyArn: string;
-    blastRadiusText: string;
-  };
+export async function runRevokeSessions(
+  ctx: IamStepContext<'revoke-sessions'>,
+): Promise<IamOutcome<'revoke-sessions'>> {
+  const { roleName, roleArn, policyName, policyArn, blastRadiusText } = ctx.step.inputs;
   const c = iamClientsFor(ctx);
   let policy = await findPolicy(c, policyArn);
   if (!policy) {
     // A run that crashed after journaling its intent keeps the time it chose: one revocation time per role and incident.
     const earlier = ctx.previous.intents.find((i) => i.create === 'iam-policy' && i.policyArn === policyArn);
     const notBefore = typeof earlier?.notBefore === 'string' ? earlier.notBefore : conditionTime(new Date());
-    ctx.recordIntent({ create: 'iam-policy', policyArn, notBefore });
+    await ctx.recordIntent({ create: 'iam-policy', policyArn, notBefore });
     await createPolicy(c, {
       name: policyName,
       path: HOLDFAST_IAM_POLICY_PATH,
@@ -69,7 +65,7 @@ export async function runRevokeSessions(ctx: StepContext): Promise<StepOutcome> 
   ];
   const outputs = { policyArn, notBefore, contained };
   if (attached.includes(policyArn)) return { outputs, note: `${policyName} was already attached to ${roleName}` };
-  ctx.recordChange({
+  await ctx.recordChange({
     resource: roleArn,
     attribute: 'revocationPolicy',
     before: null,
@@ -84,14 +80,16 @@ export async function runRevokeSessions(ctx: StepContext): Promise<StepOutcome> 
 export const accessKeyResource = (userName: string, keyId: string) => `user/${userName}/access-key/${keyId}`;
 
 /** Set every access key that is Active now to Inactive; keys already inactive are left and not recorded. */
-export async function runDeactivateKeys(ctx: StepContext): Promise<StepOutcome> {
-  const { userName } = ctx.step.inputs as { userName: string };
+export async function runDeactivateKeys(
+  ctx: IamStepContext<'deactivate-keys'>,
+): Promise<IamOutcome<'deactivate-keys'>> {
+  const { userName } = ctx.step.inputs;
   const c = iamClientsFor(ctx);
   const now: string[] = [];
   for (const key of await accessKeys(c, userName)) {
     if (key.status !== 'Active') continue;
     now.push(accessKeyResource(userName, key.id));
-    ctx.recordChange({
+    await ctx.recordChange({
       resource: accessKeyResource(userName, key.id),
       attribute: 'accessKeyStatus',
       before: 'Active',
@@ -107,6 +105,6 @@ export async function runDeactivateKeys(ctx: StepContext): Promise<StepOutcome> 
     outputs: {
       deactivated: done,
       contained: done.map((id) => `user ${userName}: access key ${id} set Inactive (not deleted)`),
-    } as JsonObject,
+    },
   };
 }

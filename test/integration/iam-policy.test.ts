@@ -20,6 +20,7 @@ import { ec2Provider } from '../../providers/ec2/index.js';
 import { createIamClients } from '../../providers/iam/client.js';
 import { iamProvider } from '../../providers/iam/index.js';
 import type { Provider } from '../../src/core/types.js';
+import { userAgent } from '../../src/core/tool-info.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { DESTRUCTIVE_ACTION, grantedActions, policyAllows, readPolicy, recordCommands } from '../support/policy.js';
 
@@ -30,7 +31,12 @@ const OURS = 'arn:aws:iam::123456789012:policy/holdfast/holdfast-revoke-IR-1-web
 describe('policies/aws/iam.json', () => {
   it('grants exactly what the provider sends and nothing destructive but detaching its own policy', async () => {
     const s = Math.random().toString(16).slice(2, 8);
-    const base = { region: 'us-east-1', endpoint: inject('motoEndpoint'), maxAttempts: 1 };
+    const base = {
+      region: 'us-east-1',
+      endpoint: inject('motoEndpoint'),
+      maxAttempts: 1,
+      customUserAgent: userAgent(),
+    };
     const raw = new IAMClient({ ...base, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
     await raw.send(
       new CreateRoleCommand({

@@ -32,12 +32,19 @@ import { ec2Provider } from '../../providers/ec2/index.js';
 import { createIamClients } from '../../providers/iam/client.js';
 import { iamProvider } from '../../providers/iam/index.js';
 import type { Provider } from '../../src/core/types.js';
+import { userAgent } from '../../src/core/tool-info.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { recordCommands } from '../support/policy.js';
 
 const providers = [ec2Provider, iamProvider] as unknown as Provider[];
 const creds = { accessKeyId: 'testing', secretAccessKey: 'testing' };
-const config = () => ({ region: 'us-east-1', endpoint: inject('motoEndpoint'), maxAttempts: 1, credentials: creds });
+const config = () => ({
+  region: 'us-east-1',
+  endpoint: inject('motoEndpoint'),
+  maxAttempts: 1,
+  credentials: creds,
+  customUserAgent: userAgent(),
+});
 /** The test's own hands on IAM and EC2 (set-up and "by hand" changes; unguarded on purpose). */
 const iam = () => new IAMClient(config());
 const suffix = () => Math.random().toString(16).slice(2, 8);
