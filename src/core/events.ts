@@ -24,6 +24,8 @@ export type CaptureEventBody =
       steps: number;
       /** The plan's steps, so status and sitreps can say what is still pending. */
       plannedSteps: { id: string; title: string; phase: string; target: string; awaitsApproval: boolean }[];
+      /** The key that will sign this run's seal; verify compares the signature's key with it. */
+      signer?: SignerRecord;
     }
   | { type: 'step.started'; stepId: string; attempt: number; phase: string; title: string }
   | { type: 'step.progress'; stepId: string; message: string; detail?: JsonObject }
@@ -67,11 +69,24 @@ export type CaptureEventBody =
       signatureKey?: string;
       signer?: string;
     }
-  | { type: 'release.started'; changes: number }
+  | { type: 'release.started'; changes: number; signer?: SignerRecord }
   | { type: 'change.released'; changeId: string; resource: string; attribute: string; restored: boolean; note?: string }
   | { type: 'release.failed'; changeId: string; resource: string; code: string; message: string }
   | { type: 'release.finished'; restored: number; failed: number }
+  | {
+      /** Seals the release's events (and any other events since the last seal) with a release record. */
+      type: 'release.sealed';
+      recordKey: string;
+      recordVersionId?: string;
+      recordSha256: string;
+      journalKey: string;
+      signatureKey?: string;
+      signer?: string;
+    }
   | { type: 'custody'; action: string; actor: JsonObject; detail?: JsonObject };
+
+/** A signing key as journaled: its id, algorithm and the SHA-256 of its public key (SPKI DER). */
+export type SignerRecord = { keyId: string; algorithm: string; publicKeyFingerprint: string };
 
 export type CaptureStatus = 'complete' | 'awaiting-approval' | 'partial' | 'failed' | 'aborted' | 'planned';
 

@@ -17,7 +17,8 @@ import { builtinProviders, createStore } from './registry.js';
 import { phaseCheckpoints } from './phase-checkpoints.js';
 import { priorityLimit } from './priority-limit.js';
 import { isAlreadySealed, seal, sealedOutcome } from './seal.js';
-import type { Signer } from '../evidence/signing.js';
+import { signerRef, type Signer } from '../evidence/signing.js';
+import { assertSignerContinues } from '../evidence/seals.js';
 import { stepContext, type RunDeps } from './step-context.js';
 import { journalPath, resolveStateDir } from './state-dir.js';
 import { recordIncidentStore } from './incident-store.js';
@@ -135,6 +136,9 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
       return await sealedOutcome(plan, initial, store, path);
     }
     const captureId = initial.captureId ?? randomUUID();
+    // Journaled before anything changes, so the seal's signature can be checked against it.
+    const signer = options.signer ? await signerRef(options.signer) : undefined;
+    assertSignerContinues(journal.events, signer, plan.incident);
     emit({
       type: 'capture.started',
       captureId,
@@ -145,6 +149,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
       resumed: journal.events.length > 0,
       steps: plan.steps.length,
       plannedSteps: plannedSteps(plan),
+      ...(signer ? { signer } : {}),
     });
     for (const l of [...plan.limitations, ...storeCheck.limitations]) emit({ type: 'capture.limitation', message: l });
 

@@ -14,7 +14,9 @@ import { lockIncident } from './incident-lock.js';
 import { Journal } from '../evidence/journal.js';
 import { deriveJournalState } from '../evidence/journal-state.js';
 import { builtinProviders, createStore } from './registry.js';
-import { journalPrefix } from '../evidence/store-keys.js';
+import { assertSignerContinues, unsealedTail } from '../evidence/seals.js';
+import { signerRef, type Signer } from '../evidence/signing.js';
+import { sealRelease } from './seal.js';
 import type { Case, ChangeRecord, EvidenceStore, Provider, ProviderContext } from '../core/types.js';
 
 export interface ReleaseOptions {
@@ -32,6 +34,8 @@ export interface ReleaseOptions {
   kase?: Case;
   /** List what release would undo, from the journal, and change nothing (no provider call, no journal line). */
   dryRun?: boolean;
+  /** Signs the release record (required when the capture was signed: the same key). */
+  signer?: Signer;
 }
 
 export interface ReleaseOutcome {
@@ -100,10 +104,25 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       notes: [],
       journalPath: path,
     };
-    if (!pending.length) return { ...outcome, status: 'nothing-to-release' };
+    const tail = unsealedTail(journal.events);
+    const releaseTail = tail.length > 0 && tail.some((e) => e.type.startsWith('release.'));
+    if (!pending.length && !(releaseTail && !options.dryRun)) return { ...outcome, status: 'nothing-to-release' };
     if (options.dryRun) return { ...outcome, status: 'dry-run', wouldRestore: pending };
+    // Checked before any change: a signed incident's release record is signed with the same key.
+    const signer = options.signer ? await signerRef(options.signer) : undefined;
+    assertSignerContinues(journal.events, signer, options.incident);
+    if (!pending.length) {
+      // An earlier release stopped before its seal: seal what it journaled, so nothing stays unvouched.
+      const sealed = await sealRelease(options.incident, {
+        journal,
+        store,
+        emit,
+        ...(options.signer ? { signer: options.signer } : {}),
+      });
+      return { ...outcome, status: 'nothing-to-release', journalKey: sealed.journalKey };
+    }
 
-    emit({ type: 'release.started', changes: pending.length });
+    emit({ type: 'release.started', changes: pending.length, ...(signer ? { signer } : {}) });
     for (const change of pending) {
       const provider = providers.find((p) => p.id === change.provider);
       try {
@@ -137,17 +156,23 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       }
     }
     emit({ type: 'release.finished', restored: outcome.restored.length, failed: outcome.failed.length });
-    const stamp = new Date()
-      .toISOString()
-      .replace(/[-:]/g, '')
-      .replace(/\.\d+Z$/, 'Z');
-    const journalKey = `${journalPrefix(options.incident)}${stamp}-release-${journal.head.slice(0, 12)}.ndjson`;
-    await store.put(journalKey, journal.text(), { contentType: 'application/x-ndjson' });
-    await appendCustody(store, options.incident, 'release', {
-      restored: outcome.restored.map((c) => c.id),
-      failed: outcome.failed.map((f) => f.change.id),
-      journalKey,
+    const { journalKey } = await sealRelease(options.incident, {
+      journal,
+      store,
+      emit,
+      ...(options.signer ? { signer: options.signer } : {}),
     });
+    await appendCustody(
+      store,
+      options.incident,
+      'release',
+      {
+        restored: outcome.restored.map((c) => c.id),
+        failed: outcome.failed.map((f) => f.change.id),
+        journalKey,
+      },
+      options.signer ? { signer: options.signer } : {},
+    );
     return { ...outcome, status: outcome.failed.length ? 'partial' : 'complete', journalKey };
   } finally {
     journal.close();

@@ -5,10 +5,13 @@ import type { Journal } from '../evidence/journal.js';
 import type { JournalState } from '../evidence/journal-state.js';
 import { foldManifest, serializeManifest, type Manifest } from '../evidence/manifest.js';
 import { outcomeFrom, type CaptureOutcome } from './outcome.js';
-import { signManifest, type Signer } from '../evidence/signing.js';
-import { sealKeys } from '../evidence/store-keys.js';
+import { canonicalJson, sha256Hex } from '../evidence/canonical-json.js';
+import { foldReleaseRecord } from '../evidence/release-record.js';
+import { lastSealIndex } from '../evidence/seals.js';
+import { signRecord, type SignedKind, type Signer } from '../evidence/signing.js';
+import { releaseSealKeys, sealKeys } from '../evidence/store-keys.js';
 import { foldTimeline } from '../evidence/timeline.js';
-import { streamToString } from '../evidence/store-journal.js';
+import { pinJournalCopies, streamToString, type JournalCopyPin } from '../evidence/store-journal.js';
 import type { CapturePlan, EvidenceStore } from '../core/types.js';
 
 /** True when the last event is a seal and every step of this plan is done (or still held back). */
@@ -40,9 +43,52 @@ export async function sealedOutcome(
   };
 }
 
+/** Store a seal record and, with a signer, its signature beside it; both write-once. */
+async function storeSealRecord(
+  store: EvidenceStore,
+  what: { kind: SignedKind; incident: string; key: string; text: string; signer?: Signer },
+): Promise<{ sha256: string; versionId?: string; signatureKey?: string }> {
+  const sha256 = sha256Hex(what.text);
+  const stored = await store.put(what.key, what.text, { contentType: 'application/json' });
+  if (stored.sha256 !== sha256) throw new InternalError(`${what.key} changed while storing it`);
+  let signatureKey: string | undefined;
+  if (what.signer) {
+    const record = await signRecord(what.signer, {
+      kind: what.kind,
+      incident: what.incident,
+      recordKey: what.key,
+      recordSha256: sha256,
+    });
+    signatureKey = `${what.key}.sig.json`;
+    await store.put(signatureKey, `${JSON.stringify(record, null, 2)}\n`, { contentType: 'application/json' });
+  }
+  return {
+    sha256,
+    ...(stored.versionId ? { versionId: stored.versionId } : {}),
+    ...(signatureKey ? { signatureKey } : {}),
+  };
+}
+
+/** Pin the journal copies already stored; a copy that is not a beginning of this journal is named as a limitation. */
+async function pinCopies(
+  store: EvidenceStore,
+  incident: string,
+  journal: Journal,
+  emit: (body: CaptureEventBody) => unknown,
+): Promise<JournalCopyPin[]> {
+  const { pins, strays } = await pinJournalCopies(store, incident, journal.text());
+  for (const key of strays)
+    emit({
+      type: 'capture.limitation',
+      message: `journal copy ${key} in the store is not a beginning of this journal: not pinned by the seal (verify names it)`,
+    });
+  return pins;
+}
+
 /**
- * Seal: fold the journal into the manifest and store it, journal the seal (so the manifest's digest
- * joins the hash chain), then store the journal copy. A failure leaves the capture resumable.
+ * Seal: pin the journal copies stored so far, fold the journal into the manifest and store it
+ * (signed, with a signer), journal the seal (so the manifest's digest joins the hash chain), then
+ * store the journal copy that ends with the seal. A failure leaves the capture resumable.
  */
 export async function seal(
   plan: CapturePlan,
@@ -56,32 +102,33 @@ export async function seal(
   },
 ): Promise<CaptureOutcome> {
   const { journal, store, emit } = deps;
-  const sealedAt = new Date().toISOString();
-  const keys = sealKeys(plan.incident, journal.head, sealedAt);
   try {
+    const copies = await pinCopies(store, plan.incident, journal, emit);
+    const sealedAt = new Date().toISOString();
+    const keys = sealKeys(plan.incident, journal.head, sealedAt);
     const manifest = foldManifest(plan.steps, journal.events, {
       store: store.description,
       journalKey: keys.journal,
       journalHead: journal.head,
       sealedAt,
+      copies,
     });
-    const { text, sha256 } = serializeManifest(manifest);
-    const stored = await store.put(keys.manifest, text, { contentType: 'application/json' });
-    if (stored.sha256 !== sha256) throw new InternalError('manifest digest changed while storing it');
-    let signatureKey: string | undefined;
-    if (deps.signer) {
-      const record = await signManifest(deps.signer, keys.manifest, sha256);
-      signatureKey = `${keys.manifest}.sig.json`;
-      await store.put(signatureKey, `${JSON.stringify(record, null, 2)}\n`, { contentType: 'application/json' });
-    }
+    const { text } = serializeManifest(manifest);
+    const stored = await storeSealRecord(store, {
+      kind: 'manifest',
+      incident: plan.incident,
+      key: keys.manifest,
+      text,
+      ...(deps.signer ? { signer: deps.signer } : {}),
+    });
     emit({
       type: 'capture.sealed',
       status: manifest.status,
       manifestKey: keys.manifest,
       ...(stored.versionId ? { manifestVersionId: stored.versionId } : {}),
-      manifestSha256: sha256,
+      manifestSha256: stored.sha256,
       journalKey: keys.journal,
-      ...(signatureKey && deps.signer ? { signatureKey, signer: deps.signer.keyId } : {}),
+      ...(stored.signatureKey && deps.signer ? { signatureKey: stored.signatureKey, signer: deps.signer.keyId } : {}),
     });
     await store.put(keys.journal, journal.text(), { contentType: 'application/x-ndjson' });
     const state = journal.fold.state();
@@ -95,7 +142,7 @@ export async function seal(
       manifest,
       manifestKey: keys.manifest,
       ...(stored.versionId ? { manifestVersionId: stored.versionId } : {}),
-      manifestSha256: sha256,
+      manifestSha256: stored.sha256,
     };
   } catch (error) {
     const failure = describeError(error);
@@ -109,4 +156,43 @@ export async function seal(
     outcome.failures.push({ stepId: 'seal', code: failure.code, message: `manifest not sealed: ${failure.message}` });
     return outcome;
   }
+}
+
+/**
+ * Seal a release (and any other events since the last seal) with a release record, as a capture is
+ * sealed with its manifest: every event in the journal ends up covered by a seal. Returns the key of
+ * the journal copy that ends with `release.sealed`.
+ */
+export async function sealRelease(
+  incident: string,
+  deps: { journal: Journal; store: EvidenceStore; emit: (body: CaptureEventBody) => unknown; signer?: Signer },
+): Promise<{ journalKey: string; recordKey: string }> {
+  const { journal, store, emit } = deps;
+  const since = lastSealIndex(journal.events) + 1;
+  const copies = await pinCopies(store, incident, journal, emit);
+  const sealedAt = new Date().toISOString();
+  const keys = releaseSealKeys(incident, journal.head, sealedAt);
+  const record = foldReleaseRecord(incident, journal.events, since, {
+    journalKey: keys.journal,
+    journalHead: journal.head,
+    sealedAt,
+    copies,
+  });
+  const stored = await storeSealRecord(store, {
+    kind: 'release',
+    incident,
+    key: keys.record,
+    text: canonicalJson(record),
+    ...(deps.signer ? { signer: deps.signer } : {}),
+  });
+  emit({
+    type: 'release.sealed',
+    recordKey: keys.record,
+    ...(stored.versionId ? { recordVersionId: stored.versionId } : {}),
+    recordSha256: stored.sha256,
+    journalKey: keys.journal,
+    ...(stored.signatureKey && deps.signer ? { signatureKey: stored.signatureKey, signer: deps.signer.keyId } : {}),
+  });
+  await store.put(keys.journal, journal.text(), { contentType: 'application/x-ndjson' });
+  return { journalKey: keys.journal, recordKey: keys.record };
 }

@@ -6,6 +6,7 @@ import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { CaptureEvent, CaptureStatus } from '../core/events.js';
 import { deriveJournalState } from './journal-state.js';
 import { foldTimeline, type Timeline } from './timeline.js';
+import type { JournalCopyPin } from './store-journal.js';
 import type { ArtifactRecord, ChangeRecord, FailureRecord, JsonObject, Step } from '../core/types.js';
 
 export const MANIFEST_SCHEMA = 'holdfast/manifest@1';
@@ -27,7 +28,11 @@ export interface Manifest {
   failures: FailureRecord[];
   waiting: { stepId: string; detail: string }[];
   limitations: string[];
-  journal: { key: string; head: string; events: number };
+  /**
+   * The journal this manifest seals: where the copy holding the seal line goes, the head (SHA-256 of
+   * the last line before the seal), how many events it covers, and every earlier copy, pinned.
+   */
+  journal: { key: string; head: string; events: number; copies: JournalCopyPin[] };
   timeline: Timeline;
 }
 
@@ -36,6 +41,7 @@ export interface SealInfo {
   journalKey: string;
   journalHead: string;
   sealedAt: string;
+  copies: JournalCopyPin[];
 }
 
 /** Status of a capture: failures make it partial; held-back containment makes it awaiting approval. */
@@ -90,7 +96,7 @@ export function foldManifest(steps: readonly Step[], events: readonly CaptureEve
     failures,
     waiting,
     limitations: state.limitations,
-    journal: { key: seal.journalKey, head: seal.journalHead, events: events.length },
+    journal: { key: seal.journalKey, head: seal.journalHead, events: events.length, copies: seal.copies },
     timeline: foldTimeline(events),
   };
 }

@@ -3,7 +3,45 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { journalPrefix } from './store-keys.js';
+import { sha256Hex } from './canonical-json.js';
 import type { EvidenceStore } from '../core/types.js';
+
+/** A journal copy as a seal pins it: verify reads exactly this version and checks its size and hash. */
+export interface JournalCopyPin {
+  key: string;
+  size: number;
+  sha256: string;
+  /** S3 VersionId (absent on stores without versions). */
+  versionId?: string;
+}
+
+/**
+ * Pin every journal copy now in the store that is a beginning of `journalText` (the journal about to
+ * be sealed). A copy that is not is left unpinned and returned in `strays`, for the caller to report.
+ */
+export async function pinJournalCopies(
+  store: EvidenceStore,
+  incident: string,
+  journalText: string,
+): Promise<{ pins: JournalCopyPin[]; strays: string[] }> {
+  const pins: JournalCopyPin[] = [];
+  const strays: string[] = [];
+  for (const key of (await store.list(journalPrefix(incident))).filter((k) => k.endsWith('.ndjson'))) {
+    const head = await store.head(key);
+    const text = await streamToString(await store.get(key, head?.versionId));
+    if (!journalText.startsWith(text)) {
+      strays.push(key);
+      continue;
+    }
+    pins.push({
+      key,
+      size: Buffer.byteLength(text),
+      sha256: sha256Hex(text),
+      ...(head?.versionId ? { versionId: head.versionId } : {}),
+    });
+  }
+  return { pins, strays };
+}
 
 /** Every journal copy in the store, and the newest: the longest, since each copy extends the one before. */
 export async function journalCopies(

@@ -38,3 +38,16 @@ export function phaseCheckpointKey(incident: string, phase: string, journalHead:
   const stamp = at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
   return `${journalPrefix(incident)}${stamp}-${phase}-${journalHead.slice(0, 12)}.ndjson`;
 }
+
+/** Keys for one release seal: its record and the journal copy that ends with `release.sealed`. */
+export function releaseSealKeys(
+  incident: string,
+  journalHead: string,
+  sealedAt: string,
+): { journal: string; record: string } {
+  const stamp = sealedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return {
+    journal: `${journalPrefix(incident)}${stamp}-release-${journalHead.slice(0, 12)}.ndjson`,
+    record: `${incident}/release/${stamp}-${journalHead.slice(0, 12)}.json`,
+  };
+}

@@ -1,141 +1,421 @@
 /**
- * Verify an incident's evidence from the store alone: the journal chain, the seal that links the
- * manifest's digest into that chain, the manifest against a re-fold of the journal, and every
- * artifact's bytes re-hashed by the version that was recorded.
+ * Verify an incident's evidence from the store alone (docs/evidence-format.md, "Verification"): the
+ * journal chain and its copies (pinned ones read at their pinned versions), that every event is
+ * covered by a seal, each seal's record (manifest or release record) against its digest, its
+ * signature against the signer the journal records, its content against a re-fold of the journal,
+ * every stored artifact's bytes by the version recorded, platform-held evidence (online only) and
+ * the custody log.
  */
 import { canonicalJson, sha256Hex } from './canonical-json.js';
+import { BadInputError } from '../core/errors.js';
 import type { CaptureEvent } from '../core/events.js';
-import { journalCopies, readJournalFromStore, streamToString } from './store-journal.js';
+import { journalCopies, readJournalFromStore, streamToString, type JournalCopyPin } from './store-journal.js';
 import { hashReadable } from './hash.js';
 import { checkJournalChain, type JournalLine } from './journal.js';
 import { foldManifest, type Manifest } from './manifest.js';
+import { foldReleaseRecord, type ReleaseRecord } from './release-record.js';
+import { firstSigner, isSealLine, sealRef, signerFor, type SealRef } from './seals.js';
 import { journalPrefix } from './store-keys.js';
 import { checkSignature, type SignatureRecord } from './signing.js';
-import type { EvidenceStore, JsonObject, Step } from '../core/types.js';
+import { checkCustodyLog } from './custody.js';
+import type { ArtifactRecord, EvidenceStore, JsonObject, Step } from '../core/types.js';
 
 export interface VerifyItem {
-  kind: 'journal' | 'seal' | 'manifest' | 'artifact' | 'signature';
+  kind: 'journal' | 'seal' | 'manifest' | 'release' | 'artifact' | 'signature' | 'custody';
   id: string;
+  /** true only when checked and found as recorded. */
   ok: boolean;
+  /** `not-checked`: nothing could be checked here (platform-held evidence, offline); never a pass. */
+  status: 'ok' | 'failed' | 'not-checked';
   detail: string;
 }
 
-const REPORT_ORDER: VerifyItem['kind'][] = ['artifact', 'journal', 'manifest', 'seal', 'signature'];
+const REPORT_ORDER: VerifyItem['kind'][] = [
+  'artifact',
+  'journal',
+  'manifest',
+  'release',
+  'seal',
+  'signature',
+  'custody',
+];
 
 export interface VerifyReport {
+  /** No item failed (items not checked offline do not fail, and are counted in `notChecked`). */
   ok: boolean;
   incident: string;
   manifestKey?: string;
+  notChecked: number;
   items: VerifyItem[];
 }
 
-/** Check everything recorded for `incident` in `store`. Never throws for a mismatch: it reports it. */
+/** An online check of evidence the platform holds (a snapshot); undefined when no provider knows the type. */
+export type HeldEvidenceCheck = (artifact: ArtifactRecord) => Promise<{ ok: boolean; detail: string } | undefined>;
+
+export interface VerifyOptions {
+  /** Trust only signatures by this key. */
+  publicKeyPem?: string;
+  requireSignature?: boolean;
+  /** Online checks of platform-held evidence; without one, each is reported "not checked (offline)". */
+  checkHeld?: HeldEvidenceCheck;
+}
+
+type Item = Omit<VerifyItem, 'status'> & { status?: VerifyItem['status'] };
+
+/**
+ * Check everything recorded for `incident` in `store`. Never throws for a mismatch: it reports it.
+ * Throws BadInputError when the store holds no journal for the incident (nothing to verify is not tampering).
+ */
 export async function verifyEvidence(
   store: EvidenceStore,
   incident: string,
-  options: { publicKeyPem?: string; requireSignature?: boolean } = {},
+  options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const items: VerifyItem[] = [];
-  // Reported in the order a reader checks evidence: the bytes, the chain, the manifest, its digest, the signature.
-  const report = (): VerifyReport => ({
-    ok: items.length > 0 && items.every((i) => i.ok),
-    incident,
-    items: [...items].sort((a, b) => REPORT_ORDER.indexOf(a.kind) - REPORT_ORDER.indexOf(b.kind)),
-    ...(manifestKey ? { manifestKey } : {}),
-  });
+  const add = (item: Item) => items.push({ ...item, status: item.status ?? (item.ok ? 'ok' : 'failed') } as VerifyItem);
   let manifestKey: string | undefined;
+  // Reported in the order a reader checks evidence: the bytes, the chain, the records, their digests, signatures.
+  const report = (): VerifyReport => ({
+    ok: items.length > 0 && items.every((i) => i.status !== 'failed'),
+    incident,
+    ...(manifestKey ? { manifestKey } : {}),
+    notChecked: items.filter((i) => i.status === 'not-checked').length,
+    items: [...items].sort((a, b) => REPORT_ORDER.indexOf(a.kind) - REPORT_ORDER.indexOf(b.kind)),
+  });
 
   const { copies, newest } = await journalCopies(store, incident);
-  if (!newest) {
-    items.push({
-      kind: 'journal',
-      id: journalPrefix(incident),
-      ok: false,
-      detail: 'no journal in the store for this incident',
+  if (!newest)
+    throw new BadInputError(
+      `bad input: --incident ${incident}: no journal in ${store.description} (looked for ${journalPrefix(incident)}*.ndjson)`,
+    );
+  const chain = checkJournalChain(newest.text);
+  const events = chain.events;
+  const journalProblems: { id: string; detail: string }[] = [];
+  if (!chain.ok) journalProblems.push({ id: newest.key, detail: chain.problems.join('; ') });
+  // Every copy (one per phase, seal or release) must be a beginning of the newest: anything else is a fork or an edit.
+  const forked = copies.filter((c) => !newest.text.startsWith(c.text)).map((c) => c.key);
+  if (forked.length)
+    journalProblems.push({ id: newest.key, detail: `copies that do not extend into the newest: ${forked.join(', ')}` });
+
+  const sealIndexes = events.flatMap((e, i) => (isSealLine(e) ? [i] : []));
+  const lastSeal = sealIndexes.at(-1);
+  if (lastSeal === undefined) {
+    add({ kind: 'seal', id: newest.key, ok: false, detail: 'the journal has no seal (capture never finished)' });
+  } else if (lastSeal < events.length - 1) {
+    const tail = events.slice(lastSeal + 1);
+    journalProblems.push({
+      id: newest.key,
+      detail: `unsealed tail: lines ${lastSeal + 2}–${events.length} (${[...new Set(tail.map((e) => e.type))].join(', ')}) follow the last seal (line ${lastSeal + 1}) and are covered by no seal — appended after sealing, or a run that stopped before its seal (run it again to seal)`,
     });
-    return report();
+  } else if (sealRef(events[lastSeal] as SealLineT).journalKey !== newest.key) {
+    journalProblems.push({
+      id: newest.key,
+      detail: `the newest copy is not the one the last seal names (${sealRef(events[lastSeal] as SealLineT).journalKey})`,
+    });
   }
-  const journalKey = newest.key;
-  const journalText = newest.text;
-  const chain = checkJournalChain(journalText);
-  // Every copy (one per seal or release) must be a beginning of the newest: anything else is a fork or an edit.
-  const forked = copies.filter((c) => !journalText.startsWith(c.text)).map((c) => c.key);
-  items.push({
-    kind: 'journal',
-    id: journalKey,
-    ok: chain.ok && !forked.length && (await isCurrentVersion(store, journalKey)),
-    detail: !chain.ok
-      ? chain.problems.join('; ')
-      : forked.length
-        ? `copies that do not extend into the newest: ${forked.join(', ')}`
-        : `${chain.events.length} events, chain intact, head ${chain.head.slice(0, 16)}…; ${copies.length} stored ${copies.length === 1 ? 'copy' : 'copies'} consistent`,
-  });
-  if (!chain.ok) return report();
 
-  const sealIndexes = chain.events.flatMap((e, i) => (e.type === 'capture.sealed' ? [i] : []));
-  if (!sealIndexes.length) {
-    items.push({ kind: 'seal', id: journalKey, ok: false, detail: 'the journal has no seal (capture never finished)' });
-    return report();
-  }
-  // Every seal is checked (a capture re-run after release seals again); the newest manifest folds
-  // the whole journal, so its artifact list is the complete one.
-  const sealIndex = sealIndexes.at(-1)!;
-  for (const index of sealIndexes.slice(0, -1)) await checkSeal(store, chain.events[index] as SealLine, items, options);
-  const sealEvent = chain.events[sealIndex] as SealLine;
-  manifestKey = sealEvent.manifestKey;
-  const manifestText = await checkSeal(store, sealEvent, items, options);
-  if (manifestText === undefined) return report();
-
-  let manifest: Manifest;
-  try {
-    manifest = JSON.parse(manifestText) as Manifest;
-  } catch {
-    items.push({ kind: 'manifest', id: sealEvent.manifestKey, ok: false, detail: 'manifest is not JSON' });
-    return report();
-  }
-  items.push(
-    checkManifestAgainstJournal(manifest, chain.events.slice(0, sealIndex), sealEvent.prev, sealEvent.manifestKey),
-  );
-
-  for (const artifact of manifest.artifacts ?? []) {
-    if (!artifact.sha256) {
-      items.push({
-        kind: 'artifact',
-        id: artifact.id,
-        ok: true,
-        detail: `${artifact.type} held by the platform (${describeLocation(artifact.location)}); no bytes to hash`,
-      });
-      continue;
+  const first = firstSigner(events);
+  const pinned = new Map<string, JournalCopyPin>();
+  let lastManifest: Manifest | undefined;
+  if (chain.ok) {
+    for (const [n, index] of sealIndexes.entries()) {
+      const line = events[index] as SealLineT;
+      const ref = sealRef(line);
+      const text = await checkSealDigest(store, ref, add);
+      const signer = signerFor(events, index);
+      add(
+        await checkSealSignature(
+          store,
+          incident,
+          ref,
+          text,
+          signer,
+          first && first.index < index ? first.signer : undefined,
+          options,
+        ),
+      );
+      if (text === undefined) continue;
+      const previousSeal = n > 0 ? sealIndexes[n - 1]! : -1;
+      const record = checkRecordContent(ref, text, events.slice(0, index), line.prev, previousSeal + 1, incident, add);
+      for (const pin of record?.journal?.copies ?? []) pinned.set(`${pin.key}@${pin.versionId ?? ''}`, pin);
+      if (ref.kind === 'manifest' && record) {
+        lastManifest = record as Manifest;
+        manifestKey = ref.recordKey;
+      }
     }
-    const key = String(artifact.location.key ?? '');
-    const versionId = typeof artifact.location.versionId === 'string' ? artifact.location.versionId : undefined;
-    try {
-      const { sha256: actual, size } = await hashReadable(await store.get(key, versionId));
-      const current = await isCurrentVersion(store, key, versionId);
-      const weakened = await weakenedProtection(store, key, versionId, artifact.preservation);
-      const ok = actual === artifact.sha256 && size === artifact.size && current && !weakened;
-      items.push({
-        kind: 'artifact',
-        id: artifact.id,
-        ok,
-        detail: ok
-          ? `sha256 ${actual.slice(0, 16)}… ${size} bytes${lockText(artifact.preservation)}`
-          : actual !== artifact.sha256 || size !== artifact.size
-            ? `sha256 ${actual} (${size} bytes) differs from recorded ${artifact.sha256} (${artifact.size} bytes)`
-            : !current
-              ? `a newer version of ${key} replaced the recorded one`
-              : `bytes match, but its lock was weakened since capture: ${weakened}`,
-      });
-    } catch (error) {
-      items.push({
+  }
+  // Pinned copies: exactly the recorded version, size and hash; a newer version of a sealed copy is tampering.
+  for (const pin of pinned.values()) {
+    const problem = await checkPinnedCopy(store, pin, newest.text);
+    if (problem) journalProblems.push({ id: pin.key, detail: problem });
+  }
+  if (journalProblems.length) for (const p of journalProblems) add({ kind: 'journal', ok: false, ...p });
+  else
+    add({
+      kind: 'journal',
+      id: newest.key,
+      ok: true,
+      detail: `${events.length} events, chain intact, every event sealed, head ${chain.head.slice(0, 16)}…; ${copies.length} stored ${copies.length === 1 ? 'copy' : 'copies'} consistent, ${pinned.size} pinned by seals and read at their pinned versions`,
+    });
+
+  for (const artifact of lastManifest?.artifacts ?? []) add(await checkArtifact(store, artifact, options.checkHeld));
+
+  const custody = await checkCustodyLog(store, incident, first?.signer);
+  if (!custody.ok || custody.detail !== 'no entries') add({ kind: 'custody', ...custody });
+  return report();
+}
+
+type SealLineT = Extract<JournalLine, { type: 'capture.sealed' | 'release.sealed' }>;
+
+/** The record's stored bytes against the digest the seal line journaled. Returns the text when readable. */
+async function checkSealDigest(
+  store: EvidenceStore,
+  ref: SealRef,
+  add: (i: Item) => void,
+): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readWhole(store, ref.recordKey, ref.recordVersionId);
+  } catch (error) {
+    add({
+      kind: 'seal',
+      id: ref.recordKey,
+      ok: false,
+      detail: `cannot read the ${ref.kind === 'manifest' ? 'manifest' : 'release record'}: ${(error as Error).message}`,
+    });
+    return undefined;
+  }
+  // Hash exactly the stored bytes; a re-serialisation would hide edits.
+  const sha256 = sha256Hex(text);
+  const current = await isCurrentVersion(store, ref.recordKey, ref.recordVersionId);
+  const ok = sha256 === ref.recordSha256 && current;
+  const what = ref.kind === 'manifest' ? 'manifest' : 'release record';
+  add({
+    kind: 'seal',
+    id: ref.recordKey,
+    ok,
+    detail: ok
+      ? `${what} sha256 ${sha256} matches the sealed journal`
+      : sha256 !== ref.recordSha256
+        ? `${what} sha256 ${sha256} differs from the sealed ${ref.recordSha256}`
+        : `a newer version of the ${what} replaced the sealed one`,
+  });
+  return text;
+}
+
+/**
+ * The signature beside a seal record. Checked against the signer the journal records for that run
+ * (even without --public-key) and the pinned key; once a signer is journaled, every later seal must
+ * be signed by it, so an unsigned seal appended later fails.
+ */
+async function checkSealSignature(
+  store: EvidenceStore,
+  incident: string,
+  ref: SealRef,
+  text: string | undefined,
+  runSigner: ReturnType<typeof signerFor>,
+  mustMatch: ReturnType<typeof signerFor>,
+  options: VerifyOptions,
+): Promise<Item> {
+  if (!ref.signatureKey) {
+    const why = mustMatch
+      ? `the journal records signer ${mustMatch.keyId} before this seal, but it is not signed`
+      : runSigner
+        ? `the run journaled signer ${runSigner.keyId}, but its seal is not signed`
+        : options.requireSignature || options.publicKeyPem
+          ? `the ${ref.kind} is not signed, but a signature is required`
+          : undefined;
+    return {
+      kind: 'signature',
+      id: ref.recordKey,
+      ok: !why,
+      detail: why ?? 'not signed (the run had no --sign-key or --sign-kms-key)',
+    };
+  }
+  if (!runSigner)
+    return {
+      kind: 'signature',
+      id: ref.signatureKey,
+      ok: false,
+      detail: 'signed, but the journal records no signer for this run',
+    };
+  if (mustMatch && mustMatch.publicKeyFingerprint !== runSigner.publicKeyFingerprint)
+    return {
+      kind: 'signature',
+      id: ref.signatureKey,
+      ok: false,
+      detail: `the run journaled signer ${runSigner.keyId}, not the incident's signer ${mustMatch.keyId}`,
+    };
+  let record: SignatureRecord;
+  try {
+    record = JSON.parse(await readWhole(store, ref.signatureKey)) as SignatureRecord;
+  } catch (error) {
+    return {
+      kind: 'signature',
+      id: ref.signatureKey,
+      ok: false,
+      detail: `cannot read the signature: ${(error as Error).message}`,
+    };
+  }
+  const result = checkSignature(record, {
+    kind: ref.kind,
+    incident,
+    recordSha256: text === undefined ? ref.recordSha256 : sha256Hex(text),
+    signer: runSigner,
+    ...(options.publicKeyPem ? { pinnedPublicKeyPem: options.publicKeyPem } : {}),
+  });
+  return { kind: 'signature', id: ref.signatureKey, ...result };
+}
+
+/** A seal record's content must be exactly what folding the journal before its seal gives. */
+function checkRecordContent(
+  ref: SealRef,
+  text: string,
+  before: CaptureEvent[],
+  head: string,
+  since: number,
+  incident: string,
+  add: (i: Item) => void,
+): Manifest | ReleaseRecord | undefined {
+  const kind = ref.kind === 'manifest' ? 'manifest' : 'release';
+  let record: Manifest | ReleaseRecord;
+  try {
+    record = JSON.parse(text) as Manifest | ReleaseRecord;
+  } catch {
+    add({
+      kind,
+      id: ref.recordKey,
+      ok: false,
+      detail: `${kind === 'manifest' ? 'manifest' : 'release record'} is not JSON`,
+    });
+    return undefined;
+  }
+  const journal = record.journal;
+  const headOk = journal?.events === before.length && journal?.head === head && journal?.key === ref.journalKey;
+  let same: boolean;
+  if (ref.kind === 'manifest') {
+    const manifest = record as Manifest;
+    const steps = (manifest.steps ?? []).map((s) => ({
+      ...s,
+      provider: '',
+      action: '',
+      inputs: {},
+      dependsOn: [],
+    })) as unknown as Step[];
+    const refolded = foldManifest(steps, before, {
+      store: manifest.store,
+      journalKey: journal?.key ?? '',
+      journalHead: journal?.head ?? '',
+      sealedAt: manifest.endedAt,
+      copies: journal?.copies ?? [],
+    });
+    same = canonicalJson(refolded) === canonicalJson(manifest);
+    add({
+      kind,
+      id: ref.recordKey,
+      ok: same && headOk,
+      detail:
+        same && headOk
+          ? `matches the journal (${manifest.artifacts.length} artifacts, ${manifest.changes.length} changes)`
+          : 'manifest content differs from what the journal records',
+    });
+  } else {
+    const release = record as ReleaseRecord;
+    const refolded = foldReleaseRecord(incident, before, since, {
+      journalKey: journal?.key ?? '',
+      journalHead: journal?.head ?? '',
+      sealedAt: release.endedAt,
+      copies: journal?.copies ?? [],
+    });
+    same = canonicalJson(refolded) === canonicalJson(release);
+    add({
+      kind,
+      id: ref.recordKey,
+      ok: same && headOk,
+      detail:
+        same && headOk
+          ? `matches the journal (${release.restored.length} restored, ${release.failed.length} failed)`
+          : 'release record content differs from what the journal records',
+    });
+  }
+  return same && headOk ? record : undefined;
+}
+
+async function checkPinnedCopy(store: EvidenceStore, pin: JournalCopyPin, newest: string): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readWhole(store, pin.key, pin.versionId);
+  } catch (error) {
+    return `pinned copy cannot be read${pin.versionId ? ` at version ${pin.versionId}` : ''}: ${(error as Error).message}`;
+  }
+  const sha256 = sha256Hex(text);
+  const size = Buffer.byteLength(text);
+  if (sha256 !== pin.sha256 || size !== pin.size)
+    return `pinned copy sha256 ${sha256} (${size} bytes) differs from the sealed ${pin.sha256} (${pin.size} bytes)`;
+  if (!newest.startsWith(text)) return 'pinned copy is not a beginning of the newest journal';
+  if (!(await isCurrentVersion(store, pin.key, pin.versionId)))
+    return `a newer version of ${pin.key} was written after the seal pinned ${pin.versionId}`;
+  return undefined;
+}
+
+async function checkArtifact(
+  store: EvidenceStore,
+  artifact: ArtifactRecord,
+  checkHeld?: HeldEvidenceCheck,
+): Promise<Item> {
+  const key = typeof artifact.location.key === 'string' ? artifact.location.key : undefined;
+  if (!key) {
+    const where = describeLocation(artifact.location);
+    if (!checkHeld)
+      return {
         kind: 'artifact',
         id: artifact.id,
         ok: false,
-        detail: `cannot read ${key}: ${(error as Error).message}`,
-      });
+        status: 'not-checked',
+        detail: `${artifact.type} held by the platform (${where}): not checked (offline)`,
+      };
+    try {
+      const result = await checkHeld(artifact);
+      return result
+        ? { kind: 'artifact', id: artifact.id, ...result }
+        : {
+            kind: 'artifact',
+            id: artifact.id,
+            ok: false,
+            status: 'not-checked',
+            detail: `${artifact.type} (${where}): no online check for this type`,
+          };
+    } catch (error) {
+      return {
+        kind: 'artifact',
+        id: artifact.id,
+        ok: false,
+        detail: `cannot check ${where}: ${(error as Error).message}`,
+      };
     }
   }
-  return report();
+  const versionId = typeof artifact.location.versionId === 'string' ? artifact.location.versionId : undefined;
+  const storeKey = key;
+  try {
+    const { sha256: actual, size } = await hashReadable(await store.get(storeKey, versionId));
+    const current = await isCurrentVersion(store, storeKey, versionId);
+    const weakened = await weakenedProtection(store, storeKey, versionId, artifact.preservation);
+    const ok = actual === artifact.sha256 && size === artifact.size && current && !weakened;
+    return {
+      kind: 'artifact',
+      id: artifact.id,
+      ok,
+      detail: ok
+        ? `sha256 ${actual.slice(0, 16)}… ${size} bytes${lockText(artifact.preservation)}`
+        : actual !== artifact.sha256 || size !== artifact.size
+          ? `sha256 ${actual} (${size} bytes) differs from recorded ${artifact.sha256} (${artifact.size} bytes)`
+          : !current
+            ? `a newer version of ${key} replaced the recorded one`
+            : `bytes match, but its lock was weakened since capture: ${weakened}`,
+    };
+  } catch (error) {
+    return { kind: 'artifact', id: artifact.id, ok: false, detail: `cannot read ${key}: ${(error as Error).message}` };
+  }
 }
 
 const lockText = (p: JsonObject | undefined) =>
@@ -169,73 +449,6 @@ async function weakenedProtection(
   return undefined;
 }
 
-type SealLine = Extract<JournalLine, { type: 'capture.sealed' }>;
-
-/** One seal: the stored manifest bytes against the digest in the journal, and its signature. Returns the manifest text when readable. */
-async function checkSeal(
-  store: EvidenceStore,
-  sealEvent: SealLine,
-  items: VerifyItem[],
-  options: { publicKeyPem?: string; requireSignature?: boolean },
-): Promise<string | undefined> {
-  let manifestText: string;
-  try {
-    manifestText = await readWhole(store, sealEvent.manifestKey, sealEvent.manifestVersionId);
-  } catch (error) {
-    items.push({
-      kind: 'manifest',
-      id: sealEvent.manifestKey,
-      ok: false,
-      detail: `cannot read: ${(error as Error).message}`,
-    });
-    return undefined;
-  }
-  // Hash exactly the stored bytes; a re-serialisation would hide edits.
-  const sha256 = sha256Hex(manifestText);
-  const sealOk =
-    sha256 === sealEvent.manifestSha256 &&
-    (await isCurrentVersion(store, sealEvent.manifestKey, sealEvent.manifestVersionId));
-  items.push({
-    kind: 'seal',
-    id: sealEvent.manifestKey,
-    ok: sealOk,
-    detail: sealOk
-      ? `manifest sha256 ${sha256} matches the sealed journal`
-      : `manifest sha256 ${sha256} differs from the sealed ${sealEvent.manifestSha256}, or a newer version replaced it`,
-  });
-  items.push(await checkSealSignature(store, sealEvent, sha256, options));
-  return manifestText;
-}
-
-/** The signature beside the manifest, if the seal names one (or one is required). */
-async function checkSealSignature(
-  store: EvidenceStore,
-  sealEvent: { signatureKey?: string; manifestKey: string },
-  manifestSha256: string,
-  options: { publicKeyPem?: string; requireSignature?: boolean },
-): Promise<VerifyItem> {
-  const key = sealEvent.signatureKey;
-  if (!key) {
-    const required = Boolean(options.requireSignature || options.publicKeyPem);
-    return {
-      kind: 'signature',
-      id: sealEvent.manifestKey,
-      ok: !required,
-      detail: required
-        ? 'the manifest is not signed, but a signature is required'
-        : 'not signed (capture ran without --sign-key or --sign-kms-key)',
-    };
-  }
-  let record: SignatureRecord;
-  try {
-    record = JSON.parse(await readWhole(store, key)) as SignatureRecord;
-  } catch (error) {
-    return { kind: 'signature', id: key, ok: false, detail: `cannot read the signature: ${(error as Error).message}` };
-  }
-  const result = checkSignature(record, manifestSha256, options.publicKeyPem);
-  return { kind: 'signature', id: key, ...result };
-}
-
 /** The newest manifest key of an incident, if any. */
 export async function latestManifestKey(store: EvidenceStore, incident: string): Promise<string | undefined> {
   // From the newest journal's last seal, not the last key by name: keys of one second sort by hash.
@@ -243,39 +456,6 @@ export async function latestManifestKey(store: EvidenceStore, incident: string):
     .reverse()
     .find((e) => e.type === 'capture.sealed');
   return seal?.type === 'capture.sealed' ? seal.manifestKey : undefined;
-}
-
-/** The manifest must be exactly what folding the journal up to the seal gives. */
-function checkManifestAgainstJournal(
-  manifest: Manifest,
-  events: CaptureEvent[],
-  head: string,
-  key: string,
-): VerifyItem {
-  const steps = (manifest.steps ?? []).map((s) => ({
-    ...s,
-    provider: '',
-    action: '',
-    inputs: {},
-    dependsOn: [],
-  })) as unknown as Step[];
-  const refolded = foldManifest(steps, events, {
-    store: manifest.store,
-    journalKey: manifest.journal?.key ?? '',
-    journalHead: manifest.journal?.head ?? '',
-    sealedAt: manifest.endedAt,
-  });
-  const same = canonicalJson(refolded) === canonicalJson(manifest);
-  const headOk = manifest.journal?.events === events.length && manifest.journal?.head === head;
-  return {
-    kind: 'manifest',
-    id: key,
-    ok: same && headOk,
-    detail:
-      same && headOk
-        ? `matches the journal (${manifest.artifacts.length} artifacts, ${manifest.changes.length} changes)`
-        : 'manifest content differs from what the journal records',
-  };
 }
 
 async function readWhole(store: EvidenceStore, key: string, versionId?: string): Promise<string> {
