@@ -17,6 +17,7 @@ import {
   CreateTagsCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
+  DescribeLockedSnapshotsCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSnapshotsCommand,
   DescribeVolumesCommand,
@@ -276,6 +277,30 @@ export async function snapshotsByTags(c: Ec2Clients, tags: Record<string, string
 /** Snapshots by id (state and progress for settle). */
 export async function describeSnapshots(c: Ec2Clients, SnapshotIds: string[]): Promise<Snapshot[]> {
   return (await c.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds }))).Snapshots ?? [];
+}
+
+/** Snapshots by id, or undefined for one that no longer exists (verify checks platform-held evidence). */
+export async function findSnapshot(c: Ec2Clients, SnapshotId: string): Promise<Snapshot | undefined> {
+  try {
+    return (await c.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [SnapshotId] }))).Snapshots?.[0];
+  } catch (error) {
+    if (/InvalidSnapshot\.NotFound/.test((error as Error).name ?? '')) return undefined;
+    throw error;
+  }
+}
+
+/** The lock a snapshot carries now, if any (DescribeSnapshots does not report locks). */
+export async function snapshotLock(
+  c: Ec2Clients,
+  SnapshotId: string,
+): Promise<{ lockState?: string; lockExpiresOn?: string } | undefined> {
+  const s = (await c.ec2.send(new DescribeLockedSnapshotsCommand({ SnapshotIds: [SnapshotId] }))).Snapshots?.[0];
+  return s
+    ? {
+        ...(s.LockState ? { lockState: s.LockState } : {}),
+        ...(s.LockExpiresOn ? { lockExpiresOn: new Date(s.LockExpiresOn).toISOString() } : {}),
+      }
+    : undefined;
 }
 
 /** Hours of cool-off in which a compliance lock can still be changed (a mistake can be fixed). */

@@ -17,4 +17,8 @@ export const ec2Provider = {
   plan: planEc2,
   derivedTargets: ec2DerivedTargets,
   ...lazily(async () => (await import('./impl.js')).implementation),
+  async checkEvidence(artifact, ctx) {
+    if (!['ebs-snapshot', 'ebs-snapshot-copy'].includes(artifact.type)) return undefined;
+    return (await import('./check-evidence.js')).checkEbsSnapshot(artifact, ctx);
+  },
 } satisfies Provider<Ec2Params, Ec2Facts, Ec2Step>;

@@ -103,7 +103,13 @@ export interface DbSnapshotInfo {
   createdAt?: string;
   kmsKeyId?: string;
   encrypted: boolean;
+  /** The DB instance or cluster it was taken from. */
+  source?: string;
+  tags?: Record<string, string>;
 }
+
+const tagMap = (list: { Key?: string | undefined; Value?: string | undefined }[] | undefined) =>
+  list ? { tags: Object.fromEntries(list.map((t) => [t.Key ?? '', t.Value ?? ''])) } : {};
 
 export async function findDbSnapshot(
   c: RdsClients,
@@ -122,6 +128,8 @@ export async function findDbSnapshot(
             ...(s.SnapshotCreateTime ? { createdAt: s.SnapshotCreateTime.toISOString() } : {}),
             ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}),
             encrypted: Boolean(s.Encrypted),
+            ...(s.DBInstanceIdentifier ? { source: s.DBInstanceIdentifier } : {}),
+            ...tagMap(s.TagList),
           }
         : undefined;
     }
@@ -135,6 +143,8 @@ export async function findDbSnapshot(
           ...(s.SnapshotCreateTime ? { createdAt: s.SnapshotCreateTime.toISOString() } : {}),
           ...(s.KmsKeyId ? { kmsKeyId: s.KmsKeyId } : {}),
           encrypted: Boolean(s.StorageEncrypted),
+          ...(s.DBClusterIdentifier ? { source: s.DBClusterIdentifier } : {}),
+          ...tagMap(s.TagList),
         }
       : undefined;
   } catch (error) {

@@ -71,4 +71,8 @@ export const rdsProvider = {
   plan: planRds,
   relate: relateRds,
   ...lazily(async () => (await import('./impl.js')).implementation),
+  async checkEvidence(artifact, ctx) {
+    if (!['rds-snapshot', 'rds-cluster-snapshot'].includes(artifact.type)) return undefined;
+    return (await import('./check-evidence.js')).checkRdsSnapshot(artifact, ctx);
+  },
 } satisfies Provider<RdsParams, RdsFacts, RdsStep>;

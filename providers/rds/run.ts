@@ -71,11 +71,7 @@ export async function runSnapshot(ctx: RdsStepContext<'snapshot'>): Promise<RdsO
   if (!snap) {
     await ctx.recordIntent({ create: kind === 'instance' ? 'db-snapshot' : 'db-cluster-snapshot', id, snapshotId });
     const requestedAt = new Date().toISOString();
-    await createDbSnapshot(c, kind, id, snapshotId, {
-      'holdfast:incident': ctx.incident,
-      'holdfast:step': ctx.step.id,
-      'holdfast:do-not-delete': 'true',
-    });
+    await createDbSnapshot(c, kind, id, snapshotId, snapshotTags(ctx));
     snap = (await findDbSnapshot(c, kind, snapshotId)) ?? {
       id: snapshotId,
       status: 'creating',
@@ -104,8 +100,14 @@ export async function runSnapshot(ctx: RdsStepContext<'snapshot'>): Promise<RdsO
       api: kind === 'instance' ? 'CreateDBSnapshot' : 'CreateDBClusterSnapshot',
       consistency: 'storage-level, crash-consistent',
     },
+    // What verify finds on the snapshot later: the tags as they are now (an adopted one keeps its own).
+    preservation: { tags: snap.tags ?? snapshotTags(ctx) },
   });
   return { outputs: { snapshotId, adopted }, ...(adopted ? { note: `found existing snapshot ${snapshotId}` } : {}) };
+}
+
+function snapshotTags(ctx: { incident: string; step: { id: string } }): Record<string, string> {
+  return { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:do-not-delete': 'true' };
 }
 
 export async function runIsolationGroup(

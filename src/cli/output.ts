@@ -46,6 +46,8 @@ export function describeEvent(e: CaptureEvent): string | undefined {
       return `aborted: ${e.reason}; the journal is closed — run the same command again to resume`;
     case 'capture.sealed':
       return `sealed manifest ${e.manifestKey} sha256 ${e.manifestSha256}`;
+    case 'release.sealed':
+      return `sealed release record ${e.recordKey} sha256 ${e.recordSha256}`;
     case 'change.released':
       return `  ${e.restored ? '✓ restored' : '◦ left'} ${e.resource} ${e.attribute}${e.note ? ` — ${e.note}` : ''}`;
     case 'release.failed':

@@ -273,6 +273,17 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
   relate?(steps: Step[]): Record<string, string[]>;
   /** Undo one reversible change exactly. */
   release?(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }>;
+  /**
+   * Optional, read-only: check evidence the platform holds (a snapshot) is still as recorded, for
+   * `evidence verify`. Undefined for artifact types this provider does not own.
+   */
+  checkEvidence?(artifact: ArtifactRecord, ctx: ProviderContext): Promise<HeldEvidenceResult | undefined>;
+}
+
+/** What an online check of platform-held evidence found. */
+export interface HeldEvidenceResult {
+  ok: boolean;
+  detail: string;
 }
 
 export type EventListener = (event: CaptureEvent) => void;

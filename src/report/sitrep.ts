@@ -6,6 +6,7 @@ import type { CaptureEvent } from '../core/events.js';
 import type { JsonObject } from '../core/types.js';
 import { deriveJournalState } from '../evidence/journal-state.js';
 import { foldTimeline, type Timeline } from '../evidence/timeline.js';
+import { lastSealIndex } from '../evidence/seals.js';
 
 export interface Sitrep {
   subject: string;
@@ -18,7 +19,10 @@ export interface Sitrep {
   status: 'investigating' | 'confirmed' | 'contained' | 'released';
   at: string;
   preserved: string[];
+  /** Artifacts a seal covers: evidence an examiner can verify. */
   collected: string[];
+  /** Artifacts journaled after the last seal: recorded, but nothing vouches for them yet. */
+  unsealed: string[];
   contained: string[];
   failed: string[];
   waiting: string[];
@@ -63,6 +67,16 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
         ? 'confirmed'
         : 'investigating';
 
+  // Only what a seal covers is collected evidence; a line after the last seal could have been appended by anyone.
+  const sealedThrough = lastSealIndex(events);
+  const unsealedIds = new Set(
+    events.slice(sealedThrough + 1).flatMap((e) => (e.type === 'artifact.recorded' ? [e.artifact.id] : [])),
+  );
+  const describe = (a: (typeof state.artifacts)[number]) =>
+    `${a.type} ${a.id}${a.sha256 ? ` (sha256 ${a.sha256.slice(0, 12)}…)` : ''}`;
+  const artifacts = state.artifacts.filter((a) => !unsealedIds.has(a.id)).map(describe);
+  const unsealed = state.artifacts.filter((a) => unsealedIds.has(a.id)).map(describe);
+
   const nextSteps: string[] = [];
   if (pending.length)
     nextSteps.push(
@@ -82,10 +96,11 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
       'hand the evidence to forensics: `evidence verify` before analysis; `evidence release --approve` only after eradication',
     );
   if (!state.sealed) nextSteps.push('the manifest is not sealed yet');
+  else if (sealedThrough < events.length - 1)
+    nextSteps.push(
+      `${events.length - 1 - sealedThrough} journal events follow the last seal and are not sealed yet: finish the running capture or release (run it again) to seal them`,
+    );
 
-  const artifacts = state.artifacts.map(
-    (a) => `${a.type} ${a.id}${a.sha256 ? ` (sha256 ${a.sha256.slice(0, 12)}…)` : ''}`,
-  );
   return {
     subject: `[${severity.toUpperCase()}] ${incident} — ${status}: ${artifacts.length} artifacts, ${failed.length} failures${waiting.length ? `, ${waiting.length} awaiting approval` : ''}`,
     incident,
@@ -94,6 +109,7 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
     at: now,
     preserved: inPhase('preserve', 'done'),
     collected: artifacts,
+    unsealed,
     contained: contain
       .filter((p) => state.steps.get(p.id)?.status === 'done' && !state.releasedSteps.has(p.id))
       .flatMap((p) => containedLines(state.steps.get(p.id)?.outputs) ?? [line(p.id)]),
@@ -135,6 +151,7 @@ export function renderSitrepMarkdown(s: Sitrep): string {
     list(s.preserved),
     '### Collected',
     list(s.collected),
+    ...(s.unsealed.length ? ['### Recorded, not sealed yet', list(s.unsealed)] : []),
     '### Contained',
     list(s.contained),
     '### Failed',

@@ -1,6 +1,7 @@
 /** What is done, pending and failed for an incident, read from its journal (pure over events). */
 import type { CaptureEvent } from '../core/events.js';
 import { deriveJournalState } from '../evidence/journal-state.js';
+import { unsealedTail } from '../evidence/seals.js';
 
 export interface StatusStep {
   id: string;
@@ -18,6 +19,8 @@ export interface StatusReport {
   steps: StatusStep[];
   counts: Record<StatusStep['status'], number>;
   sealed?: { status: string; manifestKey: string; at: string };
+  /** Events after the last seal (or all, before any seal): covered by no seal yet. */
+  unsealed: { events: number; fromSeq?: number; artifacts: number };
   artifacts: number;
   changes: number;
   released: number;
@@ -48,6 +51,7 @@ export function statusFromJournal(incident: string, events: readonly CaptureEven
   const counts = { done: 0, released: 0, failed: 0, waiting: 0, skipped: 0, running: 0, pending: 0 };
   for (const s of steps) counts[s.status]++;
   const sealedEvent = [...events].reverse().find((e) => e.type === 'capture.sealed');
+  const tail = unsealedTail(events);
   return {
     incident,
     ...(state.captureId ? { captureId: state.captureId } : {}),
@@ -56,6 +60,11 @@ export function statusFromJournal(incident: string, events: readonly CaptureEven
     ...(state.sealed && sealedEvent
       ? { sealed: { status: state.sealed.status, manifestKey: state.sealed.manifestKey, at: sealedEvent.at } }
       : {}),
+    unsealed: {
+      events: tail.length,
+      ...(tail[0] ? { fromSeq: tail[0].seq } : {}),
+      artifacts: tail.filter((e) => e.type === 'artifact.recorded').length,
+    },
     artifacts: state.artifacts.length,
     changes: state.changes.length,
     released: [...state.released.values()].filter((r) => r.restored).length,

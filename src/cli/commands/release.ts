@@ -11,6 +11,7 @@ import type { Provider } from '../../core/types.js';
 import { EXIT } from '../exit-codes.js';
 import { createOutput, describeEvent } from '../output.js';
 import { STATE_DIR_HELP, webhookUrl } from '../run-plan.js';
+import { signerFromOptions } from '../signer-options.js';
 
 /** Register `release`. */
 export function registerReleaseCommand(program: Command, providers: readonly Provider[]): void {
@@ -27,6 +28,8 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
       '--notify-webhook <url>',
       'post the release and the new sitrep as JSON (or env:NAME to read the URL from a variable)',
     )
+    .option('--sign-key <file>', 'sign the release record (required when the capture was signed: the same key)')
+    .option('--sign-kms-key <arn>', 'sign the release record with this AWS KMS ECC_NIST_P256 key')
     .option('--json', 'NDJSON events and the outcome on stdout')
     .addHelpText(
       'after',
@@ -41,8 +44,10 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
         );
       const store = typeof opts.store === 'string' ? storeFromOption(opts.store) : undefined;
       const hook = typeof opts.notifyWebhook === 'string' ? webhookUrl(opts.notifyWebhook) : undefined;
+      const signer = signerFromOptions(opts);
       const outcome = await releaseContainment({
         incident,
+        ...(signer ? { signer } : {}),
         providers,
         restoreProtection: Boolean(opts.restoreProtection),
         dryRun: Boolean(opts.dryRun),

@@ -67,6 +67,10 @@ export function registerStatusCommand(program: Command): void {
       for (const s of report.steps.filter((s) => s.status !== 'done'))
         out.say(`  ${s.status.toUpperCase()} ${s.id}${s.detail ? ` — ${s.detail}` : ''}`);
       out.say(`  ${report.artifacts} artifacts, ${report.changes} changes, ${report.released} released`);
+      if (report.unsealed.events)
+        out.say(
+          `  UNSEALED: ${report.unsealed.events} events from #${report.unsealed.fromSeq} (${report.unsealed.artifacts} artifacts) are covered by no seal yet — not verifiable evidence until the run that wrote them seals`,
+        );
       for (const l of report.limitations) out.say(`  limitation: ${l}`);
     });
 }

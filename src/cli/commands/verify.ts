@@ -10,13 +10,20 @@ import { STATE_DIR_HELP } from '../run-plan.js';
 import { createOutput } from '../output.js';
 import { findIncidentStore } from '../../engine/incident-store.js';
 import { resolveStateDir } from '../../engine/state-dir.js';
+import { heldEvidenceChecker } from '../../engine/held-evidence.js';
+import { signerFromOptions } from '../signer-options.js';
 
 /** Register `verify`. */
 export function registerVerifyCommand(program: Command): void {
   program
     .command('verify')
-    .description('re-read every artifact from the store, re-hash it, and check the journal chain and the manifest seal')
-    .argument('[folder]', 'a downloaded evidence folder to verify offline (instead of --store)')
+    .description(
+      're-read every artifact from the store, re-hash it, and check the journal chain, every seal, signature, platform-held snapshot and the custody log',
+    )
+    .argument(
+      '[folder]',
+      'a downloaded evidence folder to verify offline (instead of --store); nothing is written to it',
+    )
     .option('--incident <id>', 'incident id')
     .option(
       '--store <where>',
@@ -25,27 +32,36 @@ export function registerVerifyCommand(program: Command): void {
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--region <region>', 'AWS region of the bucket')
     .option('--public-key <file>', 'trust only signatures by this public key (PEM)')
-    .option('--require-signature', 'fail when the manifest is not signed')
-    .option('--no-custody', 'do not append a custody-log entry (e.g. read-only access)')
+    .option('--require-signature', 'fail when a seal is not signed')
+    .option('--offline', 'do not check platform-held evidence (snapshots) online; each is reported "not checked"')
+    .option('--no-custody', 'do not append a custody-log entry to the store (e.g. read-only access)')
+    .option('--record-custody', 'append a custody-log entry even when verifying a folder')
+    .option('--sign-key <file>', 'sign your custody-log entry with this Ed25519 key')
+    .option('--sign-kms-key <arn>', 'sign your custody-log entry with this AWS KMS ECC_NIST_P256 key')
     .option('--json', 'the report as JSON on stdout')
     .addHelpText(
       'after',
-      '\nExamples:\n  evidence verify --incident IR-2026-0042 --store s3://ir-evidence/cases\n  evidence verify --incident IR-2026-0042 ./evidence-store',
+      '\nExamples:\n  evidence verify --incident IR-2026-0042\n  evidence verify --incident IR-2026-0042 --store s3://ir-evidence/cases\n  evidence verify --incident IR-2026-0042 ./downloaded-evidence --public-key responder.pub',
     )
     .action(async (folder: string | undefined, opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const incident = assertIncidentId(opts.incident);
       if (folder && (!existsSync(folder) || !statSync(folder).isDirectory()))
         throw new BadInputError(`bad input: ${folder} is not a folder`);
-      // Without --store, the store this machine's capture recorded for the incident.
-      const recorded =
-        folder === undefined && opts.store === undefined
-          ? findIncidentStore(resolveStateDir(opts.stateDir as string | undefined), incident)
-          : undefined;
       const region = typeof opts.region === 'string' ? opts.region : undefined;
+      const stateDir = resolveStateDir(opts.stateDir as string | undefined);
+      // Without --store, the store this machine's capture recorded for the incident, else the default folder.
+      const recorded =
+        folder === undefined && opts.store === undefined ? findIncidentStore(stateDir, incident) : undefined;
       const store = recorded
         ? storeFromSpec(recorded.spec, region ?? recorded.region)
         : storeFromOption(folder ?? opts.store, region);
+      const lookedIn = [
+        ...(folder === undefined && opts.store === undefined
+          ? [recorded ? `${recorded.path} (recorded store)` : `${stateDir} (no store recorded for ${incident})`]
+          : []),
+        store.description,
+      ];
       let publicKeyPem: string | undefined;
       if (typeof opts.publicKey === 'string') {
         try {
@@ -54,29 +70,50 @@ export function registerVerifyCommand(program: Command): void {
           throw new BadInputError(`bad input: --public-key ${opts.publicKey}: cannot read`);
         }
       }
-      const report = await verifyEvidence(store, incident, {
-        ...(publicKeyPem ? { publicKeyPem } : {}),
-        requireSignature: Boolean(opts.requireSignature),
-      });
-      // Verifying touches the evidence: the custody log records who did it and what they found.
-      const custody =
-        opts.custody === false
-          ? {}
-          : await appendCustody(store, incident, 'verify', {
-              ok: report.ok,
-              failed: report.items.filter((i) => !i.ok).map((i) => i.id),
-            });
+      const signer = signerFromOptions(opts, region);
+      // A folder someone handed over is examined offline; a live store's snapshots are checked online.
+      const online = folder === undefined && !opts.offline;
+      let report;
+      try {
+        report = await verifyEvidence(store, incident, {
+          ...(publicKeyPem ? { publicKeyPem } : {}),
+          requireSignature: Boolean(opts.requireSignature),
+          ...(online ? { checkHeld: heldEvidenceChecker(store, incident) } : {}),
+        });
+      } catch (error) {
+        if (error instanceof BadInputError)
+          throw new BadInputError(`bad input: --incident ${incident}: no journal for this incident; looked in:`, {
+            details: lookedIn,
+          });
+        throw error;
+      }
+      // Verifying touches the evidence: the custody log records who did it and what they found. An
+      // examiner's folder is not written to unless asked.
+      const record = folder === undefined ? opts.custody !== false : Boolean(opts.recordCustody);
+      const custody = record
+        ? await appendCustody(
+            store,
+            incident,
+            'verify',
+            { ok: report.ok, failed: report.items.filter((i) => i.status === 'failed').map((i) => i.id) },
+            signer ? { signer } : {},
+          )
+        : {};
       out.data({ type: 'verify', ...report, ...(custody.key ? { custodyKey: custody.key } : {}) });
       if (custody.error) out.say(`note: could not append to the custody log (${custody.error})`);
       out.say(`verify ${incident} in ${store.description}:`);
+      const mark = { ok: 'ok  ', failed: 'FAIL', 'not-checked': 'n/c ' } as const;
       for (const item of report.items)
-        out.say(`  ${item.ok ? 'ok  ' : 'FAIL'} ${item.kind.padEnd(9)} ${item.id}  ${item.detail}`);
+        out.say(`  ${mark[item.status]} ${item.kind.padEnd(9)} ${item.id}  ${item.detail}`);
       if (!report.ok) {
-        const failed = report.items.filter((i) => !i.ok).map((i) => `${i.kind} ${i.id}: ${i.detail}`);
+        const failed = report.items.filter((i) => i.status === 'failed').map((i) => `${i.kind} ${i.id}: ${i.detail}`);
         throw new IntegrityError(`integrity check failed for ${incident}: ${failed.length} item(s)`, {
           details: failed,
         });
       }
-      out.say(`all ${report.items.length} checks passed`);
+      const checked = report.items.length - report.notChecked;
+      out.say(
+        `all ${checked} checks passed${report.notChecked ? `; ${report.notChecked} not checked (offline: platform-held evidence)` : ''}`,
+      );
     });
 }

@@ -1,0 +1,44 @@
+/**
+ * Verify's online check of EBS snapshots: the evidence is the platform's, so check that it still
+ * exists, completed, with the tags, source volume and start time recorded, and still locked where
+ * it was locked. A deleted or re-tagged snapshot fails verify like an edited file.
+ */
+import type { ArtifactRecord, HeldEvidenceResult, ProviderContext } from '../../src/core/types.js';
+import { findSnapshot, snapshotLock } from './client.js';
+import { ec2ClientsFor } from './context.js';
+
+/** Artifact types this check owns. */
+export const EBS_SNAPSHOT_TYPES = ['ebs-snapshot', 'ebs-snapshot-copy'];
+
+export async function checkEbsSnapshot(artifact: ArtifactRecord, ctx: ProviderContext): Promise<HeldEvidenceResult> {
+  const id = String(artifact.location.snapshotId ?? '');
+  const region = typeof artifact.location.region === 'string' ? artifact.location.region : ctx.kase.region;
+  const c = ec2ClientsFor({ ...ctx, kase: { ...ctx.kase, ...(region ? { region } : {}) } });
+  const snap = await findSnapshot(c, id);
+  if (!snap) return { ok: false, detail: `snapshot ${id} no longer exists in ${region ?? 'the region'}` };
+  const problems: string[] = [];
+  if (snap.State !== 'completed') problems.push(`state ${snap.State ?? 'unknown'}, not completed`);
+  const recordedVolume = artifact.source.volumeId;
+  if (typeof recordedVolume === 'string' && snap.VolumeId !== recordedVolume)
+    problems.push(`source volume ${snap.VolumeId ?? 'none'}, recorded ${recordedVolume}`);
+  if (artifact.type === 'ebs-snapshot' && snap.StartTime && snap.StartTime.toISOString() !== artifact.acquiredAt)
+    problems.push(`start time ${snap.StartTime.toISOString()}, recorded ${artifact.acquiredAt}`);
+  const tags = Object.fromEntries((snap.Tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+  const recordedTags = (artifact.preservation?.tags ?? {}) as Record<string, unknown>;
+  const missing = Object.entries(recordedTags).filter(([k, v]) => tags[k] !== v);
+  if (missing.length)
+    problems.push(`tags changed or removed: ${missing.map(([k, v]) => `${k}=${String(v)}`).join(', ')}`);
+  const lock = artifact.preservation?.lock as { lockExpiresOn?: string } | undefined;
+  if (lock) {
+    const now = await snapshotLock(c, id);
+    if (!now?.lockState || now.lockState === 'expired') problems.push('no longer locked');
+    else if (lock.lockExpiresOn && now.lockExpiresOn && Date.parse(now.lockExpiresOn) < Date.parse(lock.lockExpiresOn))
+      problems.push(`lock shortened from ${lock.lockExpiresOn} to ${now.lockExpiresOn}`);
+  }
+  return problems.length
+    ? { ok: false, detail: `snapshot ${id}: ${problems.join('; ')}` }
+    : {
+        ok: true,
+        detail: `snapshot ${id} exists, completed, volume ${snap.VolumeId ?? '?'}, started ${snap.StartTime?.toISOString() ?? '?'}, ${Object.keys(recordedTags).length} recorded tags present${lock ? ', still locked' : ''}`,
+      };
+}

@@ -1,0 +1,44 @@
+/**
+ * Online checks of platform-held evidence for `evidence verify`: each provider that owns an artifact
+ * type checks its snapshots with the caller's credentials (and the case's --assume-role, if any).
+ */
+import { providerClients } from '../aws/assume-role.js';
+import type { HeldEvidenceCheck } from '../evidence/verify.js';
+import { checkJournalChain } from '../evidence/journal.js';
+import { readJournalFromStore } from '../evidence/store-journal.js';
+import type { Case, EvidenceStore, Provider } from '../core/types.js';
+import { builtinProviders } from './registry.js';
+
+/** The check verify calls per platform-held artifact; the case comes from the incident's journal in the store. */
+export function heldEvidenceChecker(
+  store: EvidenceStore,
+  incident: string,
+  options: { providers?: readonly Provider[]; env?: NodeJS.ProcessEnv; clients?: Record<string, unknown> } = {},
+): HeldEvidenceCheck {
+  const env = options.env ?? process.env;
+  const providers = options.providers ?? builtinProviders;
+  let context: Promise<{ kase: Case; clients: Record<string, unknown> }> | undefined;
+  const ctx = () =>
+    (context ??= (async () => {
+      const started = [...checkJournalChain(await readJournalFromStore(store, incident)).events]
+        .reverse()
+        .find((e) => e.type === 'capture.started');
+      const kase = (started?.type === 'capture.started' ? started.case : { incident }) as unknown as Case;
+      return { kase, clients: await providerClients(kase, env, options.clients ?? {}) };
+    })());
+  return async (artifact) => {
+    const { kase, clients } = await ctx();
+    for (const provider of providers) {
+      const result = await provider.checkEvidence?.(artifact, {
+        incident,
+        kase,
+        clients,
+        env,
+        signal: new AbortController().signal,
+        dryRun: true,
+      });
+      if (result) return result;
+    }
+    return undefined;
+  };
+}
