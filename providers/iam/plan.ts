@@ -108,5 +108,9 @@ export function planIam(facts: IamFacts, kase: Case): { steps: StepDraft<IamStep
   if (facts.users.length) limitations.push(ACCESS_KEY_LIMITATION);
   if (p.revokeRoleSessions && !facts.roles.some((r) => r.reasons.some((x) => x.kind === 'instance-profile')))
     limitations.push('--revoke-role-sessions: no targeted instance has an instance profile with a role');
+  if (p.revokePodRoles && !facts.roles.some((r) => r.reasons.some((x) => x.kind === 'pod')))
+    limitations.push(
+      "--revoke-pod-roles: no targeted pod's service account has an IAM role (eks.amazonaws.com/role-arn); EKS Pod Identity associations are not read",
+    );
   return { steps, limitations };
 }

@@ -7,6 +7,8 @@ export const servicesPath = (ns: string) => `/api/v1/namespaces/${ns}/services`;
 export const eventsPath = (ns: string) => `/api/v1/namespaces/${ns}/events`;
 export const networkPoliciesPath = (ns: string) => `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`;
 export const pdbsPath = (ns: string) => `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`;
+/** Every service account in the cluster (IRSA blast radius). */
+export const ALL_SERVICE_ACCOUNTS_PATH = '/api/v1/serviceaccounts';
 /** The kubelet checkpoint API, reached through the API server's node proxy. */
 export const checkpointPath = (node: string, ns: string, pod: string, container: string) =>
   `${nodePath(node)}/proxy/checkpoint/${ns}/${pod}/${container}`;

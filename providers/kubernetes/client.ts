@@ -17,7 +17,7 @@ import { BadInputError, PermissionError, RemoteError } from '../../src/core/erro
 import { assertKubeRequestAllowed } from '../../src/core/guard.js';
 import { FIELD_MANAGER, userAgent } from '../../src/core/tool-info.js';
 import { kubeAction } from './api-paths.js';
-import { KUBE_CHECKPOINT_POLICY, KUBE_POLICY } from './facts.js';
+import { KUBE_CHECKPOINT_POLICY, KUBE_IRSA_POLICY, KUBE_POLICY } from './facts.js';
 
 export const MERGE_PATCH = 'application/merge-patch+json';
 /** Idle time after which a request is given up (a log stream that keeps sending is not cut). */
@@ -175,7 +175,12 @@ export function createKubeClient(options: {
   const refuse = (method: string, path: string, res: KubeResponse): never => {
     if (res.status === 403) {
       const action = kubeAction(method, path);
-      const policy = action === 'k8s:create nodes/proxy' ? KUBE_CHECKPOINT_POLICY : KUBE_POLICY;
+      const policy =
+        action === 'k8s:create nodes/proxy'
+          ? KUBE_CHECKPOINT_POLICY
+          : action === 'k8s:list serviceaccounts'
+            ? KUBE_IRSA_POLICY
+            : KUBE_POLICY;
       throw new PermissionError(
         `permission missing: ${action} (granted by ${policy}): ${res.body?.message ?? 'forbidden'}`,
         action,

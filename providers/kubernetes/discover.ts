@@ -1,17 +1,27 @@
 /** Read-only discovery: pods, their owner chain, node, and the Services, NetworkPolicies and PDBs that select them. */
 import { BadInputError, RemoteError } from '../../src/core/errors.js';
 import type { JsonObject, ProviderContext } from '../../src/core/types.js';
-import { networkPoliciesPath, nodePath, OWNER_PATHS, pdbsPath, podPath, podsPath, servicesPath } from './api-paths.js';
+import {
+  ALL_SERVICE_ACCOUNTS_PATH,
+  networkPoliciesPath,
+  nodePath,
+  OWNER_PATHS,
+  pdbsPath,
+  podPath,
+  podsPath,
+  servicesPath,
+} from './api-paths.js';
 import type { KubeClient } from './client.js';
 import { kubeClientFor } from './context.js';
-import type {
-  HoldingSelector,
-  KubeFacts,
-  KubeParams,
-  LabelSelector,
-  NodeFacts,
-  PodFacts,
-  PolicyFacts,
+import {
+  IRSA_ROLE_ANNOTATION,
+  type HoldingSelector,
+  type KubeFacts,
+  type KubeParams,
+  type LabelSelector,
+  type NodeFacts,
+  type PodFacts,
+  type PolicyFacts,
 } from './facts.js';
 import { selects } from './selectors.js';
 
@@ -165,5 +175,33 @@ export async function discoverKube(params: KubeParams, ctx: ProviderContext): Pr
     if (node) nodes.set(name, nodeFacts(node));
   }
   pods.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-  return { params, pods, nodes: [...nodes.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+  const facts: KubeFacts = { params, pods, nodes: [...nodes.values()].sort((a, b) => a.name.localeCompare(b.name)) };
+  return wantsPodRoles(ctx) ? withPodRoles(client, facts, [...raw.values()]) : facts;
+}
+
+/**
+ * Service accounts are read only when the `iam` provider is asked to revoke pod roles
+ * (--revoke-pod-roles): it needs list on service accounts cluster-wide (irsa-role.yaml), which a
+ * capture without it should not have to grant.
+ */
+function wantsPodRoles(ctx: ProviderContext): boolean {
+  return (ctx.kase.targets.iam as { revokePodRoles?: unknown } | undefined)?.revokePodRoles === true;
+}
+
+/** Each pod's service account and IRSA role, and every annotated service account (the blast radius). */
+async function withPodRoles(client: KubeClient, facts: KubeFacts, raw: JsonObject[]): Promise<KubeFacts> {
+  const accounts = await listObjects(client, ALL_SERVICE_ACCOUNTS_PATH);
+  const roleOf = new Map<string, string>(
+    accounts
+      .filter((sa) => sa.metadata?.annotations?.[IRSA_ROLE_ANNOTATION])
+      .map((sa) => [`${sa.metadata.namespace}/${sa.metadata.name}`, sa.metadata.annotations[IRSA_ROLE_ANNOTATION]]),
+  );
+  const pods = facts.pods.map((p) => {
+    const pod = raw.find((r: any) => r.metadata.uid === p.uid) as any;
+    const serviceAccount: string = pod?.spec?.serviceAccountName || 'default';
+    const role = roleOf.get(`${p.namespace}/${serviceAccount}`);
+    return { ...p, serviceAccount, ...(role ? { awsRoleArn: role } : {}) };
+  });
+  const roleServiceAccounts = [...roleOf].map(([sa, role]) => `${sa}=${role}`).sort();
+  return { ...facts, pods, roleServiceAccounts };
 }

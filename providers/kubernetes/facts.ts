@@ -5,6 +5,10 @@ import type { JsonObject } from '../../src/core/types.js';
 export const KUBE_POLICY = 'policies/kubernetes/capture-role.yaml';
 /** Optional role for --checkpoint: the node proxy reaches every kubelet endpoint, so it is separate. */
 export const KUBE_CHECKPOINT_POLICY = 'policies/kubernetes/checkpoint-role.yaml';
+/** Optional role for IRSA (`iam` provider's --revoke-pod-roles): list service accounts and their role annotation. */
+export const KUBE_IRSA_POLICY = 'policies/kubernetes/irsa-role.yaml';
+/** The service-account annotation that gives its pods an IAM role on EKS (IRSA). */
+export const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
 
 /** The label that marks a pod as quarantined; the NetworkPolicy selects it. */
 export const QUARANTINE_LABEL = 'holdfast.io/quarantine';
@@ -68,6 +72,9 @@ export interface PodFacts extends JsonObject {
   services: string[];
   policies: PolicyFacts[];
   pdbs: string[];
+  /** The pod's service account and, when read (--revoke-pod-roles), its IRSA role. */
+  serviceAccount?: string;
+  awsRoleArn?: string;
 }
 
 export interface NodeFacts extends JsonObject {
@@ -83,6 +90,8 @@ export interface KubeFacts {
   params: KubeParams;
   pods: PodFacts[];
   nodes: NodeFacts[];
+  /** With --revoke-pod-roles: every service account in the cluster with an IRSA role, `namespace/name=<role ARN>`. */
+  roleServiceAccounts?: string[];
 }
 
 /** Step inputs of the pod steps. */

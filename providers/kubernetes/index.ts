@@ -1,7 +1,7 @@
 /** The Kubernetes provider: quarantine the suspect pod instead of killing it, and capture it. */
 import { lazily } from '../../src/core/provider-kit.js';
 import type { Provider } from '../../src/core/types.js';
-import { KUBE_CHECKPOINT_POLICY, KUBE_POLICY, type KubeFacts, type KubeParams } from './facts.js';
+import { KUBE_CHECKPOINT_POLICY, KUBE_IRSA_POLICY, KUBE_POLICY, type KubeFacts, type KubeParams } from './facts.js';
 import { kubeFlags, parseKubeParams } from './params.js';
 import { kubeDerivedTargets, planKube } from './plan.js';
 
@@ -10,7 +10,7 @@ export const kubernetesProvider = {
   summary:
     'Kubernetes pods: keep the suspect pod running but cut off and protected; record it, its owners, events and logs',
   flags: kubeFlags,
-  policies: [KUBE_POLICY, KUBE_CHECKPOINT_POLICY],
+  policies: [KUBE_POLICY, KUBE_CHECKPOINT_POLICY, KUBE_IRSA_POLICY],
   example: 'evidence capture --incident IR-2026-0042 --pod shop/web-7d9f8-abcde --forensic-cidr 203.0.113.7/32',
   parseParams: parseKubeParams,
   plan: planKube,

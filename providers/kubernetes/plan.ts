@@ -151,7 +151,13 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft[]; li
 
 /** With --isolate-node, the nodes' EC2 instances become targets of the ec2 provider too. */
 export function kubeDerivedTargets(facts: KubeFacts): Record<string, JsonObject> {
-  if (!facts.params.isolateNode) return {};
-  const instances = [...new Set(facts.nodes.map((n) => n.instanceId).filter((i): i is string => Boolean(i)))];
-  return instances.length ? { ec2: { instances } } : {};
+  const derived: Record<string, JsonObject> = {};
+  if (facts.params.isolateNode) {
+    const instances = [...new Set(facts.nodes.map((n) => n.instanceId).filter((i): i is string => Boolean(i)))];
+    if (instances.length) derived.ec2 = { instances };
+  }
+  // IRSA roles (read only with --revoke-pod-roles) go to the iam provider with their blast radius.
+  const podRoles = facts.pods.filter((p) => p.awsRoleArn).map((p) => `${p.namespace}/${p.name}=${p.awsRoleArn}`);
+  if (podRoles.length) derived.iam = { podRoles, podRoleServiceAccounts: facts.roleServiceAccounts ?? [] };
+  return derived;
 }

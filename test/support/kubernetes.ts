@@ -28,7 +28,7 @@ export interface ClusterRole {
   rules: Rule[];
 }
 
-export function readRole(file: 'capture-role.yaml' | 'checkpoint-role.yaml'): ClusterRole {
+export function readRole(file: 'capture-role.yaml' | 'checkpoint-role.yaml' | 'irsa-role.yaml'): ClusterRole {
   return parseYaml(readFileSync(new URL(`../../policies/kubernetes/${file}`, import.meta.url), 'utf8'));
 }
 
