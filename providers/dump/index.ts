@@ -79,6 +79,8 @@ async function runDump(ctx: StepContext<DumpStep>): Promise<StepOutcome<DumpActi
   try {
     const child = childProcessStream(facts.tool, args, {
       env: toolEnv(ctx.env, facts, secret),
+      // Ctrl-C stops the dump at once (SIGTERM); the partial output is never recorded.
+      signal: ctx.signal,
       describeFailure: (stderr, code, signal) => {
         const c = classifyToolError(facts, stderr, password);
         const how = signal ? `was killed by ${signal}` : `exited with ${code}`;

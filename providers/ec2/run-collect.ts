@@ -122,6 +122,11 @@ export async function runSnapshot(ctx: Ec2StepContext<'snapshot'>): Promise<Ec2O
     );
   }
   if (!snapshots.length) throw new InternalError(`CreateSnapshots for ${instanceId} returned no snapshots`);
+  if (!adopted) {
+    // A set made by an earlier attempt whose answer was lost (and not yet searchable then) is evidence too.
+    const ids = new Set(snapshots.map((s) => s.SnapshotId));
+    snapshots.push(...(await find()).filter((s) => !ids.has(s.SnapshotId)));
+  }
   // One TagSpecifications applies to the whole set: the source volume is tagged per snapshot after.
   const limitations: string[] = [];
   for (const s of snapshots) {
@@ -165,6 +170,13 @@ export async function runSnapshot(ctx: Ec2StepContext<'snapshot'>): Promise<Ec2O
     });
   }
   const missing = volumes.filter((v) => !snapshots.some((s) => s.VolumeId === v));
+  const extra = [...new Set(snapshots.map((s) => s.VolumeId))].filter(
+    (v) => snapshots.filter((s) => s.VolumeId === v).length > 1,
+  );
+  if (extra.length)
+    limitations.push(
+      `more than one snapshot of ${extra.join(', ')} carries this incident's tags (an earlier attempt's answer was lost): every one is recorded`,
+    );
   return {
     outputs: { snapshotIds: snapshots.map((s) => s.SnapshotId!), adopted },
     limitations: [

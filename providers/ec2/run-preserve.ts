@@ -16,9 +16,10 @@ import type { Ec2Outcome, Ec2StepContext } from './steps.js';
 export async function runTag(ctx: Ec2StepContext<'tag'>): Promise<Ec2Outcome<'tag'>> {
   const { resources } = ctx.step.inputs;
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:do-not-delete': 'true' };
-  await createTags(ec2ClientsFor(ctx), resources, tags);
+  // Write-ahead: the record is durable before the call is sent.
   for (const r of resources)
     await ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false });
+  await createTags(ec2ClientsFor(ctx), resources, tags);
   return { outputs: { tagged: resources } };
 }
 

@@ -1,4 +1,5 @@
 /** Settle: wait for the snapshots to complete, then copy (locked, when asked) and share them with a forensic account. */
+import { setTimeout as delay } from 'node:timers/promises';
 import { RemoteError } from '../../src/core/errors.js';
 import { copySnapshot, describeSnapshots, shareSnapshot, snapshotsByTags } from './client.js';
 import { ec2ClientsFor } from './context.js';
@@ -32,7 +33,7 @@ export async function runSettle(ctx: Ec2StepContext<'settle'>): Promise<Ec2Outco
     });
     if (Date.now() > deadline)
       throw new RemoteError(`snapshots still pending after ${SNAPSHOT_WAIT_LIMIT_MS / 3_600_000} h`, true);
-    await new Promise((r) => setTimeout(r, SNAPSHOT_POLL_INTERVAL_MS));
+    await delay(SNAPSHOT_POLL_INTERVAL_MS, undefined, { signal: ctx.signal });
   }
   const limitations: string[] = [];
   const copies: string[] = [];
@@ -45,6 +46,7 @@ export async function runSettle(ctx: Ec2StepContext<'settle'>): Promise<Ec2Outco
         const copyId = await copySnapshot(c, id, input.region, input.kmsKey, tags);
         [copy] = await describeSnapshots(c, [copyId]);
       }
+      ctx.recordIntent({ change: 'snapshot-share', snapshotId: copy!.SnapshotId!, account: input.copyToAccount });
       await shareSnapshot(c, copy!.SnapshotId!, input.copyToAccount);
       copies.push(copy!.SnapshotId!);
       const locked = input.lockDays ? await lockSnapshots(c, [copy!.SnapshotId!], input.lockDays) : undefined;

@@ -1,4 +1,5 @@
 /** RDS steps: protect, snapshot (found again by identifier), isolation groups, group swap, settle. */
+import { setTimeout as delay } from 'node:timers/promises';
 import { BadInputError, RemoteError } from '../../src/core/errors.js';
 import { runIsolationGroupStep } from '../../src/aws/isolation-group.js';
 import type { JsonObject, ProviderContext } from '../../src/core/types.js';
@@ -45,8 +46,9 @@ export async function runProtect(ctx: RdsStepContext<'protect'>): Promise<RdsOut
   const { kind, id, arn } = ctx.step.inputs;
   const c = rdsClientsFor(ctx);
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:do-not-delete': 'true' };
-  await addTags(c, arn, tags);
+  // Write-ahead: the record is durable before the call is sent.
   await ctx.recordChange({ resource: arn, attribute: 'tags', before: null, after: tags, reversible: false });
+  await addTags(c, arn, tags);
   const now = await currentGroupsAndProtection(ctx, kind, id);
   if (!now.protection) {
     await ctx.recordChange({
@@ -160,6 +162,6 @@ export async function runSettle(ctx: RdsStepContext<'settle'>): Promise<RdsOutco
     if (/fail|error/i.test(snap.status)) throw new RemoteError(`snapshot ${snapshotId} is ${snap.status}`, false);
     ctx.progress(`snapshot ${snapshotId} is ${snap.status}`);
     if (Date.now() > deadline) throw new RemoteError(`snapshot ${snapshotId} still ${snap.status}`, true);
-    await new Promise((r) => setTimeout(r, DB_SNAPSHOT_POLL_INTERVAL_MS));
+    await delay(DB_SNAPSHOT_POLL_INTERVAL_MS, undefined, { signal: ctx.signal });
   }
 }

@@ -6,6 +6,13 @@ import { userAgent } from '../core/tool-info.js';
 import type { ProviderContext } from '../core/types.js';
 
 export const DEFAULT_REGION = 'us-east-1';
+/** Seconds to establish a connection (AWS endpoints answer a TCP connect in well under a second). */
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+/**
+ * Seconds a call may be silent (no byte sent or received) before it fails as a retryable timeout.
+ * Idle time, not total: a large upload that keeps moving is never cut.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
 
 export interface AwsClientConfig {
   region: string;
@@ -17,6 +24,8 @@ export interface AwsClientConfig {
   credentials?: unknown;
   /** Appended to the SDK's own User-Agent, so CloudTrail's userAgent names holdfast and its version. */
   customUserAgent: string;
+  /** Node HTTP handler options: every call is bounded (a black-holed call fails as TimeoutError). */
+  requestHandler: { connectionTimeout: number; socketTimeout: number };
 }
 
 /** Region from the case, then the usual AWS environment, then us-east-1. */
@@ -26,6 +35,8 @@ export function resolveRegion(region: string | undefined, env: NodeJS.ProcessEnv
 
 /** Client config for a provider context; tests and emulators are found through the environment. */
 export function awsClientConfig(ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>): AwsClientConfig {
+  const connectSeconds = ctx.kase.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
+  const requestSeconds = ctx.kase.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
   const endpoint = ctx.env.AWS_ENDPOINT_URL;
   const maxAttempts = ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS ? Number(ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS) : undefined;
   // Static keys in the context's env win over the SDK's default chain, so a caller (the drill, a
@@ -45,5 +56,6 @@ export function awsClientConfig(ctx: Pick<ProviderContext, 'kase' | 'env' | 'cli
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     ...(maxAttempts ? { maxAttempts } : {}),
     ...(credentials ? { credentials } : {}),
+    requestHandler: { connectionTimeout: connectSeconds * 1000, socketTimeout: requestSeconds * 1000 },
   };
 }

@@ -33,6 +33,11 @@ export function addCaseOptions(
     .option('--no-contain', 'preserve and collect only; plan no containment')
     .option('--region <region>', 'AWS region (default: AWS_REGION, then us-east-1)')
     .option('--assume-role <arn>', 'assume this IAM role for every AWS call')
+    .option('--connect-timeout <seconds>', 'seconds to connect to an AWS API before the call fails (default 10)')
+    .option(
+      '--request-timeout <seconds>',
+      'seconds an AWS call may send and receive nothing before it fails and is retried (default 30)',
+    )
     .option(
       '--store <where>',
       'evidence store: s3://bucket/prefix or a directory (default ./evidence-store, printed as an absolute path)',
@@ -73,6 +78,8 @@ export function addCaseOptions(
       ['contain', 'contain'],
       ['region', 'region'],
       ['assumeRole', 'assumeRole'],
+      ['connectTimeout', 'connectTimeout'],
+      ['requestTimeout', 'requestTimeout'],
       ['store', 'store'],
       ['retainDays', 'retainDays'],
       ['retentionMode', 'retentionMode'],

@@ -9,6 +9,8 @@ export const EXIT = {
   permission: 3,
   partial: 4,
   integrity: 5,
+  /** The local journal or lock could not be written durably (disk full, read-only, permission). */
+  stateUnwritable: 6,
   aborted: 130,
 } as const;
 
@@ -18,6 +20,7 @@ const BY_CODE: Record<ErrorCode, number> = {
   REMOTE_FAILURE: EXIT.internal,
   INTEGRITY_FAILURE: EXIT.integrity,
   ABORTED: EXIT.aborted,
+  STATE_UNWRITABLE: EXIT.stateUnwritable,
   INTERNAL: EXIT.internal,
 };
 

@@ -16,6 +16,9 @@ import { storeObjectLocation } from '../engine/incident-store.js';
 export const STATE_DIR_HELP =
   'where local journals live (default: $HOLDFAST_STATE_DIR, an existing ./.holdfast, else ~/.local/state/holdfast)';
 
+/** After an aborted run has written its outcome, how long before the process exits regardless of open sockets. */
+const ABORT_EXIT_DELAY_MS = 200;
+
 export interface RunPlanOptions {
   providers: readonly Provider[];
   dryRun: boolean;
@@ -126,6 +129,9 @@ export async function runPlanFromCli(plan: CapturePlan, out: Output, options: Ru
         );
     }
     out.data({ type: 'outcome', ...outcome });
+    // Calls abandoned at Ctrl-C may hold sockets open until their timeout: their intents are
+    // journaled and the journal is closed, so exit now rather than wait for them.
+    if (outcome.status === 'aborted') setTimeout(() => process.exit(EXIT.aborted), ABORT_EXIT_DELAY_MS).unref();
     return exitCodeFor(outcome);
   } finally {
     process.off('SIGINT', onSignal);

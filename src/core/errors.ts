@@ -4,7 +4,13 @@
  */
 
 export type ErrorCode =
-  'BAD_INPUT' | 'PERMISSION_DENIED' | 'REMOTE_FAILURE' | 'INTEGRITY_FAILURE' | 'ABORTED' | 'INTERNAL';
+  | 'BAD_INPUT'
+  | 'PERMISSION_DENIED'
+  | 'REMOTE_FAILURE'
+  | 'INTEGRITY_FAILURE'
+  | 'ABORTED'
+  | 'STATE_UNWRITABLE'
+  | 'INTERNAL';
 
 export abstract class HoldfastError extends Error {
   abstract readonly code: ErrorCode;
@@ -63,6 +69,45 @@ export class AbortedError extends HoldfastError {
   readonly code = 'ABORTED' as const;
 }
 
+/**
+ * The local state (journal, lock) cannot be written durably: disk full, read-only, permission. No
+ * mutating call is sent without its durable record, so the run stops; `path` names what failed.
+ */
+export class StateWriteError extends HoldfastError {
+  readonly code = 'STATE_UNWRITABLE' as const;
+  constructor(
+    message: string,
+    readonly path: string,
+    options: { cause?: unknown; details?: string[] } = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** Why a file system call failed, in words a responder acts on. */
+export function fsFailureReason(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case 'ENOSPC':
+      return 'disk full (ENOSPC)';
+    case 'EDQUOT':
+      return 'disk quota exceeded (EDQUOT)';
+    case 'EROFS':
+      return 'read-only file system (EROFS)';
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${code})`;
+    case 'ENOENT':
+      return 'missing (ENOENT)';
+    case 'ENOTDIR':
+      return 'a path component is not a directory (ENOTDIR)';
+    case 'EIO':
+      return 'I/O error (EIO)';
+    default:
+      return code ? `${code}: ${(error as Error).message}` : String((error as Error)?.message ?? error);
+  }
+}
+
 /** A broken invariant: a bug in holdfast. */
 export class InternalError extends HoldfastError {
   readonly code = 'INTERNAL' as const;
@@ -81,6 +126,8 @@ export function toHoldfastError(error: unknown): HoldfastError {
   const name = err?.name ?? '';
   const message = err?.message ?? String(error);
   if (name === 'AbortError') return new AbortedError('aborted', { cause: error });
+  // A create whose answer was lost: the step retries, and looks for the result first.
+  if (name === 'HoldfastUnconfirmedCall') return new RemoteError(message, true, { cause: error });
   // No credentials at all is a set-up problem the responder can fix at once: say how, exit 2.
   if (name === 'CredentialsProviderError') {
     return new BadInputError(

@@ -4,6 +4,7 @@
  * are sent, whatever the code above them asks for.
  */
 import { InternalError } from './errors.js';
+import { noBlindRetries } from './no-blind-retry.js';
 
 /** Command-name prefixes that destroy or stop something. */
 const DESTRUCTIVE_PREFIXES = [
@@ -114,7 +115,11 @@ interface MiddlewareStackLike {
   add(middleware: unknown, options: { step: 'initialize'; name: string; priority?: 'high' }): void;
 }
 
-/** Install the guard as the first initialize-step middleware of an AWS SDK v3 client (`mode` is fixed at build time). */
+/**
+ * Install the guard as the first initialize-step middleware of an AWS SDK v3 client (`mode` is fixed
+ * at build time), and (every client passes here) stop the SDK from blindly re-sending a create whose
+ * answer was lost.
+ */
 export function guardAwsClient<C extends { middlewareStack: MiddlewareStackLike }>(client: C, mode: GuardMode = {}): C {
   const fixed: GuardMode = { ...mode };
   client.middlewareStack.add(
@@ -125,6 +130,7 @@ export function guardAwsClient<C extends { middlewareStack: MiddlewareStackLike 
       },
     { step: 'initialize', name: 'holdfastDoNotDeleteGuard', priority: 'high' },
   );
+  noBlindRetries(client);
   return client;
 }
 

@@ -39,6 +39,10 @@ export interface Case {
   forensicPorts?: PortRange[];
   region?: string;
   assumeRole?: string;
+  /** Seconds to establish a connection to a remote API (default in src/aws/config.ts). */
+  connectTimeout?: number;
+  /** Seconds a remote call may send and receive nothing before it fails as retryable (default in src/aws/config.ts). */
+  requestTimeout?: number;
   store: StoreSpec;
   /** Validated params per provider id (only providers with targets appear). */
   targets: Record<string, JsonObject>;

@@ -30,6 +30,8 @@ export interface CaseInput {
   forensicPorts?: unknown;
   region?: unknown;
   assumeRole?: unknown;
+  connectTimeout?: unknown;
+  requestTimeout?: unknown;
   store?: unknown;
   retainDays?: unknown;
   retentionMode?: unknown;
@@ -47,6 +49,8 @@ const CASE_FIELDS: Record<keyof CaseInput, string> = {
   forensicPorts: '--forensic-ports',
   region: '--region',
   assumeRole: '--assume-role',
+  connectTimeout: '--connect-timeout',
+  requestTimeout: '--request-timeout',
   store: '--store',
   retainDays: '--retain-days',
   retentionMode: '--retention-mode',
@@ -92,6 +96,21 @@ function asStringList(value: unknown, name: string, problems: string[]): string[
       );
   }
   return out;
+}
+
+/** Longest timeout accepted, in seconds: beyond this a stuck call is not "bounded" in any useful sense. */
+export const MAX_TIMEOUT_SECONDS = 600;
+
+function asSeconds(value: unknown, name: string, problems: string[]): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_TIMEOUT_SECONDS) {
+    problems.push(
+      `${name}: expected seconds, more than 0 and at most ${MAX_TIMEOUT_SECONDS}, got ${JSON.stringify(value)}`,
+    );
+    return undefined;
+  }
+  return n;
 }
 
 function asBoolean(value: unknown, name: string, problems: string[], fallback: boolean): boolean {
@@ -189,6 +208,9 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
     );
   }
 
+  const connectTimeout = asSeconds(input.connectTimeout, '--connect-timeout', problems);
+  const requestTimeout = asSeconds(input.requestTimeout, '--request-timeout', problems);
+
   const store = parseStoreSpec(input, problems, cwd);
   const targets = parseTargets(input.targets, providers, problems);
 
@@ -207,6 +229,8 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
     ...(forensicPorts ? { forensicPorts } : {}),
     ...(typeof region === 'string' ? { region } : {}),
     ...(typeof assumeRole === 'string' ? { assumeRole } : {}),
+    ...(connectTimeout !== undefined ? { connectTimeout } : {}),
+    ...(requestTimeout !== undefined ? { requestTimeout } : {}),
     store,
     targets,
   };

@@ -4,12 +4,14 @@
  * A partial capture is a result, not an exception.
  */
 import { randomUUID } from 'node:crypto';
+import { dirname } from 'node:path';
 import { providerClients } from '../aws/assume-role.js';
 import { awsClientConfig } from '../aws/config.js';
 import { BadInputError, describeError, PermissionError, RemoteError, toHoldfastError } from '../core/errors.js';
 import { dryRun } from './dry-run.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody, type CaptureStatus } from '../core/events.js';
 import { lockIncident } from './incident-lock.js';
+import { assertStateDirUsable } from './state-dir-check.js';
 import { Journal } from '../evidence/journal.js';
 import { foldTimeline } from '../evidence/timeline.js';
 import { outcomeFrom, plannedSteps, type CaptureOutcome } from './outcome.js';
@@ -24,7 +26,15 @@ import { journalPath, resolveStateDir } from './state-dir.js';
 import { recordIncidentStore } from './incident-store.js';
 import { restoreJournalFromStore } from '../evidence/store-journal.js';
 import { localOperator, toolInfo } from '../core/tool-info.js';
-import type { CapturePlan, EvidenceStore, JsonObject, Provider, ProviderContext, Step } from '../core/types.js';
+import type {
+  CapturePlan,
+  EvidenceStore,
+  JsonObject,
+  Provider,
+  ProviderContext,
+  Step,
+  StoreSpec,
+} from '../core/types.js';
 import { PHASES } from '../core/types.js';
 
 export type { CaptureOutcome } from './outcome.js';
@@ -68,12 +78,12 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   const env = options.env ?? process.env;
   const callerClients = options.clients ?? {};
   const kase = plan.case;
-  const signal = options.signal ?? new AbortController().signal;
+  const userSignal = options.signal ?? new AbortController().signal;
   const clients = await providerClients(kase, env, callerClients);
   const base: ProviderContext = {
     incident: plan.incident,
     kase,
-    signal,
+    signal: userSignal,
     clients,
     env,
     dryRun: Boolean(options.dryRun),
@@ -105,6 +115,8 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
 
   const stateDir = resolveStateDir(options.stateDir, env);
   const path = journalPath(stateDir, plan.incident);
+  // Before any remote change: a state directory that cannot hold the journal is named now.
+  assertStateDirUsable(dirname(path));
   const unlock = lockIncident(path, plan.incident);
   let journal: Journal;
   try {
@@ -112,17 +124,36 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     // status, verify and release find the evidence from here without --store.
     recordIncidentStore(stateDir, plan.incident, kase.store, kase.region);
     journal = Journal.open(path, plan.incident);
+    assertSameStore(plan, journal.events, path);
   } catch (error) {
     unlock();
     throw error;
   }
+  // Stopped by the caller's signal (Ctrl-C) or by a journal failure.
+  const stop = new AbortController();
+  const signal = AbortSignal.any([userSignal, stop.signal]);
+  base.signal = signal;
   const fanout = new EventFanout();
   fanout.subscribe(options.onEvent);
+  // A journal that cannot be written stops every step: none may make a change it cannot record.
+  const stopOnJournalFailure = () => {
+    if (journal.failure && !stop.signal.aborted) stop.abort(journal.failure);
+  };
   // Lines are written at once and fsynced in groups; listeners hear of a line only once it is durable.
-  const durable = () => journal.durable();
+  const durable = () =>
+    journal.durable().catch((error: unknown) => {
+      stopOnJournalFailure();
+      throw error;
+    });
   let told: Promise<void> = Promise.resolve();
   const emit = (body: CaptureEventBody): CaptureEvent => {
-    const line = journal.write(body);
+    let line: CaptureEvent;
+    try {
+      line = journal.write(body);
+    } catch (error) {
+      stopOnJournalFailure();
+      throw error;
+    }
     told = durable().then(
       () => fanout.emit(line),
       () => undefined,
@@ -133,7 +164,8 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   try {
     const initial = journal.fold.state();
     if (isAlreadySealed(plan, initial, journal.events.at(-1))) {
-      return await sealedOutcome(plan, initial, store, path);
+      const sealed = await sealedOutcome(plan, initial, store, path, journal.text());
+      if (sealed) return sealed;
     }
     const captureId = initial.captureId ?? randomUUID();
     // Journaled before anything changes, so the seal's signature can be checked against it.
@@ -151,12 +183,22 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
       plannedSteps: plannedSteps(plan),
       ...(signer ? { signer } : {}),
     });
+    if (journal.tornTail)
+      emit({
+        type: 'capture.limitation',
+        message: `the journal's last line was torn by a crash (${journal.tornTail.bytes} bytes, never acknowledged); it was set aside${journal.tornTail.keptAt ? ` in ${journal.tornTail.keptAt}` : ''} and not used — the step it belonged to was re-checked against the resources`,
+      });
     for (const l of [...plan.limitations, ...storeCheck.limitations]) emit({ type: 'capture.limitation', message: l });
 
     const acquiredBy = Object.fromEntries(
       Object.entries(operator).filter(([k]) => ['osUser', 'host', 'callerArn', 'assumedRole'].includes(k)),
     );
-    const results = await runSteps(plan, { base, store, journal, emit, durable, providerOf, options, acquiredBy });
+    const results = await settleWithin(
+      runSteps(plan, { base, store, journal, emit, durable, providerOf, options, acquiredBy }),
+      signal,
+      ABORT_GRACE_MS,
+    );
+    if (journal.failure) throw journal.failure;
     const aborted = signal.aborted || [...results.values()].includes('aborted');
     await durable();
     const state = journal.fold.state();
@@ -191,6 +233,36 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     journal.close();
     unlock();
   }
+}
+
+/** After Ctrl-C, calls still in flight get this long; their intents are journaled, so a re-run reconciles them. */
+export const ABORT_GRACE_MS = 1_500;
+
+/** The steps' results, or, once aborted, whatever has settled after `graceMs` (the rest count as aborted). */
+async function settleWithin(
+  running: Promise<Map<string, StepResult>>,
+  signal: AbortSignal,
+  graceMs: number,
+): Promise<Map<string, StepResult>> {
+  const partial = new Map<string, StepResult>();
+  const cut = new Promise<Map<string, StepResult>>((resolveCut) => {
+    const onAbort = () => setTimeout(() => resolveCut(partial.set('*', 'aborted')), graceMs).unref();
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([running, cut]);
+}
+
+/** The same incident given a different store than its journal names is bad input, named, not an internal error. */
+function assertSameStore(plan: CapturePlan, events: readonly CaptureEvent[], path: string): void {
+  const started = events.find((e) => e.type === 'capture.started');
+  const journaled = started?.type === 'capture.started' ? (started.case as { store?: StoreSpec }).store : undefined;
+  if (!journaled) return;
+  const where = (s: StoreSpec) => (s.kind === 'fs' ? s.dir : `s3://${s.bucket}${s.prefix ? `/${s.prefix}` : ''}`);
+  if (where(journaled) === where(plan.case.store)) return;
+  throw new BadInputError(
+    `bad input: --store ${where(plan.case.store)}: incident ${plan.incident} is journaled (${path}) with the store ${where(journaled)}; give --store ${where(journaled)}, or use a new incident id`,
+  );
 }
 
 function isAwsProvider(id: string): boolean {
@@ -266,11 +338,17 @@ async function runSteps(plan: CapturePlan, deps: RunDeps): Promise<Map<string, S
       }
       ran.add(step.id);
       return limit(stepPriority(step), () => attemptStep(step, deps));
-    })().then((r) => {
-      results.set(step.id, r);
-      checkpoints.settled(step, ran.has(step.id));
-      return r;
-    });
+    })()
+      // A journal that stopped taking lines aborted the run: the step stops, it did not fail.
+      .catch((error: unknown) => {
+        if (deps.base.signal.aborted) return 'aborted' as const;
+        throw error;
+      })
+      .then((r) => {
+        results.set(step.id, r);
+        checkpoints.settled(step, ran.has(step.id));
+        return r;
+      });
     promises.set(step.id, p);
     return p;
   };

@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { providerClients } from '../aws/assume-role.js';
 import { awsClientConfig } from '../aws/config.js';
 import { appendCustody } from '../evidence/custody.js';
-import { BadInputError, describeError } from '../core/errors.js';
+import { dirname } from 'node:path';
+import { BadInputError, describeError, StateWriteError } from '../core/errors.js';
+import { assertStateDirUsable } from './state-dir-check.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody } from '../core/events.js';
 import { restoreJournalFromStore } from './execute.js';
 import { journalPath, resolveStateDir } from './state-dir.js';
@@ -66,6 +68,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   if (options.store) await restoreJournalFromStore(path, options.incident, options.store);
   if (!existsSync(path))
     throw new BadInputError(`bad input: --incident ${options.incident}: no journal found locally or in the store`);
+  assertStateDirUsable(dirname(path));
   const unlock = lockIncident(path, options.incident);
   let journal: Journal;
   try {
@@ -144,6 +147,8 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
         if (result.restored) outcome.restored.push(change);
         if (result.note) outcome.notes.push({ changeId: change.id, note: result.note });
       } catch (error) {
+        // A journal that cannot take the record stops the release: nothing more is changed unrecorded.
+        if (error instanceof StateWriteError || journal.failure) throw journal.failure ?? error;
         const e = describeError(error);
         emit({
           type: 'release.failed',

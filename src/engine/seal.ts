@@ -23,18 +23,48 @@ export function isAlreadySealed(plan: CapturePlan, state: JournalState, last: Ca
   });
 }
 
-/** The outcome of an incident sealed earlier, read back from the store. */
+/**
+ * Finish a seal a crash interrupted: the seal line is journaled only after the manifest is stored,
+ * so what can be missing is the journal copy written after it. Stores it from the local journal
+ * (which ends with that seal line) and says so; false when the manifest itself is not in the store.
+ */
+export async function completeSeal(
+  store: EvidenceStore,
+  sealed: NonNullable<JournalState['sealed']>,
+  journalText: string,
+): Promise<{ ok: boolean; completed: string[] }> {
+  if (!(await store.head(sealed.manifestKey))) return { ok: false, completed: [] };
+  if (await store.head(sealed.journalKey)) return { ok: true, completed: [] };
+  await store.put(sealed.journalKey, journalText, { contentType: 'application/x-ndjson' });
+  return {
+    ok: true,
+    completed: [
+      `the seal was interrupted before the journal copy ${sealed.journalKey} was stored; it was stored now from the local journal`,
+    ],
+  };
+}
+
+/** The outcome of an incident sealed earlier, read back from the store (completing an interrupted seal). */
 export async function sealedOutcome(
   plan: CapturePlan,
   state: JournalState,
   store: EvidenceStore,
   path: string,
-): Promise<CaptureOutcome> {
+  journalText: string,
+): Promise<CaptureOutcome | undefined> {
   const sealed = state.sealed!;
+  const completion = await completeSeal(store, sealed, journalText);
+  if (!completion.ok) return undefined; // the manifest is not there: seal again
   const text = await streamToString(await store.get(sealed.manifestKey, sealed.manifestVersionId));
   const manifest = JSON.parse(text) as Manifest;
+  const base = outcomeFrom(plan, state, {
+    status: manifest.status,
+    captureId: state.captureId ?? '',
+    journalPath: path,
+  });
   return {
-    ...outcomeFrom(plan, state, { status: manifest.status, captureId: state.captureId ?? '', journalPath: path }),
+    ...base,
+    limitations: [...base.limitations, ...completion.completed],
     manifest,
     manifestKey: sealed.manifestKey,
     ...(sealed.manifestVersionId ? { manifestVersionId: sealed.manifestVersionId } : {}),

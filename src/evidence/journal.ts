@@ -8,15 +8,17 @@ import {
   existsSync,
   fsync,
   fsyncSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
   truncateSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { canonicalJson, sha256Hex } from './canonical-json.js';
-import { IntegrityError } from '../core/errors.js';
+import { fsFailureReason, IntegrityError, InternalError, StateWriteError } from '../core/errors.js';
 import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
 import { JournalFold } from './journal-state.js';
 
@@ -64,7 +66,49 @@ export function readJournalEvents(path: string | undefined): JournalLine[] {
   return path && existsSync(path) ? checkJournalChain(readFileSync(path, 'utf8')).events : [];
 }
 
-/** A journal file (or, for dry runs, memory only). */
+/** Test hook (documented in the README): SIGKILL this process right after journal line k is on disk. */
+export const CRASH_AT_EVENT_ENV = 'HOLDFAST_CRASH_AT_EVENT';
+
+/** State files (journal, lock) are readable by their owner only: they hold what release needs. */
+export const STATE_FILE_MODE = 0o600;
+export const STATE_DIR_MODE = 0o700;
+
+/** A crash's torn last line, set aside on open: never used, always reported. */
+export interface TornTail {
+  bytes: number;
+  /** Where the torn bytes were kept (beside the journal). */
+  keptAt: string;
+}
+
+/** Write all of `buf` (writeSync may write fewer bytes than asked without throwing). */
+export function writeFully(
+  fd: number,
+  buf: Buffer,
+  write: (fd: number, buf: Buffer, offset: number, length: number) => number = writeSync,
+): void {
+  for (let off = 0; off < buf.length;) {
+    const n = write(fd, buf, off, buf.length - off);
+    if (n <= 0) throw Object.assign(new Error(`short write: ${off} of ${buf.length} bytes`), { code: 'EIO' });
+    off += n;
+  }
+}
+
+/** A journal write failure, naming the path and the reason. */
+export function stateWriteError(path: string, error: unknown): StateWriteError {
+  if (error instanceof StateWriteError) return error;
+  return new StateWriteError(
+    `the journal ${path} cannot be written: ${fsFailureReason(error)}; nothing more is changed without its record — free space or fix the state directory (--state-dir), then run the same command again`,
+    path,
+    { cause: error },
+  );
+}
+
+/**
+ * A journal file (or, for dry runs, memory only). Write-ahead: a line is completely written (short
+ * writes continued) and fsynced before anyone acts on it. If a write or fsync fails, the journal
+ * refuses every later line and every waiter (so no step goes on to make a change whose record is
+ * not on disk), and the file is cut back to its last whole line. Nothing is accepted after close.
+ */
 export class Journal {
   #fd: number | undefined;
   #events: JournalLine[];
@@ -77,36 +121,67 @@ export class Journal {
   #syncing = false;
   #closeAfterSync = false;
   #waiters: { upTo: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** Bytes of whole lines written. */
+  #size: number;
+  #closed = false;
+  #failure: StateWriteError | undefined;
+  readonly #crashAt: number | undefined;
+  /** A torn last line found on open (a crash mid-write), set aside and not used. */
+  readonly tornTail: TornTail | undefined;
 
   private constructor(
     readonly path: string | undefined,
     readonly incident: string,
     check: ChainCheck,
     text: string[],
+    torn?: TornTail,
   ) {
     this.#events = check.events;
     this.#head = check.head;
     this.#text = text;
     this.#synced = check.events.length;
+    this.#size = Buffer.byteLength(text.length ? `${text.join('\n')}\n` : '');
+    this.tornTail = torn;
+    const crashAt = Number(process.env[CRASH_AT_EVENT_ENV]);
+    this.#crashAt = Number.isInteger(crashAt) && crashAt > 0 ? crashAt : undefined;
     for (const e of check.events) this.fold.apply(e);
-    if (path) this.#fd = openSync(path, 'a');
+    if (path) {
+      try {
+        this.#fd = openSync(path, 'a', STATE_FILE_MODE);
+      } catch (error) {
+        throw stateWriteError(path, error);
+      }
+    }
   }
 
-  /** Open (or create) the journal at `path`; refuses a broken chain. A torn last line from a crash is dropped. */
+  /**
+   * Open (or create) the journal at `path`; refuses a broken chain. A torn last line from a crash
+   * (never acknowledged: nobody acted on it) is moved aside to `<path>.torn-<time>` and reported
+   * through `tornTail`, never silently used.
+   */
   static open(path: string, incident: string): Journal {
-    mkdirSync(dirname(path), { recursive: true });
-    let text = existsSync(path) ? readFileSync(path, 'utf8') : '';
-    if (text && !text.endsWith('\n')) {
-      // A crash between write and newline leaves a torn line that was never acknowledged.
-      const keep = text.lastIndexOf('\n') + 1;
-      truncateSync(path, Buffer.byteLength(text.slice(0, keep)));
-      text = text.slice(0, keep);
+    let text: string;
+    let torn: TornTail | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: STATE_DIR_MODE });
+      text = existsSync(path) ? readFileSync(path, 'utf8') : '';
+      if (text && !text.endsWith('\n')) {
+        const keep = text.lastIndexOf('\n') + 1;
+        const tail = text.slice(keep);
+        const keptAt = `${path}.torn-${new Date().toISOString().replace(/[-:.]/g, '')}`;
+        writeFileSync(keptAt, tail, { mode: STATE_FILE_MODE, flag: 'wx' });
+        truncateSync(path, Buffer.byteLength(text.slice(0, keep)));
+        text = text.slice(0, keep);
+        torn = { bytes: Buffer.byteLength(tail), keptAt };
+      }
+    } catch (error) {
+      throw stateWriteError(path, error);
     }
     const check = checkJournalChain(text);
     if (!check.ok) {
       throw new IntegrityError(`journal ${path} is broken; refusing to continue it`, { details: check.problems });
     }
-    return new Journal(path, incident, check, text ? text.slice(0, -1).split('\n') : []);
+    return new Journal(path, incident, check, text ? text.slice(0, -1).split('\n') : [], torn);
   }
 
   /** A journal that lives only in memory (dry runs write nothing). */
@@ -122,6 +197,11 @@ export class Journal {
     return this.#head;
   }
 
+  /** The write failure that stopped this journal, if one did. */
+  get failure(): StateWriteError | undefined {
+    return this.#failure;
+  }
+
   /** The journal text as stored (NDJSON, trailing newline). */
   text(): string {
     return this.#text.length ? `${this.#text.join('\n')}\n` : '';
@@ -130,18 +210,26 @@ export class Journal {
   /** Append one event; it is on disk before this returns (one fsync per line: release, dry runs). */
   append(body: CaptureEventBody, at: Date = new Date()): JournalLine {
     const line = this.write(body, at);
-    if (this.#fd !== undefined) {
-      fsyncSync(this.#fd);
+    if (this.#fd !== undefined && this.#synced < this.#events.length) {
+      try {
+        fsyncSync(this.#fd);
+      } catch (error) {
+        throw this.#fail(error);
+      }
       this.#synced = this.#events.length;
     }
     return line;
   }
 
   /**
-   * Append one event without waiting for the disk: the line is written (in order, chained) and
-   * folded, but nobody may be told of it, nor act on it, before `durable()` resolves.
+   * Append one event without waiting for the disk: the line is written whole (in order, chained)
+   * and folded, but nobody may be told of it, nor act on it, before `durable()` resolves. Throws
+   * StateWriteError when the line cannot be written (and for every later line), InternalError after close.
    */
   write(body: CaptureEventBody, at: Date = new Date()): JournalLine {
+    if (this.#closed)
+      throw new InternalError(`journal ${this.path ?? '(memory)'} is closed; nothing more can be recorded`);
+    if (this.#failure) throw this.#failure;
     const line = {
       ...body,
       seq: this.#events.length + 1,
@@ -150,20 +238,47 @@ export class Journal {
       prev: this.#head,
     } as JournalLine;
     const text = canonicalJson(line);
-    if (this.#fd !== undefined) writeSync(this.#fd, `${text}\n`);
+    if (this.#fd !== undefined) {
+      const buf = Buffer.from(`${text}\n`, 'utf8');
+      try {
+        writeFully(this.#fd, buf);
+      } catch (error) {
+        throw this.#fail(error);
+      }
+      this.#size += buf.length;
+    }
     this.#events.push(line);
     this.#text.push(text);
     this.#head = sha256Hex(text);
     this.fold.apply(line);
+    if (this.#crashAt === line.seq && this.#fd !== undefined) {
+      // The test hook: line k whole on disk, nothing done after it.
+      fsyncSync(this.#fd);
+      process.kill(process.pid, 'SIGKILL');
+    }
     return line;
+  }
+
+  /** Stop taking lines: cut the file back to its whole lines and remember why, for every later caller. */
+  #fail(error: unknown): StateWriteError {
+    this.#failure ??= stateWriteError(this.path!, error);
+    try {
+      if (this.#fd !== undefined) ftruncateSync(this.#fd, this.#size);
+    } catch {
+      // the next open sets a torn line aside instead
+    }
+    for (const w of this.#waiters.splice(0)) w.reject(this.#failure);
+    return this.#failure;
   }
 
   /**
    * Resolves once every line written so far is on disk. Group commit: one fsync (off the event
    * loop) covers every line written before it started, so a thousand concurrent steps wait for a
    * few fsyncs, not a thousand; a waiter is never acknowledged before its own line is durable.
+   * Rejects with the StateWriteError once the journal cannot be written.
    */
   durable(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
     const upTo = this.#events.length;
     if (this.#fd === undefined || this.#synced >= upTo) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -178,12 +293,13 @@ export class Journal {
     const upTo = this.#events.length;
     fsync(this.#fd, (error) => {
       this.#syncing = false;
-      if (!error) this.#synced = Math.max(this.#synced, upTo);
+      if (error) this.#fail(error);
+      else this.#synced = Math.max(this.#synced, upTo);
       const waiting = this.#waiters;
       this.#waiters = [];
       for (const w of waiting) {
         if (w.upTo <= this.#synced) w.resolve();
-        else if (error) w.reject(error);
+        else if (this.#failure) w.reject(this.#failure);
         else this.#waiters.push(w);
       }
       if (this.#closeAfterSync) return this.#closeNow();
@@ -191,12 +307,22 @@ export class Journal {
     });
   }
 
+  /** Close: whatever was written reaches the disk first; never throws (a failure is kept in `failure`). */
   close(): void {
+    this.#closed = true;
     if (this.#fd === undefined) return;
-    // Whatever was written reaches the disk before the file is let go.
-    fsyncSync(this.#fd);
-    this.#synced = this.#events.length;
-    for (const w of this.#waiters.splice(0)) w.resolve();
+    if (!this.#failure) {
+      try {
+        fsyncSync(this.#fd);
+        this.#synced = this.#events.length;
+      } catch (error) {
+        this.#fail(error);
+      }
+    }
+    for (const w of this.#waiters.splice(0)) {
+      if (w.upTo <= this.#synced) w.resolve();
+      else w.reject(this.#failure ?? new InternalError('journal closed'));
+    }
     // An fsync still running holds the descriptor: closing it now could hand its number to another file.
     if (this.#syncing) this.#closeAfterSync = true;
     else this.#closeNow();

@@ -1,11 +1,15 @@
-import { mkdtempSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/evidence/canonical-json.js';
-import { IntegrityError } from '../../src/core/errors.js';
+import { IntegrityError, InternalError, StateWriteError } from '../../src/core/errors.js';
 import type { CaptureEvent } from '../../src/core/events.js';
-import { checkJournalChain, GENESIS_HASH, Journal } from '../../src/evidence/journal.js';
+import { checkJournalChain, GENESIS_HASH, Journal, writeFully } from '../../src/evidence/journal.js';
+import { holderIsGone, lockIncident, type LockHolder } from '../../src/engine/incident-lock.js';
+import { assertStateDirUsable } from '../../src/engine/state-dir-check.js';
 import { deriveJournalState } from '../../src/evidence/journal-state.js';
 
 const tmp = () => join(mkdtempSync(join(tmpdir(), 'hf-journal-')), 'journal.ndjson');
@@ -59,8 +63,86 @@ describe('Journal', () => {
     appendFileSync(path, '{"seq":2,"type":"capt');
     const reopened = Journal.open(path, 'IR-1-2');
     expect(reopened.events).toHaveLength(1);
+    // Reported, and the torn bytes kept aside, never silently used or destroyed.
+    expect(reopened.tornTail?.bytes).toBe('{"seq":2,"type":"capt'.length);
+    expect(readFileSync(reopened.tornTail!.keptAt!, 'utf8')).toBe('{"seq":2,"type":"capt');
     reopened.close();
     expect(checkJournalChain(readFileSync(path, 'utf8')).ok).toBe(true);
+    expect(Journal.open(path, 'IR-1-2').tornTail).toBeUndefined();
+  });
+
+  it('refuses an append after close instead of keeping the event in memory only', () => {
+    const path = tmp();
+    const j = Journal.open(path, 'IR-1-2');
+    j.append({ type: 'capture.limitation', message: 'one' });
+    j.close();
+    expect(() => j.append({ type: 'capture.limitation', message: 'lost?' })).toThrow(InternalError);
+    expect(j.events).toHaveLength(1);
+    expect(checkJournalChain(readFileSync(path, 'utf8')).events).toHaveLength(1);
+  });
+
+  it('creates the journal readable by its owner only', () => {
+    const path = tmp();
+    Journal.open(path, 'IR-1-2').close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes a whole line through short writes, and fails on a write that makes no progress', () => {
+    const written: number[] = [];
+    const shortWrites = (_fd: number, _buf: Buffer, _off: number, length: number) => {
+      const n = Math.min(3, length);
+      written.push(n);
+      return n;
+    };
+    writeFully(0, Buffer.from('0123456789'), shortWrites);
+    expect(written).toEqual([3, 3, 3, 1]);
+    expect(() => writeFully(0, Buffer.from('0123'), () => 0)).toThrow(/short write: 0 of 4/);
+  });
+});
+
+describe('incident lock', () => {
+  it('writes its holder whole (pid, host, start time), 0600, and refuses a live holder', () => {
+    const path = tmp();
+    const unlock = lockIncident(path, 'IR-1-2');
+    const holder = JSON.parse(readFileSync(`${path}.lock`, 'utf8')) as LockHolder;
+    expect(holder).toMatchObject({ pid: process.pid, host: hostname() });
+    expect(statSync(`${path}.lock`).mode & 0o777).toBe(0o600);
+    unlock();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it('takes over a lock whose process is gone or whose pid now belongs to a later process', () => {
+    const path = tmp();
+    const dead = spawnSync(process.execPath, ['-e', 'process.exit(0)']).pid!;
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: dead, host: hostname(), startTime: '1' }));
+    lockIncident(path, 'IR-1-2')();
+    // Our own pid with another start time: the pid was reused, the holder is gone.
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), startTime: 'earlier' }));
+    expect(holderIsGone({ pid: process.pid, host: hostname(), startTime: 'earlier' })).toBe(true);
+    lockIncident(path, 'IR-1-2')();
+  });
+
+  it('never takes over a lock held on another host', () => {
+    const path = tmp();
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: 1, host: 'elsewhere', startTime: '1' }));
+    expect(() => lockIncident(path, 'IR-1-2')).toThrow(/elsewhere/);
+  });
+});
+
+describe('state directory check', () => {
+  it('names the path and the reason when the directory cannot be made', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hf-state-'));
+    writeFileSync(join(dir, 'file'), 'x');
+    const target = join(dir, 'file', 'state');
+    expect(() => assertStateDirUsable(target)).toThrow(StateWriteError);
+    expect(() => assertStateDirUsable(target)).toThrow(new RegExp(`${target}.*ENOTDIR`));
+  });
+
+  it('creates a missing directory 0700 and leaves no probe behind', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'hf-state-')), 'new', 'state');
+    assertStateDirUsable(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

@@ -1,0 +1,45 @@
+/**
+ * The local state directory must hold the journal durably before anything remote is changed: a
+ * missing, read-only or full directory is named here, up front, not discovered after an interface
+ * has already been swapped.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsFailureReason, StateWriteError } from '../core/errors.js';
+import { STATE_DIR_MODE, STATE_FILE_MODE } from '../evidence/journal.js';
+
+/** Bytes written and fsynced as a probe: a directory that cannot take this cannot take a capture's journal. */
+export const STATE_PROBE_BYTES = 16 * 1024;
+
+/** Create `dir` (0700) if needed and prove a write + fsync works there; throws StateWriteError naming it. */
+export function assertStateDirUsable(dir: string, what = 'state directory (--state-dir)'): void {
+  const fail = (doing: string, error: unknown): never => {
+    throw new StateWriteError(
+      `the ${what} ${dir} cannot be used: ${doing} failed: ${fsFailureReason(error)}; nothing was changed — free space, make it writable or pick another with --state-dir, then run again`,
+      dir,
+      { cause: error },
+    );
+  };
+  try {
+    mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
+  } catch (error) {
+    fail('creating it', error);
+  }
+  const probe = join(dir, `.probe-${process.pid}-${Date.now()}`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(probe, 'wx', STATE_FILE_MODE);
+    const buf = Buffer.alloc(STATE_PROBE_BYTES, 0x20);
+    for (let off = 0; off < buf.length;) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+  } catch (error) {
+    fail('a test write', error);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(probe); // our own probe file, not evidence
+    } catch {
+      // never created
+    }
+  }
+}
