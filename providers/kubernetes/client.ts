@@ -25,10 +25,41 @@ export const KUBE_REQUEST_TIMEOUT_MS = 30_000;
 /** Where a pod's service-account token lies when holdfast runs in the cluster (a daemon). */
 const IN_CLUSTER_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
-export interface KubeResponse {
+/** The API objects holdfast reads, as client-node types them (its only import of client-node's types). */
+export type {
+  CoreV1Event,
+  KubernetesObject,
+  V1LabelSelector,
+  V1Node,
+  V1Pod,
+  V1PodDisruptionBudget,
+  V1NetworkPolicy,
+  V1SelfSubjectAccessReview,
+  V1Service,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
+
+/**
+ * One answer. `T` is what the caller expects a successful answer to hold (a V1Pod, a list…); other
+ * statuses carry a Status object or, from a kubelet, plain text: read their message with `messageOf`.
+ */
+export interface KubeResponse<T = unknown> {
   status: number;
-  body: any;
+  /** The parsed JSON body, or the text when it is not JSON. Not validated against `T`. */
+  body: T | undefined;
   text: string;
+}
+
+/** A list answer. */
+export interface KubeList<T> {
+  items?: T[];
+}
+
+/** The message of a Status answer, or undefined when the body has none. */
+export function messageOf(res: Pick<KubeResponse, 'body'>): string | undefined {
+  const body: unknown = res.body;
+  if (typeof body !== 'object' || body === null || !('message' in body)) return undefined;
+  return typeof body.message === 'string' ? body.message : undefined;
 }
 
 export interface KubeRequestOptions {
@@ -42,7 +73,7 @@ export interface KubeRequestOptions {
 export interface KubeClient {
   server: string;
   /** A JSON request; 403 throws PermissionError, 401/429/5xx throw RemoteError, other statuses are returned. */
-  send(method: string, path: string, options?: KubeRequestOptions): Promise<KubeResponse>;
+  send<T = unknown>(method: string, path: string, options?: KubeRequestOptions): Promise<KubeResponse<T>>;
   /** A GET whose 200 body is streamed as raw bytes (logs); any other answer is returned read. */
   stream(path: string, options?: KubeRequestOptions): Promise<{ status: 200; stream: Readable } | KubeResponse>;
   /** Tests record every request here (after the guard, before it is sent). */
@@ -117,14 +148,15 @@ function readAll(res: IncomingMessage): Promise<string> {
   });
 }
 
-function parsed(status: number, text: string): KubeResponse {
-  let body: any = text;
+function parsed<T>(status: number, text: string): KubeResponse<T> {
   try {
-    body = JSON.parse(text);
+    // The API server's JSON, typed by what the caller asked for (the one unchecked step).
+    const body: T = JSON.parse(text);
+    return { status, body, text };
   } catch {
     // not JSON: an error page or plain text
+    return { status, body: undefined, text };
   }
-  return { status, body, text };
 }
 
 /** Build a client from kubeconfig (see `loadKubeConfig`). */
@@ -182,7 +214,7 @@ export function createKubeClient(options: {
             ? KUBE_IRSA_POLICY
             : KUBE_POLICY;
       throw new PermissionError(
-        `permission missing: ${action} (granted by ${policy}): ${res.body?.message ?? 'forbidden'}`,
+        `permission missing: ${action} (granted by ${policy}): ${messageOf(res) ?? 'forbidden'}`,
         action,
         policy,
       );
@@ -190,16 +222,16 @@ export function createKubeClient(options: {
     if (res.status === 401)
       throw new RemoteError(`${method} ${path}: 401 the cluster rejected the credentials (expired token?)`, false);
     // Kubelet answers relayed by the API server are plain text, not Status objects.
-    const detail = typeof res.body?.message === 'string' ? res.body.message : res.text.trim().slice(0, 300);
+    const detail = messageOf(res) ?? res.text.trim().slice(0, 300);
     throw new RemoteError(`${method} ${path}: ${res.status} ${detail}`.trim(), true);
   };
   const refused = (status: number) => status === 401 || status === 403 || status === 429 || status >= 500;
 
   const client: KubeClient = {
     server,
-    async send(method, path, opts = {}) {
+    async send<T>(method: string, path: string, opts: KubeRequestOptions = {}) {
       const res = await open(method, path, opts);
-      const answer = parsed(res.statusCode ?? 0, await readAll(res));
+      const answer = parsed<T>(res.statusCode ?? 0, await readAll(res));
       if (refused(answer.status)) refuse(method, path, answer);
       return answer;
     },

@@ -1,6 +1,6 @@
 /** Read-only discovery: pods, their owner chain, node, and the Services, NetworkPolicies and PDBs that select them. */
 import { BadInputError, RemoteError } from '../../src/core/errors.js';
-import type { JsonObject, ProviderContext } from '../../src/core/types.js';
+import type { ProviderContext } from '../../src/core/types.js';
 import {
   ALL_SERVICE_ACCOUNTS_PATH,
   networkPoliciesPath,
@@ -11,14 +11,25 @@ import {
   podsPath,
   servicesPath,
 } from './api-paths.js';
-import type { KubeClient } from './client.js';
+import {
+  messageOf,
+  type KubeClient,
+  type KubeList,
+  type KubernetesObject,
+  type V1LabelSelector,
+  type V1NetworkPolicy,
+  type V1Node,
+  type V1Pod,
+  type V1PodDisruptionBudget,
+  type V1Service,
+  type V1ServiceAccount,
+} from './client.js';
 import { kubeClientFor } from './context.js';
 import {
   IRSA_ROLE_ANNOTATION,
   type HoldingSelector,
   type KubeFacts,
   type KubeParams,
-  type LabelSelector,
   type NodeFacts,
   type PodFacts,
   type PolicyFacts,
@@ -30,30 +41,40 @@ const MAX_OWNER_DEPTH = 4;
 /** EKS nodes: `aws:///us-east-1a/i-0abc…`. */
 const AWS_PROVIDER_ID = /^aws:\/\/\/[^/]*\/(i-[0-9a-f]+)$/;
 
-/** GET an object; undefined when it does not exist. */
-export async function getObject(client: KubeClient, path: string): Promise<any | undefined> {
-  const res = await client.send('GET', path);
+/** An owner up the chain (ReplicaSet, Deployment, Job…): only its selector is read. */
+export type OwnerObject = KubernetesObject & { spec?: { selector?: V1LabelSelector } };
+
+/** GET an object of the type `T` the path names; undefined when it does not exist. */
+export async function getObject<T extends KubernetesObject = KubernetesObject>(
+  client: KubeClient,
+  path: string,
+): Promise<T | undefined> {
+  const res = await client.send<T>('GET', path);
   if (res.status === 404) return undefined;
-  if (res.status >= 400) throw new RemoteError(`GET ${path}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
+  if (res.status >= 400) throw new RemoteError(`GET ${path}: ${res.status} ${messageOf(res) ?? ''}`.trim(), false);
   return res.body;
 }
 
 /** The live pod, refusing a different pod that took the name since planning. */
-export async function livePod(client: KubeClient, pod: Pick<PodFacts, 'namespace' | 'name' | 'uid'>): Promise<any> {
-  const live = await getObject(client, podPath(pod.namespace, pod.name));
+export async function livePod(client: KubeClient, pod: Pick<PodFacts, 'namespace' | 'name' | 'uid'>): Promise<V1Pod> {
+  const live = await getObject<V1Pod>(client, podPath(pod.namespace, pod.name));
   if (!live) throw new RemoteError(`${pod.namespace}/${pod.name} no longer exists`, false);
-  if (live.metadata.uid !== pod.uid)
+  if (live.metadata?.uid !== pod.uid)
     throw new RemoteError(
-      `${pod.namespace}/${pod.name} is a different pod now (uid ${live.metadata.uid}, planned ${pod.uid}): plan again`,
+      `${pod.namespace}/${pod.name} is a different pod now (uid ${live.metadata?.uid}, planned ${pod.uid}): plan again`,
       false,
     );
   return live;
 }
 
-/** LIST a collection's items. */
-export async function listObjects(client: KubeClient, path: string, query?: Record<string, string>): Promise<any[]> {
-  const res = await client.send('GET', path, query ? { query } : {});
-  if (res.status >= 400) throw new RemoteError(`GET ${path}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
+/** LIST a collection's items, of the type `T` the path names. */
+export async function listObjects<T extends KubernetesObject>(
+  client: KubeClient,
+  path: string,
+  query?: Record<string, string>,
+): Promise<T[]> {
+  const res = await client.send<KubeList<T>>('GET', path, query ? { query } : {});
+  if (res.status >= 400) throw new RemoteError(`GET ${path}: ${res.status} ${messageOf(res) ?? ''}`.trim(), false);
   return res.body?.items ?? [];
 }
 
@@ -61,19 +82,19 @@ export async function listObjects(client: KubeClient, path: string, query?: Reco
 async function ownerChain(
   client: KubeClient,
   ns: string,
-  pod: any,
+  pod: V1Pod,
 ): Promise<{ owners: PodFacts['owners']; controller?: HoldingSelector }> {
   const owners: PodFacts['owners'] = [];
   let controller: HoldingSelector | undefined;
-  let current = pod;
+  let current: KubernetesObject = pod;
   for (let depth = 0; depth < MAX_OWNER_DEPTH; depth++) {
-    const refs: any[] = current.metadata.ownerReferences ?? [];
+    const refs = current.metadata?.ownerReferences ?? [];
     const ref = refs.find((r) => r.controller) ?? refs[0];
     if (!ref) break;
     owners.push({ kind: ref.kind, name: ref.name, uid: ref.uid });
     const path = OWNER_PATHS[ref.kind];
     if (!path) break;
-    const owner = await getObject(client, path(ns, ref.name));
+    const owner = await getObject<OwnerObject>(client, path(ns, ref.name));
     if (!owner) break;
     if (depth === 0 && owner.spec?.selector)
       controller = { source: `${ref.kind} ${ref.name}`, selector: owner.spec.selector };
@@ -82,45 +103,49 @@ async function ownerChain(
   return { owners, ...(controller ? { controller } : {}) };
 }
 
-function policyFacts(p: any): PolicyFacts {
-  const types: string[] = p.spec?.policyTypes ?? ['Ingress'];
+function policyFacts(p: V1NetworkPolicy): PolicyFacts {
+  const types = p.spec?.policyTypes ?? ['Ingress'];
   const rules = [
     ...(types.includes('Ingress') ? (p.spec?.ingress ?? []) : []),
     ...(types.includes('Egress') ? (p.spec?.egress ?? []) : []),
   ];
-  return { name: p.metadata.name, podSelector: p.spec?.podSelector ?? {}, allows: rules.length > 0 };
+  return { name: p.metadata?.name ?? '', podSelector: p.spec?.podSelector ?? {}, allows: rules.length > 0 };
 }
 
-async function podFacts(client: KubeClient, pod: any): Promise<PodFacts> {
-  const ns: string = pod.metadata.namespace;
-  const labels: Record<string, string> = pod.metadata.labels ?? {};
+async function podFacts(client: KubeClient, pod: V1Pod): Promise<PodFacts> {
+  const meta = pod.metadata ?? {};
+  const ns = meta.namespace ?? '';
+  const labels = meta.labels ?? {};
   const [chain, services, policies, pdbs] = await Promise.all([
     ownerChain(client, ns, pod),
-    listObjects(client, servicesPath(ns)),
-    listObjects(client, networkPoliciesPath(ns)),
-    listObjects(client, pdbsPath(ns)),
+    listObjects<V1Service>(client, servicesPath(ns)),
+    listObjects<V1NetworkPolicy>(client, networkPoliciesPath(ns)),
+    listObjects<V1PodDisruptionBudget>(client, pdbsPath(ns)),
   ]);
   // A Service without a selector has hand-made endpoints: relabelling cannot take the pod out of it.
-  const matching = services.filter(
-    (s) => s.spec?.selector && Object.keys(s.spec.selector).length && selects({ matchLabels: s.spec.selector }, labels),
-  );
+  const matching = services.flatMap((s) => {
+    const selector = s.spec?.selector;
+    return selector && Object.keys(selector).length && selects({ matchLabels: selector }, labels)
+      ? [{ name: s.metadata?.name ?? '', selector }]
+      : [];
+  });
   const holding: HoldingSelector[] = [
-    ...(chain.controller && selects(chain.controller.selector as LabelSelector, labels) ? [chain.controller] : []),
-    ...matching.map((s) => ({ source: `Service ${s.metadata.name}`, selector: { matchLabels: s.spec.selector } })),
+    ...(chain.controller && selects(chain.controller.selector, labels) ? [chain.controller] : []),
+    ...matching.map((s) => ({ source: `Service ${s.name}`, selector: { matchLabels: s.selector } })),
   ];
   return {
     namespace: ns,
-    name: pod.metadata.name,
-    uid: pod.metadata.uid,
-    resourceVersion: pod.metadata.resourceVersion,
+    name: meta.name ?? '',
+    uid: meta.uid ?? '',
+    resourceVersion: meta.resourceVersion ?? '',
     labels,
-    annotations: pod.metadata.annotations ?? {},
+    annotations: meta.annotations ?? {},
     nodeName: pod.spec?.nodeName ?? null,
-    containers: (pod.spec?.containers ?? []).map((c: any) => c.name),
-    initContainers: (pod.spec?.initContainers ?? []).map((c: any) => c.name),
+    containers: (pod.spec?.containers ?? []).map((c) => c.name),
+    initContainers: (pod.spec?.initContainers ?? []).map((c) => c.name),
     owners: chain.owners,
     holdingSelectors: holding,
-    services: matching.map((s) => s.metadata.name).sort(),
+    services: matching.map((s) => s.name).sort(),
     policies: policies
       .filter((p) => selects(p.spec?.podSelector ?? {}, labels))
       .map(policyFacts)
@@ -128,17 +153,17 @@ async function podFacts(client: KubeClient, pod: any): Promise<PodFacts> {
     // policy/v1: a null selector selects no pod, an empty one every pod.
     pdbs: pdbs
       .filter((p) => selects(p.spec?.selector, labels))
-      .map((p) => p.metadata.name)
+      .map((p) => p.metadata?.name ?? '')
       .sort(),
   };
 }
 
 /** The node's facts; the EC2 instance id comes from an EKS providerID. */
-export function nodeFacts(node: any): NodeFacts {
-  const providerID: string | null = node.spec?.providerID ?? null;
+export function nodeFacts(node: V1Node): NodeFacts {
+  const providerID = node.spec?.providerID ?? null;
   return {
-    name: node.metadata.name,
-    uid: node.metadata.uid,
+    name: node.metadata?.name ?? '',
+    uid: node.metadata?.uid ?? '',
     unschedulable: Boolean(node.spec?.unschedulable),
     providerID,
     instanceId: (providerID && AWS_PROVIDER_ID.exec(providerID)?.[1]) ?? null,
@@ -148,22 +173,22 @@ export function nodeFacts(node: any): NodeFacts {
 export async function discoverKube(params: KubeParams, ctx: ProviderContext): Promise<KubeFacts> {
   const client = kubeClientFor(ctx);
   const problems: string[] = [];
-  const raw = new Map<string, JsonObject>();
+  const raw = new Map<string | undefined, V1Pod>();
   for (const ref of params.pods) {
     const [ns, name] = ref.split('/') as [string, string];
-    const pod = await getObject(client, podPath(ns, name));
+    const pod = await getObject<V1Pod>(client, podPath(ns, name));
     if (!pod) problems.push(`--pod ${ref}: no such pod`);
-    else raw.set(pod.metadata.uid, pod);
+    else raw.set(pod.metadata?.uid, pod);
   }
   for (const s of params.podSelectors) {
     const [ns, labels] = s.split(':') as [string, string];
-    const items = await listObjects(client, podsPath(ns), { labelSelector: labels });
+    const items = await listObjects<V1Pod>(client, podsPath(ns), { labelSelector: labels });
     if (!items.length) problems.push(`--pod-selector ${s}: no pod matches`);
-    for (const p of items) raw.set(p.metadata.uid, p);
+    for (const p of items) raw.set(p.metadata?.uid, p);
   }
   const nodes = new Map<string, NodeFacts>();
   for (const name of params.nodes) {
-    const node = await getObject(client, nodePath(name));
+    const node = await getObject<V1Node>(client, nodePath(name));
     if (!node) problems.push(`--node ${name}: no such node`);
     else nodes.set(name, nodeFacts(node));
   }
@@ -171,7 +196,7 @@ export async function discoverKube(params: KubeParams, ctx: ProviderContext): Pr
   const pods = await Promise.all([...raw.values()].map((p) => podFacts(client, p)));
   for (const name of new Set(pods.map((p) => p.nodeName).filter((n): n is string => Boolean(n)))) {
     if (nodes.has(name)) continue;
-    const node = await getObject(client, nodePath(name));
+    const node = await getObject<V1Node>(client, nodePath(name));
     if (node) nodes.set(name, nodeFacts(node));
   }
   pods.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
@@ -189,16 +214,17 @@ function wantsPodRoles(ctx: ProviderContext): boolean {
 }
 
 /** Each pod's service account and IRSA role, and every annotated service account (the blast radius). */
-async function withPodRoles(client: KubeClient, facts: KubeFacts, raw: JsonObject[]): Promise<KubeFacts> {
-  const accounts = await listObjects(client, ALL_SERVICE_ACCOUNTS_PATH);
+async function withPodRoles(client: KubeClient, facts: KubeFacts, raw: V1Pod[]): Promise<KubeFacts> {
+  const accounts = await listObjects<V1ServiceAccount>(client, ALL_SERVICE_ACCOUNTS_PATH);
   const roleOf = new Map<string, string>(
-    accounts
-      .filter((sa) => sa.metadata?.annotations?.[IRSA_ROLE_ANNOTATION])
-      .map((sa) => [`${sa.metadata.namespace}/${sa.metadata.name}`, sa.metadata.annotations[IRSA_ROLE_ANNOTATION]]),
+    accounts.flatMap((sa) => {
+      const role = sa.metadata?.annotations?.[IRSA_ROLE_ANNOTATION];
+      return role ? [[`${sa.metadata?.namespace}/${sa.metadata?.name}`, role] as const] : [];
+    }),
   );
   const pods = facts.pods.map((p) => {
-    const pod = raw.find((r: any) => r.metadata.uid === p.uid) as any;
-    const serviceAccount: string = pod?.spec?.serviceAccountName || 'default';
+    const pod = raw.find((r) => r.metadata?.uid === p.uid);
+    const serviceAccount = pod?.spec?.serviceAccountName || 'default';
     const role = roleOf.get(`${p.namespace}/${serviceAccount}`);
     return { ...p, serviceAccount, ...(role ? { awsRoleArn: role } : {}) };
   });

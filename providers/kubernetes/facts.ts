@@ -35,25 +35,25 @@ export interface KubeParams extends JsonObject {
 }
 
 /** A Kubernetes label selector (matchLabels and matchExpressions), as the API returns it. */
-export interface LabelSelector {
+export type LabelSelector = {
   matchLabels?: Record<string, string>;
   matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
+};
 
 /** A selector that selects the pod and would keep it in a controller or a Service. */
-export interface HoldingSelector extends JsonObject {
+export type HoldingSelector = {
   /** e.g. `ReplicaSet web-5d4f`, `Service web` */
   source: string;
-  selector: JsonObject;
-}
+  selector: LabelSelector;
+};
 
 /** A NetworkPolicy that selects the pod before quarantine. */
-export interface PolicyFacts extends JsonObject {
+export type PolicyFacts = {
   name: string;
-  podSelector: JsonObject;
+  podSelector: LabelSelector;
   /** Whether it has any allow rule: NetworkPolicies add up, so its rules widen the quarantine. */
   allows: boolean;
-}
+};
 
 export interface PodFacts extends JsonObject {
   namespace: string;
@@ -95,8 +95,8 @@ export interface KubeFacts {
 }
 
 /** Step inputs of the pod steps. */
-export interface PodStepInputs {
+export type PodStepInputs = {
   pod: PodFacts;
   /** Name of the quarantine NetworkPolicy and PodDisruptionBudget. */
   objectName: string;
-}
+};

@@ -6,11 +6,12 @@ import { preflightKube } from './preflight.js';
 import { releaseKube } from './release.js';
 import { runCheckpoint, runCollect, runNodeRecord } from './run-collect.js';
 import { runCordon, runEvictionProtection, runQuarantineLabels, runQuarantinePolicy } from './run-contain.js';
+import type { KubeActions, KubeStep } from './steps.js';
 
-export const implementation: ProviderImplementation<KubeParams, KubeFacts> = {
+export const implementation: ProviderImplementation<KubeParams, KubeFacts, KubeStep> = {
   discover: discoverKube,
   preflight: preflightKube,
-  run: runByAction('kubernetes', {
+  run: runByAction<KubeActions>('kubernetes', {
     collect: runCollect,
     checkpoint: runCheckpoint,
     'node-record': runNodeRecord,

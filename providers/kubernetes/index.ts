@@ -4,6 +4,7 @@ import type { Provider } from '../../src/core/types.js';
 import { KUBE_CHECKPOINT_POLICY, KUBE_IRSA_POLICY, KUBE_POLICY, type KubeFacts, type KubeParams } from './facts.js';
 import { kubeFlags, parseKubeParams } from './params.js';
 import { kubeDerivedTargets, planKube } from './plan.js';
+import type { KubeStep } from './steps.js';
 
 export const kubernetesProvider = {
   id: 'kubernetes',
@@ -16,4 +17,4 @@ export const kubernetesProvider = {
   plan: planKube,
   derivedTargets: kubeDerivedTargets,
   ...lazily(async () => (await import('./impl.js')).implementation),
-} satisfies Provider<KubeParams, KubeFacts>;
+} satisfies Provider<KubeParams, KubeFacts, KubeStep>;

@@ -64,7 +64,7 @@ const sameJson = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.
  * Why an object already at our name is not the one we would create, or undefined when it is. An
  * object that only looks like ours (another tool, an edit) must not be taken as proof of isolation.
  */
-export function differenceFromWanted(existing: JsonObject, wanted: JsonObject): string | undefined {
+export function differenceFromWanted(existing: { spec?: object }, wanted: JsonObject): string | undefined {
   const have = (existing.spec ?? {}) as JsonObject;
   const want = wanted.spec as JsonObject;
   if (wanted.kind === 'NetworkPolicy') {

@@ -4,9 +4,10 @@
  * (quarantine label, then the holding selectors' keys), eviction protection — then cordon its node.
  */
 import type { Case, JsonObject, StepDraft } from '../../src/core/types.js';
-import type { KubeFacts, LabelSelector, PodFacts, PodStepInputs } from './facts.js';
+import type { KubeFacts, PodFacts, PodStepInputs } from './facts.js';
 import { quarantineLabels, quarantineObjectName } from './objects.js';
 import { applyLabelPatch, detachingLabelPatch, selects } from './selectors.js';
+import type { KubeStep } from './steps.js';
 
 export const KUBE_LIMITATIONS = [
   'a NetworkPolicy is enforced only if the cluster network plugin (CNI) enforces policies; whether established connections are cut is also up to the CNI',
@@ -19,10 +20,7 @@ export function quarantinedLabels(
   incident: string,
 ): { labels: Record<string, string>; unbreakable: string[] } {
   const marked = { ...pod.labels, ...quarantineLabels(incident, pod) };
-  const { patch, unbreakable } = detachingLabelPatch(
-    marked,
-    pod.holdingSelectors as unknown as { source: string; selector: LabelSelector }[],
-  );
+  const { patch, unbreakable } = detachingLabelPatch(marked, pod.holdingSelectors);
   return { labels: applyLabelPatch(marked, patch), unbreakable };
 }
 
@@ -34,7 +32,7 @@ function podLimitations(pod: PodFacts, kase: Case): string[] {
   for (const source of after.unbreakable)
     out.push(`${source} selects every pod of ${pod.namespace}: no label change takes ${key} out of it`);
   for (const p of pod.policies) {
-    if (p.allows && selects(p.podSelector as LabelSelector, after.labels)) {
+    if (p.allows && selects(p.podSelector, after.labels)) {
       out.push(
         `NetworkPolicy ${pod.namespace}/${p.name} still selects ${key} after quarantine and NetworkPolicies add up: its allow rules stay open to the pod`,
       );
@@ -53,14 +51,13 @@ function podLimitations(pod: PodFacts, kase: Case): string[] {
   return out;
 }
 
-export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft[]; limitations: string[] } {
-  const steps: StepDraft[] = [];
+export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeStep>[]; limitations: string[] } {
+  const steps: StepDraft<KubeStep>[] = [];
   const limitations = [...KUBE_LIMITATIONS];
   for (const pod of facts.pods) {
     const key = `${pod.namespace}/${pod.name}`;
     const target = `k8s:pod:${key}`;
-    const podInputs: PodStepInputs = { pod, objectName: quarantineObjectName(kase.incident, pod.name) };
-    const inputs = podInputs as unknown as JsonObject;
+    const inputs: PodStepInputs = { pod, objectName: quarantineObjectName(kase.incident, pod.name) };
     const holding = pod.holdingSelectors.map((s) => s.source).join(', ');
     steps.push({
       id: `collect/${key}`,
@@ -86,7 +83,7 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft[]; li
         action: 'quarantine-policy',
         phase: 'contain',
         target,
-        title: `NetworkPolicy ${podInputs.objectName}: ingress only from the forensic CIDRs, no egress`,
+        title: `NetworkPolicy ${inputs.objectName}: ingress only from the forensic CIDRs, no egress`,
         inputs,
       },
       {

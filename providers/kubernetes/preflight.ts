@@ -4,7 +4,7 @@
  * not stored). A 403 names the missing permission and the role file that grants it.
  */
 import { PermissionError, RemoteError } from '../../src/core/errors.js';
-import type { JsonObject, PreflightResult, ProviderContext, Step } from '../../src/core/types.js';
+import type { JsonObject, PreflightResult, ProviderContext } from '../../src/core/types.js';
 import {
   ACCESS_REVIEW_PATH,
   eventsPath,
@@ -16,18 +16,20 @@ import {
   podPath,
   servicesPath,
 } from './api-paths.js';
-import { MERGE_PATCH, type KubeClient, type KubeResponse } from './client.js';
-import { kubeClientFor } from './context.js';
 import {
-  CORDON_LABEL,
-  EVICTION_ANNOTATIONS,
-  KUBE_CHECKPOINT_POLICY,
-  KUBE_POLICY,
-  type NodeFacts,
-  type PodStepInputs,
-} from './facts.js';
+  MERGE_PATCH,
+  messageOf,
+  type KubeClient,
+  type KubeResponse,
+  type V1NetworkPolicy,
+  type V1PodDisruptionBudget,
+  type V1SelfSubjectAccessReview,
+} from './client.js';
+import { kubeClientFor } from './context.js';
+import { CORDON_LABEL, EVICTION_ANNOTATIONS, KUBE_CHECKPOINT_POLICY, KUBE_POLICY } from './facts.js';
 import { differenceFromWanted, quarantinePdb, quarantinePolicy } from './objects.js';
 import { quarantinedLabels } from './plan.js';
+import type { KubeStep } from './steps.js';
 
 type Check = PreflightResult['checks'][number];
 
@@ -50,9 +52,9 @@ const write = (method: 'POST' | 'PATCH', path: string, body: JsonObject, wanted?
   ...(wanted ? { wanted } : {}),
 });
 
-function probes(step: Step, ctx: ProviderContext): Probe[] {
+function probes(step: KubeStep, ctx: ProviderContext): Probe[] {
   if (step.action === 'node-record' || step.action === 'cordon') {
-    const { node } = step.inputs as unknown as { node: NodeFacts };
+    const { node } = step.inputs;
     const read: Probe = { method: 'GET', path: nodePath(node.name) };
     if (step.action === 'node-record') return [read];
     return [
@@ -63,7 +65,7 @@ function probes(step: Step, ctx: ProviderContext): Probe[] {
       }),
     ];
   }
-  const { pod, objectName } = step.inputs as unknown as PodStepInputs;
+  const { pod, objectName } = step.inputs;
   const ns = pod.namespace;
   const self = podPath(ns, pod.name);
   switch (step.action) {
@@ -130,7 +132,10 @@ function probes(step: Step, ctx: ProviderContext): Probe[] {
 }
 
 /** Judge one answer: whether the permission is there, and whether the real call would go through. */
-function judge(p: Probe, res: KubeResponse): { allowed: Check['allowed']; problem?: string; detail: string } {
+function judge(
+  p: Probe,
+  res: KubeResponse<V1SelfSubjectAccessReview>,
+): { allowed: Check['allowed']; problem?: string; detail: string } {
   if (p.path === ACCESS_REVIEW_PATH) {
     const allowed = res.body?.status?.allowed === true;
     return {
@@ -146,20 +151,20 @@ function judge(p: Probe, res: KubeResponse): { allowed: Check['allowed']; proble
       detail:
         res.status < 400
           ? 'read allowed'
-          : `authorised; the kubelet path answered ${res.status}: ${res.body?.message ?? ''}`.trim(),
+          : `authorised; the kubelet path answered ${res.status}: ${messageOf(res) ?? ''}`.trim(),
     };
   if (p.method === 'GET') {
     // A named object that does not exist yet (our policy, our PDB) is a fine answer to a get.
     if (res.status < 400 || res.status === 404) return { allowed: true, detail: 'read allowed' };
-    return { allowed: 'unknown', detail: `${res.status} ${res.body?.message ?? ''}`.trim() };
+    return { allowed: 'unknown', detail: `${res.status} ${messageOf(res) ?? ''}`.trim() };
   }
   if (res.status < 400) return { allowed: true, detail: 'dryRun=All accepted' };
   // Authorisation comes before the conflict check: a 409 on create means the permission is there.
   if (p.method === 'POST' && res.status === 409) return { allowed: true, detail: 'already exists' };
   return {
     allowed: true,
-    problem: `${p.method} ${p.path} would be refused: ${res.status} ${res.body?.message ?? ''}`.trim(),
-    detail: `authorised, but refused: ${res.status} ${res.body?.message ?? ''}`.trim(),
+    problem: `${p.method} ${p.path} would be refused: ${res.status} ${messageOf(res) ?? ''}`.trim(),
+    detail: `authorised, but refused: ${res.status} ${messageOf(res) ?? ''}`.trim(),
   };
 }
 
@@ -171,7 +176,8 @@ async function runProbe(
   const action = p.path === ACCESS_REVIEW_PATH ? 'k8s:create nodes/proxy' : kubeAction(p.method, p.path);
   const policyFile = p.path === ACCESS_REVIEW_PATH ? KUBE_CHECKPOINT_POLICY : KUBE_POLICY;
   try {
-    const res = await client.send(p.method, p.path, {
+    // Beyond status and message, only the access review's answer is read (its status.allowed).
+    const res = await client.send<V1SelfSubjectAccessReview>(p.method, p.path, {
       ...(p.body ? { body: p.body } : {}),
       ...(p.query ? { query: p.query } : {}),
       ...(p.method === 'PATCH' ? { contentType: MERGE_PATCH } : {}),
@@ -180,8 +186,11 @@ async function runProbe(
     const verdict = judge(p, res);
     let problem = verdict.problem;
     if (p.wanted && res.status === 409) {
-      const existing = await client.send('GET', `${p.path}/${(p.wanted.metadata as JsonObject).name}`);
-      const why = existing.status === 200 ? differenceFromWanted(existing.body, p.wanted) : undefined;
+      const existing = await client.send<V1NetworkPolicy | V1PodDisruptionBudget>(
+        'GET',
+        `${p.path}/${(p.wanted.metadata as JsonObject).name}`,
+      );
+      const why = existing.status === 200 ? differenceFromWanted(existing.body ?? {}, p.wanted) : undefined;
       if (why)
         problem = `${p.wanted.kind} ${(p.wanted.metadata as JsonObject).name} exists but is not this incident's quarantine object (${why})`;
     }
@@ -200,7 +209,7 @@ async function runProbe(
   }
 }
 
-export async function preflightKube(step: Step, ctx: ProviderContext): Promise<PreflightResult> {
+export async function preflightKube(step: KubeStep, ctx: ProviderContext): Promise<PreflightResult> {
   const client = kubeClientFor(ctx);
   const checks: Check[] = [];
   const problems: string[] = [];

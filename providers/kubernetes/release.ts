@@ -2,7 +2,7 @@
 import { InternalError, RemoteError } from '../../src/core/errors.js';
 import type { ChangeRecord, JsonObject, ReleaseContext } from '../../src/core/types.js';
 import { nodePath, podPath } from './api-paths.js';
-import { MERGE_PATCH } from './client.js';
+import { MERGE_PATCH, messageOf, type KubernetesObject } from './client.js';
 import { kubeClientFor } from './context.js';
 import { getObject } from './discover.js';
 
@@ -15,7 +15,10 @@ function pathOf(resource: string): string | undefined {
 }
 
 /** The value of the changed attribute as it is now (undefined: absent). */
-function currentValue(live: any, attribute: string): unknown {
+/** A pod or a node, as far as release reads it. */
+type Changed = KubernetesObject & { spec?: { unschedulable?: boolean } };
+
+function currentValue(live: Changed, attribute: string): unknown {
   if (attribute.startsWith('label:')) return live.metadata?.labels?.[attribute.slice('label:'.length)];
   if (attribute.startsWith('annotation:')) return live.metadata?.annotations?.[attribute.slice('annotation:'.length)];
   if (attribute === 'unschedulable') return live.spec?.unschedulable ?? false;
@@ -43,7 +46,7 @@ export async function releaseKube(
   const path = pathOf(change.resource);
   if (!path) throw new InternalError(`kubernetes cannot release ${change.resource}`);
   const client = kubeClientFor(ctx);
-  const live = await getObject(client, path);
+  const live = await getObject<Changed>(client, path);
   if (!live) return { restored: false, note: `${change.resource} no longer exists` };
   const now = currentValue(live, change.attribute) ?? null;
   const what = `${change.resource} ${change.attribute}`;
@@ -58,7 +61,6 @@ export async function releaseKube(
   }
   const res = await client.send('PATCH', path, { body: restoringPatch(change), contentType: MERGE_PATCH });
   if (res.status === 404) return { restored: false, note: `${change.resource} no longer exists` };
-  if (res.status >= 400)
-    throw new RemoteError(`release ${what}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
+  if (res.status >= 400) throw new RemoteError(`release ${what}: ${res.status} ${messageOf(res) ?? ''}`.trim(), false);
   return { restored: true };
 }

@@ -1,6 +1,6 @@
 /** Collect-phase steps: the pod and everything around it as JSON, its events and logs; the node; kubelet checkpoints. */
 import { RemoteError } from '../../src/core/errors.js';
-import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
+import type { JsonObject, StepContext } from '../../src/core/types.js';
 import {
   checkpointPath,
   eventsPath,
@@ -11,10 +11,21 @@ import {
   podPath,
   servicesPath,
 } from './api-paths.js';
-import type { KubeClient } from './client.js';
+import {
+  messageOf,
+  type CoreV1Event,
+  type KubeClient,
+  type KubeList,
+  type KubernetesObject,
+  type V1NetworkPolicy,
+  type V1Node,
+  type V1Pod,
+  type V1PodDisruptionBudget,
+  type V1Service,
+} from './client.js';
 import { kubeClientFor } from './context.js';
 import { getObject, listObjects, livePod } from './discover.js';
-import type { NodeFacts, PodStepInputs } from './facts.js';
+import type { KubeOutcome, KubeStepContext } from './steps.js';
 
 const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
 
@@ -27,8 +38,8 @@ export const LOG_COMPLETENESS_LIMITATION =
   'pod logs are what the kubelet sent through the API server, which ends the stream normally even if the kubelet connection drops: a log cut short by a failing node looks complete; compare the last timestamp with the node';
 const now = () => new Date().toISOString();
 
-async function mustGet(client: KubeClient, path: string): Promise<any> {
-  const found = await getObject(client, path);
+async function mustGet<T extends KubernetesObject>(client: KubeClient, path: string): Promise<T> {
+  const found = await getObject<T>(client, path);
   if (!found) throw new RemoteError(`GET ${path}: it no longer exists`, false);
   return found;
 }
@@ -37,14 +48,14 @@ async function mustGet(client: KubeClient, path: string): Promise<any> {
  * Whether a container has an earlier instance whose log the kubelet may still keep. Unknown
  * (no status yet) counts as yes: asking costs one request, missing it costs evidence.
  */
-function hasPreviousInstance(live: any, container: string): boolean {
-  const statuses: any[] = [...(live.status?.initContainerStatuses ?? []), ...(live.status?.containerStatuses ?? [])];
+function hasPreviousInstance(live: V1Pod, container: string): boolean {
+  const statuses = [...(live.status?.initContainerStatuses ?? []), ...(live.status?.containerStatuses ?? [])];
   const status = statuses.find((s) => s.name === container);
   return !status || status.restartCount > 0 || Boolean(status.lastState?.terminated);
 }
 
-export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
-  const { pod } = ctx.step.inputs as unknown as PodStepInputs;
+export async function runCollect(ctx: KubeStepContext<'collect'>): Promise<KubeOutcome<'collect'>> {
+  const { pod } = ctx.step.inputs;
   const client = kubeClientFor(ctx);
   const limitations: string[] = [];
   const key = `${pod.namespace}/${pod.name}`;
@@ -54,7 +65,7 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
     namespace: pod.namespace,
     name: pod.name,
     uid: pod.uid,
-    resourceVersion: live.metadata.resourceVersion,
+    resourceVersion: live.metadata?.resourceVersion ?? null,
   };
   const put = (
     name: string,
@@ -81,16 +92,16 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
     );
   }
   await put('owners.json', 'k8s-owners', 'GET each ownerReference up the chain', json(owners));
-  const services = await listObjects(client, servicesPath(pod.namespace));
+  const services = await listObjects<V1Service>(client, servicesPath(pod.namespace));
   await put(
     'services.json',
     'k8s-services',
     `GET ${servicesPath(pod.namespace)} (those selecting the pod)`,
-    json(services.filter((s) => pod.services.includes(s.metadata.name))),
+    json(services.filter((s) => pod.services.includes(s.metadata?.name ?? ''))),
   );
   const [policies, pdbs] = await Promise.all([
-    listObjects(client, networkPoliciesPath(pod.namespace)),
-    listObjects(client, pdbsPath(pod.namespace)),
+    listObjects<V1NetworkPolicy>(client, networkPoliciesPath(pod.namespace)),
+    listObjects<V1PodDisruptionBudget>(client, pdbsPath(pod.namespace)),
   ]);
   const policyNames = pod.policies.map((p) => p.name);
   await put(
@@ -98,12 +109,12 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
     'k8s-policies',
     `GET ${networkPoliciesPath(pod.namespace)}, ${pdbsPath(pod.namespace)} (those selecting the pod)`,
     json({
-      networkPolicies: policies.filter((p) => policyNames.includes(p.metadata.name)),
-      podDisruptionBudgets: pdbs.filter((p) => pod.pdbs.includes(p.metadata.name)),
+      networkPolicies: policies.filter((p) => policyNames.includes(p.metadata?.name ?? '')),
+      podDisruptionBudgets: pdbs.filter((p) => pod.pdbs.includes(p.metadata?.name ?? '')),
     }),
   );
   // Events expire (one hour by default): collection runs before anything changes the pod.
-  const events = await listObjects(client, eventsPath(pod.namespace), {
+  const events = await listObjects<CoreV1Event>(client, eventsPath(pod.namespace), {
     fieldSelector: `involvedObject.uid=${pod.uid}`,
   });
   await put(
@@ -127,7 +138,7 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
         if (!('stream' in res)) {
           // 5xx here is the API server failing to reach the kubelet, not the API server itself.
           const via = res.status >= 500 ? `the API server could not get it from the kubelet on ${pod.nodeName}: ` : '';
-          limitations.push(`${which} could not be captured (${res.status}): ${via}${res.body?.message || 'no detail'}`);
+          limitations.push(`${which} could not be captured (${res.status}): ${via}${messageOf(res) || 'no detail'}`);
           continue;
         }
         // Raw bytes from the kubelet straight into the store: logs need not be UTF-8, nor fit in memory.
@@ -153,8 +164,8 @@ export async function runCollect(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /** Ask the kubelet to checkpoint each container; the archive stays on the node, so its location is what gets recorded. */
-export async function runCheckpoint(ctx: StepContext): Promise<StepOutcome> {
-  const { pod } = ctx.step.inputs as unknown as PodStepInputs;
+export async function runCheckpoint(ctx: KubeStepContext<'checkpoint'>): Promise<KubeOutcome<'checkpoint'>> {
+  const { pod } = ctx.step.inputs;
   const client = kubeClientFor(ctx);
   const limitations: string[] = [];
   const archives: string[] = [];
@@ -162,12 +173,11 @@ export async function runCheckpoint(ctx: StepContext): Promise<StepOutcome> {
     const path = checkpointPath(pod.nodeName!, pod.namespace, pod.name, c);
     const what = `checkpoint of ${pod.namespace}/${pod.name}/${c}`;
     try {
-      const res = await client.send('POST', path);
-      const items: string[] = res.status === 200 && Array.isArray(res.body?.items) ? res.body.items : [];
+      // The kubelet answers with the archives' paths on the node.
+      const res = await client.send<KubeList<string>>('POST', path);
+      const items = res.status === 200 && Array.isArray(res.body?.items) ? res.body.items : [];
       if (!items.length) {
-        limitations.push(
-          `${what} refused by the kubelet (${res.status}): ${res.body?.message ?? res.text.slice(0, 200)}`,
-        );
+        limitations.push(`${what} refused by the kubelet (${res.status}): ${messageOf(res) ?? res.text.slice(0, 200)}`);
         continue;
       }
       for (const archive of items) {
@@ -194,9 +204,9 @@ export async function runCheckpoint(ctx: StepContext): Promise<StepOutcome> {
 }
 
 /** Record the node as JSON; its providerID maps it to the EC2 instance for --isolate-node. */
-export async function runNodeRecord(ctx: StepContext): Promise<StepOutcome> {
-  const { node } = ctx.step.inputs as unknown as { node: NodeFacts };
-  const live = await mustGet(kubeClientFor(ctx), nodePath(node.name));
+export async function runNodeRecord(ctx: KubeStepContext<'node-record'>): Promise<KubeOutcome<'node-record'>> {
+  const { node } = ctx.step.inputs;
+  const live = await mustGet<V1Node>(kubeClientFor(ctx), nodePath(node.name));
   await ctx.putArtifact(
     {
       name: 'node.json',
@@ -204,8 +214,8 @@ export async function runNodeRecord(ctx: StepContext): Promise<StepOutcome> {
       source: {
         kind: 'Node',
         name: node.name,
-        uid: live.metadata.uid,
-        resourceVersion: live.metadata.resourceVersion,
+        uid: live.metadata?.uid ?? null,
+        resourceVersion: live.metadata?.resourceVersion ?? null,
         providerID: node.providerID,
       },
       acquiredAt: now(),

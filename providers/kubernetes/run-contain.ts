@@ -4,26 +4,28 @@
  * cordon waits for its pods. Every original value is recorded before it changes; merge patches only.
  */
 import { RemoteError } from '../../src/core/errors.js';
-import type { JsonObject, StepContext, StepOutcome } from '../../src/core/types.js';
+import type { JsonObject, StepContext } from '../../src/core/types.js';
 import { networkPoliciesPath, nodePath, pdbsPath, podPath, servicesPath } from './api-paths.js';
-import { MERGE_PATCH, type KubeClient } from './client.js';
+import {
+  MERGE_PATCH,
+  messageOf,
+  type KubeClient,
+  type KubeList,
+  type V1NetworkPolicy,
+  type V1Node,
+  type V1PodDisruptionBudget,
+  type V1Service,
+} from './client.js';
 import { kubeClientFor } from './context.js';
 import { getObject, livePod } from './discover.js';
-import {
-  CORDON_LABEL,
-  EVICTION_ANNOTATIONS,
-  QUARANTINE_LABEL,
-  type LabelSelector,
-  type NodeFacts,
-  type PodFacts,
-  type PodStepInputs,
-} from './facts.js';
+import { CORDON_LABEL, EVICTION_ANNOTATIONS, QUARANTINE_LABEL, type LabelSelector, type PodFacts } from './facts.js';
 import { differenceFromWanted, quarantineLabels, quarantinePdb, quarantinePolicy } from './objects.js';
 import { detachingLabelPatch, selects, type LabelPatch } from './selectors.js';
+import type { KubeOutcome, KubeStepContext } from './steps.js';
 
 async function patch(client: KubeClient, path: string, body: JsonObject): Promise<void> {
   const res = await client.send('PATCH', path, { body, contentType: MERGE_PATCH });
-  if (res.status >= 400) throw new RemoteError(`PATCH ${path}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
+  if (res.status >= 400) throw new RemoteError(`PATCH ${path}: ${res.status} ${messageOf(res) ?? ''}`.trim(), false);
 }
 
 /** Create `wanted` unless it exists; an existing object must be exactly ours, or nothing is assumed isolated. */
@@ -31,7 +33,7 @@ async function ensureObject(ctx: StepContext, collection: string, wanted: JsonOb
   const client = kubeClientFor(ctx);
   const name = (wanted.metadata as JsonObject).name as string;
   const path = `${collection}/${name}`;
-  const check = (existing: JsonObject) => {
+  const check = (existing: V1NetworkPolicy | V1PodDisruptionBudget) => {
     const why = differenceFromWanted(existing, wanted);
     if (why)
       throw new RemoteError(
@@ -39,7 +41,7 @@ async function ensureObject(ctx: StepContext, collection: string, wanted: JsonOb
         false,
       );
   };
-  const existing = await getObject(client, path);
+  const existing = await getObject<V1NetworkPolicy | V1PodDisruptionBudget>(client, path);
   if (existing) {
     check(existing);
     return 'existed';
@@ -47,11 +49,11 @@ async function ensureObject(ctx: StepContext, collection: string, wanted: JsonOb
   await ctx.recordIntent({ create: wanted.kind as string, path });
   const res = await client.send('POST', collection, { body: wanted });
   if (res.status === 409) {
-    check((await getObject(client, path)) ?? {});
+    check((await getObject<V1NetworkPolicy | V1PodDisruptionBudget>(client, path)) ?? {});
     return 'existed';
   }
   if (res.status >= 400)
-    throw new RemoteError(`create ${wanted.kind} ${name}: ${res.status} ${res.body?.message ?? ''}`.trim(), false);
+    throw new RemoteError(`create ${wanted.kind} ${name}: ${res.status} ${messageOf(res) ?? ''}`.trim(), false);
   const ns = path.split('/namespaces/')[1]!.split('/')[0];
   // Kept by release (holdfast never deletes); recorded so responders know what to remove later.
   await ctx.recordChange({
@@ -92,8 +94,10 @@ async function patchPodMetadata(
 }
 
 /** 1. The quarantine NetworkPolicy, before any label changes. */
-export async function runQuarantinePolicy(ctx: StepContext): Promise<StepOutcome> {
-  const { pod, objectName } = ctx.step.inputs as unknown as PodStepInputs;
+export async function runQuarantinePolicy(
+  ctx: KubeStepContext<'quarantine-policy'>,
+): Promise<KubeOutcome<'quarantine-policy'>> {
+  const { pod, objectName } = ctx.step.inputs;
   const wanted = quarantinePolicy(objectName, ctx.incident, ctx.kase.forensicCidrs, ctx.kase.forensicPorts);
   const result = await ensureObject(ctx, networkPoliciesPath(pod.namespace), wanted);
   return { outputs: { networkPolicy: objectName, created: result === 'created' } };
@@ -104,8 +108,10 @@ export async function runQuarantinePolicy(ctx: StepContext): Promise<StepOutcome
  * selectors that hold the pod — its controller's and the Services' — so the controller starts a
  * replacement and the pod leaves the endpoints, while the policy still selects it.
  */
-export async function runQuarantineLabels(ctx: StepContext): Promise<StepOutcome> {
-  const { pod, objectName } = ctx.step.inputs as unknown as PodStepInputs;
+export async function runQuarantineLabels(
+  ctx: KubeStepContext<'quarantine-labels'>,
+): Promise<KubeOutcome<'quarantine-labels'>> {
+  const { pod, objectName } = ctx.step.inputs;
   const client = kubeClientFor(ctx);
   if (!(await getObject(client, `${networkPoliciesPath(pod.namespace)}/${objectName}`))) {
     throw new RemoteError(
@@ -113,18 +119,19 @@ export async function runQuarantineLabels(ctx: StepContext): Promise<StepOutcome
       false,
     );
   }
-  const original: Record<string, string> = (await livePod(client, pod)).metadata.labels ?? {};
+  const original = (await livePod(client, pod)).metadata?.labels ?? {};
   const marked = await patchPodMetadata(ctx, pod, 'labels', original, quarantineLabels(ctx.incident, pod));
   const labels = { ...original, ...quarantineLabels(ctx.incident, pod) };
   // Services are read again: one created since planning must not keep the pod in its endpoints.
-  const services = ((await client.send('GET', servicesPath(pod.namespace))).body?.items ?? []) as any[];
-  const holding = [
-    ...pod.holdingSelectors
-      .filter((h) => !h.source.startsWith('Service '))
-      .map((h) => ({ source: h.source, selector: h.selector as LabelSelector })),
-    ...services
-      .filter((s) => s.spec?.selector && Object.keys(s.spec.selector).length)
-      .map((s) => ({ source: `Service ${s.metadata.name}`, selector: { matchLabels: s.spec.selector } })),
+  const services = (await client.send<KubeList<V1Service>>('GET', servicesPath(pod.namespace))).body?.items ?? [];
+  const holding: { source: string; selector: LabelSelector }[] = [
+    ...pod.holdingSelectors.filter((h) => !h.source.startsWith('Service ')),
+    ...services.flatMap((s) => {
+      const selector = s.spec?.selector;
+      return selector && Object.keys(selector).length
+        ? [{ source: `Service ${s.metadata?.name}`, selector: { matchLabels: selector } }]
+        : [];
+    }),
     // A Service a responder made to reach the quarantined pod selects our label: it is meant to hold it.
   ].filter((h) => selects(h.selector, labels) && !Object.hasOwn(h.selector.matchLabels ?? {}, QUARANTINE_LABEL));
   const { patch: detach, unbreakable } = detachingLabelPatch(labels, holding);
@@ -143,21 +150,23 @@ export async function runQuarantineLabels(ctx: StepContext): Promise<StepOutcome
 }
 
 /** 3. Eviction protection: the pod's own PDB (integer minAvailable), then the autoscalers' do-not-evict annotations. */
-export async function runEvictionProtection(ctx: StepContext): Promise<StepOutcome> {
-  const { pod, objectName } = ctx.step.inputs as unknown as PodStepInputs;
+export async function runEvictionProtection(
+  ctx: KubeStepContext<'eviction-protection'>,
+): Promise<KubeOutcome<'eviction-protection'>> {
+  const { pod, objectName } = ctx.step.inputs;
   const result = await ensureObject(ctx, pdbsPath(pod.namespace), quarantinePdb(objectName, ctx.incident, pod));
   const live = await livePod(kubeClientFor(ctx), pod);
-  const annotated = await patchPodMetadata(ctx, pod, 'annotations', live.metadata.annotations ?? {}, {
+  const annotated = await patchPodMetadata(ctx, pod, 'annotations', live.metadata?.annotations ?? {}, {
     ...EVICTION_ANNOTATIONS,
   });
   return { outputs: { podDisruptionBudget: objectName, created: result === 'created', annotations: annotated } };
 }
 
 /** 4. Cordon the node: `spec.unschedulable` and a label saying why. Never a NoExecute taint, never a drain. */
-export async function runCordon(ctx: StepContext): Promise<StepOutcome> {
-  const { node } = ctx.step.inputs as unknown as { node: NodeFacts };
+export async function runCordon(ctx: KubeStepContext<'cordon'>): Promise<KubeOutcome<'cordon'>> {
+  const { node } = ctx.step.inputs;
   const client = kubeClientFor(ctx);
-  const live = await getObject(client, nodePath(node.name));
+  const live = await getObject<V1Node>(client, nodePath(node.name));
   if (!live) throw new RemoteError(`node ${node.name} no longer exists`, false);
   const body: { spec?: { unschedulable: true }; metadata?: { labels: Record<string, string> } } = {};
   if (!live.spec?.unschedulable) {
@@ -170,7 +179,7 @@ export async function runCordon(ctx: StepContext): Promise<StepOutcome> {
     });
     body.spec = { unschedulable: true };
   }
-  const label = live.metadata.labels?.[CORDON_LABEL];
+  const label = live.metadata?.labels?.[CORDON_LABEL];
   if (label !== ctx.incident) {
     await ctx.recordChange({
       resource: `node:${node.name}`,

@@ -116,21 +116,25 @@ export async function waitForPermission(
   const [resource, subresource] = grant.resource.split('/');
   const deadline = Date.now() + RBAC_PROPAGATION_TIMEOUT_MS;
   for (;;) {
-    const res = await client.send('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', {
-      body: {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SelfSubjectAccessReview',
-        spec: {
-          resourceAttributes: {
-            group: grant.group,
-            resource,
-            ...(subresource ? { subresource } : {}),
-            verb: grant.verb,
-            namespace: 'default',
+    const res = await client.send<{ status?: { allowed?: boolean } }>(
+      'POST',
+      '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+      {
+        body: {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SelfSubjectAccessReview',
+          spec: {
+            resourceAttributes: {
+              group: grant.group,
+              resource,
+              ...(subresource ? { subresource } : {}),
+              verb: grant.verb,
+              namespace: 'default',
+            },
           },
         },
       },
-    });
+    );
     if (res.body?.status?.allowed === allowed) return;
     if (Date.now() > deadline)
       throw new Error(`RBAC did not settle: ${grant.verb} ${grant.group}/${grant.resource} still ${!allowed}`);
