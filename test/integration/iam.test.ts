@@ -368,3 +368,62 @@ describe('iam provider: dry run', () => {
     expect(checks.find((c) => c.action === 'iam:GetRole')).toMatchObject({ allowed: true });
   });
 });
+
+describe('iam provider: dry run where IAM can simulate (moto cannot: the answer is injected)', () => {
+  it('a change the caller may not make fails the dry run, naming the action and the policy file', async () => {
+    const s = suffix();
+    const raw = iam();
+    const role = `sim-${s}`;
+    await raw.send(new CreateRoleCommand({ RoleName: role, AssumeRolePolicyDocument: JSON.stringify(TRUST_EC2) }));
+    await raw.send(new CreateUserCommand({ UserName: `responder-${s}` }));
+    const key = (await raw.send(new CreateAccessKeyCommand({ UserName: `responder-${s}` }))).AccessKey!;
+    const iamClients = createIamClients({
+      ...config(),
+      credentials: { accessKeyId: key.AccessKeyId!, secretAccessKey: key.SecretAccessKey! },
+    });
+    const asked: Record<string, unknown>[] = [];
+    iamClients.iam.middlewareStack.add(
+      ((next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+        async (args: { input: Record<string, unknown> }) => {
+          if (context.commandName !== 'SimulatePrincipalPolicyCommand') return next(args);
+          asked.push(args.input);
+          const names = args.input.ActionNames as string[];
+          return {
+            output: {
+              EvaluationResults: names.map((n) => ({
+                EvalActionName: n,
+                EvalDecision: n === 'iam:AttachRolePolicy' ? 'implicitDeny' : 'allowed',
+              })),
+              $metadata: {},
+            },
+          };
+        }) as never,
+      { step: 'initialize', name: 'answerSimulation' } as never,
+    );
+    const env = motoEnv();
+    const dir = mkdtempSync(join(tmpdir(), 'hf-iams-'));
+    const clients = { iam: iamClients };
+    const plan = await planCapture(
+      { incident: testIncident('IAMS'), store: join(dir, 'es'), targets: { iam: { roles: [role] } } },
+      { providers, env, clients },
+    );
+    const outcome = await executePlan(plan, { providers, env, clients, stateDir: dir, dryRun: true });
+    expect(outcome.status).toBe('failed');
+    // The caller is simulated as the IAM user its keys belong to, with the policy ARN as request context.
+    expect(asked[1]).toMatchObject({
+      PolicySourceArn: `arn:aws:iam::123456789012:user/responder-${s}`,
+      ActionNames: ['iam:AttachRolePolicy'],
+      ContextEntries: [expect.objectContaining({ ContextKeyName: 'iam:PolicyARN' })],
+    });
+    const checks = outcome.preflight!.flatMap((r) => r.checks);
+    expect(checks.filter((c) => c.allowed === false)).toEqual([
+      expect.objectContaining({
+        action: 'iam:AttachRolePolicy',
+        policyFile: 'policies/aws/iam.json',
+        detail: expect.stringContaining('implicitDeny'),
+      }),
+    ]);
+    expect(checks.find((c) => c.action === 'iam:CreatePolicy')).toMatchObject({ allowed: true });
+    expect(await attached(role)).toEqual([]);
+  });
+});
