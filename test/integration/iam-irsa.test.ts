@@ -32,6 +32,7 @@ const config = () => ({
   maxAttempts: 1,
   credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
   customUserAgent: userAgent(),
+  requestHandler: { connectionTimeout: 5_000, socketTimeout: 30_000 },
 });
 /** Bound to capture-role.yaml and irsa-role.yaml; and one bound to capture-role.yaml alone. */
 let withIrsa: string;

@@ -35,6 +35,7 @@ describe('policies/aws/iam.json', () => {
       region: 'us-east-1',
       endpoint: inject('motoEndpoint'),
       maxAttempts: 1,
+      requestHandler: { connectionTimeout: 5_000, socketTimeout: 30_000 },
       customUserAgent: userAgent(),
     };
     const raw = new IAMClient({ ...base, credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });

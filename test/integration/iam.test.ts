@@ -44,6 +44,7 @@ const config = () => ({
   maxAttempts: 1,
   credentials: creds,
   customUserAgent: userAgent(),
+  requestHandler: { connectionTimeout: 5_000, socketTimeout: 30_000 },
 });
 /** The test's own hands on IAM and EC2 (set-up and "by hand" changes; unguarded on purpose). */
 const iam = () => new IAMClient(config());
