@@ -15,7 +15,8 @@ function ipv4ToInt(ip: string): number {
 export function forensicCidrProblem(cidr: string): string | undefined {
   const match = /^([^/]+)\/(\d{1,3})$/.exec(cidr.trim());
   if (!match) return `"${cidr}" is not a CIDR (expected e.g. 203.0.113.7/32)`;
-  const [, ip, prefixText] = match as unknown as [string, string, string];
+  // Both groups are required by the pattern, so a match always has them.
+  const [, ip = '', prefixText = ''] = match;
   const prefix = Number(prefixText);
   if (isIPv4(ip)) {
     if (prefix > 32) return `"${cidr}": an IPv4 prefix is at most /32`;

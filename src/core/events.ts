@@ -2,7 +2,7 @@
  * Typed capture events. Every state change is one event; the journal stores them, the CLI renders
  * them, and library callers subscribe with `onEvent`.
  */
-import type { ArtifactRecord, ChangeRecord, Json, JsonObject, PreflightResult } from './types.js';
+import type { ArtifactRecord, Case, ChangeRecord, Json, JsonObject, PreflightResult } from './types.js';
 
 interface Base {
   seq: number;
@@ -16,7 +16,7 @@ export type CaptureEventBody =
       type: 'capture.started';
       captureId: string;
       /** The validated case (no secrets: passwords are referenced by env name or file path). */
-      case: JsonObject;
+      case: Case;
       planDigest: string;
       operator: JsonObject;
       tool: JsonObject;

@@ -28,8 +28,8 @@ export type StoreSpec =
       allowUnlocked: boolean;
     };
 
-/** A validated capture request. Built only by `parseCase`. */
-export interface Case {
+/** A validated capture request. Built only by `parseCase`. Plain JSON: it is journaled and saved in plans. */
+export type Case = {
   incident: string;
   severity: Severity;
   approveContainment: boolean;
@@ -46,12 +46,12 @@ export interface Case {
   store: StoreSpec;
   /** Validated params per provider id (only providers with targets appear). */
   targets: Record<string, JsonObject>;
-}
+};
 
-export interface PortRange {
+export type PortRange = {
   from: number;
   to: number;
-}
+};
 
 /** One unit of work in a plan. Ids are deterministic so a re-run finds the same step. */
 export interface Step<Action extends string = string, Inputs extends JsonObject = JsonObject> {

@@ -37,7 +37,7 @@ export async function dryRun(
   emit({
     type: 'capture.started',
     captureId: 'dry-run',
-    case: plan.case as unknown as JsonObject,
+    case: plan.case,
     planDigest: plan.digest,
     operator: deps.operator,
     tool: toolInfo(),

@@ -174,7 +174,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     emit({
       type: 'capture.started',
       captureId,
-      case: plan.case as unknown as JsonObject,
+      case: plan.case,
       planDigest: plan.digest,
       operator,
       tool: toolInfo(),

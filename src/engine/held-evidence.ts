@@ -23,7 +23,8 @@ export function heldEvidenceChecker(
       const started = [...checkJournalChain(await readJournalFromStore(store, incident)).events]
         .reverse()
         .find((e) => e.type === 'capture.started');
-      const kase = (started?.type === 'capture.started' ? started.case : { incident }) as unknown as Case;
+      // A journal without its start names only the incident; checks then use the caller's own settings.
+      const kase = started?.type === 'capture.started' ? started.case : ({ incident } as Case);
       return { kase, clients: await providerClients(kase, env, options.clients ?? {}) };
     })());
   return async (artifact) => {

@@ -80,7 +80,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   try {
     const state = deriveJournalState(journal.events);
     const started = [...journal.events].reverse().find((e) => e.type === 'capture.started');
-    kase ??= started && started.type === 'capture.started' ? (started.case as unknown as Case) : undefined;
+    kase ??= started && started.type === 'capture.started' ? started.case : undefined;
     if (!kase) throw new BadInputError(`bad input: --incident ${options.incident}: the journal has no capture`);
     const ctx: ProviderContext = {
       incident: options.incident,

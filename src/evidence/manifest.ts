@@ -44,8 +44,11 @@ export interface SealInfo {
   copies: JournalCopyPin[];
 }
 
+/** What the fold reads of a step: a plan's steps, or a sealed manifest's when verify folds it again. */
+export type FoldedStep = { id: string; title: string; phase: string; target: string };
+
 /** Status of a capture: failures make it partial; held-back containment makes it awaiting approval. */
-export function captureStatus(steps: readonly Step[], events: readonly CaptureEvent[]): CaptureStatus {
+export function captureStatus(steps: readonly Pick<Step, 'id'>[], events: readonly CaptureEvent[]): CaptureStatus {
   const state = deriveJournalState(events);
   const statuses = steps.map((s) => state.steps.get(s.id)?.status);
   if (statuses.some((s) => s === 'failed' || s === 'skipped' || s === 'started' || s === undefined)) {
@@ -56,7 +59,7 @@ export function captureStatus(steps: readonly Step[], events: readonly CaptureEv
 }
 
 /** Fold the journal into a manifest (pure: the clock is passed in through `seal`). */
-export function foldManifest(steps: readonly Step[], events: readonly CaptureEvent[], seal: SealInfo): Manifest {
+export function foldManifest(steps: readonly FoldedStep[], events: readonly CaptureEvent[], seal: SealInfo): Manifest {
   const state = deriveJournalState(events);
   const failures: FailureRecord[] = [];
   const waiting: { stepId: string; detail: string }[] = [];

@@ -18,7 +18,7 @@ import { firstSigner, isSealLine, sealRef, signerFor, type SealRef } from './sea
 import { journalPrefix } from './store-keys.js';
 import { checkSignature, type SignatureRecord } from './signing.js';
 import { checkCustodyLog } from './custody.js';
-import type { ArtifactRecord, EvidenceStore, JsonObject, Step } from '../core/types.js';
+import type { ArtifactRecord, EvidenceStore, JsonObject } from '../core/types.js';
 
 export interface VerifyItem {
   kind: 'journal' | 'seal' | 'manifest' | 'release' | 'artifact' | 'signature' | 'custody';
@@ -295,14 +295,7 @@ function checkRecordContent(
   let same: boolean;
   if (ref.kind === 'manifest') {
     const manifest = record as Manifest;
-    const steps = (manifest.steps ?? []).map((s) => ({
-      ...s,
-      provider: '',
-      action: '',
-      inputs: {},
-      dependsOn: [],
-    })) as unknown as Step[];
-    const refolded = foldManifest(steps, before, {
+    const refolded = foldManifest(manifest.steps ?? [], before, {
       store: manifest.store,
       journalKey: journal?.key ?? '',
       journalHead: journal?.head ?? '',
