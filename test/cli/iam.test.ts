@@ -1,9 +1,12 @@
 /** Credential containment through the CLI against moto's IAM: capture, sitrep, dry run, release. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import {
+  AddRoleToInstanceProfileCommand,
   CreateAccessKeyCommand,
+  CreateInstanceProfileCommand,
   CreateRoleCommand,
   CreateUserCommand,
   IAMClient,
@@ -111,5 +114,65 @@ describe('IAM containment through the CLI (moto)', () => {
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('--iam-user nobody-here: no such user');
     expect(res.stderr).toContain('--iam-role no-such-role: no such role');
+  });
+
+  it('--revoke-role-sessions plans the revocation of an instance profile role at medium severity, naming the blast radius', async () => {
+    const s = Math.random().toString(16).slice(2, 8);
+    const roleName = `app-${s}`;
+    await iam.send(
+      new CreateRoleCommand({
+        RoleName: roleName,
+        AssumeRolePolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        }),
+      }),
+    );
+    const profile = (await iam.send(new CreateInstanceProfileCommand({ InstanceProfileName: roleName })))
+      .InstanceProfile!;
+    await iam.send(new AddRoleToInstanceProfileCommand({ InstanceProfileName: roleName, RoleName: roleName }));
+    const ec2 = new EC2Client({
+      endpoint: inject('motoEndpoint'),
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const image = (await ec2.send(new DescribeImagesCommand({ MaxResults: 5 }))).Images?.[0]?.ImageId ?? 'ami-12c6146b';
+    const launch = async () =>
+      (
+        await ec2.send(
+          new RunInstancesCommand({
+            ImageId: image,
+            InstanceType: 't3.micro',
+            MinCount: 1,
+            MaxCount: 1,
+            IamInstanceProfile: { Arn: profile.Arn! },
+          }),
+        )
+      ).Instances![0]!.InstanceId!;
+    const [suspect, neighbour] = [await launch(), await launch()];
+    const cwd = mkdtempSync(join(tmpdir(), 'hf-cli-iam-'));
+    const base = [
+      'plan',
+      '--incident',
+      testIncident('CIAMP'),
+      '--instance',
+      suspect,
+      '--severity',
+      'medium',
+      '--store',
+      'es',
+    ];
+    const steps = (file: string) =>
+      (JSON.parse(readFileSync(join(cwd, file), 'utf8')) as { steps: { id: string; title: string }[] }).steps;
+
+    const without = await runCli([...base, '--out', 'plain.json'], { cwd, env: motoEnv() });
+    expect(without.code).toBe(0);
+    expect(steps('plain.json').filter((st) => st.id.startsWith('iam:'))).toEqual([]);
+    expect(without.stderr).toContain(`${suspect} runs with instance profile ${roleName}`);
+
+    const asked = await runCli([...base, '--revoke-role-sessions', '--out', 'asked.json'], { cwd, env: motoEnv() });
+    expect(asked.code).toBe(0);
+    const revoke = steps('asked.json').find((st) => st.id === `iam:revoke-sessions/role/${roleName}`);
+    expect(revoke?.title).toContain(`also cuts instances ${neighbour}`);
   });
 });
