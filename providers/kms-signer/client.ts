@@ -16,7 +16,8 @@ export async function kmsPublicKeyDer(client: KMSClient, KeyId: string): Promise
 }
 
 /**
- * ECDSA P-256 signature over `message`. The message is the 32-byte manifest digest sent as RAW, so
+ * ECDSA P-256 signature over `message`. The message is the 32-byte SHA-256 of the signed text (see
+ * docs/evidence-format.md, "Signatures") sent as RAW, so
  * KMS signs SHA-256(digest); any ECDSA verifier checks it with the stored public key. (MessageType
  * DIGEST would sign the digest directly, but emulators disagree on it; RAW is unambiguous.)
  */

@@ -23,6 +23,11 @@ function venvDir(): string {
   return join(cacheDir(), `moto-${MOTO_VERSION}`);
 }
 
+/** The Python of moto's venv: the conformance tests use the `cryptography` and `jsonschema` moto[server] brings. */
+export function motoPython(): string {
+  return join(venvDir(), 'bin', 'python');
+}
+
 /** Path of the moto_server executable, installing it into the cache venv when missing. */
 export async function ensureMoto(log: (line: string) => void = () => {}): Promise<string> {
   const bin = join(venvDir(), 'bin', 'moto_server');

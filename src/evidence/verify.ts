@@ -105,7 +105,7 @@ export async function verifyEvidence(
     const tail = events.slice(lastSeal + 1);
     journalProblems.push({
       id: newest.key,
-      detail: `unsealed tail: lines ${lastSeal + 2}–${events.length} (${[...new Set(tail.map((e) => e.type))].join(', ')}) follow the last seal (line ${lastSeal + 1}) and are covered by no seal — appended after sealing, or a run that stopped before its seal (run it again to seal)`,
+      detail: `unsealed tail: ${tail.length === 1 ? `line ${events.length}` : `lines ${lastSeal + 2}–${events.length}`} (${[...new Set(tail.map((e) => e.type))].join(', ')}) follow the last seal (line ${lastSeal + 1}) and are covered by no seal — appended after sealing, or a run that stopped before its seal (run it again to seal)`,
     });
   } else if (sealRef(events[lastSeal] as SealLineT).journalKey !== newest.key) {
     journalProblems.push({

@@ -1,0 +1,436 @@
+#!/usr/bin/env python3
+"""An independent verifier of a holdfast evidence folder, written from docs/evidence-format.md alone.
+
+Usage: verify_evidence.py FOLDER INCIDENT [--public-key PEM] [--require-signature] [--json]
+Exit: 0 nothing failed, 5 something failed (each failure printed), 2 no journal for the incident.
+
+Standard library, plus `cryptography` (from PyPI) for Ed25519 and ECDSA P-256 signatures.
+It checks a downloaded folder (the current version of every object), so it cannot see S3 versions;
+platform-held evidence (snapshots) is reported "not checked (offline)".
+"""
+import base64
+import hashlib
+import json
+import os
+import sys
+
+ZERO = "0" * 64
+SEAL_TYPES = ("capture.sealed", "release.sealed")
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- RFC 8785 canonical JSON (section "Words") ---------------------------------------------------
+
+def _number(n):
+    if isinstance(n, bool):
+        return "true" if n else "false"
+    if isinstance(n, int):
+        return str(n)
+    if n.is_integer() and abs(n) < 1e21:
+        return str(int(n))
+    text = repr(n)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        sign = "-" if exponent.startswith("-") else "+"
+        text = f"{mantissa}e{sign}{int(exponent.lstrip('+-'))}"
+    return text
+
+
+def canonical(value):
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, (int, float)):
+        return _number(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(v) for v in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value.keys(), key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canonical(value[k]) for k in keys) + "}"
+    raise ValueError(f"not JSON: {value!r}")
+
+
+# --- reading the folder ----------------------------------------------------------------------------
+
+class Store:
+    def __init__(self, root):
+        self.root = os.path.abspath(root)
+
+    def path(self, key):
+        return os.path.join(self.root, *key.split("/"))
+
+    def read(self, key):
+        with open(self.path(key), "rb") as f:
+            return f.read()
+
+    def exists(self, key):
+        return os.path.isfile(self.path(key))
+
+    def list(self, prefix):
+        base = self.path(prefix)
+        if not os.path.isdir(base):
+            return []
+        out = []
+        for dirpath, _, files in os.walk(base):
+            for name in files:
+                rel = os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/")
+                out.append(rel)
+        return sorted(out)
+
+
+class Report:
+    def __init__(self):
+        self.items = []
+
+    def add(self, ok, kind, key, detail, status=None):
+        self.items.append({"status": status or ("ok" if ok else "failed"), "kind": kind, "id": key, "detail": detail})
+
+    @property
+    def failed(self):
+        return [i for i in self.items if i["status"] == "failed"]
+
+
+# --- section 2: the chain --------------------------------------------------------------------------
+
+def check_chain(data):
+    problems, events = [], []
+    text = data.decode("utf-8")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    else:
+        problems.append("the copy does not end with a newline")
+    prev = ZERO
+    for n, line in enumerate(lines, start=1):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            problems.append(f"line {n}: not JSON")
+            prev = sha256(line.encode())
+            continue
+        if event.get("prev") != prev:
+            problems.append(f"line {n}: prev does not match line {n - 1}")
+        if event.get("seq") != n:
+            problems.append(f"line {n}: seq {event.get('seq')}, expected {n}")
+        if canonical(event) != line:
+            problems.append(f"line {n}: not canonical JSON")
+        events.append(event)
+        prev = sha256(line.encode())
+    return events, prev, problems
+
+
+# --- section 7: signatures -------------------------------------------------------------------------
+
+def signed_message(kind, incident, digest, key_id):
+    return f"holdfast-signature-v2\nkind={kind}\nincident={incident}\nsha256={digest}\nsigner={key_id}\n".encode()
+
+
+def check_signature(record, kind, incident, digest, run_signer, pinned_pem):
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    if record.get("schema") != "holdfast/signature@2":
+        return f"signature schema {record.get('schema')!r}"
+    if record.get("kind") != kind or record.get("incident") != incident or record.get("recordSha256") != digest:
+        return "signature is for another record"
+    try:
+        key = serialization.load_pem_public_key(record["publicKey"].encode())
+    except Exception as error:  # noqa: BLE001 - any unreadable key is a failure
+        return f"public key unreadable: {error}"
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    fingerprint = sha256(der)
+    if pinned_pem is not None:
+        pinned = serialization.load_pem_public_key(pinned_pem.encode()).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if sha256(pinned) != fingerprint:
+            return "signed by a key other than the pinned one"
+    if run_signer is None:
+        return "signed, but the journal records no signer for this run"
+    if run_signer.get("publicKeyFingerprint") != fingerprint or run_signer.get("keyId") != record.get("keyId"):
+        return f"signed by {record.get('keyId')}, the journal records {run_signer.get('keyId')}"
+    signed = hashlib.sha256(signed_message(kind, incident, digest, record["keyId"])).digest()
+    signature = base64.b64decode(record["signature"])
+    try:
+        if record["algorithm"] == "ed25519" and isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, signed)
+        elif record["algorithm"] == "ecdsa-p256-sha256" and isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, signed, ec.ECDSA(hashes.SHA256()))
+        else:
+            return f"algorithm {record.get('algorithm')} does not match the key"
+    except InvalidSignature:
+        return "signature does not verify"
+    return None
+
+
+# --- sections 5 and 6: folds -----------------------------------------------------------------------
+
+def fold_manifest(events, plan_steps):
+    artifacts, changes, steps, limitations = {}, {}, {}, []
+    starts = [e for e in events if e["type"] == "capture.started"]
+    for e in events:
+        t = e["type"]
+        if t == "artifact.recorded":
+            artifacts.pop(e["artifact"]["id"], None)
+            artifacts[e["artifact"]["id"]] = e["artifact"]
+        elif t == "change.recorded":
+            changes.pop(e["change"]["id"], None)
+            changes[e["change"]["id"]] = e["change"]
+        elif t == "capture.limitation":
+            if e["message"] not in limitations:
+                limitations.append(e["message"])
+        elif t in ("step.started", "step.done", "step.failed", "step.skipped"):
+            s = steps.setdefault(e["stepId"], {"status": "started"})
+            if t == "step.started":
+                s["status"] = "started"
+            elif t == "step.done":
+                s.update(status="done", limitations=e["limitations"], failure=None)
+            elif t == "step.failed":
+                s.update(status="failed", failure={k: e[k] for k in ("stepId", "code", "message", "retryable")})
+            elif s["status"] != "done":
+                s.update(status="waiting" if e["reason"] == "awaits-approval" else "skipped", detail=e["detail"])
+    for s in steps.values():
+        for text in s.get("limitations") or []:
+            if text not in limitations:
+                limitations.append(text)
+    ids = [p["id"] for p in plan_steps]
+    failures, waiting = [], []
+    for sid in ids:
+        s = steps.get(sid)
+        if s is None or s["status"] == "started":
+            failures.append({"stepId": sid, "code": "NOT_RUN", "message": "step did not finish (interrupted)"})
+        elif s["status"] == "failed" and s.get("failure"):
+            failures.append(s["failure"])
+        elif s["status"] == "skipped":
+            failures.append({"stepId": sid, "code": "SKIPPED", "message": s.get("detail") or "skipped"})
+        elif s["status"] == "waiting":
+            waiting.append({"stepId": sid, "detail": s.get("detail") or "awaits approval"})
+    statuses = [steps[sid]["status"] if sid in steps else None for sid in ids]
+    if any(st in ("failed", "skipped", "started", None) for st in statuses):
+        status = "failed" if all(st != "done" for st in statuses) else "partial"
+    elif "waiting" in statuses:
+        status = "awaiting-approval"
+    else:
+        status = "complete"
+    return {
+        "incident": events[0]["incident"] if events else "",
+        "captureId": starts[0]["captureId"] if starts else "",
+        "planDigest": starts[-1]["planDigest"] if starts else "",
+        "operator": starts[-1]["operator"] if starts else {},
+        "tool": starts[-1]["tool"] if starts else {},
+        "startedAt": events[0]["at"] if events else None,
+        "status": status,
+        "steps": [steps[sid]["status"] if sid in steps else "not-run" for sid in ids],
+        "artifacts": [a for a in artifacts.values() if a["stepId"] in ids],
+        "changes": list(changes.values()),
+        "failures": failures,
+        "waiting": waiting,
+        "limitations": limitations,
+    }
+
+
+def fold_release(events, since, incident, ended_at):
+    segment = events[since:]
+    record = {"schema": "holdfast/release-record@1", "incident": incident,
+              "startedAt": segment[0]["at"] if segment else ended_at, "endedAt": ended_at,
+              "restored": [], "left": [], "failed": []}
+    for e in segment:
+        if e["type"] == "change.released":
+            if e["restored"]:
+                record["restored"].append(e["changeId"])
+            else:
+                record["left"].append({"changeId": e["changeId"], "note": e.get("note", "")})
+        elif e["type"] == "release.failed":
+            record["failed"].append({k: e[k] for k in ("changeId", "code", "message")})
+    return record
+
+
+# --- section 9: the algorithm ----------------------------------------------------------------------
+
+def verify(store, incident, pinned_pem=None, require_signature=False):
+    report = Report()
+    keys = [k for k in store.list(f"{incident}/journal/") if k.endswith(".ndjson")]
+    if not keys:
+        return None
+    copies = {k: store.read(k) for k in keys}
+    newest_key = max(keys, key=lambda k: len(copies[k]))
+    newest = copies[newest_key]
+    events, head, problems = check_chain(newest)
+    for p in problems:
+        report.add(False, "journal", newest_key, p)
+    for key, data in copies.items():
+        if not newest.startswith(data):
+            report.add(False, "journal", key, "copy is not a beginning of the newest copy")
+
+    seals = [i for i, e in enumerate(events) if e.get("type") in SEAL_TYPES]
+    if not seals:
+        report.add(False, "seal", newest_key, "no seal")
+    elif seals[-1] != len(events) - 1:
+        tail = events[seals[-1] + 1:]
+        report.add(False, "journal", newest_key,
+                   f"unsealed tail: lines {seals[-1] + 2}-{len(events)} ({', '.join(sorted({e['type'] for e in tail}))})")
+    elif events[seals[-1]]["journalKey"] != newest_key:
+        report.add(False, "journal", newest_key, "the newest copy is not the one the last seal names")
+
+    first_signer = next(((i, e["signer"]) for i, e in enumerate(events)
+                         if e.get("type") in ("capture.started", "release.started") and e.get("signer")), None)
+    pins, manifest = {}, None
+    for n, p in enumerate(seals):
+        line = events[p]
+        kind = "manifest" if line["type"] == "capture.sealed" else "release"
+        record_key = line["manifestKey"] if kind == "manifest" else line["recordKey"]
+        digest_sealed = line["manifestSha256"] if kind == "manifest" else line["recordSha256"]
+        if not store.exists(record_key):
+            report.add(False, "seal", record_key, "record missing")
+            continue
+        data = store.read(record_key)
+        digest = sha256(data)
+        report.add(digest == digest_sealed, "seal", record_key,
+                   "digest matches" if digest == digest_sealed else f"digest {digest} differs from sealed {digest_sealed}")
+        # signatures (section 7)
+        run_signer = None
+        for e in reversed(events[:p]):
+            if e["type"] in ("capture.started", "release.started"):
+                run_signer = e.get("signer")
+                break
+        must = first_signer is not None and first_signer[0] < p
+        sig_key = line.get("signatureKey")
+        if not sig_key:
+            ok = not (must or run_signer or require_signature or pinned_pem)
+            report.add(ok, "signature", record_key, "not signed" if ok else "not signed, but a signature is required")
+        elif not store.exists(sig_key):
+            report.add(False, "signature", sig_key, "signature record missing")
+        elif must and (run_signer or {}).get("publicKeyFingerprint") != first_signer[1]["publicKeyFingerprint"]:
+            report.add(False, "signature", sig_key, "run signer differs from the incident's first signer")
+        else:
+            try:
+                sig = json.loads(store.read(sig_key))
+                problem = check_signature(sig, kind, incident, digest, run_signer, pinned_pem)
+            except (ValueError, KeyError) as error:
+                problem = f"signature record unreadable: {error}"
+            report.add(problem is None, "signature", sig_key, problem or "valid")
+        # content (sections 5, 6)
+        try:
+            record = json.loads(data)
+        except ValueError:
+            report.add(False, kind, record_key, "not JSON")
+            continue
+        before = events[:p]
+        j = record.get("journal") or {}
+        covered = j.get("head") == line["prev"] and j.get("events") == p and j.get("key") == line["journalKey"]
+        if kind == "manifest":
+            folded = fold_manifest(before, record.get("steps") or [])
+            got = {k: record.get(k) for k in folded if k != "steps"}
+            got["steps"] = [s.get("status") for s in record.get("steps") or []]
+            same = got == folded and record.get("schema") == "holdfast/manifest@1"
+            manifest = record if same and covered else None
+        else:
+            since = seals[n - 1] + 1 if n > 0 else 0
+            folded = fold_release(before, since, incident, record.get("endedAt"))
+            got = {k: record.get(k) for k in folded}
+            same = got == folded
+        differs = [k for k in folded if got.get(k) != folded[k]]
+        report.add(same and covered, kind, record_key,
+                   "matches the journal" if same and covered
+                   else f"differs from the journal ({', '.join(differs) or 'journal coverage'})")
+        for pin in j.get("copies") or []:
+            pins[pin["key"]] = pin
+
+    for key, pin in pins.items():
+        if not store.exists(key):
+            report.add(False, "journal", key, "pinned copy missing")
+            continue
+        data = store.read(key)
+        if sha256(data) != pin["sha256"] or len(data) != pin["size"]:
+            report.add(False, "journal", key, "pinned copy differs from its pin")
+        elif not newest.startswith(data):
+            report.add(False, "journal", key, "pinned copy is not a beginning of the newest copy")
+
+    for artifact in (manifest or {}).get("artifacts", []):
+        key = (artifact.get("location") or {}).get("key")
+        if not key:
+            report.add(False, "artifact", artifact["id"], "held by the platform: not checked (offline)", "not-checked")
+            continue
+        if not store.exists(key):
+            report.add(False, "artifact", artifact["id"], f"{key} missing")
+            continue
+        h, size = hashlib.sha256(), 0
+        with open(store.path(key), "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+                size += len(chunk)
+        ok = h.hexdigest() == artifact.get("sha256") and size == artifact.get("size")
+        report.add(ok, "artifact", artifact["id"], "bytes match" if ok else f"sha256 {h.hexdigest()} ({size} bytes) differs")
+
+    check_custody(store, incident, first_signer[1] if first_signer else None, report)
+    if not report.failed and not [i for i in report.items if i["kind"] == "journal"]:
+        report.add(True, "journal", newest_key, f"{len(events)} events, chain intact, every event sealed")
+    return report
+
+
+def check_custody(store, incident, signer, report):
+    keys = [k for k in store.list(f"{incident}/custody/") if k.endswith(".json") and not k.endswith(".sig.json")]
+    prev = ZERO
+    for n, key in enumerate(keys, start=1):
+        data = store.read(key)
+        try:
+            entry = json.loads(data)
+        except ValueError:
+            report.add(False, "custody", key, "not JSON")
+            return
+        problem = None
+        if (canonical(entry) + "\n").encode() != data:
+            problem = "not canonical JSON"
+        elif entry.get("seq") != n:
+            problem = f"seq {entry.get('seq')}, expected {n}"
+        elif entry.get("prev") != prev:
+            problem = "prev does not match the previous entry"
+        elif store.exists(key + ".sig.json"):
+            sig = json.loads(store.read(key + ".sig.json"))
+            run_signer = signer if entry.get("action") == "release" else {
+                "keyId": sig.get("keyId"), "publicKeyFingerprint": sig.get("publicKeyFingerprint")}
+            problem = check_signature(sig, "custody", incident, sha256(data), run_signer, None)
+        elif entry.get("action") == "release" and signer:
+            problem = "release entry not signed"
+        if problem:
+            report.add(False, "custody", key, problem)
+            return
+        prev = sha256(data)
+    if keys:
+        report.add(True, "custody", f"{incident}/custody/", f"{len(keys)} entries, chain intact")
+
+
+def main(argv):
+    args = [a for a in argv if not a.startswith("--")]
+    pinned = None
+    if "--public-key" in argv:
+        path = argv[argv.index("--public-key") + 1]
+        args.remove(path)
+        with open(path) as f:
+            pinned = f.read()
+    if len(args) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    report = verify(Store(args[0]), args[1], pinned, "--require-signature" in argv)
+    if report is None:
+        print(f"no journal for {args[1]} in {args[0]}", file=sys.stderr)
+        return 2
+    if "--json" in argv:
+        print(json.dumps({"ok": not report.failed, "items": report.items}))
+    for item in report.items:
+        mark = {"ok": "ok  ", "failed": "FAIL", "not-checked": "n/c "}[item["status"]]
+        print(f"{mark} {item['kind']:9} {item['id']}  {item['detail']}", file=sys.stderr)
+    return 5 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
