@@ -44,8 +44,11 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { AwsClientConfig } from '../../src/aws/config.js';
 import { guardAwsClient } from '../../src/core/guard.js';
+import { pacingMiddleware, type RateLimiter } from '../../src/aws/rate-limit.js';
 import { ec2SecurityGroupApi } from '../../src/aws/security-groups.js';
 import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
+
+export type { Instance, NetworkInterface, Snapshot, Volume };
 
 /** The guarded SDK clients the EC2 provider uses. */
 export interface Ec2Clients {
@@ -54,10 +57,20 @@ export interface Ec2Clients {
   elb: ElasticLoadBalancingV2Client;
 }
 
-/** Guarded clients for one region. */
-export function createEc2Clients(config: AwsClientConfig): Ec2Clients {
+/**
+ * Guarded clients for one region. With a rate limiter, every EC2 attempt waits for its API's token
+ * and the SDK retries throttles adaptively (it slows its own sending rate when AWS pushes back).
+ */
+export function createEc2Clients(config: AwsClientConfig, limiter?: RateLimiter): Ec2Clients {
+  const ec2 = new EC2Client({ ...(config as EC2ClientConfig), ...(limiter ? { retryMode: 'adaptive' } : {}) });
+  if (limiter)
+    ec2.middlewareStack.add(pacingMiddleware(limiter) as never, {
+      step: 'finalizeRequest',
+      priority: 'low',
+      name: 'holdfastPacing',
+    });
   return {
-    ec2: guardAwsClient(new EC2Client(config as EC2ClientConfig)),
+    ec2: guardAwsClient(ec2),
     autoscaling: guardAwsClient(new AutoScalingClient(config as AutoScalingClientConfig)),
     elb: guardAwsClient(new ElasticLoadBalancingV2Client(config as ElasticLoadBalancingV2ClientConfig)),
   };
@@ -272,6 +285,41 @@ export async function snapshotsByTags(c: Ec2Clients, tags: Record<string, string
     NextToken = res.NextToken;
   } while (NextToken);
   return out;
+}
+
+/** This incident's snapshots taken by any of `stepIds` (one filtered call per batch of steps). */
+export async function snapshotsOfSteps(c: Ec2Clients, incident: string, stepIds: string[]): Promise<Snapshot[]> {
+  const out: Snapshot[] = [];
+  let NextToken: string | undefined;
+  do {
+    const res = await c.ec2.send(
+      new DescribeSnapshotsCommand({
+        Filters: [
+          { Name: 'tag:holdfast:incident', Values: [incident] },
+          { Name: 'tag:holdfast:step', Values: stepIds },
+        ],
+        ...(NextToken ? { NextToken } : {}),
+      }),
+    );
+    out.push(...(res.Snapshots ?? []));
+    NextToken = res.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+/** Keep (or not) every listed volume when the instance terminates: one call for all of them. */
+export async function setDeleteOnTerminationAll(
+  c: Ec2Clients,
+  InstanceId: string,
+  devices: string[],
+  value: boolean,
+): Promise<void> {
+  await c.ec2.send(
+    new ModifyInstanceAttributeCommand({
+      InstanceId,
+      BlockDeviceMappings: devices.map((DeviceName) => ({ DeviceName, Ebs: { DeleteOnTermination: value } })),
+    }),
+  );
 }
 
 /** Snapshots by id (state and progress for settle). */

@@ -1,5 +1,6 @@
 /** The EC2 clients for a context: injected ones first (tests, library callers), else built once. */
-import { awsClientConfig } from '../../src/aws/config.js';
+import { awsClientConfig, resolveRegion } from '../../src/aws/config.js';
+import { ec2RateLimiter } from '../../src/aws/rate-limit.js';
 import { clientsFor } from '../../src/core/provider-kit.js';
 import type { ProviderContext } from '../../src/core/types.js';
 import { createEc2Clients, type Ec2Clients } from './client.js';
@@ -8,5 +9,7 @@ export { EC2_POLICY } from './facts.js';
 
 /** The EC2 clients for a context, injected or built once. */
 export function ec2ClientsFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env'>): Ec2Clients {
-  return clientsFor(ctx, 'ec2', () => createEc2Clients(awsClientConfig(ctx)));
+  return clientsFor(ctx, 'ec2', () =>
+    createEc2Clients(awsClientConfig(ctx), ec2RateLimiter(resolveRegion(ctx.kase.region, ctx.env), ctx.env)),
+  );
 }

@@ -1,34 +1,38 @@
 /** Collect: the instance's configuration and console output as hashed artifacts, and one crash-consistent snapshot set. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { InternalError } from '../../src/core/errors.js';
-import {
-  consoleOutput,
-  createInstanceSnapshots,
-  createTags,
-  describeEnisOf,
-  describeInstances,
-  describeVolumesOf,
-  instanceAttribute,
-  snapshotsByTags,
-} from './client.js';
+import { consoleOutput, createInstanceSnapshots, createTags, type OwnedInstance } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { ec2FleetFor } from './fleet.js';
 import type { Ec2Outcome, Ec2StepContext } from './steps.js';
 import { lockSnapshots } from './snapshot-lock.js';
 
 /** Full describe output (instance, interfaces with their groups, volumes, protection) and console output. */
 export async function runDescribe(ctx: Ec2StepContext<'describe'>): Promise<Ec2Outcome<'describe'>> {
   const c = ec2ClientsFor(ctx);
+  const fleet = ec2FleetFor(ctx);
   const { instanceId, region, facts } = ctx.step.inputs;
   const at = new Date().toISOString();
-  const [instance] = await describeInstances(c, { ids: [instanceId] });
   // What is attached now, not what the plan saw: this is the record release and forensics rely on.
-  const enis = await describeEnisOf(c, [instanceId]);
-  const volumes = await describeVolumesOf(c, [instanceId]);
-  const attributes = {
-    disableApiTermination: await instanceAttribute(c, instanceId, 'disableApiTermination'),
-    disableApiStop: await instanceAttribute(c, instanceId, 'disableApiStop'),
-    instanceInitiatedShutdownBehavior: await instanceAttribute(c, instanceId, 'instanceInitiatedShutdownBehavior'),
+  // Shared reads: the instance and its attributes as preserve read them (before it set anything,
+  // unless an earlier run did), interfaces and volumes batched across the fleet; each says when.
+  const [instanceRead, eniRead, volumeRead, attributeRead] = await Promise.all([
+    fleet.instance(instanceId),
+    fleet.enis(instanceId),
+    fleet.volumes(instanceId),
+    fleet.attributes(instanceId),
+  ]);
+  const instance = instanceRead.value as OwnedInstance | undefined;
+  const enis = eniRead.value;
+  const volumes = volumeRead.value;
+  const attributes = attributeRead.value;
+  const readAt = {
+    instance: instanceRead.readAt,
+    networkInterfaces: eniRead.readAt,
+    volumes: volumeRead.readAt,
+    attributes: attributeRead.readAt,
   };
+  const acquiredAt = Object.values(readAt).sort()[0] ?? at;
   const account = instance?.OwnerId ?? facts.accountId;
   const source = {
     instanceId,
@@ -40,11 +44,15 @@ export async function runDescribe(ctx: Ec2StepContext<'describe'>): Promise<Ec2O
       name: 'describe.json',
       type: 'ec2-describe',
       source,
-      acquiredAt: at,
-      method: { api: 'DescribeInstances+DescribeNetworkInterfaces+DescribeVolumes', consistency: 'read at acquiredAt' },
+      acquiredAt,
+      method: {
+        api: 'DescribeInstances+DescribeNetworkInterfaces+DescribeVolumes+DescribeInstanceAttribute',
+        consistency:
+          'each part read at its readAt (from acquiredAt on); attributes show what preservation set, the changes are in the manifest',
+      },
       contentType: 'application/json',
     },
-    `${JSON.stringify({ instance, networkInterfaces: enis, volumes, attributes }, null, 2)}\n`,
+    `${JSON.stringify({ instance, networkInterfaces: enis, volumes, attributes, readAt }, null, 2)}\n`,
   );
   const limitations: string[] = [];
   try {
@@ -92,9 +100,12 @@ export async function runSnapshot(ctx: Ec2StepContext<'snapshot'>): Promise<Ec2O
     'holdfast:instance': instanceId,
     'holdfast:do-not-delete': 'true',
   };
-  const find = () => snapshotsByTags(c, { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id });
-  let snapshots = await find();
+  const fleet = ec2FleetFor(ctx);
+  const find = () => fleet.snapshotsOfStep(ctx.step.id);
   const interrupted = (ctx.previous.intents as SnapshotIntent[]).filter((i) => i.create === 'ebs-snapshot-set').at(-1);
+  // After an interrupted request, look now (one filtered call for a batch of instances); otherwise
+  // the incident's snapshots as read once for the whole capture (no call per instance) are enough.
+  let snapshots = interrupted ? await find() : await fleet.snapshotsFoundAtStart(ctx.step.id);
   if (!snapshots.length && interrupted?.requestedAt) {
     const wait = Date.parse(interrupted.requestedAt) + SNAPSHOT_SPACING_MS - Date.now();
     if (wait > 0) {
@@ -129,17 +140,20 @@ export async function runSnapshot(ctx: Ec2StepContext<'snapshot'>): Promise<Ec2O
   }
   // One TagSpecifications applies to the whole set: the source volume is tagged per snapshot after.
   const limitations: string[] = [];
-  for (const s of snapshots) {
-    if (!s.VolumeId || s.Tags?.some((t) => t.Key === SOURCE_VOLUME_TAG)) continue;
-    const tagged = await tagSourceVolume(
-      () => createTags(c, [s.SnapshotId!], { [SOURCE_VOLUME_TAG]: s.VolumeId! }),
-      ctx.signal,
-    );
-    if (!tagged)
-      limitations.push(
-        `${s.SnapshotId} could not be tagged with its source volume ${s.VolumeId} (the snapshot records it as VolumeId)`,
+  // Each value differs, so one CreateTags per snapshot; sent together, not one after another.
+  await Promise.all(
+    snapshots.map(async (s) => {
+      if (!s.VolumeId || s.Tags?.some((t) => t.Key === SOURCE_VOLUME_TAG)) return;
+      const tagged = await tagSourceVolume(
+        () => createTags(c, [s.SnapshotId!], { [SOURCE_VOLUME_TAG]: s.VolumeId! }),
+        ctx.signal,
       );
-  }
+      if (!tagged)
+        limitations.push(
+          `${s.SnapshotId} could not be tagged with its source volume ${s.VolumeId} (the snapshot records it as VolumeId)`,
+        );
+    }),
+  );
   // Locked at once, while pending: the lock protects the evidence during the hours a set can take.
   const locked = lockDays
     ? await lockSnapshots(

@@ -1,8 +1,9 @@
 /** Contain: leave unmanaged target groups, find/create isolation groups per VPC, swap every ENI through convert to isolation. */
 import { RemoteError } from '../../src/core/errors.js';
 import { runIsolationGroupStep } from '../../src/aws/isolation-group.js';
-import { deregisterTarget, describeEnisOf, securityGroupApi, setEniGroups } from './client.js';
+import { deregisterTarget, securityGroupApi, setEniGroups } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { ec2FleetFor } from './fleet.js';
 import { ec2OutputOf, type Ec2Outcome, type Ec2StepContext } from './steps.js';
 
 /** Deregister the instance from target groups its Auto Scaling group does not manage, recording each. */
@@ -37,7 +38,8 @@ export async function runIsolate(ctx: Ec2StepContext<'isolate'>): Promise<Ec2Out
   const c = ec2ClientsFor(ctx);
   const { instanceId, enis: planned } = ctx.step.inputs;
   const limitations: string[] = [];
-  const attached = (await describeEnisOf(c, [instanceId])).sort(
+  // The interfaces as collect read them this run (batched, once): no re-read before the swap.
+  const attached = [...(await ec2FleetFor(ctx).enis(instanceId)).value].sort(
     (a, b) => (a.Attachment?.DeviceIndex ?? 0) - (b.Attachment?.DeviceIndex ?? 0),
   );
   for (const gone of planned.filter((p) => !attached.some((a) => a.NetworkInterfaceId === p.id))) {

@@ -1,25 +1,24 @@
 /** Preserve: tags, termination/stop protection, shutdown behaviour, DeleteOnTermination, Auto Scaling Standby. */
 import {
   autoScalingMembership,
-  createTags,
-  describeInstances,
   enterStandby,
-  instanceAttribute,
-  setDeleteOnTermination,
+  setDeleteOnTerminationAll,
   setInstanceAttribute,
   type InstanceAttributeName,
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { ec2FleetFor } from './fleet.js';
 import type { Ec2Outcome, Ec2StepContext } from './steps.js';
 
 /** Tags every resource of the instance so anyone (and a re-run) sees it is evidence. */
 export async function runTag(ctx: Ec2StepContext<'tag'>): Promise<Ec2Outcome<'tag'>> {
   const { resources } = ctx.step.inputs;
-  const tags = { 'holdfast:incident': ctx.incident, 'holdfast:step': ctx.step.id, 'holdfast:do-not-delete': 'true' };
+  // The same tags on every instance, so one CreateTags carries a whole batch of the fleet.
+  const tags = { 'holdfast:incident': ctx.incident, 'holdfast:do-not-delete': 'true' };
   // Write-ahead: the record is durable before the call is sent.
   for (const r of resources)
     await ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false });
-  await createTags(ec2ClientsFor(ctx), resources, tags);
+  await ec2FleetFor(ctx).tag(resources, tags);
   return { outputs: { tagged: resources } };
 }
 
@@ -29,17 +28,29 @@ const PROTECTION: [InstanceAttributeName, string | boolean][] = [
   ['instanceInitiatedShutdownBehavior', 'stop'],
 ];
 
-/** Sets each protection attribute that is not already set, recording what it was. */
+/**
+ * Sets each protection attribute that is not already set, recording what it was. The attributes and
+ * the instance are read once for the capture (collect's describe reuses them); every change is on
+ * disk before the writes go out together.
+ */
 export async function runProtect(ctx: Ec2StepContext<'protect'>): Promise<Ec2Outcome<'protect'>> {
   const c = ec2ClientsFor(ctx);
+  const fleet = ec2FleetFor(ctx);
   const { instanceId, stopProtectionBlocker } = ctx.step.inputs;
   const limitations: string[] = [];
+  // Read the instance's block devices now, not the plan: a volume may have been attached since. The
+  // instance's mapping is the authority on DeleteOnTermination (moto leaves it out of DescribeVolumes).
+  const [{ value: attributes }, { value: instance }] = await Promise.all([
+    fleet.attributes(instanceId),
+    fleet.instance(instanceId),
+  ]);
+  const writes: (() => Promise<void>)[] = [];
   for (const [attribute, value] of PROTECTION) {
     if (attribute === 'disableApiStop' && stopProtectionBlocker) {
       limitations.push(stopProtectionBlocker);
       continue;
     }
-    const before = await instanceAttribute(c, instanceId, attribute);
+    const before = attributes[attribute];
     if (before === value) continue;
     await ctx.recordChange({
       resource: instanceId,
@@ -48,11 +59,12 @@ export async function runProtect(ctx: Ec2StepContext<'protect'>): Promise<Ec2Out
       after: value,
       reversible: false,
     });
-    await setInstanceAttribute(c, instanceId, attribute, value);
+    writes.push(async () => {
+      await setInstanceAttribute(c, instanceId, attribute, value);
+      fleet.setAttribute(instanceId, attribute, value);
+    });
   }
-  // Read the instance's block devices now, not the plan: a volume may have been attached since. The
-  // instance's mapping is the authority on DeleteOnTermination (moto leaves it out of DescribeVolumes).
-  const [instance] = await describeInstances(c, { ids: [instanceId] });
+  const devices: string[] = [];
   for (const mapping of instance?.BlockDeviceMappings ?? []) {
     if (!mapping.DeviceName || !mapping.Ebs || mapping.Ebs.DeleteOnTermination === false) continue;
     await ctx.recordChange({
@@ -62,8 +74,11 @@ export async function runProtect(ctx: Ec2StepContext<'protect'>): Promise<Ec2Out
       after: false,
       reversible: false,
     });
-    await setDeleteOnTermination(c, instanceId, mapping.DeviceName, false);
+    devices.push(mapping.DeviceName);
   }
+  // One ModifyInstanceAttribute carries every block device (one attribute, many mappings).
+  if (devices.length) writes.push(() => setDeleteOnTerminationAll(c, instanceId, devices, false));
+  await Promise.all(writes.map((w) => w()));
   return { limitations };
 }
 

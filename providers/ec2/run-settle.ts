@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { RemoteError } from '../../src/core/errors.js';
 import { copySnapshot, describeSnapshots, shareSnapshot, snapshotsByTags } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { ec2FleetFor } from './fleet.js';
 import { ec2OutputOf, type Ec2Outcome, type Ec2StepContext } from './steps.js';
 import { lockSnapshots } from './snapshot-lock.js';
 
@@ -19,7 +20,8 @@ export async function runSettle(ctx: Ec2StepContext<'settle'>): Promise<Ec2Outco
   if (!ids.length) throw new RemoteError(`no snapshots recorded for ${input.instanceId}`, false);
   const deadline = Date.now() + SNAPSHOT_WAIT_LIMIT_MS;
   for (;;) {
-    const snaps = await describeSnapshots(c, ids);
+    // Batched with every other instance's settle: one DescribeSnapshots per poll, not one each.
+    const snaps = await ec2FleetFor(ctx).snapshotStates(ids);
     const failed = snaps.filter((s) => s.State === 'error');
     if (failed.length)
       throw new RemoteError(

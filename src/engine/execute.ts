@@ -18,6 +18,7 @@ import { outcomeFrom, plannedSteps, type CaptureOutcome } from './outcome.js';
 import { builtinProviders, createStore } from './registry.js';
 import { phaseCheckpoints } from './phase-checkpoints.js';
 import { priorityLimit } from './priority-limit.js';
+import { pacingScope, type PacingStats } from '../aws/rate-limit.js';
 import { isAlreadySealed, seal, sealedOutcome } from './seal.js';
 import { signerRef, type Signer } from '../evidence/signing.js';
 import { assertSignerContinues } from '../evidence/seals.js';
@@ -193,8 +194,9 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     const acquiredBy = Object.fromEntries(
       Object.entries(operator).filter(([k]) => ['osUser', 'host', 'callerArn', 'assumedRole'].includes(k)),
     );
+    const pacing: PacingStats = { calls: 0, throttles: 0, waitedMs: 0 };
     const results = await settleWithin(
-      runSteps(plan, { base, store, journal, emit, durable, providerOf, options, acquiredBy }),
+      runSteps(plan, { base, store, journal, emit, durable, providerOf, options, acquiredBy, pacing }),
       signal,
       ABORT_GRACE_MS,
     );
@@ -218,7 +220,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
       failed: [...results.values()].filter((r) => r === 'failed' || r === 'skipped').length,
       waiting: [...results.values()].filter((r) => r === 'waiting').length,
     });
-    return await seal(plan, {
+    const sealed = await seal(plan, {
       journal,
       store,
       emit,
@@ -226,6 +228,10 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
       path,
       ...(options.signer ? { signer: options.signer } : {}),
     });
+    return {
+      ...sealed,
+      awsCalls: { calls: pacing.calls, throttles: pacing.throttles, pacedMs: Math.round(pacing.waitedMs) },
+    };
   } finally {
     // Every listener hears every line before the caller gets the outcome.
     await durable().catch(() => undefined);
@@ -374,7 +380,13 @@ async function attemptStep(step: Step, deps: RunDeps): Promise<StepResult> {
     if (base.signal.aborted) return 'aborted';
     emit({ type: 'step.started', stepId: step.id, attempt, phase: step.phase, title: step.title });
     try {
-      const outcome = await provider.run(step, stepContext(step, deps));
+      const pacing: PacingStats = { calls: 0, throttles: 0, waitedMs: 0 };
+      let outcome: Awaited<ReturnType<Provider['run']>>;
+      try {
+        outcome = await pacingScope.run(pacing, () => provider.run(step, stepContext(step, deps)));
+      } finally {
+        reportPacing(step, pacing, deps);
+      }
       emit({
         type: 'step.done',
         stepId: step.id,
@@ -406,6 +418,26 @@ async function attemptStep(step: Step, deps: RunDeps): Promise<StepResult> {
     }
   }
 }
+
+/** What AWS rate limits cost a step: journaled when it waited or was throttled; summed for the outcome. */
+function reportPacing(step: Step, pacing: PacingStats, deps: RunDeps): void {
+  const total = deps.pacing;
+  if (total) {
+    total.calls += pacing.calls;
+    total.throttles += pacing.throttles;
+    total.waitedMs += pacing.waitedMs;
+  }
+  if (!pacing.throttles && pacing.waitedMs < PACING_WORTH_SAYING_MS) return;
+  deps.emit({
+    type: 'step.progress',
+    stepId: step.id,
+    message: `${pacing.calls} AWS calls, ${pacing.throttles} throttled (RequestLimitExceeded, retried), ${(pacing.waitedMs / 1000).toFixed(1)} s waiting for rate-limit tokens`,
+    detail: { apiCalls: pacing.calls, throttles: pacing.throttles, pacedMs: Math.round(pacing.waitedMs) },
+  });
+}
+
+/** Below this, waiting for tokens is not worth a journal line. */
+const PACING_WORTH_SAYING_MS = 1000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolveSleep) => {

@@ -25,6 +25,8 @@ export interface CaptureOutcome {
   journalPath?: string;
   /** true when the incident was already sealed with this plan's work and nothing ran. */
   alreadySealed?: boolean;
+  /** AWS calls this run sent through paced clients, the throttles AWS answered, and time spent waiting for tokens. */
+  awsCalls?: { calls: number; throttles: number; pacedMs: number };
   /** Time from capture start to each target's containment: p50, p95 and max over the targets contained. */
   timeToContainment?: ContainmentStats;
 }

@@ -26,6 +26,8 @@ export interface RunDeps {
   /** Resolves once everything emitted so far is on disk. */
   durable: () => Promise<void>;
   providerOf: (step: Step) => Provider;
+  /** AWS calls, throttles and time paced, summed over this run's steps. */
+  pacing?: { calls: number; throttles: number; waitedMs: number };
   options: { concurrency?: number; retry?: { maxAttempts?: number; baseDelayMs?: number } };
 }
 
