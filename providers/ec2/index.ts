@@ -9,6 +9,7 @@ import type { Ec2Step } from './steps.js';
 export const ec2Provider = {
   id: 'ec2',
   summary: 'EC2 instances: tag and protect, Standby, crash-consistent EBS snapshot sets, per-ENI isolation',
+  credentials: 'aws',
   flags: ec2Flags,
   policies: [EC2_POLICY],
   example:

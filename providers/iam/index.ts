@@ -10,6 +10,7 @@ export const iamProvider = {
   id: 'iam',
   summary:
     "IAM credentials: record roles and users, revoke a role's existing sessions (deny-older-tokens policy), set access keys Inactive",
+  credentials: 'aws',
   flags: iamFlags,
   policies: [IAM_POLICY],
   example:

@@ -43,6 +43,7 @@ export function parseRdsParams(raw: JsonObject): { params?: RdsParams; problems:
 export const rdsProvider = {
   id: 'rds',
   summary: 'RDS instances and Aurora clusters: deletion protection, snapshots, security-group isolation',
+  credentials: 'aws',
   flags: [
     {
       flags: '--db-instance <id>',

@@ -245,6 +245,28 @@ export interface ReleaseContext extends ProviderContext {
   progress(message: string, detail?: JsonObject): void;
 }
 
+/** Kinds of cloud credentials the engine prepares for providers that declare them. */
+export type CredentialKind = 'aws';
+
+/**
+ * How the engine handles one kind of cloud credentials, so the engine itself names no cloud: the
+ * kit checks the case's settings for it, prepares clients (e.g. an assumed role) and says who is
+ * capturing. Listed in engine/registry.ts beside the providers.
+ */
+export interface CredentialKit {
+  kind: CredentialKind;
+  /** Problems with the case-level settings this kind reads (region, role), each naming its input. */
+  caseProblems(input: { region?: unknown; assumeRole?: unknown }): string[];
+  /** The clients providers get: the caller's, plus whatever this kind adds (an assumed-role session). */
+  providerClients(
+    kase: Case,
+    env: NodeJS.ProcessEnv,
+    clients: Record<string, unknown>,
+  ): Promise<Record<string, unknown>>;
+  /** Who is capturing, in this cloud's terms (merged into the operator record of every artifact). */
+  identify(ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>): Promise<JsonObject>;
+}
+
 /**
  * What a provider must offer; providers are object literals that `satisfies Provider`. `S` is the
  * union of the provider's steps: its planner returns them and its runner narrows them by action.
@@ -252,6 +274,8 @@ export interface ReleaseContext extends ProviderContext {
 export interface Provider<Params extends JsonObject = JsonObject, Facts = unknown, S extends Step = Step> {
   id: string;
   summary: string;
+  /** The cloud credentials it needs; the engine prepares them and records the caller's identity. */
+  credentials?: CredentialKind;
   flags: ProviderFlag[];
   /** Paths under policies/ that grant exactly what this provider calls. */
   policies: string[];

@@ -2,11 +2,10 @@
  * `planCapture`: validate the case, discover read-only what each engaged provider targets, and
  * build the plan. All input problems, including unknown targets, surface before any change.
  */
-import { providerClients } from '../aws/assume-role.js';
 import { parseCase, type CaseInput } from './case.js';
 import { BadInputError, HoldfastError, toHoldfastError } from '../core/errors.js';
 import { buildPlan } from './plan.js';
-import { builtinProviders } from './registry.js';
+import { builtinProviders, providerClients } from './registry.js';
 import type { Case, CapturePlan, JsonObject, Provider, ProviderContext } from '../core/types.js';
 
 export interface PlanOptions {

@@ -9,6 +9,7 @@ import { forensicCidrProblem, parsePortRanges } from '../core/cidr.js';
 import { BadInputError } from '../core/errors.js';
 import type { Case, JsonObject, PortRange, Provider, Severity, StoreSpec } from '../core/types.js';
 import { SEVERITIES } from '../core/types.js';
+import { cloudSettingProblems } from './registry.js';
 
 /** Incident ids become tags, S3 keys and RDS identifiers, so they take the strictest of those charsets. */
 export const INCIDENT_ID_PATTERN = /^[A-Za-z][A-Za-z0-9-]{2,39}$/;
@@ -17,8 +18,6 @@ export const DEFAULT_RETAIN_DAYS = 365;
 export const MAX_RETAIN_DAYS = 36_500;
 export const DEFAULT_STORE_DIR = 'evidence-store';
 const S3_BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const AWS_REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
-const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 /** What a caller may give: flags, a case file and library objects all reduce to this. */
 export interface CaseInput {
@@ -197,16 +196,9 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
     forensicPorts = parsed.ranges;
   }
 
-  const region = input.region;
-  if (region !== undefined && (typeof region !== 'string' || !AWS_REGION_PATTERN.test(region))) {
-    problems.push(`--region: "${String(region)}" is not an AWS region name (e.g. eu-west-1)`);
-  }
-  const assumeRole = input.assumeRole;
-  if (assumeRole !== undefined && (typeof assumeRole !== 'string' || !ROLE_ARN_PATTERN.test(assumeRole))) {
-    problems.push(
-      `--assume-role: "${String(assumeRole)}" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)`,
-    );
-  }
+  // Region and role belong to a cloud: its credential kit checks them (engine/registry.ts).
+  const { region, assumeRole } = input;
+  problems.push(...cloudSettingProblems({ region, assumeRole }));
 
   const connectTimeout = asSeconds(input.connectTimeout, '--connect-timeout', problems);
   const requestTimeout = asSeconds(input.requestTimeout, '--request-timeout', problems);

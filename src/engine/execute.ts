@@ -5,8 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
-import { providerClients } from '../aws/assume-role.js';
-import { awsClientConfig } from '../aws/config.js';
 import { BadInputError, describeError, PermissionError, RemoteError, toHoldfastError } from '../core/errors.js';
 import { dryRun } from './dry-run.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody, type CaptureStatus } from '../core/events.js';
@@ -15,7 +13,7 @@ import { assertStateDirUsable } from './state-dir-check.js';
 import { Journal } from '../evidence/journal.js';
 import { foldTimeline } from '../evidence/timeline.js';
 import { outcomeFrom, plannedSteps, type CaptureOutcome } from './outcome.js';
-import { builtinProviders, createStore } from './registry.js';
+import { builtinProviders, cloudIdentity, credentialKindsOf, providerClients, storeForCase } from './registry.js';
 import { phaseCheckpoints } from './phase-checkpoints.js';
 import { priorityLimit } from './priority-limit.js';
 import { pacingScope, type PacingStats } from '../aws/rate-limit.js';
@@ -29,6 +27,7 @@ import { restoreJournalFromStore } from '../evidence/store-journal.js';
 import { localOperator, toolInfo } from '../core/tool-info.js';
 import type {
   CapturePlan,
+  CredentialKind,
   EvidenceStore,
   JsonObject,
   Provider,
@@ -90,8 +89,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     dryRun: Boolean(options.dryRun),
   };
   // The store keeps the caller's own credentials: evidence usually goes to the security account.
-  const store =
-    options.store ?? createStore(kase.store, awsClientConfig({ ...base, clients: callerClients }), callerClients);
+  const store = options.store ?? storeForCase(kase, env, callerClients);
   const providerOf = (step: Step): Provider => {
     const p = providers.find((q) => q.id === step.provider);
     if (!p)
@@ -107,7 +105,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     options.operator ??
     (await identify(
       { ...base, clients: callerClients },
-      kase.store.kind === 's3' || plan.steps.some((s) => isAwsProvider(s.provider)),
+      credentialKindsOf(kase, [...new Set(plan.steps.map(providerOf))]),
     ));
 
   if (options.dryRun) return dryRun(plan, { base, store, storeCheck, providerOf, operator, options });
@@ -271,23 +269,9 @@ function assertSameStore(plan: CapturePlan, events: readonly CaptureEvent[], pat
   );
 }
 
-function isAwsProvider(id: string): boolean {
-  return ['ec2', 'rds'].includes(id);
-}
-
-async function identify(ctx: ProviderContext, usesAws: boolean): Promise<JsonObject> {
-  const local = localOperator();
-  if (!usesAws) return local;
-  // Loaded only when AWS is in play: the STS SDK costs memory a Kubernetes-only capture need not pay.
-  const { callerIdentity } = await import('../aws/identity.js');
-  const who = await callerIdentity(awsClientConfig(ctx), ctx.clients['aws:sts'] as never);
-  return {
-    ...local,
-    ...(who.arn
-      ? { callerArn: who.arn, account: who.account ?? null }
-      : { callerArn: null, identityError: who.error ?? 'unknown' }),
-    ...(ctx.kase.assumeRole ? { assumedRole: ctx.kase.assumeRole } : {}),
-  };
+/** Who is capturing: the local operator, and the caller in each cloud the run uses. */
+async function identify(ctx: ProviderContext, kinds: readonly CredentialKind[]): Promise<JsonObject> {
+  return { ...localOperator(), ...(await cloudIdentity(ctx, kinds)) };
 }
 
 function statusOf(results: Map<string, StepResult>): CaptureStatus {

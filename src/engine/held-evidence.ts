@@ -2,12 +2,11 @@
  * Online checks of platform-held evidence for `evidence verify`: each provider that owns an artifact
  * type checks its snapshots with the caller's credentials (and the case's --assume-role, if any).
  */
-import { providerClients } from '../aws/assume-role.js';
 import type { HeldEvidenceCheck } from '../evidence/verify.js';
 import { checkJournalChain } from '../evidence/journal.js';
 import { readJournalFromStore } from '../evidence/store-journal.js';
 import type { Case, EvidenceStore, Provider } from '../core/types.js';
-import { builtinProviders } from './registry.js';
+import { builtinProviders, providerClients } from './registry.js';
 
 /** The check verify calls per platform-held artifact; the case comes from the incident's journal in the store. */
 export function heldEvidenceChecker(

@@ -9,8 +9,18 @@ import { iamProvider } from '../../providers/iam/index.js';
 import { kubernetesProvider } from '../../providers/kubernetes/index.js';
 import { rdsProvider } from '../../providers/rds/index.js';
 import { createS3Store } from '../../providers/s3-store/index.js';
-import type { AwsClientConfig } from '../aws/config.js';
-import type { EvidenceStore, Provider, StoreSpec } from '../core/types.js';
+import { awsClientConfig, type AwsClientConfig } from '../aws/config.js';
+import { awsCredentials } from '../aws/credentials.js';
+import type {
+  Case,
+  CredentialKind,
+  CredentialKit,
+  EvidenceStore,
+  JsonObject,
+  Provider,
+  ProviderContext,
+  StoreSpec,
+} from '../core/types.js';
 
 /** Every capture provider holdfast ships, in planning order. */
 export const builtinProviders: readonly Provider[] = [
@@ -20,6 +30,54 @@ export const builtinProviders: readonly Provider[] = [
   kubernetesProvider,
   iamProvider,
 ];
+
+/** How the engine handles each kind of cloud credentials a provider or store may declare. */
+export const credentialKits: Readonly<Record<CredentialKind, CredentialKit>> = { aws: awsCredentials };
+
+/** The credentials a store kind needs (an S3 bucket is reached with AWS credentials). */
+function storeCredentials(spec: StoreSpec): CredentialKind | undefined {
+  return spec.kind === 's3' ? 'aws' : undefined;
+}
+
+/** The credential kinds a run uses: the store's and those of the providers that have steps in it. */
+export function credentialKindsOf(kase: Case, providers: readonly (Provider | undefined)[]): CredentialKind[] {
+  const kinds = new Set<CredentialKind>();
+  const store = storeCredentials(kase.store);
+  if (store) kinds.add(store);
+  for (const p of providers) if (p?.credentials) kinds.add(p.credentials);
+  return [...kinds];
+}
+
+/** The clients providers get: the caller's, plus what each credential kit adds (e.g. an assumed role). */
+export async function providerClients(
+  kase: Case,
+  env: NodeJS.ProcessEnv,
+  clients: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  let out = clients;
+  for (const kit of Object.values(credentialKits)) out = await kit.providerClients(kase, env, out);
+  return out;
+}
+
+/** Who is capturing in each cloud the run uses, merged. */
+export async function cloudIdentity(
+  ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>,
+  kinds: readonly CredentialKind[],
+): Promise<JsonObject> {
+  let who: JsonObject = {};
+  for (const kind of kinds) who = { ...who, ...(await credentialKits[kind].identify(ctx)) };
+  return who;
+}
+
+/** Problems with the case-level cloud settings (region, role), from every credential kit. */
+export function cloudSettingProblems(input: { region?: unknown; assumeRole?: unknown }): string[] {
+  return Object.values(credentialKits).flatMap((kit) => kit.caseProblems(input));
+}
+
+/** The store a case names, reached with the caller's own credentials (`clients`, not the providers' assumed role). */
+export function storeForCase(kase: Case, env: NodeJS.ProcessEnv, clients: Record<string, unknown>): EvidenceStore {
+  return createStore(kase.store, awsClientConfig({ kase, env, clients }), clients);
+}
 
 /** Build the evidence store a case names; `clients['s3-store']` may inject an S3 client. */
 export function createStore(

@@ -3,8 +3,6 @@
  * isolation groups, policies and snapshots stay; nothing is deleted.
  */
 import { existsSync } from 'node:fs';
-import { providerClients } from '../aws/assume-role.js';
-import { awsClientConfig } from '../aws/config.js';
 import { appendCustody } from '../evidence/custody.js';
 import { dirname } from 'node:path';
 import { BadInputError, describeError, StateWriteError } from '../core/errors.js';
@@ -15,7 +13,7 @@ import { journalPath, resolveStateDir } from './state-dir.js';
 import { lockIncident } from './incident-lock.js';
 import { Journal } from '../evidence/journal.js';
 import { deriveJournalState } from '../evidence/journal-state.js';
-import { builtinProviders, createStore } from './registry.js';
+import { builtinProviders, providerClients, storeForCase } from './registry.js';
 import { assertSignerContinues, unsealedTail } from '../evidence/seals.js';
 import { signerRef, type Signer } from '../evidence/signing.js';
 import { sealRelease } from './seal.js';
@@ -90,7 +88,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       env,
       dryRun: false,
     };
-    const store = options.store ?? createStore(kase.store, awsClientConfig({ ...ctx, clients }), clients);
+    const store = options.store ?? storeForCase(kase, env, clients);
     const fanout = new EventFanout();
     fanout.subscribe(options.onEvent);
     const emit = (body: CaptureEventBody) => fanout.emit(journal.append(body));
