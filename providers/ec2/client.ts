@@ -257,17 +257,14 @@ export async function createInstanceSnapshots(
       DryRun,
     }),
   );
-  return (res.Snapshots ?? []).map(
-    (s) =>
-      ({
-        SnapshotId: s.SnapshotId,
-        VolumeId: s.VolumeId,
-        StartTime: s.StartTime,
-        State: s.State,
-        VolumeSize: s.VolumeSize,
-        Encrypted: s.Encrypted,
-      }) as Snapshot,
-  );
+  return (res.Snapshots ?? []).map((s): Snapshot => ({
+    SnapshotId: s.SnapshotId,
+    VolumeId: s.VolumeId,
+    StartTime: s.StartTime,
+    State: s.State,
+    VolumeSize: s.VolumeSize,
+    Encrypted: s.Encrypted,
+  }));
 }
 
 /** Snapshots carrying all of `tags` (owner filter by tag: moto ignores OwnerIds self). */

@@ -3,7 +3,7 @@
  * client.ts builds its own clients from this config.
  */
 import { userAgent } from '../core/tool-info.js';
-import type { ProviderContext } from '../core/types.js';
+import type { Case, ProviderContext } from '../core/types.js';
 
 export const DEFAULT_REGION = 'us-east-1';
 /** Seconds to establish a connection (AWS endpoints answer a TCP connect in well under a second). */
@@ -33,8 +33,13 @@ export function resolveRegion(region: string | undefined, env: NodeJS.ProcessEnv
   return region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION;
 }
 
-/** Client config for a provider context; tests and emulators are found through the environment. */
-export function awsClientConfig(ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>): AwsClientConfig {
+/**
+ * Client config for a provider context; tests and emulators are found through the environment. Only
+ * the case's region and timeouts are read, so callers outside a capture (signer, store) pass just those.
+ */
+export function awsClientConfig(
+  ctx: Pick<ProviderContext, 'env' | 'clients'> & { kase: Pick<Case, 'region' | 'connectTimeout' | 'requestTimeout'> },
+): AwsClientConfig {
   const connectSeconds = ctx.kase.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
   const requestSeconds = ctx.kase.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
   const endpoint = ctx.env.AWS_ENDPOINT_URL;

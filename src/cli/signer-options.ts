@@ -26,7 +26,7 @@ export function signerFromOptions(opts: Record<string, unknown>, region?: string
   if (typeof opts.signKmsKey === 'string') {
     if (!KMS_KEY_PATTERN.test(opts.signKmsKey))
       throw new BadInputError(`bad input: --sign-kms-key "${opts.signKmsKey}" is not a KMS key ARN, alias or id`);
-    const kase = { ...(region ? { region } : {}) } as never;
+    const kase = region ? { region } : {};
     return kmsSigner(opts.signKmsKey, awsClientConfig({ kase, env: process.env, clients: {} }));
   }
   return undefined;

@@ -15,6 +15,6 @@ export function storeFromOption(value: unknown, region?: string): EvidenceStore 
 
 /** The evidence store a parsed spec (e.g. an incident's recorded store) names; the caller's own credentials. */
 export function storeFromSpec(spec: StoreSpec, region?: string): EvidenceStore {
-  const kase = { store: spec, ...(region ? { region } : {}) } as never;
+  const kase = region ? { region } : {};
   return createStore(spec, awsClientConfig({ kase, env: process.env, clients: {} }));
 }

@@ -47,6 +47,7 @@ export async function ensureMoto(log: (line: string) => void = () => {}): Promis
     throw new Error(
       `could not install the AWS emulator (moto) with ${python}: ${detail.trim().slice(-800)}\n` +
         'install Python 3 with the venv module (Debian: apt-get install python3-venv) and retry',
+      { cause: error },
     );
   }
   if (!existsSync(bin)) throw new Error(`moto installed but ${bin} is missing`);

@@ -39,7 +39,7 @@ export function toReadable(body: Readable | Buffer | string): Readable {
 /** Hash a whole stream (used by verify): SHA-256 and size, in constant memory. */
 export async function hashReadable(source: Readable): Promise<{ sha256: string; size: number }> {
   const hasher = new HashingStream();
-  await pipeline(source, hasher, async function* (chunks) {
+  await pipeline(source, hasher, async (chunks: AsyncIterable<Buffer>) => {
     for await (const _ of chunks) {
       // drain: the hash is all we need
     }

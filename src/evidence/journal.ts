@@ -230,13 +230,13 @@ export class Journal {
     if (this.#closed)
       throw new InternalError(`journal ${this.path ?? '(memory)'} is closed; nothing more can be recorded`);
     if (this.#failure) throw this.#failure;
-    const line = {
+    const line: JournalLine = {
       ...body,
       seq: this.#events.length + 1,
       at: at.toISOString(),
       incident: this.incident,
       prev: this.#head,
-    } as JournalLine;
+    };
     const text = canonicalJson(line);
     if (this.#fd !== undefined) {
       const buf = Buffer.from(`${text}\n`, 'utf8');

@@ -181,7 +181,7 @@ export function checkSignature(
       detail: `signed by ${record.keyId} (key ${fingerprint.slice(0, 16)}…), but the journal records signer ${expected.signer.keyId} (key ${expected.signer.publicKeyFingerprint.slice(0, 16)}…)`,
     };
   }
-  let valid = false;
+  let valid: boolean;
   try {
     const key = createPublicKey(record.publicKey);
     const digest = createHash('sha256')
