@@ -172,7 +172,11 @@ export class JournalFold {
     const limitations = [...this.#limitations];
     const seen = new Set(limitations);
     for (const step of this.steps.values())
-      for (const l of step.limitations ?? []) if (!seen.has(l)) (seen.add(l), limitations.push(l));
+      for (const l of step.limitations ?? [])
+        if (!seen.has(l)) {
+          seen.add(l);
+          limitations.push(l);
+        }
     return {
       ...this.#scalars,
       steps: this.steps,

@@ -72,7 +72,7 @@ export async function verifyEvidence(
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
   const items: VerifyItem[] = [];
-  const add = (item: Item) => items.push({ ...item, status: item.status ?? (item.ok ? 'ok' : 'failed') } as VerifyItem);
+  const add = (item: Item) => items.push({ ...item, status: item.status ?? (item.ok ? 'ok' : 'failed') });
   let manifestKey: string | undefined;
   // Reported in the order a reader checks evidence: the bytes, the chain, the records, their digests, signatures.
   const report = (): VerifyReport => ({
