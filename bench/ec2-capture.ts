@@ -19,7 +19,7 @@ import { executePlan, planCapture } from '../src/index.js';
 import { createEc2Clients, type Ec2Clients } from '../providers/ec2/client.js';
 import { ec2Provider } from '../providers/ec2/index.js';
 import type { Provider } from '../src/core/types.js';
-import { userAgent } from '../src/core/tool-info.js';
+import { awsClientConfig } from '../src/aws/config.js';
 
 const count = Number(process.argv[2] ?? 20);
 const latencyMs = Number(process.argv[3] ?? 40);
@@ -54,8 +54,7 @@ async function seed(n: number): Promise<string[]> {
 
 function instrumented(): { clients: Ec2Clients; calls: () => number } {
   const clients = createEc2Clients({
-    region: 'us-east-1',
-    customUserAgent: userAgent(),
+    ...awsClientConfig({ kase: { region: 'us-east-1' }, env: {}, clients: {} }),
     endpoint: moto.endpoint,
     credentials,
     maxAttempts: 1,

@@ -11,8 +11,7 @@ import { planCapture } from '../../src/index.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import type { Provider } from '../../src/core/types.js';
-import { motoEnv, testIncident } from '../support/aws.js';
-import { userAgent } from '../../src/core/tool-info.js';
+import { clientDefaults, motoEnv, testIncident } from '../support/aws.js';
 
 describe('batched discovery', () => {
   it('plans 20 instances with one DescribeInstances and one describe of each other kind', async () => {
@@ -37,7 +36,7 @@ describe('batched discovery', () => {
 
     const clients = createEc2Clients({
       region: 'us-east-1',
-      customUserAgent: userAgent(),
+      ...clientDefaults(),
       endpoint,
       credentials,
       maxAttempts: 1,

@@ -9,8 +9,7 @@ import { seedAws } from '../../src/drill/seed-aws.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import { SNAPSHOT_SPACING_MS } from '../../providers/ec2/run-collect.js';
-import { motoEnv, testIncident } from '../support/aws.js';
-import { userAgent } from '../../src/core/tool-info.js';
+import { clientDefaults, motoEnv, testIncident } from '../support/aws.js';
 
 describe('EC2 under faults', () => {
   it('a CreateSnapshots answer lost in a timeout is retried without a second snapshot set', async () => {
@@ -18,7 +17,7 @@ describe('EC2 under faults', () => {
     const env = motoEnv();
     const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
     const clients = createEc2Clients({
-      customUserAgent: userAgent(),
+      ...clientDefaults(),
       region: 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL!,
       maxAttempts: 1,
@@ -90,7 +89,7 @@ describe('EC2 snapshot request lost before it reached EC2', () => {
     const env = motoEnv();
     const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
     const clients = createEc2Clients({
-      customUserAgent: userAgent(),
+      ...clientDefaults(),
       region: 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL!,
       maxAttempts: 1,

@@ -16,8 +16,7 @@ import { executePlan, planCapture, releaseContainment, type Provider } from '../
 import { seedAws } from '../../src/drill/seed-aws.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
-import { motoEnv, testIncident } from '../support/aws.js';
-import { userAgent } from '../../src/core/tool-info.js';
+import { clientDefaults, motoEnv, testIncident } from '../support/aws.js';
 
 const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
 const providers = [ec2Provider as unknown as Provider];
@@ -55,7 +54,7 @@ describe('EC2 isolation, interrupted between the convert and the isolation swap'
     const dir = mkdtempSync(join(tmpdir(), 'hf-midswap-'));
     const store = join(dir, 'es');
     const clients = createEc2Clients({
-      customUserAgent: userAgent(),
+      ...clientDefaults(),
       region: 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL!,
       maxAttempts: 1,
@@ -116,7 +115,7 @@ describe('EC2 isolation, interrupted between the convert and the isolation swap'
     const ec2 = testEc2();
     const incident = testIncident('NOJOURNAL');
     const clients = createEc2Clients({
-      customUserAgent: userAgent(),
+      ...clientDefaults(),
       region: 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL!,
       maxAttempts: 1,

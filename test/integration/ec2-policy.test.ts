@@ -9,9 +9,8 @@ import { seedAws } from '../../src/drill/seed-aws.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import type { Provider } from '../../src/core/types.js';
-import { motoEnv, testIncident } from '../support/aws.js';
+import { clientDefaults, motoEnv, testIncident } from '../support/aws.js';
 import { DESTRUCTIVE_ACTION, grantedActions, policyAllows, readPolicy, recordCommands } from '../support/policy.js';
-import { userAgent } from '../../src/core/tool-info.js';
 
 /** Granted for EBS's own use of the key during CopySnapshot, not sent by holdfast. */
 const IMPLIED = /^kms:/;
@@ -21,7 +20,7 @@ describe('policies/aws/ec2.json', () => {
     const seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
     const env = motoEnv();
     const clients = createEc2Clients({
-      customUserAgent: userAgent(),
+      ...clientDefaults(),
       region: 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL!,
       forcePathStyle: true,
@@ -95,7 +94,7 @@ describe('LockSnapshot request path (moto lacks the API; the answer is injected)
     const seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
     const env = motoEnv();
     const clients = createEc2Clients({
-      customUserAgent: userAgent(),
+      ...clientDefaults(),
       region: 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL!,
       maxAttempts: 1,
@@ -155,7 +154,7 @@ describe('missing permission in a dry run', () => {
     const seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
     const env = motoEnv();
     const clients = createEc2Clients({
-      customUserAgent: userAgent(),
+      ...clientDefaults(),
       region: 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL!,
       maxAttempts: 1,

@@ -14,8 +14,7 @@ import {
 } from '../../src/index.js';
 import { guardAwsClient } from '../../src/core/guard.js';
 import { RemoteError } from '../../src/core/errors.js';
-import { userAgent } from '../../src/core/tool-info.js';
-import { createTestBucket, motoEnv, testIncident } from '../support/aws.js';
+import { clientDefaults, createTestBucket, motoEnv, testIncident } from '../support/aws.js';
 import { streamProvider } from '../support/stream-provider.mjs';
 
 const providers = [streamProvider as unknown as Provider];
@@ -80,7 +79,7 @@ describe('library API', () => {
     );
     const events: CaptureEvent[] = [];
     const spec = plan.case.store as Extract<typeof plan.case.store, { kind: 's3' }>;
-    const store = createS3Store(spec, { region: 'us-east-1', customUserAgent: userAgent() }, client);
+    const store = createS3Store(spec, { region: 'us-east-1', ...clientDefaults() }, client);
     const outcome = await executePlan(plan, {
       providers,
       store,

@@ -10,8 +10,7 @@ import { createRdsClients } from '../../providers/rds/client.js';
 import { rdsProvider } from '../../providers/rds/index.js';
 import { dumpProvider } from '../../providers/dump/index.js';
 import type { Case, Provider } from '../../src/core/types.js';
-import { userAgent } from '../../src/core/tool-info.js';
-import { motoEnv, testIncident } from '../support/aws.js';
+import { clientDefaults, motoEnv, testIncident } from '../support/aws.js';
 import { DESTRUCTIVE_ACTION, grantedActions, policyAllows, readPolicy, recordCommands } from '../support/policy.js';
 
 const providers = [rdsProvider as unknown as Provider];
@@ -19,7 +18,7 @@ const clientsFor = () => {
   const env = motoEnv();
   return createRdsClients({
     region: 'us-east-1',
-    customUserAgent: userAgent(),
+    ...clientDefaults(),
     endpoint: env.AWS_ENDPOINT_URL!,
     maxAttempts: 1,
     credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },

@@ -3,8 +3,7 @@ import { awsClientConfig } from '../../src/aws/config.js';
 import { hashReadable } from '../../src/evidence/hash.js';
 import { createS3Client } from '../../providers/s3-store/client.js';
 import { createS3Store } from '../../providers/s3-store/index.js';
-import { userAgent } from '../../src/core/tool-info.js';
-import { createTestBucket, motoEnv } from '../support/aws.js';
+import { clientDefaults, createTestBucket, motoEnv } from '../support/aws.js';
 import { DESTRUCTIVE_ACTION, grantedActions, policyAllows, readPolicy, recordCommands } from '../support/policy.js';
 
 /** IAM actions of S3 API calls whose names differ from their action. */
@@ -33,7 +32,7 @@ describe('policies/aws/s3-store.json', () => {
     const client = createS3Client(awsClientConfig({ kase: { store: spec } as never, env: motoEnv(), clients: {} }));
     const sent = new Set<string>();
     recordCommands(client as never, 'S3', sent);
-    const store = createS3Store(spec, { region: 'us-east-1', customUserAgent: userAgent() }, client);
+    const store = createS3Store(spec, { region: 'us-east-1', ...clientDefaults() }, client);
     await store.preflight();
     const small = await store.put('IR-POL-1/a.txt', 'small');
     await store.put('IR-POL-1/b.bin', Buffer.alloc(20 * 1024 * 1024, 1));

@@ -1,6 +1,7 @@
 /** Test helpers for the moto server started by global-setup. */
 import { inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { awsClientConfig, type AwsClientConfig } from '../../src/aws/config.js';
 
 /** Environment that points the real AWS SDK clients (and the CLI) at moto. */
 export function motoEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -43,4 +44,13 @@ export async function createTestBucket(options: { locked?: boolean; versioned?: 
     await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
   }
   return bucket;
+}
+
+/**
+ * The fields every AwsClientConfig carries besides where to connect (User-Agent, call timeouts), as
+ * a capture sets them, for tests that build a provider's clients themselves.
+ */
+export function clientDefaults(): Pick<AwsClientConfig, 'customUserAgent' | 'requestHandler'> {
+  const { customUserAgent, requestHandler } = awsClientConfig({ kase: {}, env: {}, clients: {} });
+  return { customUserAgent, requestHandler };
 }
