@@ -48,14 +48,16 @@ const compromisedPod: DrillExtension = {
     });
     await ok('POST', '/api/v1/namespaces', { metadata: { name: 'shop' } });
     const labels = { app: 'checkout', 'pod-template-hash': '7c9d' };
-    const rs = await ok('POST', '/apis/apps/v1/namespaces/shop/replicasets', {
+    /** The fields of the created ReplicaSet the pod's owner reference needs. */
+    type Created = { metadata: { name: string; uid: string } };
+    const rs = (await ok('POST', '/apis/apps/v1/namespaces/shop/replicasets', {
       metadata: { name: 'checkout-7c9d', labels },
       spec: {
         replicas: 2,
         selector: { matchLabels: labels },
         template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'shop/checkout:1.4' }] } },
       },
-    });
+    })) as Created;
     await ok('POST', '/api/v1/namespaces/shop/pods', {
       metadata: {
         name: 'checkout-7c9d-q2w8r',

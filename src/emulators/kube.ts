@@ -36,7 +36,7 @@ export interface KubeServer {
     body?: unknown,
     user?: 'admin' | 'tool',
     contentType?: string,
-  ): Promise<{ status: number; body: any }>;
+  ): Promise<{ status: number; body: unknown }>;
   stop(): Promise<void>;
 }
 

@@ -23,6 +23,7 @@ export function heldEvidenceChecker(
         .reverse()
         .find((e) => e.type === 'capture.started');
       // A journal without its start names only the incident; checks then use the caller's own settings.
+      // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- a partial Case: see the note on issue 9 (tooling)
       const kase = started?.type === 'capture.started' ? started.case : ({ incident } as Case);
       return { kase, clients: await providerClients(kase, env, options.clients ?? {}) };
     })());

@@ -129,29 +129,6 @@ export default defineConfig(
   },
   { files: ['src/drill/seed-aws.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
 
-  // TEMPORARY, shrinking: files that still hold an `any` or `as unknown as` which issue 9's typed-steps
-  // work removes (Kubernetes object types, narrowed step inputs). Delete each entry as it lands; the
-  // rules are on everywhere else, so no new ones can come in.
-  {
-    files: [
-      'providers/kubernetes/client.ts',
-      'providers/kubernetes/discover.ts',
-      'providers/kubernetes/plan.ts',
-      'providers/kubernetes/preflight.ts',
-      'providers/kubernetes/release.ts',
-      'providers/kubernetes/run-collect.ts',
-      'providers/kubernetes/run-contain.ts',
-      'src/core/cidr.ts',
-      'src/emulators/kube.ts',
-      'src/engine/dry-run.ts',
-      'src/engine/execute.ts',
-      'src/engine/held-evidence.ts',
-      'src/engine/release.ts',
-      'src/evidence/verify.ts',
-    ],
-    rules: { '@typescript-eslint/no-explicit-any': 'off', 'no-restricted-syntax': 'off' },
-  },
-
   // Tests, benchmarks and scripts drive servers directly (any SDK, any layer) and read raw server
   // JSON; a test may build a partial fake with `as never`.
   {
