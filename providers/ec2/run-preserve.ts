@@ -16,8 +16,12 @@ export async function runTag(ctx: Ec2StepContext<'tag'>): Promise<Ec2Outcome<'ta
   // The same tags on every instance, so one CreateTags carries a whole batch of the fleet.
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:do-not-delete': 'true' };
   // Write-ahead: the record is durable before the call is sent.
-  for (const r of resources)
-    await ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false });
+  // Recorded together: one group commit covers them all before the call is sent.
+  await Promise.all(
+    resources.map((r) =>
+      ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false }),
+    ),
+  );
   await ec2FleetFor(ctx).tag(resources, tags);
   return { outputs: { tagged: resources } };
 }
@@ -45,6 +49,8 @@ export async function runProtect(ctx: Ec2StepContext<'protect'>): Promise<Ec2Out
     fleet.instance(instanceId),
   ]);
   const writes: (() => Promise<void>)[] = [];
+  // Every record is emitted first and awaited together (one group commit), then the writes go out.
+  const records: Promise<unknown>[] = [];
   for (const [attribute, value] of PROTECTION) {
     if (attribute === 'disableApiStop' && stopProtectionBlocker) {
       limitations.push(stopProtectionBlocker);
@@ -52,13 +58,15 @@ export async function runProtect(ctx: Ec2StepContext<'protect'>): Promise<Ec2Out
     }
     const before = attributes[attribute];
     if (before === value) continue;
-    await ctx.recordChange({
-      resource: instanceId,
-      attribute,
-      before: before ?? null,
-      after: value,
-      reversible: false,
-    });
+    records.push(
+      ctx.recordChange({
+        resource: instanceId,
+        attribute,
+        before: before ?? null,
+        after: value,
+        reversible: false,
+      }),
+    );
     writes.push(async () => {
       await setInstanceAttribute(c, instanceId, attribute, value);
       fleet.setAttribute(instanceId, attribute, value);
@@ -67,17 +75,20 @@ export async function runProtect(ctx: Ec2StepContext<'protect'>): Promise<Ec2Out
   const devices: string[] = [];
   for (const mapping of instance?.BlockDeviceMappings ?? []) {
     if (!mapping.DeviceName || !mapping.Ebs || mapping.Ebs.DeleteOnTermination === false) continue;
-    await ctx.recordChange({
-      resource: `${instanceId}:${mapping.DeviceName}`,
-      attribute: 'deleteOnTermination',
-      before: true,
-      after: false,
-      reversible: false,
-    });
+    records.push(
+      ctx.recordChange({
+        resource: `${instanceId}:${mapping.DeviceName}`,
+        attribute: 'deleteOnTermination',
+        before: true,
+        after: false,
+        reversible: false,
+      }),
+    );
     devices.push(mapping.DeviceName);
   }
   // One ModifyInstanceAttribute carries every block device (one attribute, many mappings).
   if (devices.length) writes.push(() => setDeleteOnTerminationAll(c, instanceId, devices, false));
+  await Promise.all(records);
   await Promise.all(writes.map((w) => w()));
   return { limitations };
 }

@@ -93,11 +93,37 @@ function throttle(res: ServerResponse, service: string): void {
   }
 }
 
+/** A token bucket the proxy enforces like AWS: a request finding it empty is throttled, not queued. */
+export interface ProxyBucket {
+  capacity: number;
+  perSecond: number;
+}
+
 /** Start a proxy on a free loopback port that forwards to `target` (e.g. the moto endpoint). */
 export async function startFaultProxy(
   target: string,
-  options: { seed?: number; rules?: FaultRule[] } = {},
+  options: {
+    seed?: number;
+    rules?: FaultRule[];
+    /** Per-API token buckets to enforce (EC2-like rate limits); none when absent or undefined for an API. */
+    buckets?: (service: string, action: string) => ProxyBucket | undefined;
+  } = {},
 ): Promise<FaultProxy> {
+  const buckets = new Map<string, { limit: ProxyBucket; tokens: number; last: number }>();
+  /** False when the API's bucket is empty (the request is throttled). */
+  const takeToken = (service: string, action: string): boolean => {
+    const limit = options.buckets?.(service, action);
+    if (!limit) return true;
+    const key = `${service}:${action}`;
+    const now = performance.now();
+    let b = buckets.get(key);
+    if (!b) buckets.set(key, (b = { limit, tokens: limit.capacity, last: now }));
+    b.tokens = Math.min(limit.capacity, b.tokens + ((now - b.last) / 1000) * limit.perSecond);
+    b.last = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  };
   const upstream = new URL(target);
   const random = seededRandom(options.seed ?? 1);
   let rules: { rule: FaultRule; fired: number }[] = [];
@@ -152,7 +178,9 @@ export async function startFaultProxy(
         const service = serviceOf(req);
         const params = paramsOf(body, req.url ?? '');
         const action = params.Action ?? (service === 's3' ? String(req.method) : 'unknown');
-        const rule = choose(service, action);
+        const rule: FaultRule | undefined = takeToken(service, action)
+          ? choose(service, action)
+          : { fault: 'throttle' };
         const call: ProxiedCall = { service, action, forwarded: false, params, ...(rule ? { fault: rule.fault } : {}) };
         calls.push(call);
         switch (rule?.fault) {
