@@ -58,3 +58,12 @@ describe('EC2 rate limits', () => {
     expect(elapsed).toBeGreaterThanOrEqual(95);
   });
 });
+
+describe('time to containment per target', () => {
+  it('gives nearest-rank p50, p95 and max over the targets contained', async () => {
+    const { containmentStats } = await import('../../src/evidence/timeline.js');
+    const times = Array.from({ length: 20 }, (_, i) => (i + 1) * 1000);
+    expect(containmentStats(times)).toEqual({ targets: 20, p50Ms: 10_000, p95Ms: 19_000, maxMs: 20_000 });
+    expect(containmentStats([])).toBeUndefined();
+  });
+});
