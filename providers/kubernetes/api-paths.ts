@@ -14,7 +14,7 @@ export const checkpointPath = (node: string, ns: string, pod: string, container:
   `${nodePath(node)}/proxy/checkpoint/${ns}/${pod}/${container}`;
 export const ACCESS_REVIEW_PATH = '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews';
 
-/** Where each owner kind lives; owners of other kinds end the chain (recorded, not read). */
+/** Where the built-in owner kinds live (plans made before owners were found through API discovery). */
 export const OWNER_PATHS: Record<string, (ns: string, name: string) => string> = {
   ReplicaSet: (ns, n) => `/apis/apps/v1/namespaces/${ns}/replicasets/${n}`,
   Deployment: (ns, n) => `/apis/apps/v1/namespaces/${ns}/deployments/${n}`,
@@ -23,6 +23,12 @@ export const OWNER_PATHS: Record<string, (ns: string, name: string) => string> =
   Job: (ns, n) => `/apis/batch/v1/namespaces/${ns}/jobs/${n}`,
   CronJob: (ns, n) => `/apis/batch/v1/namespaces/${ns}/cronjobs/${n}`,
 };
+
+/** The recorded path of an owner (API discovery), else the built-in path of its kind; null when it cannot be read. */
+export function ownerPath(ns: string, o: { kind: string; name: string; path?: string | null }): string | null {
+  if (o.path !== undefined) return o.path;
+  return OWNER_PATHS[o.kind]?.(ns, o.name) ?? null;
+}
 
 /** The RBAC verb, API group and resource (with subresource) a request needs, as in a Role rule. */
 export function rbacOf(method: string, path: string): { verb: string; group: string; resource: string } {

@@ -183,7 +183,9 @@ export function createKubeClient(options: {
       headers: {
         accept: 'application/json, */*',
         'user-agent': userAgent(),
-        ...(payload ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
+        ...(payload
+          ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) }
+          : {}),
       },
       timeout: KUBE_REQUEST_TIMEOUT_MS,
       ...(opts.signal ? { signal: opts.signal } : {}),

@@ -1,5 +1,5 @@
 /** Read-only discovery: pods, their owner chain, node, and the Services, NetworkPolicies and PDBs that select them. */
-import { BadInputError, RemoteError } from '../../src/core/errors.js';
+import { BadInputError, PermissionError, RemoteError } from '../../src/core/errors.js';
 import type { ProviderContext } from '../../src/core/types.js';
 import {
   ALL_SERVICE_ACCOUNTS_PATH,
@@ -30,7 +30,9 @@ import {
   type HoldingSelector,
   type KubeFacts,
   type KubeParams,
+  type LabelSelector,
   type NodeFacts,
+  type OwnerFacts,
   type PodFacts,
   type PolicyFacts,
 } from './facts.js';
@@ -78,29 +80,94 @@ export async function listObjects<T extends KubernetesObject>(
   return res.body?.items ?? [];
 }
 
+/** One resource of an API discovery answer. */
+type ApiResource = { name: string; kind: string; namespaced: boolean };
+/** Resources served per group/version, as API discovery lists them (read once per client). */
+const served = new WeakMap<KubeClient, Map<string, Promise<ApiResource[]>>>();
+
+/**
+ * Where objects of `kind` in `apiVersion` live, through API discovery (`/api/v1`, `/apis/<group>/<version>`),
+ * so any owner kind — custom resources included — is followed, not only the built-in controllers.
+ */
+export async function ownerPathOf(
+  client: KubeClient,
+  apiVersion: string | undefined,
+  kind: string,
+  ns: string,
+  name: string,
+): Promise<string | null> {
+  const builtin = OWNER_PATHS[kind];
+  if (!apiVersion) return builtin ? builtin(ns, name) : null;
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  let byClient = served.get(client);
+  if (!byClient) served.set(client, (byClient = new Map()));
+  let list = byClient.get(base);
+  if (!list) {
+    list = client
+      .send<{ resources?: ApiResource[] }>('GET', base)
+      .then((res) => (res.status === 200 ? (res.body?.resources ?? []) : []));
+    byClient.set(base, list);
+  }
+  const resource = (await list).find((r) => r.kind === kind && !String(r.name).includes('/') && r.namespaced);
+  return resource ? `${base}/namespaces/${ns}/${resource.name}/${name}` : null;
+}
+
+/** Whether a value is a label selector holdfast can evaluate (matchLabels / matchExpressions only). */
+function isLabelSelector(v: unknown): v is LabelSelector {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  const known = Object.keys(o).every((k) => k === 'matchLabels' || k === 'matchExpressions');
+  return (
+    known &&
+    (o.matchLabels === undefined || (typeof o.matchLabels === 'object' && !Array.isArray(o.matchLabels))) &&
+    (o.matchExpressions === undefined || Array.isArray(o.matchExpressions))
+  );
+}
+
 /** Walk ownerReferences up to the top controller; the direct controller's selector holds the pod. */
 async function ownerChain(
   client: KubeClient,
   ns: string,
   pod: V1Pod,
-): Promise<{ owners: PodFacts['owners']; controller?: HoldingSelector }> {
-  const owners: PodFacts['owners'] = [];
+): Promise<{ owners: OwnerFacts[]; controller?: HoldingSelector; controllerSelectorReadable: boolean }> {
+  const owners: OwnerFacts[] = [];
   let controller: HoldingSelector | undefined;
+  let controllerSelectorReadable = true;
   let current: KubernetesObject = pod;
   for (let depth = 0; depth < MAX_OWNER_DEPTH; depth++) {
     const refs = current.metadata?.ownerReferences ?? [];
     const ref = refs.find((r) => r.controller) ?? refs[0];
     if (!ref) break;
-    owners.push({ kind: ref.kind, name: ref.name, uid: ref.uid });
-    const path = OWNER_PATHS[ref.kind];
-    if (!path) break;
-    const owner = await getObject<OwnerObject>(client, path(ns, ref.name));
+    const path = ref.kind === 'Node' ? null : await ownerPathOf(client, ref.apiVersion, ref.kind, ns, ref.name);
+    const facts: OwnerFacts = {
+      kind: ref.kind,
+      name: ref.name,
+      uid: ref.uid,
+      ...(ref.apiVersion ? { apiVersion: ref.apiVersion } : {}),
+      path,
+      controller: Boolean(ref.controller),
+    };
+    owners.push(facts);
+    let owner: OwnerObject | undefined;
+    if (path) {
+      try {
+        owner = await getObject<OwnerObject>(client, path);
+      } catch (error) {
+        // Built-in kinds are in the role: a refusal there is a missing permission. A custom kind may
+        // not be (its rule is the responder's to add): the pod is still taken out, by its ownerReference.
+        if (!(error instanceof PermissionError) || OWNER_PATHS[ref.kind]) throw error;
+        facts.unreadable = error.message;
+      }
+    } else facts.unreadable = `no namespaced resource of kind ${ref.kind} is served in ${ref.apiVersion ?? 'v1'}`;
+    if (depth === 0 && ref.controller && ref.kind !== 'Node') {
+      if (owner && isLabelSelector(owner.spec?.selector))
+        controller = { source: `${ref.kind} ${ref.name}`, selector: owner.spec.selector as LabelSelector };
+      else controllerSelectorReadable = false;
+    }
     if (!owner) break;
-    if (depth === 0 && owner.spec?.selector)
-      controller = { source: `${ref.kind} ${ref.name}`, selector: owner.spec.selector };
     current = owner;
   }
-  return { owners, ...(controller ? { controller } : {}) };
+  return { owners, ...(controller ? { controller } : {}), controllerSelectorReadable };
 }
 
 function policyFacts(p: V1NetworkPolicy): PolicyFacts {
@@ -144,6 +211,8 @@ async function podFacts(client: KubeClient, pod: V1Pod): Promise<PodFacts> {
     containers: (pod.spec?.containers ?? []).map((c) => c.name),
     initContainers: (pod.spec?.initContainers ?? []).map((c) => c.name),
     owners: chain.owners,
+    hostNetwork: Boolean(pod.spec?.hostNetwork),
+    controllerSelectorReadable: chain.controllerSelectorReadable,
     holdingSelectors: holding,
     services: matching.map((s) => s.name).sort(),
     policies: policies

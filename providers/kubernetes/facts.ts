@@ -19,6 +19,17 @@ export const QUARANTINE_LABEL = 'holdfast.io/quarantine';
 export const QUARANTINE_POD_LABEL = 'holdfast.io/quarantine-pod';
 /** Marks a node cordoned for an incident, so responders see why it takes no pods. */
 export const CORDON_LABEL = 'holdfast.io/cordoned';
+/**
+ * On a node: the incidents holding its cordon, comma-separated. Release uncordons only when the last
+ * holder lets go, and only if holdfast cordoned it (the CORDON_LABEL names the incident that did).
+ */
+export const CORDON_HOLDERS_ANNOTATION = 'holdfast.io/cordon-holders';
+/** The ReplicaSet controller deletes pods with a lower cost first (ties broken by its ranking). */
+export const DELETION_COST_ANNOTATION = 'controller.kubernetes.io/pod-deletion-cost';
+/** The highest cost the annotation accepts (an int32): the evidence pod becomes the last choice. */
+export const MAX_DELETION_COST = '2147483647';
+/** Taints the node lifecycle controller puts on a failing node; pods are evicted after tolerationSeconds. */
+export const NODE_FAILURE_TAINTS = ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable'] as const;
 export const EVICTION_ANNOTATIONS = {
   'cluster-autoscaler.kubernetes.io/safe-to-evict': 'false',
   'karpenter.sh/do-not-disrupt': 'true',
@@ -32,6 +43,22 @@ export interface KubeParams extends JsonObject {
   context: string | null;
   checkpoint: boolean;
   isolateNode: boolean;
+  /** Opt-in: tolerate the node-failure NoExecute taints forever, so a failing node does not evict the pod. */
+  tolerateNodeFailure?: boolean;
+}
+
+/** One ownerReference of the chain, with where its object is served (found through API discovery). */
+export interface OwnerFacts extends JsonObject {
+  kind: string;
+  name: string;
+  uid: string;
+  apiVersion?: string;
+  /** REST path of the owner object; null when discovery found no namespaced resource of that kind. */
+  path?: string | null;
+  /** Whether this reference is the controller reference (the one a controller acts on). */
+  controller?: boolean;
+  /** Why the owner could not be read (permission, not served), when it could not. */
+  unreadable?: string;
 }
 
 /** A Kubernetes label selector (matchLabels and matchExpressions), as the API returns it. */
@@ -66,7 +93,14 @@ export interface PodFacts extends JsonObject {
   containers: string[];
   initContainers: string[];
   /** ownerReferences from the pod up to the top controller (ReplicaSet → Deployment, Job → CronJob…). */
-  owners: { kind: string; name: string; uid: string }[];
+  owners: OwnerFacts[];
+  /** NetworkPolicies do not apply to pods on the host's network namespace. */
+  hostNetwork?: boolean;
+  /**
+   * Whether the direct controller's `spec.selector` could be read as a label selector: when not,
+   * relabelling cannot be shown to take the pod out, so its ownerReference is removed instead.
+   */
+  controllerSelectorReadable?: boolean;
   /** The owning controller's selector and the selectors of the Services that match the pod. */
   holdingSelectors: HoldingSelector[];
   services: string[];

@@ -5,7 +5,13 @@ import type { KubeFacts, KubeParams } from './facts.js';
 import { preflightKube } from './preflight.js';
 import { releaseKube } from './release.js';
 import { runCheckpoint, runCollect, runNodeRecord } from './run-collect.js';
-import { runCordon, runEvictionProtection, runQuarantineLabels, runQuarantinePolicy } from './run-contain.js';
+import {
+  runCordon,
+  runEvictionProtection,
+  runHostNetworkCheck,
+  runQuarantineLabels,
+  runQuarantinePolicy,
+} from './run-contain.js';
 import type { KubeActions, KubeStep } from './steps.js';
 
 export const implementation: ProviderImplementation<KubeParams, KubeFacts, KubeStep> = {
@@ -19,6 +25,7 @@ export const implementation: ProviderImplementation<KubeParams, KubeFacts, KubeS
     'quarantine-labels': runQuarantineLabels,
     'eviction-protection': runEvictionProtection,
     cordon: runCordon,
+    'host-network': runHostNetworkCheck,
   }),
   release: releaseKube,
 };

@@ -45,6 +45,13 @@ export const kubeFlags: ProviderFlag[] = [
     param: 'isolateNode',
     boolean: true,
   },
+  {
+    flags: '--tolerate-node-failure',
+    description:
+      'let the quarantined pod tolerate node.kubernetes.io/not-ready and unreachable (NoExecute) with no time limit, so a failing node does not evict it',
+    param: 'tolerateNodeFailure',
+    boolean: true,
+  },
 ];
 
 function list(value: unknown): string[] {
@@ -54,7 +61,16 @@ function list(value: unknown): string[] {
 
 export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problems: string[] } {
   const problems: string[] = [];
-  const known = ['pods', 'podSelectors', 'nodes', 'kubeconfig', 'context', 'checkpoint', 'isolateNode'];
+  const known = [
+    'pods',
+    'podSelectors',
+    'nodes',
+    'kubeconfig',
+    'context',
+    'checkpoint',
+    'isolateNode',
+    'tolerateNodeFailure',
+  ];
   for (const key of Object.keys(raw))
     if (!known.includes(key)) problems.push(`targets.kubernetes.${key}: unknown field`);
   const pods = [...new Set(list(raw.pods))];
@@ -85,6 +101,7 @@ export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problem
           context: raw.context ? String(raw.context) : null,
           checkpoint: flag(raw.checkpoint),
           isolateNode: flag(raw.isolateNode),
+          ...(flag(raw.tolerateNodeFailure) ? { tolerateNodeFailure: true } : {}),
         },
         problems,
       };

@@ -9,6 +9,10 @@ import { quarantineLabels, quarantineObjectName } from './objects.js';
 import { applyLabelPatch, detachingLabelPatch, selects } from './selectors.js';
 import type { KubeStep } from './steps.js';
 
+/** What the quarantine PodDisruptionBudget does not stop, said in every plan. */
+export const PDB_LIMITATION =
+  'a PodDisruptionBudget only stops evictions through the Eviction API (drains, autoscalers): it does not stop taint-based eviction when the node turns NotReady or unreachable (NoExecute, after the tolerationSeconds of 300 s by default), the kubelet evicting under node pressure, a preemption, or a plain delete; --tolerate-node-failure makes the pod tolerate the node-failure taints with no time limit';
+
 export const KUBE_LIMITATIONS = [
   'a NetworkPolicy is enforced only if the cluster network plugin (CNI) enforces policies; whether established connections are cut is also up to the CNI',
   "the EKS VPC CNI does not enforce NetworkPolicies on pods without an owner — which is what taking the pod out of its controller produces (the controller releases it); use --isolate-node to isolate the node's EC2 instance as well",
@@ -39,6 +43,25 @@ function podLimitations(pod: PodFacts, kase: Case): string[] {
     }
   }
   const owner = pod.owners[0];
+  const node = pod.nodeName ?? '(no node)';
+  if (pod.hostNetwork)
+    out.push(
+      `${key} uses the host network: NetworkPolicies do not apply to it, so the quarantine NetworkPolicy cannot isolate it; --isolate-node isolates its node's EC2 instance (every pod on ${node} with it)`,
+    );
+  if (owner?.kind === 'DaemonSet')
+    out.push(
+      `DaemonSet ${owner.name} starts a replacement for ${key} on node ${node} although it is cordoned: DaemonSet pods tolerate node.kubernetes.io/unschedulable`,
+    );
+  if (owner?.kind === 'Job') {
+    const cron = pod.owners.find((o) => o.kind === 'CronJob');
+    out.push(
+      `Job ${owner.name} starts a new pod when ${key} leaves it: holdfast takes the pod out, then suspends the Job at once${cron ? ` and its CronJob ${cron.name}` : ''} (release resumes ${cron ? 'them' : 'it'}); a pod the Job created in between is deleted by the suspension`,
+    );
+  }
+  if (owner && owner.controller !== false && owner.kind !== 'Node' && pod.controllerSelectorReadable === false)
+    out.push(
+      `${owner.kind} ${owner.name} has no label selector holdfast can read${owner.unreadable ? ` (${owner.unreadable})` : ''}: its ownerReference is removed from ${key} so garbage collection cannot delete the pod with it; its controller may adopt the pod again`,
+    );
   if (owner?.kind === 'StatefulSet')
     out.push(
       `StatefulSet ${owner.name} cannot start a replacement for ${key} while the pod keeps its name: the set runs one replica short until release`,
@@ -53,7 +76,9 @@ function podLimitations(pod: PodFacts, kase: Case): string[] {
 
 export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeStep>[]; limitations: string[] } {
   const steps: StepDraft<KubeStep>[] = [];
-  const limitations = [...KUBE_LIMITATIONS];
+  const limitations = [...KUBE_LIMITATIONS, ...(facts.pods.length ? [PDB_LIMITATION] : [])];
+  const nodeIsolated = (name: string | null) =>
+    facts.params.isolateNode && Boolean(facts.nodes.find((n) => n.name === name)?.instanceId);
   for (const pod of facts.pods) {
     const key = `${pod.namespace}/${pod.name}`;
     const target = `k8s:pod:${key}`;
@@ -102,11 +127,24 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeS
         action: 'eviction-protection',
         phase: 'contain',
         target,
-        title: `protect ${key} from eviction: its own PodDisruptionBudget (minAvailable 1), autoscaler annotations`,
+        title: `protect ${key} from eviction: its own PodDisruptionBudget (minAvailable 1), autoscaler annotations${
+          facts.params.tolerateNodeFailure ? ', node-failure tolerations with no time limit' : ''
+        }`,
         inputs,
         dependsOn: [`quarantine-labels/${key}`],
       },
     );
+    // Planned to fail: without the node's isolation the pod is not cut off, so the capture is partial.
+    if (pod.hostNetwork && !nodeIsolated(pod.nodeName))
+      steps.push({
+        id: `host-network/${key}`,
+        action: 'host-network',
+        phase: 'contain',
+        target,
+        title: `${key} uses the host network: the NetworkPolicy cannot isolate it; without --isolate-node this step fails and the capture is partial`,
+        inputs,
+        dependsOn: [`quarantine-policy/${key}`],
+      });
     limitations.push(...podLimitations(pod, kase));
   }
   for (const node of facts.nodes) {
@@ -114,6 +152,9 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeS
     const onNode = facts.pods
       .filter((p) => p.nodeName === node.name)
       .map((p) => `eviction-protection/${p.namespace}/${p.name}`);
+    const daemonSets = facts.pods
+      .filter((p) => p.nodeName === node.name && p.owners[0]?.kind === 'DaemonSet')
+      .map((p) => `${p.namespace}/${p.owners[0]!.name}`);
     steps.push(
       {
         id: `node-record/${node.name}`,
@@ -128,7 +169,9 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeS
         action: 'cordon',
         phase: 'contain',
         target,
-        title: `cordon ${node.name} (unschedulable and labelled; never drain, never NoExecute)`,
+        title: `cordon ${node.name} (unschedulable, labelled, this incident added to its holders; never drain, never NoExecute)${
+          daemonSets.length ? `; DaemonSet ${daemonSets.join(', ')} still runs a pod there` : ''
+        }`,
         inputs: { node },
         dependsOn: onNode,
       },

@@ -11,7 +11,7 @@ import {
   kubeAction,
   networkPoliciesPath,
   nodePath,
-  OWNER_PATHS,
+  ownerPath,
   pdbsPath,
   podPath,
   servicesPath,
@@ -26,12 +26,20 @@ import {
   type V1SelfSubjectAccessReview,
 } from './client.js';
 import { kubeClientFor } from './context.js';
-import { CORDON_LABEL, EVICTION_ANNOTATIONS, KUBE_CHECKPOINT_POLICY, KUBE_POLICY } from './facts.js';
+import { directController } from './run-leave-owner.js';
+import {
+  CORDON_HOLDERS_ANNOTATION,
+  CORDON_LABEL,
+  EVICTION_ANNOTATIONS,
+  KUBE_CHECKPOINT_POLICY,
+  KUBE_POLICY,
+} from './facts.js';
 import { differenceFromWanted, quarantinePdb, quarantinePolicy } from './objects.js';
 import { quarantinedLabels } from './plan.js';
 import type { KubeStep } from './steps.js';
 
 type Check = PreflightResult['checks'][number];
+const SUSPENDED_KINDS = new Set(['Job', 'CronJob']);
 
 interface Probe {
   method: 'GET' | 'POST' | 'PATCH';
@@ -61,7 +69,10 @@ function probes(step: KubeStep, ctx: ProviderContext): Probe[] {
       read,
       write('PATCH', nodePath(node.name), {
         spec: { unschedulable: true },
-        metadata: { labels: { [CORDON_LABEL]: ctx.incident } },
+        metadata: {
+          labels: { [CORDON_LABEL]: ctx.incident },
+          annotations: { [CORDON_HOLDERS_ANNOTATION]: ctx.incident },
+        },
       }),
     ];
   }
@@ -73,8 +84,8 @@ function probes(step: KubeStep, ctx: ProviderContext): Probe[] {
       return [
         { method: 'GET', path: self },
         ...pod.owners
-          .filter((o) => OWNER_PATHS[o.kind])
-          .map((o): Probe => ({ method: 'GET', path: OWNER_PATHS[o.kind]!(ns, o.name) })),
+          .filter((o) => !o.unreadable && ownerPath(ns, o))
+          .map((o): Probe => ({ method: 'GET', path: ownerPath(ns, o)! })),
         { method: 'GET', path: servicesPath(ns) },
         { method: 'GET', path: networkPoliciesPath(ns) },
         { method: 'GET', path: pdbsPath(ns) },
@@ -111,11 +122,18 @@ function probes(step: KubeStep, ctx: ProviderContext): Probe[] {
           .filter((k) => pod.labels[k] !== labels[k])
           .map((k) => [k, labels[k] ?? null]),
       );
+      // A Job and its CronJob are suspended once the pod has left them.
+      const suspends =
+        directController(pod)?.kind === 'Job' ? pod.owners.filter((o) => SUSPENDED_KINDS.has(o.kind)) : [];
       return [
         { method: 'GET', path: `${networkPoliciesPath(ns)}/${objectName}` },
         { method: 'GET', path: self },
         { method: 'GET', path: servicesPath(ns) },
         write('PATCH', self, { metadata: { labels: patch } }),
+        ...suspends
+          .map((o) => ownerPath(ns, o))
+          .filter((p): p is string => Boolean(p))
+          .map((p) => write('PATCH', p, { spec: { suspend: true } })),
       ];
     }
     case 'eviction-protection': {
@@ -126,6 +144,8 @@ function probes(step: KubeStep, ctx: ProviderContext): Probe[] {
         write('PATCH', self, { metadata: { annotations: { ...EVICTION_ANNOTATIONS } } }),
       ];
     }
+    case 'host-network':
+      return [{ method: 'GET', path: self }];
     default:
       return [];
   }

@@ -6,7 +6,7 @@ import {
   eventsPath,
   networkPoliciesPath,
   nodePath,
-  OWNER_PATHS,
+  ownerPath,
   pdbsPath,
   podPath,
   servicesPath,
@@ -79,16 +79,16 @@ export async function runCollect(ctx: KubeStepContext<'collect'>): Promise<KubeO
   await put('pod.json', 'k8s-pod', `GET ${podPath(pod.namespace, pod.name)}`, json(live));
   const owners = [];
   for (const o of pod.owners) {
-    const path = OWNER_PATHS[o.kind];
+    const path = o.unreadable ? null : ownerPath(pod.namespace, o);
     owners.push(
       path
-        ? ((await getObject(client, path(pod.namespace, o.name))) ?? {
+        ? ((await getObject(client, path)) ?? {
             kind: o.kind,
             name: o.name,
             uid: o.uid,
             missing: true,
           })
-        : { kind: o.kind, name: o.name, uid: o.uid, notRead: 'kind not followed' },
+        : { kind: o.kind, name: o.name, uid: o.uid, notRead: o.unreadable ?? 'kind not followed' },
     );
   }
   await put('owners.json', 'k8s-owners', 'GET each ownerReference up the chain', json(owners));

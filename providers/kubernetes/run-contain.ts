@@ -11,6 +11,7 @@ import {
   messageOf,
   type KubeClient,
   type KubeList,
+  type KubernetesObject,
   type V1NetworkPolicy,
   type V1Node,
   type V1PodDisruptionBudget,
@@ -18,8 +19,17 @@ import {
 } from './client.js';
 import { kubeClientFor } from './context.js';
 import { getObject, livePod } from './discover.js';
-import { CORDON_LABEL, EVICTION_ANNOTATIONS, QUARANTINE_LABEL, type LabelSelector, type PodFacts } from './facts.js';
+import {
+  CORDON_HOLDERS_ANNOTATION,
+  CORDON_LABEL,
+  EVICTION_ANNOTATIONS,
+  NODE_FAILURE_TAINTS,
+  QUARANTINE_LABEL,
+  type LabelSelector,
+  type PodFacts,
+} from './facts.js';
 import { differenceFromWanted, quarantineLabels, quarantinePdb, quarantinePolicy } from './objects.js';
+import { leaveController } from './run-leave-owner.js';
 import { detachingLabelPatch, selects, type LabelPatch } from './selectors.js';
 import type { KubeOutcome, KubeStepContext } from './steps.js';
 
@@ -136,16 +146,22 @@ export async function runQuarantineLabels(
   ].filter((h) => selects(h.selector, labels) && !Object.hasOwn(h.selector.matchLabels ?? {}, QUARANTINE_LABEL));
   const { patch: detach, unbreakable } = detachingLabelPatch(labels, holding);
   const detached = await patchPodMetadata(ctx, pod, 'labels', labels, detach);
+  // Right after the labels: a Job starts its replacement within a second of losing the pod.
+  const left = await leaveController(ctx, pod);
   return {
     outputs: {
       originalLabels: original,
       quarantineLabels: marked,
       detachedLabels: detached,
       leftSelectors: holding.map((h) => h.source),
+      ...left.outputs,
     },
-    limitations: unbreakable.map(
-      (s) => `${s} still selects ${pod.namespace}/${pod.name}: no label change takes the pod out of it`,
-    ),
+    limitations: [
+      ...unbreakable.map(
+        (s) => `${s} still selects ${pod.namespace}/${pod.name}: no label change takes the pod out of it`,
+      ),
+      ...left.limitations,
+    ],
   };
 }
 
@@ -159,37 +175,140 @@ export async function runEvictionProtection(
   const annotated = await patchPodMetadata(ctx, pod, 'annotations', live.metadata?.annotations ?? {}, {
     ...EVICTION_ANNOTATIONS,
   });
-  return { outputs: { podDisruptionBudget: objectName, created: result === 'created', annotations: annotated } };
+  const params = ctx.kase.targets.kubernetes as { tolerateNodeFailure?: boolean } | undefined;
+  const tolerates = params?.tolerateNodeFailure ? await tolerateNodeFailure(ctx, pod) : false;
+  return {
+    outputs: {
+      podDisruptionBudget: objectName,
+      created: result === 'created',
+      annotations: annotated,
+      tolerationsChanged: tolerates,
+    },
+  };
 }
 
-/** 4. Cordon the node: `spec.unschedulable` and a label saying why. Never a NoExecute taint, never a drain. */
+/** The incidents holding a node's cordon, from its annotation. */
+export function cordonHolders(node: KubernetesObject | undefined): string[] {
+  const raw = node?.metadata?.annotations?.[CORDON_HOLDERS_ANNOTATION];
+  return raw ? raw.split(',').filter(Boolean) : [];
+}
+
+/**
+ * 4. Cordon the node: `spec.unschedulable`, never a NoExecute taint, never a drain. Cordons are
+ * shared: the node's annotation lists every incident holding it, and the label names the incident
+ * that cordoned it — present only when holdfast did, so release never uncordons someone else's cordon.
+ */
 export async function runCordon(ctx: KubeStepContext<'cordon'>): Promise<KubeOutcome<'cordon'>> {
   const { node } = ctx.step.inputs;
   const client = kubeClientFor(ctx);
-  const live = await getObject<V1Node>(client, nodePath(node.name));
-  if (!live) throw new RemoteError(`node ${node.name} no longer exists`, false);
-  const body: { spec?: { unschedulable: true }; metadata?: { labels: Record<string, string> } } = {};
-  if (!live.spec?.unschedulable) {
-    await ctx.recordChange({
-      resource: `node:${node.name}`,
-      attribute: 'unschedulable',
-      before: false,
-      after: true,
-      reversible: true,
-    });
-    body.spec = { unschedulable: true };
+  const recorded = new Set<string>();
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const live = await getObject<V1Node>(client, nodePath(node.name));
+    if (!live?.metadata) throw new RemoteError(`node ${node.name} no longer exists`, false);
+    const holders = cordonHolders(live);
+    const body: { spec?: JsonObject; metadata: JsonObject } = {
+      // The holders list is read-modify-write: only over what was read.
+      metadata: { resourceVersion: live.metadata.resourceVersion ?? null },
+    };
+    const changes: Parameters<KubeStepContext<'cordon'>['recordChange']>[0][] = [];
+    if (!live.spec?.unschedulable) {
+      changes.push(
+        { resource: `node:${node.name}`, attribute: 'unschedulable', before: false, after: true, reversible: true },
+        {
+          resource: `node:${node.name}`,
+          attribute: `label:${CORDON_LABEL}`,
+          before: live.metadata.labels?.[CORDON_LABEL] ?? null,
+          after: ctx.incident,
+          reversible: true,
+        },
+      );
+      body.spec = { unschedulable: true };
+      body.metadata.labels = { [CORDON_LABEL]: ctx.incident };
+    }
+    if (!holders.includes(ctx.incident)) {
+      changes.push({
+        resource: `node:${node.name}`,
+        attribute: 'cordon-holder',
+        before: null,
+        after: ctx.incident,
+        reversible: true,
+      });
+      body.metadata.annotations = { [CORDON_HOLDERS_ANNOTATION]: [...holders, ctx.incident].join(',') };
+    }
+    if (!changes.length) return { outputs: { cordoned: false, alreadyCordoned: true, holders } };
+    for (const c of changes.filter((c) => !recorded.has(c.attribute))) {
+      recorded.add(c.attribute);
+      await ctx.recordChange(c);
+    }
+    const res = await client.send('PATCH', nodePath(node.name), { body: body as JsonObject, contentType: MERGE_PATCH });
+    if (res.status === 409) continue;
+    if (res.status >= 400)
+      throw new RemoteError(`PATCH ${nodePath(node.name)}: ${res.status} ${messageOf(res) ?? ''}`.trim(), false);
+    return {
+      outputs: {
+        cordoned: Boolean(body.spec),
+        alreadyCordoned: Boolean(live.spec?.unschedulable),
+        holders: [...holders, ctx.incident],
+      },
+      ...(holders.length
+        ? {
+            note: `node ${node.name} is also held by ${holders.join(', ')}: it stays cordoned until the last holder releases it`,
+          }
+        : {}),
+    };
   }
-  const label = live.metadata?.labels?.[CORDON_LABEL];
-  if (label !== ctx.incident) {
-    await ctx.recordChange({
-      resource: `node:${node.name}`,
-      attribute: `label:${CORDON_LABEL}`,
-      before: label ?? null,
-      after: ctx.incident,
-      reversible: true,
-    });
-    body.metadata = { labels: { [CORDON_LABEL]: ctx.incident } };
-  }
-  if (body.spec || body.metadata) await patch(client, nodePath(node.name), body as JsonObject);
-  return { outputs: { cordoned: Boolean(body.spec), alreadyCordoned: Boolean(live.spec?.unschedulable) } };
+  throw new RemoteError(`node ${node.name} kept changing: its cordon holders could not be updated`, true);
+}
+
+/**
+ * Opt-in (--tolerate-node-failure): the pod tolerates the node-failure NoExecute taints with no
+ * time limit, so a node turning NotReady or unreachable does not evict it. A pod's tolerations may
+ * only be added to, or have their tolerationSeconds changed: the taint manager evicts after the
+ * shortest matching tolerationSeconds, so the defaults (300 s) lose theirs rather than being joined.
+ */
+export function nodeFailureTolerations(current: readonly JsonObject[]): JsonObject[] {
+  const out = current.map((t) =>
+    t.effect === 'NoExecute' && NODE_FAILURE_TAINTS.includes(t.key as (typeof NODE_FAILURE_TAINTS)[number])
+      ? Object.fromEntries(Object.entries(t).filter(([k]) => k !== 'tolerationSeconds'))
+      : t,
+  );
+  for (const key of NODE_FAILURE_TAINTS)
+    if (!out.some((t) => t.key === key && t.effect === 'NoExecute'))
+      out.push({ key, operator: 'Exists', effect: 'NoExecute' });
+  return out;
+}
+
+async function tolerateNodeFailure(ctx: KubeStepContext<'eviction-protection'>, pod: PodFacts): Promise<boolean> {
+  const client = kubeClientFor(ctx);
+  const live = await livePod(client, pod);
+  const before = (live.spec?.tolerations ?? []) as JsonObject[];
+  const after = nodeFailureTolerations(before);
+  if (JSON.stringify(after) === JSON.stringify(before)) return false;
+  await ctx.recordChange({
+    resource: `pod:${pod.namespace}/${pod.name}`,
+    attribute: 'tolerations',
+    before,
+    after,
+    reversible: true,
+  });
+  await patch(client, podPath(pod.namespace, pod.name), {
+    metadata: { resourceVersion: live.metadata?.resourceVersion ?? null },
+    spec: { tolerations: after },
+  });
+  return true;
+}
+
+/**
+ * A hostNetwork pod shares its node's network: no NetworkPolicy applies to it. Without the node's
+ * own isolation (--isolate-node on an EC2 node) the pod is not cut off, and the capture must not
+ * say complete.
+ */
+export async function runHostNetworkCheck(ctx: KubeStepContext<'host-network'>): Promise<KubeOutcome<'host-network'>> {
+  const { pod } = ctx.step.inputs;
+  const live = await livePod(kubeClientFor(ctx), pod);
+  if (!live.spec?.hostNetwork) return { outputs: { hostNetwork: false } };
+  throw new RemoteError(
+    `${pod.namespace}/${pod.name} uses the host network: the quarantine NetworkPolicy cannot isolate it, and its node is not isolated; re-run with --isolate-node (EKS nodes) or isolate node ${pod.nodeName ?? '(unscheduled)'} by other means`,
+    false,
+  );
 }

@@ -18,13 +18,19 @@ export type KubeActions = {
       quarantineLabels: string[];
       detachedLabels: string[];
       leftSelectors: string[];
+      /** Set when the pod had a controller: which, whether holdfast removed its reference, what it suspended. */
+      leftController?: string;
+      removedReference?: boolean;
+      suspended?: string[];
     };
   };
   'eviction-protection': {
     inputs: PodStepInputs;
-    outputs: { podDisruptionBudget: string; created: boolean; annotations: string[] };
+    outputs: { podDisruptionBudget: string; created: boolean; annotations: string[]; tolerationsChanged: boolean };
   };
-  cordon: { inputs: NodeStepInputs; outputs: { cordoned: boolean; alreadyCordoned: boolean } };
+  cordon: { inputs: NodeStepInputs; outputs: { cordoned: boolean; alreadyCordoned: boolean; holders: string[] } };
+  /** Fails for a hostNetwork pod whose node is not isolated: the capture must not say complete. */
+  'host-network': { inputs: PodStepInputs; outputs: { hostNetwork: boolean } };
 };
 
 /** One Kubernetes step, narrowed by `action`. */

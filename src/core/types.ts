@@ -242,6 +242,11 @@ export interface ProviderFlag {
 
 export interface ReleaseContext extends ProviderContext {
   restoreProtection: boolean;
+  /**
+   * Hand released workloads back to their controllers even where a controller is predicted to
+   * delete one (Kubernetes: after a pod-deletion cost that makes the evidence pod the last choice).
+   */
+  readopt: boolean;
   progress(message: string, detail?: JsonObject): void;
 }
 
@@ -302,6 +307,14 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
   /** Undo one reversible change exactly. */
   release?(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }>;
   /**
+   * Optional, instead of `release`: undo this provider's pending changes together, where a
+   * resource's changes must be judged and applied as one (a pod's labels in one patch, after
+   * predicting what its controllers will do). One result per change; `error` marks a failure.
+   */
+  releaseMany?(changes: ChangeRecord[], ctx: ReleaseContext): Promise<ReleaseResult[]>;
+  /** Optional, read-only: what releasing these changes would lead to, said by `release --dry-run`. */
+  predictRelease?(changes: ChangeRecord[], ctx: ReleaseContext): Promise<string[]>;
+  /**
    * Optional, read-only: check evidence the platform holds (a snapshot) is still as recorded, for
    * `evidence verify`. Undefined for artifact types this provider does not own.
    */
@@ -312,6 +325,14 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
 export interface HeldEvidenceResult {
   ok: boolean;
   detail: string;
+}
+
+/** The result of undoing one change. */
+export interface ReleaseResult {
+  changeId: string;
+  restored: boolean;
+  note?: string;
+  error?: { code: string; message: string };
 }
 
 export type EventListener = (event: CaptureEvent) => void;

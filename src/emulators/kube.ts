@@ -1,8 +1,9 @@
 /**
- * A real kube-apiserver with etcd on loopback for tests and drills (envtest-style: no kubelet, no
- * controllers). Binaries are built from the Go module proxy by test/support/kube/build.sh into the
- * cache; this starts them with a token file (an admin in system:masters and the tool's own user)
- * and RBAC authorization, so permission tests are real.
+ * A real kube-apiserver with etcd on loopback for tests and drills (envtest-style: no kubelet), and
+ * on request the real kube-controller-manager beside them. Binaries are built from the Go module
+ * proxy by test/support/kube/build.sh into the cache; this starts them with a token file (an admin in
+ * system:masters, the tool's own user, the controller manager's user) and RBAC authorization, so
+ * permission tests are real.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -14,6 +15,25 @@ import { cacheDir, freePort } from './moto.js';
 
 export const KUBE_VERSION = process.env.HOLDFAST_K8S_VERSION ?? 'v1.36.3';
 const READY_TIMEOUT_MS = 120_000;
+/**
+ * Service accounts the controller manager creates for the controllers holdfast's behaviour depends
+ * on (--use-service-account-credentials): when they exist, those controllers are running.
+ */
+const CONTROLLER_ACCOUNTS = [
+  'replicaset-controller',
+  'deployment-controller',
+  'job-controller',
+  'cronjob-controller',
+  'daemon-set-controller',
+  'statefulset-controller',
+  'generic-garbage-collector',
+  'disruption-controller',
+];
+
+export interface KubeStartOptions {
+  /** Also run kube-controller-manager with every controller (ReplicaSets, GC, Jobs…). */
+  controllers?: boolean;
+}
 
 export interface KubeServer {
   server: string;
@@ -45,8 +65,12 @@ export function kubeBinDir(): string {
   return join(cacheDir(), 'kube', KUBE_VERSION);
 }
 
-export function kubeBinariesPresent(): boolean {
-  return existsSync(join(kubeBinDir(), 'etcd')) && existsSync(join(kubeBinDir(), 'kube-apiserver'));
+export function kubeBinariesPresent(options: KubeStartOptions = {}): boolean {
+  return (
+    existsSync(join(kubeBinDir(), 'etcd')) &&
+    existsSync(join(kubeBinDir(), 'kube-apiserver')) &&
+    (!options.controllers || existsSync(join(kubeBinDir(), 'kube-controller-manager')))
+  );
 }
 
 function hostAddress(): string | undefined {
@@ -74,9 +98,11 @@ function tail(path: string): string {
 }
 
 /** Start etcd and kube-apiserver; throws with the log tail when they cannot start. */
-export async function startKube(): Promise<KubeServer> {
-  if (!kubeBinariesPresent())
-    throw new Error(`kube-apiserver/etcd not built in ${kubeBinDir()}: run bash test/support/kube/build.sh`);
+export async function startKube(options: KubeStartOptions = {}): Promise<KubeServer> {
+  if (!kubeBinariesPresent(options))
+    throw new Error(
+      `kube-apiserver/etcd${options.controllers ? '/kube-controller-manager' : ''} not built in ${kubeBinDir()}: run bash test/support/kube/build.sh`,
+    );
   const dir = mkdtempSync(join(tmpdir(), 'hf-kube-'));
   const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
   const etcd = start(
@@ -106,9 +132,11 @@ export async function startKube(): Promise<KubeServer> {
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   const adminToken = randomBytes(16).toString('hex');
   const toolToken = randomBytes(16).toString('hex');
+  // The bootstrap RBAC policy binds this user name to the controller manager's ClusterRole.
+  const controllerToken = randomBytes(16).toString('hex');
   writeFileSync(
     join(dir, 'tokens.csv'),
-    `${adminToken},admin,admin-uid,"system:masters"\n${toolToken},holdfast-tool,tool-uid\n`,
+    `${adminToken},admin,admin-uid,"system:masters"\n${toolToken},holdfast-tool,tool-uid\n${controllerToken},system:kube-controller-manager,kcm-uid\n`,
     { mode: 0o600 },
   );
   const apiserver = start(
@@ -145,7 +173,8 @@ export async function startKube(): Promise<KubeServer> {
           headers: {
             authorization: `Bearer ${tokens[user]}`,
             accept: 'application/json',
-            ...(payload ? { 'content-type': contentType } : {}),
+            // A DELETE body without a length can be misread on a kept-alive connection: always send one.
+            ...(payload ? { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) } : {}),
           },
         },
         (res) => {
@@ -167,8 +196,10 @@ export async function startKube(): Promise<KubeServer> {
       req.end();
     });
 
+  let controllerManager: ChildProcess | undefined;
   const stop = async () => {
-    for (const child of [apiserver, etcd]) {
+    for (const child of [controllerManager, apiserver, etcd]) {
+      if (!child) continue;
       if (child.exitCode !== null) continue;
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -197,7 +228,7 @@ export async function startKube(): Promise<KubeServer> {
   caCert = readFileSync(join(dir, 'certs', 'apiserver.crt'), 'utf8');
 
   const writeKubeconfig = (name: string, token: string): string => {
-    const path = join(dir, `kubeconfig-${name}.yaml`);
+    const path = join(dir, `kubeconfig-${name.replace(/[^a-z0-9-]/gi, '-')}.yaml`);
     const ca = Buffer.from(caCert).toString('base64');
     writeFileSync(
       path,
@@ -205,15 +236,34 @@ export async function startKube(): Promise<KubeServer> {
         'apiVersion: v1',
         'kind: Config',
         `clusters: [{name: local, cluster: {server: "${server}", certificate-authority-data: ${ca}}}]`,
-        `users: [{name: ${name}, user: {token: ${token}}}]`,
-        `contexts: [{name: ${name}, context: {cluster: local, user: ${name}}}]`,
-        `current-context: ${name}`,
+        `users: [{name: "${name}", user: {token: ${token}}}]`,
+        `contexts: [{name: "${name}", context: {cluster: local, user: "${name}"}}]`,
+        `current-context: "${name}"`,
         '',
       ].join('\n'),
       { mode: 0o600 },
     );
     return path;
   };
+
+  if (options.controllers) {
+    controllerManager = start(
+      join(kubeBinDir(), 'kube-controller-manager'),
+      [
+        `--kubeconfig=${writeKubeconfig('system:kube-controller-manager', controllerToken)}`,
+        // Each controller acts as its own service account, so RBAC and audit see which one did what.
+        '--use-service-account-credentials=true',
+        `--service-account-private-key-file=${join(dir, 'sa.key')}`,
+        `--root-ca-file=${join(dir, 'certs', 'apiserver.crt')}`,
+        '--controllers=*',
+        '--leader-elect=false',
+        // No metrics/health endpoint: nothing scrapes it, and a fixed port would collide across test files.
+        '--secure-port=0',
+      ],
+      join(dir, 'controller-manager.log'),
+    );
+    await waitForControllers(call, controllerManager, join(dir, 'controller-manager.log'), stop);
+  }
 
   return {
     server,
@@ -232,4 +282,35 @@ export async function startKube(): Promise<KubeServer> {
     call,
     stop,
   };
+}
+
+/** Ready when the controllers' own service accounts exist in kube-system (each is made as its controller starts). */
+async function waitForControllers(
+  call: KubeServer['call'],
+  child: ChildProcess,
+  log: string,
+  stop: () => Promise<void>,
+): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (child.exitCode !== null) {
+      const logs = tail(log);
+      await stop();
+      throw new Error(`kube-controller-manager exited during start-up:\n${logs}`);
+    }
+    const res = await call('GET', '/api/v1/namespaces/kube-system/serviceaccounts').catch(() => ({
+      status: 0,
+      body: {},
+    }));
+    const names = new Set(((res.body?.items ?? []) as { metadata: { name: string } }[]).map((a) => a.metadata.name));
+    if (CONTROLLER_ACCOUNTS.every((a) => names.has(a))) return;
+    if (Date.now() > deadline) {
+      const logs = tail(log);
+      await stop();
+      throw new Error(
+        `kube-controller-manager not ready in ${READY_TIMEOUT_MS} ms (missing ${CONTROLLER_ACCOUNTS.filter((a) => !names.has(a)).join(', ')}):\n${logs}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

@@ -17,7 +17,7 @@ import { builtinProviders, providerClients, storeForCase } from './registry.js';
 import { assertSignerContinues, unsealedTail } from '../evidence/seals.js';
 import { signerRef, type Signer } from '../evidence/signing.js';
 import { sealRelease } from './seal.js';
-import type { Case, ChangeRecord, EvidenceStore, Provider, ProviderContext } from '../core/types.js';
+import type { Case, ChangeRecord, EvidenceStore, Provider, ProviderContext, ReleaseResult } from '../core/types.js';
 
 export interface ReleaseOptions {
   incident: string;
@@ -32,10 +32,15 @@ export interface ReleaseOptions {
   onEvent?: (event: CaptureEvent) => void;
   /** The case, when the journal is not at hand to supply it (region, store). */
   kase?: Case;
-  /** List what release would undo, from the journal, and change nothing (no provider call, no journal line). */
+  /**
+   * List what release would undo, from the journal, and what providers predict it would lead to
+   * (read-only calls only); change nothing and write no journal line.
+   */
   dryRun?: boolean;
   /** Signs the release record (required when the capture was signed: the same key). */
   signer?: Signer;
+  /** Hand workloads back to their controllers even where one is predicted to delete them (see ReleaseContext). */
+  readopt?: boolean;
 }
 
 export interface ReleaseOutcome {
@@ -44,6 +49,8 @@ export interface ReleaseOutcome {
   restored: ChangeRecord[];
   /** With `dryRun`: the changes release would undo, newest first (each is checked against its current state when run). */
   wouldRestore?: ChangeRecord[];
+  /** With `dryRun`: what providers predict releasing would lead to (e.g. a controller deleting a pod). */
+  predictions?: string[];
   failed: { change: ChangeRecord; code: string; message: string }[];
   notes: { changeId: string; note: string }[];
   journalKey?: string;
@@ -108,7 +115,20 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
     const tail = unsealedTail(journal.events);
     const releaseTail = tail.length > 0 && tail.some((e) => e.type.startsWith('release.'));
     if (!pending.length && !(releaseTail && !options.dryRun)) return { ...outcome, status: 'nothing-to-release' };
-    if (options.dryRun) return { ...outcome, status: 'dry-run', wouldRestore: pending };
+    const releaseCtx = {
+      ...ctx,
+      restoreProtection: Boolean(options.restoreProtection),
+      readopt: Boolean(options.readopt),
+      progress: () => {},
+    };
+    const byProvider = (id: string) => pending.filter((c) => c.provider === id);
+    if (options.dryRun) {
+      const predictions: string[] = [];
+      for (const provider of providers)
+        if (provider.predictRelease && byProvider(provider.id).length)
+          predictions.push(...(await provider.predictRelease(byProvider(provider.id), releaseCtx)));
+      return { ...outcome, status: 'dry-run', wouldRestore: pending, predictions };
+    }
     // Checked before any change: a signed incident's release record is signed with the same key.
     const signer = options.signer ? await signerRef(options.signer) : undefined;
     assertSignerContinues(journal.events, signer, options.incident);
@@ -123,39 +143,59 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       return { ...outcome, status: 'nothing-to-release', journalKey: sealed.journalKey };
     }
 
+    const settle = (change: ChangeRecord, result: ReleaseResult) => {
+      if (result.error) {
+        emit({ type: 'release.failed', changeId: change.id, resource: change.resource, ...result.error });
+        outcome.failed.push({ change, ...result.error });
+        return;
+      }
+      emit({
+        type: 'change.released',
+        changeId: change.id,
+        resource: change.resource,
+        attribute: change.attribute,
+        restored: result.restored,
+        ...(result.note ? { note: result.note } : {}),
+      });
+      if (result.restored) outcome.restored.push(change);
+      if (result.note) outcome.notes.push({ changeId: change.id, note: result.note });
+    };
+    const failure = (change: ChangeRecord, error: unknown): ReleaseResult => {
+      const e = describeError(error);
+      return { changeId: change.id, restored: false, error: { code: e.code, message: e.message } };
+    };
     emit({ type: 'release.started', changes: pending.length, ...(signer ? { signer } : {}) });
+    const together = new Set<string>();
     for (const change of pending) {
       const provider = providers.find((p) => p.id === change.provider);
+      if (provider?.releaseMany) {
+        // All of this provider's changes at once, the first time one of them comes up.
+        if (together.has(provider.id)) continue;
+        together.add(provider.id);
+        const changes = byProvider(provider.id);
+        let results: ReleaseResult[] = [];
+        try {
+          results = await provider.releaseMany(changes, releaseCtx);
+        } catch (error) {
+          if (error instanceof StateWriteError || journal.failure) throw journal.failure ?? error;
+          results = changes.map((c) => failure(c, error));
+        }
+        for (const c of changes)
+          settle(
+            c,
+            results.find((r) => r.changeId === c.id) ??
+              failure(c, new Error(`${provider.id} gave no result for ${c.id}`)),
+          );
+        continue;
+      }
       try {
         if (!provider?.release)
           throw new BadInputError(`provider ${change.provider} cannot release ${change.attribute}`);
-        const result = await provider.release(change, {
-          ...ctx,
-          restoreProtection: Boolean(options.restoreProtection),
-          progress: () => {},
-        });
-        emit({
-          type: 'change.released',
-          changeId: change.id,
-          resource: change.resource,
-          attribute: change.attribute,
-          restored: result.restored,
-          ...(result.note ? { note: result.note } : {}),
-        });
-        if (result.restored) outcome.restored.push(change);
-        if (result.note) outcome.notes.push({ changeId: change.id, note: result.note });
+        settle(change, { changeId: change.id, ...(await provider.release(change, releaseCtx)) });
       } catch (error) {
         // A journal that cannot take the record stops the release: nothing more is changed unrecorded.
         if (error instanceof StateWriteError || journal.failure) throw journal.failure ?? error;
-        const e = describeError(error);
-        emit({
-          type: 'release.failed',
-          changeId: change.id,
-          resource: change.resource,
-          code: e.code,
-          message: e.message,
-        });
-        outcome.failed.push({ change, code: e.code, message: e.message });
+        settle(change, failure(change, error));
       }
     }
     emit({ type: 'release.finished', restored: outcome.restored.length, failed: outcome.failed.length });

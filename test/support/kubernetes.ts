@@ -1,12 +1,14 @@
 /**
  * Kubernetes test fixtures: one real kube-apiserver per test file (started in beforeAll; a server
  * that cannot start fails the file, it never skips), a service account bound only to the shipped
- * roles, and workloads played by the test — no controllers or kubelet run, as in envtest.
+ * roles, and workloads played by the test — no controllers or kubelet run, as in envtest — or, with
+ * `{ controllers: true }`, the real kube-controller-manager plus a scheduler/kubelet stand-in.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { startKube, type KubeServer } from './kube.js';
+import { startKubeBinder, type KubeBinder } from '../../src/emulators/kube-binder.js';
 import { createKubeClient } from '../../providers/kubernetes/client.js';
 
 /** Seconds to start etcd + kube-apiserver (cold disks are slow). */
@@ -42,12 +44,15 @@ export function grantsOf(...roles: ClusterRole[]): Set<string> {
 }
 
 /** Start a real API server for this test file; the getter throws if it is used before start-up. */
-export function useKubeServer(): () => KubeServer {
+export function useKubeServer(options: { controllers?: boolean } = {}): () => KubeServer {
   let kube: KubeServer | undefined;
+  let binder: KubeBinder | undefined;
   beforeAll(async () => {
-    kube = await startKube();
+    kube = await startKube(options);
+    if (options.controllers) binder = startKubeBinder(kube);
   }, START_TIMEOUT_MS);
   afterAll(async () => {
+    await binder?.stop();
     await kube?.stop();
   });
   return () => {

@@ -21,6 +21,10 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
     .option('--incident <id>', 'incident id')
     .option('--approve', 'required: release is a deliberate act')
     .option('--dry-run', 'list what release would undo, from the journal; changes nothing (no --approve needed)')
+    .option(
+      '--readopt',
+      'give pods back to controllers even where one is predicted to delete them (Kubernetes: after setting controller.kubernetes.io/pod-deletion-cost so the evidence pod is deleted last)',
+    )
     .option('--restore-protection', 'also restore termination/stop protection and other preservation changes')
     .option('--store <where>', 'read the journal from this store when it is not on this machine')
     .option('--state-dir <dir>', STATE_DIR_HELP)
@@ -51,6 +55,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
         providers,
         restoreProtection: Boolean(opts.restoreProtection),
         dryRun: Boolean(opts.dryRun),
+        readopt: Boolean(opts.readopt),
         ...(store ? { store } : {}),
         ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
         onEvent: (e) => {
@@ -65,6 +70,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
           out.say(
             `  would restore ${c.resource} ${c.attribute}: ${JSON.stringify(c.after)} → ${JSON.stringify(c.before)}`,
           );
+        for (const p of outcome.predictions ?? []) out.say(`  predicted: ${p}`);
         out.say(
           `release dry run: ${outcome.wouldRestore.length} changes would be undone (each only if still as holdfast left it); nothing was changed`,
         );
