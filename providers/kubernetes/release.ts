@@ -6,6 +6,7 @@
  * cordons are shared between incidents: the last holder uncordons, and only a cordon holdfast made.
  */
 import { InternalError, RemoteError, describeError } from '../../src/core/errors.js';
+import { canonicalJson } from '../../src/evidence/canonical-json.js';
 import type { ChangeRecord, JsonObject, ReleaseContext, ReleaseResult } from '../../src/core/types.js';
 import { nodePath, podPath, podsPath, servicesPath } from './api-paths.js';
 import { MERGE_PATCH, messageOf, type KubeClient, type KubernetesObject, type V1Node, type V1Pod } from './client.js';
@@ -38,7 +39,8 @@ type ControllerObject = KubernetesObject & {
   spec?: { selector?: LabelSelector; replicas?: number; suspend?: boolean };
   status?: { updateRevision?: string };
 };
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+/** Equal as JSON values: the journal keeps values canonical (keys sorted), the API server in its own field order. */
+const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 const ok = (change: ChangeRecord, restored: boolean, note?: string): ReleaseResult => ({
   changeId: change.id,
   restored,

@@ -241,6 +241,29 @@ describe('Kubernetes quarantine against the real controllers', () => {
     expect(n.metadata.labels['holdfast.io/cordoned']).toBeUndefined();
   }, 120_000);
 
+  it('--tolerate-node-failure: the default 300 s node-failure tolerations lose their limit; release sets it back', async () => {
+    const tolerant = `${ns}-tolerant`;
+    await seedNode(kube(), tolerant);
+    await ok(kube(), 'POST', `/api/v1/namespaces/${ns}/pods`, podBody('tolerant', tolerant));
+    await until('the pod', async () => (await podsOf(ns)).find((p) => p.metadata.name === 'tolerant' && running(p)));
+    const nodeFailure = async () =>
+      ((await get(`/api/v1/namespaces/${ns}/pods/tolerant`)).spec.tolerations as any[])
+        .filter((t) => /node\.kubernetes\.io\/(not-ready|unreachable)/.test(t.key) && t.effect === 'NoExecute')
+        .map((t) => `${t.key} ${t.tolerationSeconds ?? 'forever'}`)
+        .sort();
+    // The API server's DefaultTolerationSeconds admission gave the pod 300 s: the taint manager evicts after the shortest.
+    expect(await nodeFailure()).toEqual(['node.kubernetes.io/not-ready 300', 'node.kubernetes.io/unreachable 300']);
+    const incident = testIncident('TOL');
+    const res = await capture(incident, [`${ns}/tolerant`], ['--tolerate-node-failure']);
+    expect(res.code, res.stderr).toBe(0);
+    expect(await nodeFailure()).toEqual([
+      'node.kubernetes.io/not-ready forever',
+      'node.kubernetes.io/unreachable forever',
+    ]);
+    expect((await cli(['release', '--incident', incident, '--approve'])).code).toBe(0);
+    expect(await nodeFailure()).toEqual(['node.kubernetes.io/not-ready 300', 'node.kubernetes.io/unreachable 300']);
+  });
+
   it('a node cordoned by someone else stays cordoned after release', async () => {
     const other = `${ns}-other`;
     await seedNode(kube(), other);
