@@ -234,7 +234,14 @@ async function planPodRelease(client: KubeClient, changes: ChangeRecord[], ctx: 
     );
 
   // ownerReferences holdfast removed: put back only to an owner that still exists, is not being deleted, and will not delete the pod.
-  const refs: JsonObject[] = [...((meta.ownerReferences ?? []) as unknown as JsonObject[])];
+  const refs: JsonObject[] = (meta.ownerReferences ?? []).map((r) => ({
+    apiVersion: r.apiVersion,
+    kind: r.kind,
+    name: r.name,
+    uid: r.uid,
+    ...(r.controller !== undefined ? { controller: r.controller } : {}),
+    ...(r.blockOwnerDeletion !== undefined ? { blockOwnerDeletion: r.blockOwnerDeletion } : {}),
+  }));
   for (const { change, ref } of restoreRefs) {
     const ownerKind = String(ref.kind);
     const ownerName = String(ref.name);

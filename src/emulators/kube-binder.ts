@@ -21,18 +21,36 @@ export interface KubeBinder {
   stop(): Promise<void>;
 }
 
+/** The parts of a pod the stand-in reads. */
+interface PodView {
+  metadata: { namespace: string; name: string; deletionTimestamp?: string };
+  spec: {
+    nodeName?: string;
+    nodeSelector?: Record<string, string>;
+    containers: { name: string; image?: string }[];
+    affinity?: {
+      nodeAffinity?: {
+        requiredDuringSchedulingIgnoredDuringExecution?: {
+          nodeSelectorTerms?: { matchFields?: { key: string; operator: string; values?: string[] }[] }[];
+        };
+      };
+    };
+  };
+}
+const itemsOf = <T>(body: unknown): T[] => (body as { items?: T[] } | undefined)?.items ?? [];
+
 /** The node a pod asks for, or undefined when it names none (it then stays Pending). */
-export function wantedNode(pod: any): string | undefined {
-  const byLabel = pod.spec?.nodeSelector?.['kubernetes.io/hostname'];
+export function wantedNode(pod: PodView): string | undefined {
+  const byLabel = pod.spec.nodeSelector?.['kubernetes.io/hostname'];
   if (byLabel) return byLabel;
-  const terms: any[] =
-    pod.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+  const terms =
+    pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
   for (const t of terms)
     for (const f of t.matchFields ?? []) if (f.key === 'metadata.name' && f.operator === 'In') return f.values?.[0];
   return undefined;
 }
 
-function runningStatus(pod: any, now: string): object {
+function runningStatus(pod: PodView, now: string): object {
   const ready = (type: string) => ({ type, status: 'True', lastTransitionTime: now });
   return {
     status: {
@@ -41,7 +59,7 @@ function runningStatus(pod: any, now: string): object {
       podIP: '10.244.0.10',
       hostIP: '10.255.0.1',
       conditions: [ready('PodScheduled'), ready('Initialized'), ready('ContainersReady'), ready('Ready')],
-      containerStatuses: (pod.spec.containers as any[]).map((c) => ({
+      containerStatuses: pod.spec.containers.map((c) => ({
         name: c.name,
         image: c.image,
         imageID: '',
@@ -63,8 +81,8 @@ export function startKubeBinder(kube: Pick<KubeServer, 'call'>): KubeBinder {
     const now = new Date().toISOString();
     if (Date.now() - lastBeat > HEARTBEAT_MS) {
       lastBeat = Date.now();
-      const nodes = (await kube.call('GET', '/api/v1/nodes')).body?.items ?? [];
-      for (const n of nodes as any[])
+      const nodes = itemsOf<{ metadata: { name: string } }>((await kube.call('GET', '/api/v1/nodes')).body);
+      for (const n of nodes)
         await kube.call(
           'PATCH',
           `/api/v1/nodes/${n.metadata.name}/status`,
@@ -85,8 +103,8 @@ export function startKubeBinder(kube: Pick<KubeServer, 'call'>): KubeBinder {
           MERGE,
         );
     }
-    const pods = (await kube.call('GET', '/api/v1/pods?fieldSelector=status.phase%3DPending')).body?.items ?? [];
-    for (const pod of pods as any[]) {
+    const pods = itemsOf<PodView>((await kube.call('GET', '/api/v1/pods?fieldSelector=status.phase%3DPending')).body);
+    for (const pod of pods) {
       if (pod.metadata.deletionTimestamp) continue;
       const { namespace: ns, name } = pod.metadata;
       let node: string | undefined = pod.spec.nodeName;

@@ -302,7 +302,8 @@ async function waitForControllers(
       status: 0,
       body: {},
     }));
-    const names = new Set(((res.body?.items ?? []) as { metadata: { name: string } }[]).map((a) => a.metadata.name));
+    const items = (res.body as { items?: { metadata: { name: string } }[] } | undefined)?.items ?? [];
+    const names = new Set(items.map((a) => a.metadata.name));
     if (CONTROLLER_ACCOUNTS.every((a) => names.has(a))) return;
     if (Date.now() > deadline) {
       const logs = tail(log);
