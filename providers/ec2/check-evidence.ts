@@ -4,13 +4,18 @@
  * it was locked. A deleted or re-tagged snapshot fails verify like an edited file.
  */
 import type { ArtifactRecord, HeldEvidenceResult, ProviderContext } from '../../src/core/types.js';
-import { findSnapshot, snapshotLock } from './client.js';
+import { findSnapshot, getSnapshotBlock, listSnapshotBlocks, snapshotLock } from './client.js';
+import { hashSnapshotImage } from './snapshot-image.js';
 import { ec2ClientsFor } from './context.js';
 
 /** Artifact types this check owns. */
 export const EBS_SNAPSHOT_TYPES = ['ebs-snapshot', 'ebs-snapshot-copy'];
 
-export async function checkEbsSnapshot(artifact: ArtifactRecord, ctx: ProviderContext): Promise<HeldEvidenceResult> {
+export async function checkEbsSnapshot(
+  artifact: ArtifactRecord,
+  ctx: ProviderContext,
+  options: { hashContent?: boolean } = {},
+): Promise<HeldEvidenceResult> {
   const id = String(artifact.location.snapshotId ?? '');
   const region = typeof artifact.location.region === 'string' ? artifact.location.region : ctx.kase.region;
   const c = ec2ClientsFor({ ...ctx, kase: { ...ctx.kase, ...(region ? { region } : {}) } });
@@ -35,10 +40,26 @@ export async function checkEbsSnapshot(artifact: ArtifactRecord, ctx: ProviderCo
     else if (lock.lockExpiresOn && now.lockExpiresOn && Date.parse(now.lockExpiresOn) < Date.parse(lock.lockExpiresOn))
       problems.push(`lock shortened from ${lock.lockExpiresOn} to ${now.lockExpiresOn}`);
   }
+  let image = '';
+  if (options.hashContent && !problems.length) {
+    // The recorded image hash, when a capture recorded one (method.imageSha256); else this run's is reported.
+    const recorded = typeof artifact.method.imageSha256 === 'string' ? artifact.method.imageSha256 : undefined;
+    const api = {
+      list: (next?: string) => listSnapshotBlocks(c, id, next),
+      get: (i: number, t: string) => getSnapshotBlock(c, id, i, t, ctx.signal),
+    };
+    try {
+      const hashed = await hashSnapshotImage(api, id, { signal: ctx.signal });
+      if (recorded && recorded !== hashed.sha256) problems.push(`image sha256 ${hashed.sha256}, recorded ${recorded}`);
+      image = `; image sha256 ${hashed.sha256} (${hashed.size} bytes, ${hashed.writtenBlocks} written blocks${recorded ? ', as recorded' : ', none recorded to compare'})`;
+    } catch (error) {
+      problems.push(`image not readable through the EBS direct APIs: ${(error as Error).message}`);
+    }
+  }
   return problems.length
     ? { ok: false, detail: `snapshot ${id}: ${problems.join('; ')}` }
     : {
         ok: true,
-        detail: `snapshot ${id} exists, completed, volume ${snap.VolumeId ?? '?'}, started ${snap.StartTime?.toISOString() ?? '?'}, ${Object.keys(recordedTags).length} recorded tags present${lock ? ', still locked' : ''}`,
+        detail: `snapshot ${id} exists, completed, volume ${snap.VolumeId ?? '?'}, started ${snap.StartTime?.toISOString() ?? '?'}, ${Object.keys(recordedTags).length} recorded tags present${lock ? ', still locked' : ''}${image}`,
       };
 }

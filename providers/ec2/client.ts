@@ -42,6 +42,12 @@ import {
   RegisterTargetsCommand,
   type ElasticLoadBalancingV2ClientConfig,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  EBSClient,
+  GetSnapshotBlockCommand,
+  ListSnapshotBlocksCommand,
+  type EBSClientConfig,
+} from '@aws-sdk/client-ebs';
 import type { AwsClientConfig } from '../../src/aws/config.js';
 import { guardAwsClient } from '../../src/core/guard.js';
 import { pacingMiddleware, type RateLimiter } from '../../src/aws/rate-limit.js';
@@ -55,6 +61,8 @@ export interface Ec2Clients {
   ec2: EC2Client;
   autoscaling: AutoScalingClient;
   elb: ElasticLoadBalancingV2Client;
+  /** EBS direct APIs: read a snapshot's blocks (for --hash-snapshots and verify --hash-snapshots). */
+  ebs: EBSClient;
 }
 
 /**
@@ -73,6 +81,7 @@ export function createEc2Clients(config: AwsClientConfig, limiter?: RateLimiter)
     ec2: guardAwsClient(ec2),
     autoscaling: guardAwsClient(new AutoScalingClient(config as AutoScalingClientConfig)),
     elb: guardAwsClient(new ElasticLoadBalancingV2Client(config as ElasticLoadBalancingV2ClientConfig)),
+    ebs: guardAwsClient(new EBSClient(config as EBSClientConfig)),
   };
 }
 
@@ -549,3 +558,41 @@ export const dryRunCalls = {
   describeInstance: (c: Ec2Clients, InstanceId: string) =>
     c.ec2.send(new DescribeInstancesCommand({ InstanceIds: [InstanceId], DryRun: true })),
 };
+
+/** One page of a snapshot's written blocks (ascending index) and the volume geometry. */
+export async function listSnapshotBlocks(
+  c: Ec2Clients,
+  SnapshotId: string,
+  NextToken?: string,
+): Promise<{ volumeSizeGiB: number; blockSize: number; blocks: { index: number; token: string }[]; next?: string }> {
+  const out = await c.ebs.send(new ListSnapshotBlocksCommand({ SnapshotId, ...(NextToken ? { NextToken } : {}) }));
+  return {
+    volumeSizeGiB: Number(out.VolumeSize ?? 0),
+    blockSize: Number(out.BlockSize ?? 0),
+    blocks: (out.Blocks ?? []).map((b) => ({ index: b.BlockIndex ?? 0, token: b.BlockToken ?? '' })),
+    ...(out.NextToken ? { next: out.NextToken } : {}),
+  };
+}
+
+/**
+ * One block's bytes and the checksum EBS reports for them (base64 SHA-256).
+ * https://docs.aws.amazon.com/ebs/latest/APIReference/API_GetSnapshotBlock.html
+ */
+export async function getSnapshotBlock(
+  c: Ec2Clients,
+  SnapshotId: string,
+  BlockIndex: number,
+  BlockToken: string,
+  signal?: AbortSignal,
+): Promise<{ data: Buffer; checksum?: string; algorithm?: string }> {
+  const out = await c.ebs.send(
+    new GetSnapshotBlockCommand({ SnapshotId, BlockIndex, BlockToken }),
+    signal ? { abortSignal: signal as never } : {},
+  );
+  const data = Buffer.from((await out.BlockData?.transformToByteArray()) ?? []);
+  return {
+    data,
+    ...(out.Checksum ? { checksum: out.Checksum } : {}),
+    ...(out.ChecksumAlgorithm ? { algorithm: out.ChecksumAlgorithm } : {}),
+  };
+}

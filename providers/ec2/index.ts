@@ -18,8 +18,8 @@ export const ec2Provider = {
   plan: planEc2,
   derivedTargets: ec2DerivedTargets,
   ...lazily(async () => (await import('./impl.js')).implementation),
-  async checkEvidence(artifact, ctx) {
+  async checkEvidence(artifact, ctx, options) {
     if (!['ebs-snapshot', 'ebs-snapshot-copy'].includes(artifact.type)) return undefined;
-    return (await import('./check-evidence.js')).checkEbsSnapshot(artifact, ctx);
+    return (await import('./check-evidence.js')).checkEbsSnapshot(artifact, ctx, options);
   },
 } satisfies Provider<Ec2Params, Ec2Facts, Ec2Step>;

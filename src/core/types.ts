@@ -318,7 +318,11 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
    * Optional, read-only: check evidence the platform holds (a snapshot) is still as recorded, for
    * `evidence verify`. Undefined for artifact types this provider does not own.
    */
-  checkEvidence?(artifact: ArtifactRecord, ctx: ProviderContext): Promise<HeldEvidenceResult | undefined>;
+  checkEvidence?(
+    artifact: ArtifactRecord,
+    ctx: ProviderContext,
+    options?: { hashContent?: boolean },
+  ): Promise<HeldEvidenceResult | undefined>;
 }
 
 /** What an online check of platform-held evidence found. */

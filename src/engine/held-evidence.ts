@@ -12,7 +12,13 @@ import { builtinProviders, providerClients } from './registry.js';
 export function heldEvidenceChecker(
   store: EvidenceStore,
   incident: string,
-  options: { providers?: readonly Provider[]; env?: NodeJS.ProcessEnv; clients?: Record<string, unknown> } = {},
+  options: {
+    providers?: readonly Provider[];
+    env?: NodeJS.ProcessEnv;
+    clients?: Record<string, unknown>;
+    /** Also read each EBS snapshot's blocks and hash its whole image (EBS direct APIs). */
+    hashSnapshots?: boolean;
+  } = {},
 ): HeldEvidenceCheck {
   const env = options.env ?? process.env;
   const providers = options.providers ?? builtinProviders;
@@ -30,14 +36,18 @@ export function heldEvidenceChecker(
   return async (artifact) => {
     const { kase, clients } = await ctx();
     for (const provider of providers) {
-      const result = await provider.checkEvidence?.(artifact, {
-        incident,
-        kase,
-        clients,
-        env,
-        signal: new AbortController().signal,
-        dryRun: true,
-      });
+      const result = await provider.checkEvidence?.(
+        artifact,
+        {
+          incident,
+          kase,
+          clients,
+          env,
+          signal: new AbortController().signal,
+          dryRun: true,
+        },
+        { hashContent: Boolean(options.hashSnapshots) },
+      );
       if (result) return result;
     }
     return undefined;

@@ -33,6 +33,10 @@ export function registerVerifyCommand(program: Command): void {
     .option('--region <region>', 'AWS region of the bucket')
     .option('--public-key <file>', 'trust only signatures by this public key (PEM)')
     .option('--require-signature', 'fail when a seal is not signed')
+    .option(
+      '--hash-snapshots',
+      'also read every EBS snapshot through the EBS direct APIs and hash its whole volume image (slow: every written block is read)',
+    )
     .option('--offline', 'do not check platform-held evidence (snapshots) online; each is reported "not checked"')
     .option('--no-custody', 'do not append a custody-log entry to the store (e.g. read-only access)')
     .option('--record-custody', 'append a custody-log entry even when verifying a folder')
@@ -78,7 +82,9 @@ export function registerVerifyCommand(program: Command): void {
         report = await verifyEvidence(store, incident, {
           ...(publicKeyPem ? { publicKeyPem } : {}),
           requireSignature: Boolean(opts.requireSignature),
-          ...(online ? { checkHeld: heldEvidenceChecker(store, incident) } : {}),
+          ...(online
+            ? { checkHeld: heldEvidenceChecker(store, incident, { hashSnapshots: Boolean(opts.hashSnapshots) }) }
+            : {}),
         });
       } catch (error) {
         if (error instanceof BadInputError)
