@@ -4,7 +4,7 @@
  * dump whose tool fails or is killed is never recorded as complete.
  */
 import { childProcessStream } from '../../src/core/child-process-stream.js';
-import { BadInputError, RemoteError } from '../../src/core/errors.js';
+import { BadInputError, describeProblem, RemoteError, type InputProblem } from '../../src/core/errors.js';
 import { runByAction } from '../../src/core/provider-kit.js';
 import type { Provider, StepContext, StepOf, StepOutcome } from '../../src/core/types.js';
 import { dumpFlags, parseDumpParams, type DumpParams, type DumpTarget } from './params.js';
@@ -45,7 +45,7 @@ export function dumpStepId(t: DumpTarget): string {
 
 async function discoverDumps(params: DumpParams, ctx: Parameters<Provider['discover']>[1]): Promise<DumpFacts> {
   const dumps: DumpFacts['dumps'] = [];
-  const problems: string[] = [];
+  const problems: InputProblem[] = [];
   for (const t of params.targets) {
     try {
       const password = resolvePassword(params, ctx.env, t);
@@ -56,16 +56,19 @@ async function discoverDumps(params: DumpParams, ctx: Parameters<Provider['disco
         majorVersion(server) > majorVersion(tool.version.replace(/^pg_dump \(PostgreSQL\) /, ''))
       ) {
         throw new BadInputError(
-          `bad input: --dump ${t.url}: the server is PostgreSQL ${server} and ${tool.version} refuses newer servers; install the matching postgresql-client`,
+          `--dump ${t.url}: the server is PostgreSQL ${server} and ${tool.version} refuses newer servers; install the matching postgresql-client`,
         );
       }
       dumps.push({ ...t, tool: tool.path, toolVersion: tool.version, serverVersion: server });
     } catch (error) {
       if (!(error instanceof BadInputError)) throw error;
-      problems.push(error.message.replace(/^bad input: /, ''));
+      problems.push(...error.problems);
     }
   }
-  if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`, { details: problems.slice(1) });
+  if (problems.length) {
+    const [first = '', ...rest] = problems.map(describeProblem);
+    throw new BadInputError(first, { details: rest });
+  }
   return { params, dumps };
 }
 

@@ -27,7 +27,7 @@ export function resolvePassword(params: DumpParams, env: NodeJS.ProcessEnv, targ
     own ? `${target.url}: password${flag === 'env' ? 'Env' : 'File'}` : `--dump-password-${flag}`;
   if (fromEnv) {
     const value = env[fromEnv];
-    if (value === undefined) throw new BadInputError(`bad input: ${name('env')} ${fromEnv}: the variable is not set`);
+    if (value === undefined) throw new BadInputError(`${name('env')} ${fromEnv}: the variable is not set`);
     return value;
   }
   if (fromFile) {
@@ -35,7 +35,7 @@ export function resolvePassword(params: DumpParams, env: NodeJS.ProcessEnv, targ
       return readFileSync(fromFile, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
       throw new BadInputError(
-        `bad input: ${name('file')} ${fromFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+        `${name('file')} ${fromFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
       );
     }
   }
@@ -77,7 +77,7 @@ export async function findDumpTool(engine: DumpEngine): Promise<{ path: string; 
     }
   }
   throw new BadInputError(
-    `bad input: --dump ${engine}: ${candidates.join(' or ')} is not installed (Debian: apt-get install ${TOOL_PACKAGES[engine]})`,
+    `--dump ${engine}: ${candidates.join(' or ')} is not installed (Debian: apt-get install ${TOOL_PACKAGES[engine]})`,
   );
 }
 
@@ -178,11 +178,11 @@ export async function serverVersion(
     const e = error as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT')
       throw new BadInputError(
-        `bad input: --dump ${t.url}: ${t.engine === 'postgres' ? 'psql' : 'mariadb'} is not installed (Debian: apt-get install ${TOOL_PACKAGES[t.engine]})`,
+        `--dump ${t.url}: ${t.engine === 'postgres' ? 'psql' : 'mariadb'} is not installed (Debian: apt-get install ${TOOL_PACKAGES[t.engine]})`,
       );
     const c = classifyToolError(t, e.stderr ?? e.message, password);
-    if (c.kind === 'unreachable') throw new BadInputError(`bad input: --dump ${c.message}`);
-    throw new BadInputError(`bad input: --dump ${c.message}`);
+    if (c.kind === 'unreachable') throw new BadInputError(`--dump ${c.message}`);
+    throw new BadInputError(`--dump ${c.message}`);
   } finally {
     secret?.remove();
   }

@@ -26,13 +26,13 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
     } catch (error) {
       const name = (error as Error).name ?? '';
       if (/InvalidInstanceID/.test(name))
-        throw new BadInputError(`bad input: --instance: ${(error as Error).message}`, { cause: error });
+        throw new BadInputError(`--instance: ${(error as Error).message}`, { cause: error });
       throw error;
     }
     const missing = params.instances.filter((id) => !byId.has(id));
     if (missing.length)
       throw new BadInputError(
-        `bad input: --instance: no such instance in ${resolveRegion(ctx.kase.region, ctx.env)}: ${missing.join(', ')}`,
+        `--instance: no such instance in ${resolveRegion(ctx.kase.region, ctx.env)}: ${missing.join(', ')}`,
       );
   }
   for (const tag of params.instanceTags) {
@@ -43,14 +43,13 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
         { Name: 'instance-state-name', Values: LIVE_STATES },
       ],
     });
-    if (!found.length)
-      throw new BadInputError(`bad input: --instance-tag ${tag}: no running or stopped instance has this tag`);
+    if (!found.length) throw new BadInputError(`--instance-tag ${tag}: no running or stopped instance has this tag`);
     for (const i of found) byId.set(i.InstanceId!, i);
   }
   const gone = [...byId.values()].filter((i) => !LIVE_STATES.includes(i.State?.Name ?? ''));
   if (gone.length)
     throw new BadInputError(
-      `bad input: --instance: ${gone.map((i) => `${i.InstanceId} is ${i.State?.Name}`).join(', ')}; nothing left to preserve`,
+      `--instance: ${gone.map((i) => `${i.InstanceId} is ${i.State?.Name}`).join(', ')}; nothing left to preserve`,
     );
 
   const ids = [...byId.keys()].sort();

@@ -103,6 +103,6 @@ export async function discoverIam(params: IamParams, ctx: ProviderContext): Prom
       inactiveKeys: keys.filter((k) => k.status !== 'Active').map((k) => k.id),
     });
   }
-  if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`, { details: problems.slice(1) });
+  if (problems.length) throw new BadInputError(`${problems[0]}`, { details: problems.slice(1) });
   return { params, roles: [...roles.values()].sort((a, b) => a.name.localeCompare(b.name)), users, notes };
 }

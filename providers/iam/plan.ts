@@ -45,7 +45,7 @@ export function planIam(facts: IamFacts, kase: Case): { steps: StepDraft<IamStep
     !p.podRoles.length
   )
     throw new BadInputError(
-      'bad input: --revoke-role-sessions and --revoke-pod-roles apply to the roles of --instance or --pod targets; give one of those, or --iam-role / --iam-user',
+      '--revoke-role-sessions and --revoke-pod-roles apply to the roles of --instance or --pod targets; give one of those, or --iam-role / --iam-user',
     );
   const steps: StepDraft<IamStep>[] = [];
   const limitations = [...facts.notes];

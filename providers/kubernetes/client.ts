@@ -90,13 +90,12 @@ export function loadKubeConfig(options: {
   const fromEnv = options.env.KUBECONFIG?.split(':').filter(Boolean) ?? [];
   try {
     if (options.kubeconfig) {
-      if (!existsSync(options.kubeconfig))
-        throw new BadInputError(`bad input: --kubeconfig ${options.kubeconfig}: no such file`);
+      if (!existsSync(options.kubeconfig)) throw new BadInputError(`--kubeconfig ${options.kubeconfig}: no such file`);
       kc.loadFromFile(options.kubeconfig);
     } else if (fromEnv.length) {
       const missing = fromEnv.filter((f) => !existsSync(f));
       if (missing.length === fromEnv.length)
-        throw new BadInputError(`bad input: KUBECONFIG names no existing file (${missing.join(', ')})`);
+        throw new BadInputError(`KUBECONFIG names no existing file (${missing.join(', ')})`);
       // Merged like kubectl: the first file that sets a value wins.
       const [first, ...rest] = fromEnv.filter((f) => existsSync(f));
       kc.loadFromFile(first!);
@@ -111,20 +110,20 @@ export function loadKubeConfig(options: {
       kc.loadFromCluster();
     } else {
       throw new BadInputError(
-        'bad input: no Kubernetes credentials: give --kubeconfig, set KUBECONFIG, create ~/.kube/config or run in a pod',
+        'no Kubernetes credentials: give --kubeconfig, set KUBECONFIG, create ~/.kube/config or run in a pod',
       );
     }
   } catch (error) {
     if (error instanceof BadInputError) throw error;
     throw new BadInputError(
-      `bad input: ${options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : 'kubeconfig'} cannot be read: ${(error as Error).message}`,
+      `${options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : 'kubeconfig'} cannot be read: ${(error as Error).message}`,
       { cause: error },
     );
   }
   if (options.context) {
     if (!kc.getContextObject(options.context)) {
       throw new BadInputError(
-        `bad input: --context ${options.context}: not in the kubeconfig (contexts: ${
+        `--context ${options.context}: not in the kubeconfig (contexts: ${
           kc
             .getContexts()
             .map((c) => c.name)
@@ -135,7 +134,7 @@ export function loadKubeConfig(options: {
     kc.setCurrentContext(options.context);
   }
   if (!kc.getCurrentCluster())
-    throw new BadInputError('bad input: the kubeconfig has no current context with a cluster: give --context');
+    throw new BadInputError('the kubeconfig has no current context with a cluster: give --context');
   return kc;
 }
 

@@ -261,7 +261,7 @@ export async function discoverKube(params: KubeParams, ctx: ProviderContext): Pr
     if (!node) problems.push(`--node ${name}: no such node`);
     else nodes.set(name, nodeFacts(node));
   }
-  if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`, { details: problems.slice(1) });
+  if (problems.length) throw new BadInputError(`${problems[0]}`, { details: problems.slice(1) });
   const pods = await Promise.all([...raw.values()].map((p) => podFacts(client, p)));
   for (const name of new Set(pods.map((p) => p.nodeName).filter((n): n is string => Boolean(n)))) {
     if (nodes.has(name)) continue;

@@ -74,6 +74,6 @@ export async function discoverRds(params: RdsParams, ctx: ProviderContext): Prom
   for (const db of databases)
     if (!db.vpcId)
       notes.push(`${db.id} is not in a VPC that holdfast can see: it is preserved and snapshotted but not isolated`);
-  if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`, { details: problems.slice(1) });
+  if (problems.length) throw new BadInputError(`${problems[0]}`, { details: problems.slice(1) });
   return { params, region: resolveRegion(ctx.kase.region, ctx.env), databases, notes };
 }

@@ -66,7 +66,7 @@ export async function runProtect(ctx: RdsStepContext<'protect'>): Promise<RdsOut
 export async function runSnapshot(ctx: RdsStepContext<'snapshot'>): Promise<RdsOutcome<'snapshot'>> {
   const { kind, id, snapshotId, region, engine, members } = ctx.step.inputs;
   if (!isValidRdsSnapshotIdentifier(snapshotId))
-    throw new BadInputError(`bad input: snapshot identifier ${snapshotId} breaks RDS rules`);
+    throw new BadInputError(`snapshot identifier ${snapshotId} breaks RDS rules`);
   const c = rdsClientsFor(ctx);
   let snap = await findDbSnapshot(c, kind, snapshotId);
   const adopted = Boolean(snap);

@@ -146,7 +146,7 @@ export function parseRateLimits(value: string | undefined): ((action: string) =>
     const m = /^([A-Za-z]+)=(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/.exec(part);
     if (!m || Number(m[3]) <= 0 || Number(m[2]) < 1)
       throw new BadInputError(
-        `bad input: HOLDFAST_EC2_RATE_LIMITS: ${JSON.stringify(part)} is not Name=capacity/perSecond (e.g. mutating=200/5, ModifyInstanceAttribute=400/10) or "off"`,
+        `HOLDFAST_EC2_RATE_LIMITS: ${JSON.stringify(part)} is not Name=capacity/perSecond (e.g. mutating=200/5, ModifyInstanceAttribute=400/10) or "off"`,
       );
     overrides.set(m[1]!, { capacity: Number(m[2]), perSecond: Number(m[3]) });
   }

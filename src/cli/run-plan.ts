@@ -59,15 +59,14 @@ export function runOptionsFrom(
 /** A webhook URL, or `env:NAME` to read it from the environment (chat webhook URLs carry a token: keep them out of argv). */
 export function webhookUrl(value: string): string {
   const url = value.startsWith('env:') ? process.env[value.slice(4)] : value;
-  if (!url) throw new BadInputError(`bad input: --notify-webhook ${value}: the variable is not set`);
+  if (!url) throw new BadInputError(`--notify-webhook ${value}: the variable is not set`);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new BadInputError(`bad input: --notify-webhook ${value.startsWith('env:') ? value : '<url>'}: not a URL`);
+    throw new BadInputError(`--notify-webhook ${value.startsWith('env:') ? value : '<url>'}: not a URL`);
   }
-  if (!['http:', 'https:'].includes(parsed.protocol))
-    throw new BadInputError(`bad input: --notify-webhook: only http(s) URLs`);
+  if (!['http:', 'https:'].includes(parsed.protocol)) throw new BadInputError(`--notify-webhook: only http(s) URLs`);
   return url;
 }
 
@@ -80,7 +79,7 @@ export function parseConcurrency(value: unknown): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)
     throw new BadInputError(
-      `bad input: --concurrency: expected a whole number from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(value)}`,
+      `--concurrency: expected a whole number from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(value)}`,
     );
   return n;
 }

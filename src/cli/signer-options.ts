@@ -20,12 +20,11 @@ export function addSignerOptions(cmd: Command): Command {
 
 /** The signer the options ask for, validated before anything runs. */
 export function signerFromOptions(opts: Record<string, unknown>, region?: string): Signer | undefined {
-  if (opts.signKey && opts.signKmsKey)
-    throw new BadInputError('bad input: give --sign-key or --sign-kms-key, not both');
+  if (opts.signKey && opts.signKmsKey) throw new BadInputError('give --sign-key or --sign-kms-key, not both');
   if (typeof opts.signKey === 'string') return localSigner(opts.signKey);
   if (typeof opts.signKmsKey === 'string') {
     if (!KMS_KEY_PATTERN.test(opts.signKmsKey))
-      throw new BadInputError(`bad input: --sign-kms-key "${opts.signKmsKey}" is not a KMS key ARN, alias or id`);
+      throw new BadInputError(`--sign-kms-key "${opts.signKmsKey}" is not a KMS key ARN, alias or id`);
     const kase = region ? { region } : {};
     return kmsSigner(opts.signKmsKey, awsClientConfig({ kase, env: process.env, clients: {} }));
   }

@@ -9,7 +9,7 @@ import type { EvidenceStore, StoreSpec } from '../core/types.js';
 export function storeFromOption(value: unknown, region?: string): EvidenceStore {
   const problems: string[] = [];
   const spec = parseStoreSpec({ store: value }, problems, process.cwd());
-  if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`);
+  if (problems.length) throw new BadInputError(`${problems[0]}`);
   return storeFromSpec(spec, region);
 }
 

@@ -29,9 +29,44 @@ export abstract class HoldfastError extends Error {
   }
 }
 
-/** Input that cannot be used; names the input. Raised before anything is touched. */
+/** One problem with the input: which input (a case field or flag, '' when the whole input) and what is wrong. */
+export type InputProblem = { field: string; message: string };
+
+/** How a problem reads in a message: the field, then what is wrong with it. */
+export function describeProblem(p: InputProblem): string {
+  return p.field ? `${p.field}${p.message.startsWith(':') ? '' : ' '}${p.message}` : p.message;
+}
+
+/**
+ * Input that cannot be used; names the input. Raised before anything is touched. `problems` lists
+ * every problem; the message says "bad input: " once, here, so callers give only what is wrong.
+ * A list of problems reads as "bad input: <the problem>" (one) or "bad input: N problems" with each
+ * as a detail; a single text keeps any details it is given.
+ */
 export class BadInputError extends HoldfastError {
   readonly code = 'BAD_INPUT' as const;
+  /** Every problem, in the order found. */
+  readonly problems: InputProblem[];
+
+  constructor(
+    problem: string | readonly (string | InputProblem)[],
+    options: { cause?: unknown; details?: string[] } = {},
+  ) {
+    const asProblem = (p: string | InputProblem): InputProblem =>
+      typeof p === 'string' ? { field: '', message: p } : p;
+    if (typeof problem === 'string') {
+      super(`bad input: ${problem}`, options);
+      this.problems = [problem, ...this.details].map(asProblem);
+    } else {
+      const problems = problem.map(asProblem);
+      const texts = problems.map(describeProblem);
+      super(texts.length === 1 ? `bad input: ${texts[0]}` : `bad input: ${texts.length} problems`, {
+        ...options,
+        details: texts.length === 1 ? [] : texts,
+      });
+      this.problems = problems;
+    }
+  }
 }
 
 /** The caller lacks a permission; names the action and the policy file that grants it. */
@@ -131,7 +166,7 @@ export function toHoldfastError(error: unknown): HoldfastError {
   // No credentials at all is a set-up problem the responder can fix at once: say how, exit 2.
   if (name === 'CredentialsProviderError') {
     return new BadInputError(
-      `bad input: no AWS credentials found (${message}): set AWS_PROFILE (after \`aws sso login\`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance or task role is available`,
+      `no AWS credentials found (${message}): set AWS_PROFILE (after \`aws sso login\`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance or task role is available`,
       { cause: error },
     );
   }

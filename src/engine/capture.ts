@@ -3,7 +3,7 @@
  * build the plan. All input problems, including unknown targets, surface before any change.
  */
 import { parseCase, type CaseInput } from './case.js';
-import { BadInputError, HoldfastError, toHoldfastError } from '../core/errors.js';
+import { BadInputError, HoldfastError, toHoldfastError, type InputProblem } from '../core/errors.js';
 import { buildPlan } from './plan.js';
 import { builtinProviders, providerClients } from './registry.js';
 import type { Case, CapturePlan, JsonObject, Provider, ProviderContext } from '../core/types.js';
@@ -37,25 +37,19 @@ export async function planCase(kase: Case, options: PlanOptions = {}): Promise<C
   const engaged = providers.filter((p) => kase.targets[p.id]);
   const settled = await Promise.allSettled(engaged.map((p) => p.discover(kase.targets[p.id]!, ctx)));
   const facts = new Map<string, unknown>();
-  const inputProblems: string[] = [];
+  const inputProblems: InputProblem[] = [];
   let other: HoldfastError | undefined;
   settled.forEach((result, i) => {
     const provider = engaged[i]!;
     if (result.status === 'fulfilled') facts.set(provider.id, result.value);
     else {
       const e = toHoldfastError(result.reason);
-      if (e instanceof BadInputError) inputProblems.push(e.message.replace(/^bad input: /, ''), ...e.details);
+      if (e instanceof BadInputError) inputProblems.push(...e.problems);
       else other ??= e;
     }
   });
-  if (inputProblems.length) {
-    throw new BadInputError(
-      inputProblems.length === 1 ? `bad input: ${inputProblems[0]}` : `bad input: ${inputProblems.length} problems`,
-      {
-        details: inputProblems.length === 1 ? [] : inputProblems,
-      },
-    );
-  }
+  // Every provider's problems at once, in one error.
+  if (inputProblems.length) throw new BadInputError(inputProblems);
   if (other) throw other;
   const derived = deriveTargets(kase, facts, providers);
   if (derived) return planCase(derived, options);

@@ -75,7 +75,7 @@ export function incidentProblems(incident: unknown, name = '--incident'): string
 /** Throw BadInputError listing every problem when the incident id is unusable. */
 export function assertIncidentId(incident: unknown, name = '--incident'): string {
   const problems = incidentProblems(incident, name);
-  if (problems.length) throw new BadInputError(`bad input: ${problems[0]}`, { details: problems.slice(1) });
+  if (problems.length) throw new BadInputError(`${problems[0]}`, { details: problems.slice(1) });
   return incident as string;
 }
 
@@ -171,7 +171,7 @@ export function parseStoreSpec(input: CaseInput, problems: string[], cwd: string
 export function parseCase(input: CaseInput, providers: readonly Provider[], options: { cwd?: string } = {}): Case {
   const problems: string[] = [];
   const cwd = options.cwd ?? process.cwd();
-  if (input === null || typeof input !== 'object') throw new BadInputError('bad input: the case must be an object');
+  if (input === null || typeof input !== 'object') throw new BadInputError('the case must be an object');
 
   for (const key of Object.keys(input)) {
     if (!(key in CASE_FIELDS)) problems.push(`unknown case field "${key}"`);
@@ -206,12 +206,7 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
   const store = parseStoreSpec(input, problems, cwd);
   const targets = parseTargets(input.targets, providers, problems);
 
-  if (problems.length) {
-    throw new BadInputError(
-      problems.length === 1 ? `bad input: ${problems[0]}` : `bad input: ${problems.length} problems`,
-      { details: problems.length === 1 ? [] : problems },
-    );
-  }
+  if (problems.length) throw new BadInputError(problems);
   return {
     incident: input.incident as string,
     severity,
@@ -264,20 +259,16 @@ export function readCaseFile(path: string): CaseInput {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new BadInputError(
-      `bad input: --case ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    );
+    throw new BadInputError(`--case ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   let value: unknown;
   try {
     value = parseYaml(text);
   } catch (error) {
-    throw new BadInputError(
-      `bad input: --case ${path}: not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`,
-    );
+    throw new BadInputError(`--case ${path}: not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new BadInputError(`bad input: --case ${path}: expected a mapping of case fields`);
+    throw new BadInputError(`--case ${path}: expected a mapping of case fields`);
   }
   return value as CaseInput;
 }

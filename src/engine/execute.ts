@@ -92,10 +92,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   const store = options.store ?? storeForCase(kase, env, callerClients);
   const providerOf = (step: Step): Provider => {
     const p = providers.find((q) => q.id === step.provider);
-    if (!p)
-      throw new BadInputError(
-        `bad input: plan step ${step.id} uses provider ${step.provider}, which is not registered`,
-      );
+    if (!p) throw new BadInputError(`plan step ${step.id} uses provider ${step.provider}, which is not registered`);
     return p;
   };
   plan.steps.forEach(providerOf);
@@ -109,8 +106,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     ));
 
   if (options.dryRun) return dryRun(plan, { base, store, storeCheck, providerOf, operator, options });
-  if (!storeCheck.ok)
-    throw new BadInputError(`bad input: the evidence store cannot be used`, { details: storeCheck.problems });
+  if (!storeCheck.ok) throw new BadInputError(`the evidence store cannot be used`, { details: storeCheck.problems });
 
   const stateDir = resolveStateDir(options.stateDir, env);
   const path = journalPath(stateDir, plan.incident);
@@ -265,7 +261,7 @@ function assertSameStore(plan: CapturePlan, events: readonly CaptureEvent[], pat
   const where = (s: StoreSpec) => (s.kind === 'fs' ? s.dir : `s3://${s.bucket}${s.prefix ? `/${s.prefix}` : ''}`);
   if (where(journaled) === where(plan.case.store)) return;
   throw new BadInputError(
-    `bad input: --store ${where(plan.case.store)}: incident ${plan.incident} is journaled (${path}) with the store ${where(journaled)}; give --store ${where(journaled)}, or use a new incident id`,
+    `--store ${where(plan.case.store)}: incident ${plan.incident} is journaled (${path}) with the store ${where(journaled)}; give --store ${where(journaled)}, or use a new incident id`,
   );
 }
 

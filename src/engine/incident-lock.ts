@@ -115,7 +115,7 @@ export function lockIncident(journalPath: string, incident: string): () => void 
       const holder = readHolder(path);
       if (holder && !holderIsGone(holder)) {
         throw new BadInputError(
-          `bad input: --incident ${incident} is being captured or released right now by process ${holder.pid} on ${holder.host}; wait for it or stop it, then run again (a lock from another host is never taken over: remove ${path} by hand only if that run is gone)`,
+          `--incident ${incident} is being captured or released right now by process ${holder.pid} on ${holder.host}; wait for it or stop it, then run again (a lock from another host is never taken over: remove ${path} by hand only if that run is gone)`,
         );
       }
       if (!holder) {
@@ -123,7 +123,7 @@ export function lockIncident(journalPath: string, incident: string): () => void 
         const pid = Number(readFileSync(path, 'utf8').trim());
         if (pid && pid !== process.pid && alive(pid))
           throw new BadInputError(
-            `bad input: --incident ${incident} is being captured or released right now by process ${pid} on this machine; wait for it or stop it, then run again`,
+            `--incident ${incident} is being captured or released right now by process ${pid} on this machine; wait for it or stop it, then run again`,
           );
       }
       // Move the stale lock aside rather than unlink: only one taker wins the rename, and what it moved is checked.
@@ -142,14 +142,12 @@ export function lockIncident(journalPath: string, incident: string): () => void 
           // it is theirs to sort out
         }
         unlinkSync(aside);
-        throw new BadInputError(
-          `bad input: --incident ${incident} was just locked by process ${moved.pid}; wait for it`,
-        );
+        throw new BadInputError(`--incident ${incident} was just locked by process ${moved.pid}; wait for it`);
       }
       unlinkSync(aside);
     }
   } finally {
     dropTemp();
   }
-  throw new BadInputError(`bad input: --incident ${incident}: could not take the lock ${path}`);
+  throw new BadInputError(`--incident ${incident}: could not take the lock ${path}`);
 }

@@ -65,14 +65,14 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   const path = journalPath(resolveStateDir(options.stateDir, env), options.incident);
   if (!existsSync(path) && !options.store && !options.kase) {
     throw new BadInputError(
-      `bad input: --incident ${options.incident}: no journal at ${path}; pass --store to read it from the evidence store`,
+      `--incident ${options.incident}: no journal at ${path}; pass --store to read it from the evidence store`,
     );
   }
   let kase = options.kase;
   const clients = options.clients ?? {};
   if (options.store) await restoreJournalFromStore(path, options.incident, options.store);
   if (!existsSync(path))
-    throw new BadInputError(`bad input: --incident ${options.incident}: no journal found locally or in the store`);
+    throw new BadInputError(`--incident ${options.incident}: no journal found locally or in the store`);
   assertStateDirUsable(dirname(path));
   const unlock = lockIncident(path, options.incident);
   let journal: Journal;
@@ -86,7 +86,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
     const state = deriveJournalState(journal.events);
     const started = [...journal.events].reverse().find((e) => e.type === 'capture.started');
     kase ??= started && started.type === 'capture.started' ? started.case : undefined;
-    if (!kase) throw new BadInputError(`bad input: --incident ${options.incident}: the journal has no capture`);
+    if (!kase) throw new BadInputError(`--incident ${options.incident}: the journal has no capture`);
     const ctx: ProviderContext = {
       incident: options.incident,
       kase,

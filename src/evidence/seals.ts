@@ -88,10 +88,10 @@ export function assertSignerContinues(
   if (!first) return;
   if (!signer)
     throw new BadInputError(
-      `bad input: --incident ${incident} was signed by ${first.keyId}; pass the same key (--sign-key or --sign-kms-key) so this run's seal is signed too`,
+      `--incident ${incident} was signed by ${first.keyId}; pass the same key (--sign-key or --sign-kms-key) so this run's seal is signed too`,
     );
   if (signer.publicKeyFingerprint !== first.publicKeyFingerprint)
     throw new BadInputError(
-      `bad input: --incident ${incident} was signed by ${first.keyId} (key ${first.publicKeyFingerprint.slice(0, 16)}…); sign with that key, not ${signer.keyId}`,
+      `--incident ${incident} was signed by ${first.keyId} (key ${first.publicKeyFingerprint.slice(0, 16)}…); sign with that key, not ${signer.keyId}`,
     );
 }

@@ -60,17 +60,17 @@ export function publicKeyFingerprint(pem: string): string {
 /** A signer from a local Ed25519 private key file (PEM, readable by its owner only). */
 export function localSigner(path: string): Signer {
   if (!existsSync(path))
-    throw new BadInputError(`bad input: --sign-key ${path}: no such file (make one with \`evidence keygen\`)`);
+    throw new BadInputError(`--sign-key ${path}: no such file (make one with \`evidence keygen\`)`);
   if ((statSync(path).mode & 0o077) !== 0)
-    throw new BadInputError(`bad input: --sign-key ${path}: readable by others; chmod 600 it`);
+    throw new BadInputError(`--sign-key ${path}: readable by others; chmod 600 it`);
   let key: KeyObject;
   try {
     key = createPrivateKey(readFileSync(path));
   } catch {
-    throw new BadInputError(`bad input: --sign-key ${path}: not a PEM private key`);
+    throw new BadInputError(`--sign-key ${path}: not a PEM private key`);
   }
   if (key.asymmetricKeyType !== 'ed25519')
-    throw new BadInputError(`bad input: --sign-key ${path}: expected an Ed25519 key, got ${key.asymmetricKeyType}`);
+    throw new BadInputError(`--sign-key ${path}: expected an Ed25519 key, got ${key.asymmetricKeyType}`);
   const publicPem = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
   return {
     algorithm: 'ed25519',
@@ -83,7 +83,7 @@ export function localSigner(path: string): Signer {
 /** Write a new Ed25519 key pair: `<path>` (0600) and `<path>.pub`. Refuses to overwrite. */
 export function generateSigningKey(path: string): { privateKey: string; publicKey: string; fingerprint: string } {
   for (const p of [path, `${path}.pub`])
-    if (existsSync(p)) throw new BadInputError(`bad input: ${p} exists; refusing to overwrite a key`);
+    if (existsSync(p)) throw new BadInputError(`${p} exists; refusing to overwrite a key`);
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });

@@ -86,7 +86,7 @@ export async function verifyEvidence(
   const { copies, newest } = await journalCopies(store, incident);
   if (!newest)
     throw new BadInputError(
-      `bad input: --incident ${incident}: no journal in ${store.description} (looked for ${journalPrefix(incident)}*.ndjson)`,
+      `--incident ${incident}: no journal in ${store.description} (looked for ${journalPrefix(incident)}*.ndjson)`,
     );
   const chain = checkJournalChain(newest.text);
   const events = chain.events;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exitCodeForError } from '../../src/cli/exit-codes.js';
-import { toHoldfastError } from '../../src/core/errors.js';
+import { BadInputError, toHoldfastError } from '../../src/core/errors.js';
 
 const sdkError = (name: string, message: string, extra: object = {}) =>
   Object.assign(new Error(message), { name, ...extra });
@@ -30,5 +30,25 @@ describe('SDK errors become a few coded errors, each with the exit code a respon
     expect(toHoldfastError(sdkError('InternalFailure', 'oops', { $metadata: { httpStatusCode: 503 } }))).toMatchObject({
       retryable: true,
     });
+  });
+});
+
+describe('bad input carries its problems as a list', () => {
+  it('one problem reads "bad input: <problem>"; several read as a count with each as a detail', () => {
+    const one = new BadInputError([{ field: '--pod', message: 'shop/web: no such pod' }]);
+    expect(one.message).toBe('bad input: --pod shop/web: no such pod');
+    expect(one.problems).toEqual([{ field: '--pod', message: 'shop/web: no such pod' }]);
+    expect(one.details).toEqual([]);
+    const two = new BadInputError(['--severity: expected high, medium or low', '--incident is required']);
+    expect(two.message).toBe('bad input: 2 problems');
+    expect(two.details).toEqual(['--severity: expected high, medium or low', '--incident is required']);
+    expect(two.problems.map((p) => p.message)).toEqual(two.details);
+  });
+
+  it('a single text gets the prefix once, and its details become problems too', () => {
+    const e = new BadInputError('--dump a: refused', { details: ['--dump b: refused'] });
+    expect(e.message).toBe('bad input: --dump a: refused');
+    expect(e.problems.map((p) => p.message)).toEqual(['--dump a: refused', '--dump b: refused']);
+    expect(exitCodeForError(e)).toBe(2);
   });
 });

@@ -23,7 +23,7 @@ export function registerApplyCommand(program: Command, providers: readonly Provi
     try {
       value = JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new BadInputError(`bad input: plan ${file}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`);
+      throw new BadInputError(`plan ${file}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`);
     }
     const plan = assertUsablePlan(value, providers, `plan ${file}`);
     process.exitCode = await runPlanFromCli(plan, out, runOptionsFrom(opts, providers, plan.case.region));

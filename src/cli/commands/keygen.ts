@@ -17,7 +17,7 @@ export function registerKeygenCommand(program: Command): void {
     )
     .action((opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
-      if (typeof opts.out !== 'string') throw new BadInputError('bad input: --out <file> is required');
+      if (typeof opts.out !== 'string') throw new BadInputError('--out <file> is required');
       const made = generateSigningKey(opts.out);
       out.data({ type: 'keygen', ...made });
       out.say(

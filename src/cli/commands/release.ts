@@ -44,7 +44,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
       const incident = assertIncidentId(opts.incident);
       if (!opts.approve && !opts.dryRun)
         throw new BadInputError(
-          'bad input: --approve is required to release containment (or --dry-run to see what it would undo)',
+          '--approve is required to release containment (or --dry-run to see what it would undo)',
         );
       const store = typeof opts.store === 'string' ? storeFromOption(opts.store) : undefined;
       const hook = typeof opts.notifyWebhook === 'string' ? webhookUrl(opts.notifyWebhook) : undefined;

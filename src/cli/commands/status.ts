@@ -39,10 +39,10 @@ export function registerStatusCommand(program: Command): void {
       if (existsSync(path)) text = readFileSync(path, 'utf8');
       else if (typeof opts.store === 'string') {
         text = await readJournalFromStore(storeFromOption(opts.store), incident);
-        if (!text) throw new BadInputError(`bad input: --incident ${incident}: no journal in ${opts.store}`);
+        if (!text) throw new BadInputError(`--incident ${incident}: no journal in ${opts.store}`);
       } else
         throw new BadInputError(
-          `bad input: --incident ${incident}: no journal at ${path} (pass --store to read it from the evidence store)`,
+          `--incident ${incident}: no journal at ${path} (pass --store to read it from the evidence store)`,
         );
       const chain = checkJournalChain(text);
       if (opts.sitrep) {

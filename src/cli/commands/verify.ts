@@ -51,7 +51,7 @@ export function registerVerifyCommand(program: Command): void {
       const out = createOutput(Boolean(opts.json));
       const incident = assertIncidentId(opts.incident);
       if (folder && (!existsSync(folder) || !statSync(folder).isDirectory()))
-        throw new BadInputError(`bad input: ${folder} is not a folder`);
+        throw new BadInputError(`${folder} is not a folder`);
       const region = typeof opts.region === 'string' ? opts.region : undefined;
       const stateDir = resolveStateDir(opts.stateDir as string | undefined);
       // Without --store, the store this machine's capture recorded for the incident, else the default folder.
@@ -71,7 +71,7 @@ export function registerVerifyCommand(program: Command): void {
         try {
           publicKeyPem = readFileSync(opts.publicKey, 'utf8');
         } catch {
-          throw new BadInputError(`bad input: --public-key ${opts.publicKey}: cannot read`);
+          throw new BadInputError(`--public-key ${opts.publicKey}: cannot read`);
         }
       }
       const signer = signerFromOptions(opts, region);
@@ -88,7 +88,7 @@ export function registerVerifyCommand(program: Command): void {
         });
       } catch (error) {
         if (error instanceof BadInputError)
-          throw new BadInputError(`bad input: --incident ${incident}: no journal for this incident; looked in:`, {
+          throw new BadInputError(`--incident ${incident}: no journal for this incident; looked in:`, {
             details: lookedIn,
           });
         throw error;
