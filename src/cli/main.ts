@@ -31,7 +31,13 @@ async function main(argv: string[]): Promise<number> {
     .description('holdfast: preserve, collect and contain before anyone changes anything; prove it afterwards')
     .version(String(toolInfo().version))
     .exitOverride()
-    .showHelpAfterError();
+    // A bad flag gets one or two lines (the problem, commander's suggestion) and where help is, not
+    // the whole help text: at 3 a.m. the useful line must not scroll away.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'evidence: ')) });
+  let active = '';
+  program.hook('preSubcommand', (_parent, sub) => {
+    active = sub.name();
+  });
   registerCaptureCommands(program, providers);
   registerApplyCommand(program, providers);
   registerStatusCommand(program);
@@ -45,10 +51,13 @@ async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+      if (error.exitCode === 0) return EXIT.ok;
+      process.stderr.write(`${helpHint(active)}\n`);
+      return EXIT.badInput;
     }
     if (error instanceof HoldfastError) {
       process.stderr.write(`evidence: ${error.fullMessage}\n`);
+      if (error.code === 'BAD_INPUT') process.stderr.write(`${helpHint(active)}\n`);
     } else {
       // Not one of ours: say what it is; the stack only when asked (it is noise at 3 a.m.).
       const detail = process.env.HOLDFAST_DEBUG
@@ -58,6 +67,11 @@ async function main(argv: string[]): Promise<number> {
     }
     return exitCodeForError(error);
   }
+}
+
+/** Where the full help is, instead of printing it after every mistake. */
+function helpHint(command: string): string {
+  return `see \`evidence ${command ? `${command} ` : ''}--help\``;
 }
 
 main(process.argv).then(

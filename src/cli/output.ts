@@ -41,6 +41,8 @@ export function describeEvent(e: CaptureEvent): string | undefined {
     case 'change.recorded':
       return `    ~ ${e.change.resource} ${e.change.attribute}: ${JSON.stringify(e.change.before)} → ${JSON.stringify(e.change.after)}`;
     case 'preflight.result':
+      // A step with nothing to check (it only reads, or writes only to the store) gets no empty detail.
+      if (!e.result.checks.length) return `  ${e.result.ok ? '✓' : '✗'} ${e.stepId} (no permission to check)`;
       return `  ${e.result.ok ? '✓' : '✗'} ${e.stepId}: ${e.result.checks.map((c) => `${c.action} ${c.allowed === true ? 'allowed' : c.allowed === false ? 'DENIED' : 'not checkable'}${c.detail && c.allowed !== true ? ` (${c.detail})` : ''}`).join('; ')}`;
     case 'capture.aborted':
       return `aborted: ${e.reason}; the journal is closed — run the same command again to resume`;

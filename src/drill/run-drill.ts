@@ -17,6 +17,7 @@ import { awsClientConfig } from '../aws/config.js';
 import { createStore } from '../engine/registry.js';
 import { releaseContainment, type ReleaseOutcome } from '../engine/release.js';
 import { buildSitrep, type Sitrep } from '../report/sitrep.js';
+import { foldTimeline } from '../evidence/timeline.js';
 import type { JsonObject, Provider } from '../core/types.js';
 import { verifyEvidence, type VerifyReport } from '../evidence/verify.js';
 import { seedAws, type SeededAws } from './seed-aws.js';
@@ -45,7 +46,12 @@ export interface DrillReport {
   capture?: CaptureOutcome;
   verify?: VerifyReport;
   release?: ReleaseOutcome;
+  /** The final sitrep, after release. */
   sitrep?: Sitrep;
+  /** The sitrep once the capture (and any approval) finished, before release. */
+  containedSitrep?: Sitrep;
+  /** How long each phase of the capture took, seal included (the last capture run). */
+  phases?: { phase: string; ms: number | null }[];
   /** With a scenario that rehearses approval: the sitrep while containment waited. */
   waitingSitrep?: Sitrep;
   workdir: string;
@@ -70,6 +76,23 @@ export interface DrillOptions {
   onEvent?: (event: CaptureEvent) => void;
   onStage?: (stage: DrillStage) => void;
   log?: (line: string) => void;
+}
+
+/**
+ * Each phase's duration in the last capture run, seal included: seal has no steps, so it runs from
+ * capture.finished to capture.sealed.
+ */
+export function phaseTimings(events: readonly CaptureEvent[]): { phase: string; ms: number | null }[] {
+  const lastStart = events.map((e) => e.type).lastIndexOf('capture.started');
+  const run = lastStart >= 0 ? events.slice(lastStart) : events;
+  const phases = foldTimeline(run).phases.map((p) => ({
+    phase: p.phase,
+    ms: p.endedAt ? Date.parse(p.endedAt) - Date.parse(p.startedAt) : null,
+  }));
+  const finished = run.find((e) => e.type === 'capture.finished');
+  const sealed = run.find((e) => e.type === 'capture.sealed');
+  if (finished) phases.push({ phase: 'seal', ms: sealed ? Date.parse(sealed.at) - Date.parse(finished.at) : null });
+  return phases;
 }
 
 /** Run the drill end to end; emulators are stopped afterwards whatever happens. */
@@ -211,7 +234,9 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       () => verifyEvidence(store, incident),
       (v) => ({ ok: v.ok, detail: `${v.items.filter((i) => i.ok).length}/${v.items.length} checks passed` }),
     );
-    report.sitrep = buildSitrep(incident, readJournalEvents(report.capture.journalPath), new Date().toISOString());
+    const journaled = readJournalEvents(report.capture.journalPath);
+    report.containedSitrep = buildSitrep(incident, journaled, new Date().toISOString());
+    report.phases = phaseTimings(journaled);
     report.release = await stage(
       'release',
       () => releaseContainment({ incident, providers: options.providers, env, stateDir }),
@@ -219,6 +244,12 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         ok: r.failed.length === 0,
         detail: `${r.restored.length} changes restored, ${r.failed.length} failed`,
       }),
+    );
+    // The sitrep a drill ends with is the one after release: the exercise is over, nothing is contained.
+    report.sitrep = buildSitrep(
+      incident,
+      readJournalEvents(report.release.journalPath ?? report.capture.journalPath),
+      new Date().toISOString(),
     );
     report.ok = dry.status === 'planned' && report.stages.every((s) => s.ok);
     return report;

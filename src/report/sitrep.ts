@@ -110,9 +110,7 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
     preserved: inPhase('preserve', 'done'),
     collected: artifacts,
     unsealed,
-    contained: contain
-      .filter((p) => state.steps.get(p.id)?.status === 'done' && !state.releasedSteps.has(p.id))
-      .flatMap((p) => containedLines(state.steps.get(p.id)?.outputs) ?? [line(p.id)]),
+    contained: containedLines(planned, state, line),
     failed,
     waiting,
     limitations: state.limitations,
@@ -123,10 +121,25 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
 }
 
 /**
- * What a contain step says it contained, when it says more than its title (revoked sessions with
- * their time and blast radius, each deactivated key): `outputs.contained`, a list of lines.
+ * What is cut off now, per target the responder named: contain steps done and not released, each as
+ * its title or, when it says more (revoked sessions with their time and blast radius, each
+ * deactivated key), its `outputs.contained` lines. Steps on targets that exist only in the contain
+ * phase (the per-VPC isolation groups, shared plumbing) are left out; listed, they read as near
+ * duplicates of the swaps that used them.
  */
-function containedLines(outputs: JsonObject | undefined): string[] | undefined {
+function containedLines(
+  planned: { id: string; phase: string; target: string }[],
+  state: ReturnType<typeof deriveJournalState>,
+  line: (id: string) => string,
+): string[] {
+  const named = new Set(planned.filter((p) => p.phase !== 'contain').map((p) => p.target));
+  return planned
+    .filter((p) => p.phase === 'contain' && named.has(p.target))
+    .filter((p) => state.steps.get(p.id)?.status === 'done' && !state.releasedSteps.has(p.id))
+    .flatMap((p) => outputLines(state.steps.get(p.id)?.outputs) ?? [line(p.id)]);
+}
+
+function outputLines(outputs: JsonObject | undefined): string[] | undefined {
   const lines = outputs?.contained;
   return Array.isArray(lines) && lines.length ? lines.map(String) : undefined;
 }

@@ -29,7 +29,11 @@ describe('evidence drill', () => {
     const types = new Set(report.capture.artifacts.map((a) => a.type));
     for (const t of ['ebs-snapshot', 'rds-snapshot', 'postgres-dump', 'k8s-pod', 'k8s-events', 'k8s-log'])
       expect(types.has(t), t).toBe(true);
-    expect(res.stderr).toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — contained/);
+    // Printed: the final sitrep, after release; the one before release is kept in the report.
+    expect(res.stderr).toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — released/);
+    expect(res.stderr).not.toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — contained/);
+    expect((report as unknown as { containedSitrep: { status: string } }).containedSitrep.status).toBe('contained');
+    expect(res.stderr).toMatch(/phase seal\s+\d+ ms/);
     expect(res.stderr).toMatch(/✓ capture\s+\d+ ms/);
   });
 
@@ -59,7 +63,8 @@ describe('evidence drill', () => {
     );
     expect(report.waitingSitrep.status).toBe('confirmed');
     expect(report.waitingSitrep.waiting.length).toBeGreaterThan(0);
-    expect(report.sitrep.status).toBe('contained');
+    expect((report as unknown as { containedSitrep: { status: string } }).containedSitrep.status).toBe('contained');
+    expect(report.sitrep.status).toBe('released');
     expect(res.stderr).toContain('While containment waited for approval');
     expect(res.stderr).toMatch(/## \[LOW\] IR-DRILL-[0-9a-f]+ — confirmed: .* awaiting approval/);
   });

@@ -15,12 +15,17 @@ Examples:
   evidence capture --incident IR-2026-0042 --case case.yaml --dry-run
   evidence capture --incident IR-2026-0042 --db-instance orders --severity low     (containment waits for approval)`;
 
+/** What a step waits for, named: one or two step ids, else how many. */
+function waitsFor(step: CapturePlan['steps'][number]): string {
+  const ids = step.dependsOn;
+  if (!ids.length) return '';
+  return ids.length <= 2 ? `  (after ${ids.join(', ')})` : `  (after ${ids[0]} and ${ids.length - 1} other steps)`;
+}
+
 function printPlan(plan: CapturePlan, out: Output): void {
   out.say(`plan for ${plan.incident} (${plan.steps.length} steps, digest ${plan.digest.slice(0, 16)}…):`);
   for (const s of plan.steps) {
-    out.say(
-      `  [${s.phase}] ${s.id} — ${s.title}${s.awaitsApproval ? '  (waits for approval)' : ''}${s.dependsOn.length ? `  after ${s.dependsOn.length}` : ''}`,
-    );
+    out.say(`  [${s.phase}] ${s.id} — ${s.title}${s.awaitsApproval ? '  (waits for approval)' : ''}${waitsFor(s)}`);
   }
   for (const l of plan.limitations) out.say(`  limitation: ${l}`);
 }

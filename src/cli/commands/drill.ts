@@ -42,11 +42,8 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
         },
       });
       for (const s of report.skipped) out.say(`  skipped ${s.provider}: ${s.reason}`);
-      for (const p of report.capture?.manifest?.timeline.phases ?? []) {
-        out.say(
-          `  phase ${p.phase.padEnd(8)} ${p.endedAt ? `${Date.parse(p.endedAt) - Date.parse(p.startedAt)} ms` : 'unfinished'}`,
-        );
-      }
+      for (const p of report.phases ?? [])
+        out.say(`  phase ${p.phase.padEnd(8)} ${p.ms === null ? 'unfinished' : `${p.ms} ms`}`);
       if (report.waitingSitrep)
         out.say(`\nWhile containment waited for approval:\n\n${renderSitrepMarkdown(report.waitingSitrep)}`);
       if (report.sitrep) out.say(`\n${renderSitrepMarkdown(report.sitrep)}`);

@@ -76,7 +76,11 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
         );
         return;
       }
-      out.say(`release ${outcome.status}: ${outcome.restored.length} restored, ${outcome.failed.length} failed`);
+      if (outcome.status === 'nothing-to-release')
+        out.say(
+          `release ${incident}: nothing to release — no containment is recorded, or all of it was already released`,
+        );
+      else out.say(`release ${outcome.status}: ${outcome.restored.length} restored, ${outcome.failed.length} failed`);
       if (hook) {
         // Containment lifted is news for the channel that was told it was in place.
         const sitrep = buildSitrep(incident, readJournalEvents(outcome.journalPath), new Date().toISOString());
