@@ -4,6 +4,9 @@ import type { AwsClientConfig } from '../../src/aws/config.js';
 import type { Signer } from '../../src/evidence/signing.js';
 import type { KMSClient } from './client.js';
 
+/** The least-privilege policy for signing with a KMS key (listed by `evidence providers`). */
+export const KMS_SIGNER_POLICY = 'policies/aws/kms-signer.json';
+
 const sdk = () => import('./client.js');
 
 /** Sign with `keyArn`; `client` may be injected. */

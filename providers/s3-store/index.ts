@@ -12,6 +12,9 @@ import type { AwsClientConfig } from '../../src/aws/config.js';
 import type { EvidenceStore, StoreSpec, StoredObject } from '../../src/core/types.js';
 import type { S3Client } from './client.js';
 
+/** The least-privilege policy for writing evidence to an S3 store (listed by `evidence providers`). */
+export const S3_STORE_POLICY = 'policies/aws/s3-store.json';
+
 /** The S3 SDK is loaded only when an S3 store is used. */
 const sdk = () => import('./client.js');
 

@@ -8,7 +8,8 @@ import { createFsStore } from '../../providers/fs-store/index.js';
 import { iamProvider } from '../../providers/iam/index.js';
 import { kubernetesProvider } from '../../providers/kubernetes/index.js';
 import { rdsProvider } from '../../providers/rds/index.js';
-import { createS3Store } from '../../providers/s3-store/index.js';
+import { createS3Store, S3_STORE_POLICY } from '../../providers/s3-store/index.js';
+import { KMS_SIGNER_POLICY } from '../../providers/kms-signer/index.js';
 import { awsClientConfig, type AwsClientConfig } from '../aws/config.js';
 import { awsCredentials } from '../aws/credentials.js';
 import type {
@@ -78,6 +79,22 @@ export function cloudSettingProblems(input: { region?: unknown; assumeRole?: unk
 export function storeForCase(kase: Case, env: NodeJS.ProcessEnv, clients: Record<string, unknown>): EvidenceStore {
   return createStore(kase.store, awsClientConfig({ kase, env, clients }), clients);
 }
+
+/** What else holdfast may call besides the providers, and the policy file granting each. */
+export const builtinServices: readonly { id: string; summary: string; policies: string[]; when: string }[] = [
+  {
+    id: 's3-store',
+    summary: 'evidence store on S3: write-once objects under Object Lock, read back by version',
+    policies: [S3_STORE_POLICY],
+    when: '--store s3://bucket/prefix',
+  },
+  {
+    id: 'kms-signer',
+    summary: 'signs the manifest digest with an AWS KMS ECC_NIST_P256 key',
+    policies: [KMS_SIGNER_POLICY],
+    when: '--sign-kms-key ARN',
+  },
+];
 
 /** Build the evidence store a case names; `clients['s3-store']` may inject an S3 client. */
 export function createStore(
