@@ -29,6 +29,11 @@ export async function runSettle(ctx: Ec2StepContext<'settle'>): Promise<Ec2Outco
         false,
       );
     const pending = snaps.filter((s) => s.State !== 'completed');
+    ctx.reportProgress({
+      percent: snapshotSetPercent(snaps),
+      waitingOn: `${pending.length} of ${snaps.length} EBS snapshots to complete`,
+      done: !pending.length,
+    });
     if (!pending.length) break;
     ctx.progress(`${snaps.length - pending.length}/${snaps.length} snapshots complete`, {
       progress: pending.map((s) => `${s.SnapshotId} ${s.Progress ?? '?'}`),
@@ -70,4 +75,11 @@ export async function runSettle(ctx: Ec2StepContext<'settle'>): Promise<Ec2Outco
     }
   }
   return { outputs: { completed: ids, copies }, limitations };
+}
+
+/** The set's percent done: the mean of each snapshot's Progress ("45%"); a completed one counts 100. */
+export function snapshotSetPercent(snaps: { State?: string | undefined; Progress?: string | undefined }[]): number {
+  if (!snaps.length) return 0;
+  const each = snaps.map((s) => (s.State === 'completed' ? 100 : Number.parseFloat(s.Progress ?? '') || 0));
+  return Math.round(each.reduce((a, b) => a + b, 0) / snaps.length);
 }

@@ -161,6 +161,7 @@ export async function runSettle(ctx: RdsStepContext<'settle'>): Promise<RdsOutco
     if (snap.status === 'available') return { outputs: { snapshotId, status: snap.status } };
     if (/fail|error/i.test(snap.status)) throw new RemoteError(`snapshot ${snapshotId} is ${snap.status}`, false);
     ctx.progress(`snapshot ${snapshotId} is ${snap.status}`);
+    ctx.reportProgress({ waitingOn: `RDS snapshot ${snapshotId} (${snap.status})` });
     if (Date.now() > deadline) throw new RemoteError(`snapshot ${snapshotId} still ${snap.status}`, true);
     await delay(DB_SNAPSHOT_POLL_INTERVAL_MS, undefined, { signal: ctx.signal });
   }

@@ -33,6 +33,30 @@ export function resolveRegion(region: string | undefined, env: NodeJS.ProcessEnv
   return region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION;
 }
 
+/** Node major version the AWS SDK's releases from January 2027 require. */
+export const SDK_MIN_NODE_MAJOR = 22;
+
+let sdkNotice: string | undefined | null = null;
+
+/**
+ * The AWS SDK prints its own Node-version notice to stderr, and a library must never write to the
+ * terminal. Turn it off with the SDK's documented switch (it reads only process.env) and keep the
+ * text once, so executePlan passes it on as an event. Undefined when there is nothing to say or the
+ * caller had already turned the notice off.
+ */
+export function quietSdkNodeNotice(): string | undefined {
+  if (sdkNotice === null) {
+    const major = Number(process.versions.node.split('.')[0]);
+    const off = process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === 'true';
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+    sdkNotice =
+      !off && major < SDK_MIN_NODE_MAJOR
+        ? `AWS SDK releases from January 2027 need Node ${SDK_MIN_NODE_MAJOR} or newer; this is Node ${process.versions.node}`
+        : undefined;
+  }
+  return sdkNotice;
+}
+
 /**
  * Client config for a provider context; tests and emulators are found through the environment. Only
  * the case's region and timeouts are read, so callers outside a capture (signer, store) pass just those.
@@ -40,6 +64,7 @@ export function resolveRegion(region: string | undefined, env: NodeJS.ProcessEnv
 export function awsClientConfig(
   ctx: Pick<ProviderContext, 'env' | 'clients'> & { kase: Pick<Case, 'region' | 'connectTimeout' | 'requestTimeout'> },
 ): AwsClientConfig {
+  quietSdkNodeNotice();
   const connectSeconds = ctx.kase.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
   const requestSeconds = ctx.kase.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
   const endpoint = ctx.env.AWS_ENDPOINT_URL;

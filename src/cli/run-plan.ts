@@ -9,7 +9,8 @@ import { buildSitrep, renderSitrepMarkdown } from '../report/sitrep.js';
 import type { Signer } from '../evidence/signing.js';
 import type { CapturePlan, Provider } from '../core/types.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
-import { describeEvent, type Output } from './output.js';
+import type { Output } from './output.js';
+import { createDisplay, type Display } from './live.js';
 import { storeObjectLocation } from '../engine/incident-store.js';
 
 /** Help text for every --state-dir. */
@@ -85,13 +86,21 @@ export function parseConcurrency(value: unknown): number | undefined {
 }
 
 /** Run the plan; SIGINT aborts cleanly (journal closed, exit 130), a second SIGINT exits at once. */
-export async function runPlanFromCli(plan: CapturePlan, out: Output, options: RunPlanOptions): Promise<number> {
+export async function runPlanFromCli(
+  plan: CapturePlan,
+  out: Output,
+  options: RunPlanOptions,
+  display: Display = createDisplay(out),
+): Promise<number> {
   const controller = new AbortController();
   let interrupts = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
-    if (interrupts > 1) process.exit(EXIT.aborted);
-    out.say(`${signal}: finishing the calls in flight and closing the journal (again to quit at once)`);
+    if (interrupts > 1) {
+      display.stop();
+      process.exit(EXIT.aborted);
+    }
+    display.say(`${signal}: finishing the calls in flight and closing the journal (again to quit at once)`);
     controller.abort(signal);
   };
   process.on('SIGINT', onSignal);
@@ -108,10 +117,14 @@ export async function runPlanFromCli(plan: CapturePlan, out: Output, options: Ru
       onEvent: (event) => {
         notifier?.listener(event);
         out.data(event);
-        const line = describeEvent(event);
-        if (line) out.say(line);
+        display.event(event);
+      },
+      onProgress: (progress) => {
+        out.data(progress);
+        display.progress(progress);
       },
     });
+    display.stop();
     summarise(outcome, plan, out);
     if (notifier) {
       const sitrep = buildSitrep(plan.incident, readJournalEvents(outcome.journalPath), new Date().toISOString());
@@ -133,6 +146,7 @@ export async function runPlanFromCli(plan: CapturePlan, out: Output, options: Ru
     if (outcome.status === 'aborted') setTimeout(() => process.exit(EXIT.aborted), ABORT_EXIT_DELAY_MS).unref();
     return exitCodeFor(outcome);
   } finally {
+    display.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

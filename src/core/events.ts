@@ -96,6 +96,46 @@ export type CaptureEvent = CaptureEventBody & Base;
 export type EventType = CaptureEvent['type'];
 
 /**
+ * Live progress while something takes time: bytes streamed, percent done, what is being waited on.
+ * Not journaled (it changes several times a second and proves nothing); the CLI renders it, bots
+ * get it with `--json`. Subscribe with `onProgress`.
+ */
+export interface ProgressEvent {
+  type: 'progress';
+  at: string;
+  incident: string;
+  /** The step it belongs to; absent for waits outside a step (credential lookup, discovery). */
+  stepId?: string;
+  /** What is being waited on, in words (e.g. "AWS credential lookup", "3 EBS snapshots to complete"). */
+  waitingOn?: string;
+  /** Bytes streamed so far (dumps, uploads). */
+  bytes?: number;
+  /** Average rate since the first byte. */
+  bytesPerSecond?: number;
+  /** 0–100, where the platform reports it (snapshots). */
+  percent?: number;
+  /** The last report for this stream or wait. */
+  done?: boolean;
+  /** A warning that would otherwise be printed by a dependency (e.g. the AWS SDK's Node version notice). */
+  warning?: string;
+}
+
+/** Call a progress listener; like events, a listener that throws never breaks a capture. */
+export function progressEmitter(
+  incident: string,
+  listener: ((p: ProgressEvent) => void) | undefined,
+): (p: Omit<ProgressEvent, 'type' | 'at' | 'incident'>) => void {
+  return (p) => {
+    if (!listener) return;
+    try {
+      listener({ type: 'progress', at: new Date().toISOString(), incident, ...p });
+    } catch {
+      // A broken display must not stop evidence collection.
+    }
+  };
+}
+
+/**
  * Fan out events to listeners; a listener that throws never breaks a capture.
  * Listener errors are counted so the caller can tell, but never rethrown.
  */

@@ -213,6 +213,8 @@ export interface StepContext<S extends Step = Step> extends ProviderContext {
   /** Journal a resource before creating it, so a crash can adopt it; resolves once on disk. */
   recordIntent(what: JsonObject): Promise<void>;
   progress(message: string, detail?: JsonObject): void;
+  /** Live progress (percent done, what is being waited on); not journaled. Bytes streamed by putArtifact are reported for you. */
+  reportProgress(progress: { percent?: number; waitingOn?: string; done?: boolean }): void;
   /** Outputs of a finished dependency (or of the same step id from an earlier run). */
   outputOf(stepId: string): JsonObject | undefined;
   /** Artifacts and changes this step recorded in earlier, interrupted runs. */

@@ -6,6 +6,8 @@ import { parseCase, type CaseInput } from './case.js';
 import { BadInputError, HoldfastError, toHoldfastError, type InputProblem } from '../core/errors.js';
 import { buildPlan } from './plan.js';
 import { builtinProviders, providerClients } from './registry.js';
+import { progressEmitter, type ProgressEvent } from '../core/events.js';
+import { quietSdkNodeNotice } from '../aws/config.js';
 import type { Case, CapturePlan, JsonObject, Provider, ProviderContext } from '../core/types.js';
 
 export interface PlanOptions {
@@ -14,6 +16,8 @@ export interface PlanOptions {
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   cwd?: string;
+  /** Live progress while discovery reads (the first AWS call also looks up credentials). */
+  onProgress?: (progress: ProgressEvent) => void;
 }
 
 /** Parse a case input and plan it (discovery reads; nothing changes). */
@@ -35,7 +39,12 @@ export async function planCase(kase: Case, options: PlanOptions = {}): Promise<C
     dryRun: true,
   };
   const engaged = providers.filter((p) => kase.targets[p.id]);
+  const progress = progressEmitter(kase.incident, options.onProgress);
+  const notice = quietSdkNodeNotice();
+  if (notice) progress({ warning: notice });
+  progress({ waitingOn: `discovery: reading what ${engaged.map((p) => p.id).join(', ')} target (read-only calls)` });
   const settled = await Promise.allSettled(engaged.map((p) => p.discover(kase.targets[p.id]!, ctx)));
+  progress({ done: true });
   const facts = new Map<string, unknown>();
   const inputProblems: InputProblem[] = [];
   let other: HoldfastError | undefined;

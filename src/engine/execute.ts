@@ -5,9 +5,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
+import { quietSdkNodeNotice } from '../aws/config.js';
 import { BadInputError, describeError, PermissionError, RemoteError, toHoldfastError } from '../core/errors.js';
 import { dryRun } from './dry-run.js';
-import { EventFanout, type CaptureEvent, type CaptureEventBody, type CaptureStatus } from '../core/events.js';
+import {
+  EventFanout,
+  progressEmitter,
+  type CaptureEvent,
+  type CaptureEventBody,
+  type CaptureStatus,
+  type ProgressEvent,
+} from '../core/events.js';
 import { lockIncident } from './incident-lock.js';
 import { assertStateDirUsable } from './state-dir-check.js';
 import { Journal } from '../evidence/journal.js';
@@ -56,6 +64,8 @@ export interface ExecuteOptions {
   /** Where the local journal lives (default $HOLDFAST_STATE_DIR, an existing ./.holdfast, or ~/.local/state/holdfast). */
   stateDir?: string;
   onEvent?: (event: CaptureEvent) => void;
+  /** Live progress (bytes, percent, what is being waited on, warnings); not journaled. */
+  onProgress?: (progress: ProgressEvent) => void;
   signal?: AbortSignal;
   concurrency?: number;
   /** Injected SDK clients, keyed by provider id (and 'aws:sts', 's3-store'). */
@@ -78,6 +88,9 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   const env = options.env ?? process.env;
   const callerClients = options.clients ?? {};
   const kase = plan.case;
+  const progress = progressEmitter(plan.incident, options.onProgress);
+  const notice = quietSdkNodeNotice();
+  if (notice) progress({ warning: notice });
   const userSignal = options.signal ?? new AbortController().signal;
   const clients = await providerClients(kase, env, callerClients);
   const base: ProviderContext = {
@@ -97,13 +110,14 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   };
   plan.steps.forEach(providerOf);
 
+  progress({ waitingOn: `the evidence store ${store.description}` });
   const storeCheck = await store.preflight();
-  const operator =
-    options.operator ??
-    (await identify(
-      { ...base, clients: callerClients },
-      credentialKindsOf(kase, [...new Set(plan.steps.map(providerOf))]),
-    ));
+  const kinds = credentialKindsOf(kase, [...new Set(plan.steps.map(providerOf))]);
+  // The credential chain can take seconds (instance metadata, SSO): say what the wait is.
+  if (!options.operator && kinds.length)
+    progress({ waitingOn: `${kinds.map((k) => k.toUpperCase()).join(', ')} credential lookup (who am I)` });
+  const operator = options.operator ?? (await identify({ ...base, clients: callerClients }, kinds));
+  progress({ done: true });
 
   if (options.dryRun) return dryRun(plan, { base, store, storeCheck, providerOf, operator, options });
   if (!storeCheck.ok) throw new BadInputError(`the evidence store cannot be used`, { details: storeCheck.problems });
@@ -116,10 +130,10 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   let journal: Journal;
   try {
     await restoreJournalFromStore(path, plan.incident, store);
-    // status, verify and release find the evidence from here without --store.
-    recordIncidentStore(stateDir, plan.incident, kase.store, kase.region);
     journal = Journal.open(path, plan.incident);
     assertSameStore(plan, journal.events, path);
+    // status, verify and release find the evidence from here without --store.
+    recordIncidentStore(stateDir, plan.incident, kase.store, kase.region);
   } catch (error) {
     unlock();
     throw error;
@@ -190,7 +204,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     );
     const pacing: PacingStats = { calls: 0, throttles: 0, waitedMs: 0 };
     const results = await settleWithin(
-      runSteps(plan, { base, store, journal, emit, durable, providerOf, options, acquiredBy, pacing }),
+      runSteps(plan, { base, store, journal, emit, durable, progress, providerOf, options, acquiredBy, pacing }),
       signal,
       ABORT_GRACE_MS,
     );

@@ -1,6 +1,6 @@
 /** The context a provider's `run` gets for one step; every record goes through the journal first. */
-import type { Readable } from 'node:stream';
-import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
+import { pipeline, Transform, type Readable } from 'node:stream';
+import type { CaptureEvent, CaptureEventBody, ProgressEvent } from '../core/events.js';
 import type { Journal } from '../evidence/journal.js';
 import { artifactKey } from '../evidence/store-keys.js';
 import type {
@@ -25,6 +25,8 @@ export interface RunDeps {
   emit: (body: CaptureEventBody) => CaptureEvent;
   /** Resolves once everything emitted so far is on disk. */
   durable: () => Promise<void>;
+  /** Live progress, not journaled. */
+  progress: (p: Omit<ProgressEvent, 'type' | 'at' | 'incident'>) => void;
   providerOf: (step: Step) => Provider;
   /** AWS calls, throttles and time paced, summed over this run's steps. */
   pacing?: { calls: number; throttles: number; waitedMs: number };
@@ -51,7 +53,10 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
       let key = artifactKey(base.incident, step.id, input.name);
       // Bytes stored by a run that crashed before journaling them stay; the new copy goes beside them.
       for (let n = 1; await store.head(key); n++) key = `${artifactKey(base.incident, step.id, input.name)}~${n}`;
-      const stored = await store.put(key, body, input.contentType ? { contentType: input.contentType } : {});
+      const counted = countBytes(body, (bytes, bytesPerSecond, done) =>
+        deps.progress({ stepId: step.id, bytes, bytesPerSecond, done }),
+      );
+      const stored = await store.put(key, counted, input.contentType ? { contentType: input.contentType } : {});
       const artifact: ArtifactRecord = {
         id,
         type: input.type,
@@ -104,8 +109,51 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
     progress(message, detail) {
       emit({ type: 'step.progress', stepId: step.id, message, ...(detail ? { detail } : {}) });
     },
+    reportProgress(p) {
+      deps.progress({ stepId: step.id, ...p });
+    },
     outputOf(stepId) {
       return fold.steps.get(stepId)?.outputs;
     },
   };
+}
+
+/** How often byte counts are reported while a stream flows. */
+export const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * Count bytes on their way to the store and report them every PROGRESS_INTERVAL_MS. The count is
+ * only for people watching; the store's hashing stream stays the one measure of the evidence.
+ * pipeline() carries a failing source's error on to the store, so a failed dump still fails the put.
+ */
+function countBytes(
+  body: Readable | Buffer | string,
+  report: (bytes: number, bytesPerSecond: number, done: boolean) => void,
+): Readable | Buffer | string {
+  if (typeof body === 'string' || Buffer.isBuffer(body)) return body;
+  let bytes = 0;
+  let first = 0;
+  let last = 0;
+  const send = (done: boolean) => {
+    const now = Date.now();
+    last = now;
+    const seconds = (now - first) / 1000;
+    report(bytes, seconds > 0 ? Math.round(bytes / seconds) : 0, done);
+  };
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (!first) first = Date.now();
+      bytes += chunk.length;
+      if (Date.now() - last >= PROGRESS_INTERVAL_MS) send(false);
+      callback(null, chunk);
+    },
+    flush(callback) {
+      send(true);
+      callback();
+    },
+  });
+  pipeline(body, counter, () => {
+    // Errors reach the store through `counter`; nothing more to do here.
+  });
+  return counter;
 }

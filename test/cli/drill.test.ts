@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
 describe('evidence drill', () => {
-  it('runs the whole exercise with every provider and prints the sitrep and stage times', async () => {
+  it('runs the whole exercise with every provider and prints the sitrep and stage times', { timeout: 300_000 }, async () => {
     const env = { ...process.env };
     delete env.AWS_ENDPOINT_URL;
     const res = await runCli(['drill', '--json'], { env });
@@ -37,7 +37,7 @@ describe('evidence drill', () => {
     expect(res.stderr).toMatch(/✓ capture\s+\d+ ms/);
   });
 
-  it('suspected-compromise rehearses the low-severity rule: evidence first, containment waits, then is approved', async () => {
+  it('suspected-compromise rehearses the low-severity rule: evidence first, containment waits, then is approved', { timeout: 300_000 }, async () => {
     const env = { ...process.env };
     delete env.AWS_ENDPOINT_URL;
     const res = await runCli(['drill', '--scenario', 'suspected-compromise', '--json'], { env });

@@ -8,6 +8,7 @@ import { describeStoreSpec } from '../../engine/incident-store.js';
 import { chooseStateDir, describeStateDir, journalPath } from '../../engine/state-dir.js';
 import { createOutput, type Output } from '../output.js';
 import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';
+import { createDisplay } from '../live.js';
 
 const EXAMPLES = `
 Examples:
@@ -22,7 +23,7 @@ function waitsFor(step: CapturePlan['steps'][number]): string {
   return ids.length <= 2 ? `  (after ${ids.join(', ')})` : `  (after ${ids[0]} and ${ids.length - 1} other steps)`;
 }
 
-function printPlan(plan: CapturePlan, out: Output): void {
+function printPlan(plan: CapturePlan, out: Pick<Output, 'say'>): void {
   out.say(`plan for ${plan.incident} (${plan.steps.length} steps, digest ${plan.digest.slice(0, 16)}…):`);
   for (const s of plan.steps) {
     out.say(`  [${s.phase}] ${s.id} — ${s.title}${s.awaitsApproval ? '  (waits for approval)' : ''}${waitsFor(s)}`);
@@ -31,7 +32,12 @@ function printPlan(plan: CapturePlan, out: Output): void {
 }
 
 /** Where the evidence and the journal go, absolute: a responder must be able to find both later. */
-function printPlaces(plan: CapturePlan, defaultStore: boolean, stateDir: string | undefined, out: Output): void {
+function printPlaces(
+  plan: CapturePlan,
+  defaultStore: boolean,
+  stateDir: string | undefined,
+  out: Pick<Output, 'say'>,
+): void {
   out.say(
     `evidence store: ${describeStoreSpec(plan.case.store)}${defaultStore ? ' (the default, as no --store was given)' : ''}`,
   );
@@ -53,11 +59,16 @@ export function registerCaptureCommands(program: Command, providers: readonly Pr
     const out = createOutput(Boolean(opts.json));
     const caseInput = toCase(opts);
     const run = runOptionsFrom(opts, providers, typeof caseInput.region === 'string' ? caseInput.region : undefined);
-    const plan = await planCapture(caseInput, { providers });
-    if (typeof opts.planOut === 'string') writeFileSync(opts.planOut, `${JSON.stringify(plan, null, 2)}\n`);
-    printPlan(plan, out);
-    printPlaces(plan, caseInput.store === undefined, run.stateDir, out);
-    process.exitCode = await runPlanFromCli(plan, out, run);
+    const display = createDisplay(out);
+    try {
+      const plan = await planCapture(caseInput, { providers, onProgress: (p) => (out.data(p), display.progress(p)) });
+      if (typeof opts.planOut === 'string') writeFileSync(opts.planOut, `${JSON.stringify(plan, null, 2)}\n`);
+      printPlan(plan, display);
+      printPlaces(plan, caseInput.store === undefined, run.stateDir, display);
+      process.exitCode = await runPlanFromCli(plan, out, run, display);
+    } finally {
+      display.stop();
+    }
   });
 
   const planCmd = program
@@ -74,13 +85,22 @@ export function registerCaptureCommands(program: Command, providers: readonly Pr
     )
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
-      const plan = await planCapture(toPlanCase(opts), { providers });
-      if (typeof opts.out === 'string') {
-        writeFileSync(opts.out, `${JSON.stringify(plan, null, 2)}\n`);
-        out.say(`plan saved to ${opts.out}`);
+      const display = createDisplay(out);
+      try {
+        const plan = await planCapture(toPlanCase(opts), {
+          providers,
+          onProgress: (p) => (out.data(p), display.progress(p)),
+        });
+        if (typeof opts.out === 'string') {
+          writeFileSync(opts.out, `${JSON.stringify(plan, null, 2)}\n`);
+          display.say(`plan saved to ${opts.out}`);
+        }
+        printPlan(plan, display);
+        out.data({ type: 'plan', plan });
+        process.exitCode =
+          opts.preflight === false ? 0 : await runPlanFromCli(plan, out, { providers, dryRun: true }, display);
+      } finally {
+        display.stop();
       }
-      printPlan(plan, out);
-      out.data({ type: 'plan', plan });
-      process.exitCode = opts.preflight === false ? 0 : await runPlanFromCli(plan, out, { providers, dryRun: true });
     });
 }
