@@ -47,7 +47,8 @@ export function describeEvent(e: CaptureEvent): string | undefined {
     case 'capture.aborted':
       return `aborted: ${e.reason}; the journal is closed — run the same command again to resume`;
     case 'capture.sealed':
-      return `sealed manifest ${e.manifestKey} sha256 ${e.manifestSha256}`;
+      // The key alone is relative to the store; the summary names the manifest by its full location.
+      return `sealed the manifest (sha256 ${e.manifestSha256})`;
     case 'release.sealed':
       return `sealed release record ${e.recordKey} sha256 ${e.recordSha256}`;
     case 'change.released':

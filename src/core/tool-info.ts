@@ -1,7 +1,7 @@
 /** Who ran holdfast and which holdfast: recorded in every manifest. */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JsonObject } from './types.js';
 
@@ -19,6 +19,15 @@ export function packageRoot(): string {
   return dir;
 }
 
+/** node_modules folders Node would search from `dir`, nearest first. */
+function nodeModulesChain(dir: string): string[] {
+  const chain: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    if (basename(d) !== 'node_modules') chain.push(join(d, 'node_modules'));
+    if (dirname(d) === d) return chain;
+  }
+}
+
 let cached: JsonObject | undefined;
 
 /** Name, version, Node version and the installed versions of holdfast's dependencies. */
@@ -31,10 +40,11 @@ export function toolInfo(): JsonObject {
   };
   const dependencies: JsonObject = {};
   for (const name of Object.keys(pkg.dependencies ?? {})) {
-    const file = join(root, 'node_modules', name, 'package.json');
-    dependencies[name] = existsSync(file)
-      ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
-      : 'unknown';
+    // Installed as a package, dependencies are hoisted beside holdfast: look up the node_modules chain.
+    const file = nodeModulesChain(root)
+      .map((dir) => join(dir, name, 'package.json'))
+      .find((f) => existsSync(f));
+    dependencies[name] = file ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version : 'unknown';
   }
   cached = {
     name: 'holdfast',

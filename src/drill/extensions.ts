@@ -1,6 +1,6 @@
 /** Drill extras that need local servers beyond the AWS emulator: a PostgreSQL database to dump and a compromised pod. */
 import { startPostgres } from '../emulators/databases.js';
-import { kubeBinariesPresent, startKube } from '../emulators/kube.js';
+import { buildKube, kubeBinDir, kubeBinariesPresent, startKube } from '../emulators/kube.js';
 import { reportKubeletEndpoint, startKubeletStandIn } from '../emulators/kubelet-stand-in.js';
 import type { DrillExtension } from './run-drill.js';
 
@@ -33,9 +33,19 @@ const postgresDump: DrillExtension = {
 
 const compromisedPod: DrillExtension = {
   provider: 'kubernetes',
-  async prepare({ seeded }) {
-    if (!kubeBinariesPresent())
-      return { reason: 'no local Kubernetes API server built (run: bash test/support/kube/build.sh)' };
+  async prepare({ seeded, build, log }) {
+    if (!kubeBinariesPresent() && !build)
+      return {
+        reason: `no local Kubernetes API server in ${kubeBinDir()}; \`evidence drill --with-kubernetes\` builds one (needs Go; 15+ minutes the first time)`,
+      };
+    if (!kubeBinariesPresent()) {
+      log(`building the local Kubernetes servers into ${kubeBinDir()} (first time only)`);
+      try {
+        await buildKube(log);
+      } catch (error) {
+        return { reason: (error as Error).message.split('\n').slice(0, 3).join('; ') };
+      }
+    }
     const kube = await startKube();
     const ok = async (method: string, path: string, body?: unknown, type?: string) => {
       const res = await kube.call(method, path, body, 'admin', type);

@@ -66,6 +66,9 @@ export interface DrillExtension {
     suffix: string;
     env: NodeJS.ProcessEnv;
     workdir: string;
+    /** Build local servers that are missing (e.g. --with-kubernetes), instead of skipping. */
+    build: boolean;
+    log: (line: string) => void;
   }): Promise<{ targets?: JsonObject; env?: NodeJS.ProcessEnv; reason?: string; stop?: () => Promise<void> }>;
 }
 
@@ -76,6 +79,8 @@ export interface DrillOptions {
   onEvent?: (event: CaptureEvent) => void;
   onStage?: (stage: DrillStage) => void;
   log?: (line: string) => void;
+  /** Build the local Kubernetes servers when they are missing (Go needed; 15+ minutes the first time). */
+  withKubernetes?: boolean;
 }
 
 /**
@@ -162,7 +167,14 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
         report.skipped.push({ provider: ext.provider, reason: 'provider not registered' });
         continue;
       }
-      const prepared = await ext.prepare({ seeded, suffix, env, workdir });
+      const prepared = await ext.prepare({
+        seeded,
+        suffix,
+        env,
+        workdir,
+        build: Boolean(options.withKubernetes) && ext.provider === 'kubernetes',
+        log: options.log ?? (() => {}),
+      });
       if (prepared.stop) stops.push(prepared.stop);
       if (prepared.targets) {
         targets[ext.provider] = prepared.targets;

@@ -1,9 +1,9 @@
 /**
  * A real kube-apiserver with etcd on loopback for tests and drills (envtest-style: no kubelet), and
  * on request the real kube-controller-manager beside them. Binaries are built from the Go module
- * proxy by test/support/kube/build.sh into the cache; this starts them with a token file (an admin in
- * system:masters, the tool's own user, the controller manager's user) and RBAC authorization, so
- * permission tests are real.
+ * proxy by scripts/build-kube.sh (shipped in the package; `buildKube` runs it) into the cache; this
+ * starts them with a token file (an admin in system:masters, the tool's own user, the controller
+ * manager's user) and RBAC authorization, so permission tests are real.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -12,6 +12,7 @@ import { request } from 'node:https';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheDir, freePort } from './moto.js';
+import { packageRoot } from '../core/tool-info.js';
 
 export const KUBE_VERSION = process.env.HOLDFAST_K8S_VERSION ?? 'v1.36.3';
 const READY_TIMEOUT_MS = 120_000;
@@ -73,6 +74,40 @@ export function kubeBinariesPresent(options: KubeStartOptions = {}): boolean {
   );
 }
 
+/** The build script as installed with the package. */
+export function kubeBuildScript(): string {
+  return join(packageRoot(), 'scripts', 'build-kube.sh');
+}
+
+/**
+ * Build etcd, kube-apiserver and kube-controller-manager into the cache from the Go module proxy
+ * (skips what is built). Each line the build prints goes to `onLine`; the Go toolchain is needed.
+ */
+export async function buildKube(onLine: (line: string) => void = () => {}): Promise<void> {
+  const script = kubeBuildScript();
+  if (!existsSync(script)) throw new Error(`the Kubernetes build script is missing from this installation: ${script}`);
+  const child = spawn('bash', [script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, HOLDFAST_K8S_VERSION: KUBE_VERSION },
+  });
+  const lines: string[] = [];
+  const take = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      lines.push(line);
+      if (lines.length > 20) lines.shift();
+      onLine(line);
+    }
+  };
+  child.stdout!.on('data', take);
+  child.stderr!.on('data', take);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`building the Kubernetes servers failed (exit ${code}):\n${lines.join('\n')}`);
+}
+
 function hostAddress(): string | undefined {
   for (const list of Object.values(networkInterfaces()))
     for (const i of list ?? []) if (i.family === 'IPv4' && !i.internal) return i.address;
@@ -101,7 +136,7 @@ function tail(path: string): string {
 export async function startKube(options: KubeStartOptions = {}): Promise<KubeServer> {
   if (!kubeBinariesPresent(options))
     throw new Error(
-      `kube-apiserver/etcd${options.controllers ? '/kube-controller-manager' : ''} not built in ${kubeBinDir()}: run bash test/support/kube/build.sh`,
+      `kube-apiserver/etcd${options.controllers ? '/kube-controller-manager' : ''} not built in ${kubeBinDir()}: run evidence drill --with-kubernetes (needs Go)`,
     );
   const dir = mkdtempSync(join(tmpdir(), 'hf-kube-'));
   const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];

@@ -1,4 +1,4 @@
-/** The real API server for Kubernetes tests (src/emulators/kube.ts); build with test/support/kube/build.sh. */
+/** The real API server for Kubernetes tests (src/emulators/kube.ts); build with scripts/build-kube.sh (or evidence drill --with-kubernetes). */
 import { startKube as startKubeServer, type KubeServer as KubeServerOf } from '../../src/emulators/kube.js';
 
 export { kubeBinariesPresent } from '../../src/emulators/kube.js';

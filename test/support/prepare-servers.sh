@@ -9,4 +9,4 @@ if ! command -v go >/dev/null 2>&1; then
   echo "prepare: Go is needed to build kube-apiserver and etcd for the Kubernetes tests (Debian: apt-get install golang, or the Go toolchain)" >&2
   exit 1
 fi
-bash "$here/kube/build.sh"
+bash "$here/../../scripts/build-kube.sh"

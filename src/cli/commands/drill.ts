@@ -5,6 +5,18 @@ import { renderSitrepMarkdown } from '../../report/sitrep.js';
 import type { Provider } from '../../core/types.js';
 import { EXIT } from '../exit-codes.js';
 import { createOutput, describeEvent } from '../output.js';
+import { createDisplay } from '../live.js';
+
+/** What the drill does after each stage, for the live line. */
+const NEXT_STAGE: Record<string, string> = {
+  emulators: 'seeding the scenario (instance, volumes, Auto Scaling group, database, pod)',
+  seed: 'discovery and planning',
+  plan: 'the dry run (preflight of every step)',
+  'dry-run': 'the capture',
+  capture: 'verify (re-reading every artifact)',
+  approve: 'verify (re-reading every artifact)',
+  verify: 'release',
+};
 
 /** Register `drill`. */
 export function registerDrillCommand(program: Command, providers: readonly Provider[]): void {
@@ -13,6 +25,10 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
     .description('run a complete exercise (plan, dry run, capture, verify, release) against local emulators')
     .addOption(
       new Option('--scenario <name>', 'scenario to seed').choices([...DRILL_SCENARIOS]).default('web-compromise'),
+    )
+    .option(
+      '--with-kubernetes',
+      'build the local Kubernetes servers (etcd, kube-apiserver) when missing, so the drill quarantines a pod too (needs Go; 15+ minutes the first time)',
     )
     .option('--json', 'NDJSON events and the drill report on stdout')
     .addHelpText(
@@ -26,21 +42,42 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
         import('../../drill/run-drill.js'),
         import('../../drill/extensions.js'),
       ]);
-      out.say(
+      const display = createDisplay(out);
+      const waiting = (what?: string) =>
+        display.progress({
+          type: 'progress',
+          at: new Date().toISOString(),
+          incident: '',
+          ...(what ? { waitingOn: what } : { done: true }),
+        });
+      display.say(
         `drill "${String(opts.scenario)}": starting local emulators (first run installs the AWS emulator; this can take a minute)`,
       );
-      const report = await runDrill({
-        scenario: opts.scenario as (typeof DRILL_SCENARIOS)[number],
-        providers,
-        extensions: drillExtensions,
-        log: (line) => out.say(`  ${line}`),
-        onStage: (s) => out.say(`${s.ok ? '✓' : '✗'} ${s.stage.padEnd(9)} ${String(s.ms).padStart(6)} ms  ${s.detail}`),
-        onEvent: (e) => {
-          out.data(e);
-          const line = describeEvent(e);
-          if (line && (e.type === 'step.failed' || e.type === 'capture.sealed')) out.say(line);
-        },
-      });
+      let report;
+      try {
+        waiting('the AWS emulator (moto) to start');
+        report = await runDrill({
+          scenario: opts.scenario as (typeof DRILL_SCENARIOS)[number],
+          providers,
+          extensions: drillExtensions,
+          withKubernetes: Boolean(opts.withKubernetes),
+          // Installs and builds say what they are doing: the live line shows the latest, plain output every line.
+          log: (line) => waiting(line),
+          onStage: (s) => {
+            waiting();
+            display.say(`${s.ok ? '✓' : '✗'} ${s.stage.padEnd(9)} ${String(s.ms).padStart(6)} ms  ${s.detail}`);
+            const next = NEXT_STAGE[s.stage];
+            if (next) waiting(next);
+          },
+          onEvent: (e) => {
+            out.data(e);
+            const line = describeEvent(e);
+            if (line && (e.type === 'step.failed' || e.type === 'capture.sealed')) display.say(line);
+          },
+        });
+      } finally {
+        display.stop();
+      }
       for (const s of report.skipped) out.say(`  skipped ${s.provider}: ${s.reason}`);
       for (const p of report.phases ?? [])
         out.say(`  phase ${p.phase.padEnd(8)} ${p.ms === null ? 'unfinished' : `${p.ms} ms`}`);
