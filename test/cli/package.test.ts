@@ -107,7 +107,7 @@ process.stdout.write(JSON.stringify({ status: outcome.status, warnings: progress
     expect(lib.stderr).toBe('');
     const report = JSON.parse(lib.stdout) as { status: string; warnings: string[]; waits: string[] };
     expect(report.status).toBe('planned');
-    expect(report.waits).toEqual(expect.arrayContaining(['AWS credential lookup (STS GetCallerIdentity)']));
+    expect(report.waits).toEqual(expect.arrayContaining(['AWS credential lookup (who am I)']));
     if (Number(process.versions.node.split('.')[0]) < 22) expect(report.warnings[0]).toMatch(/need Node 22/);
   });
 
