@@ -89,6 +89,18 @@ export const builtinServices: readonly { id: string; summary: string; policies: 
     when: '--store s3://bucket/prefix',
   },
   {
+    id: 'verify',
+    summary: "an examiner's role for `evidence verify`: reads the store and versions, checks snapshots online",
+    policies: ['policies/aws/verify.json'],
+    when: 'evidence verify',
+  },
+  {
+    id: 'kubernetes-owner-kinds',
+    summary: 'optional: read custom owner kinds (CloneSet, Rollout…) so their selectors are recorded',
+    policies: ['policies/kubernetes/owner-kinds-role.yaml'],
+    when: 'pods owned by custom controllers',
+  },
+  {
     id: 'kms-signer',
     summary: 'signs the manifest digest with an AWS KMS ECC_NIST_P256 key',
     policies: [KMS_SIGNER_POLICY],
