@@ -151,6 +151,36 @@ describe('Kubernetes quarantine against the real controllers', () => {
     expect(after.metadata.ownerReferences ?? []).toEqual([]);
   }, 180_000);
 
+  it('release --readopt: a ReplicaSet already at its count gets the pod back after a deletion cost, and deletes its other pod', async () => {
+    await ok(kube(), 'POST', `/apis/apps/v1/namespaces/${ns}/deployments`, {
+      metadata: { name: 'api' },
+      spec: { replicas: 1, selector: { matchLabels: { app: 'api' } }, template: template({ app: 'api' }, node) },
+    });
+    const suspect = await until('the Deployment pod', async () => (await podsOf(ns, 'app=api')).find(running));
+    const { name, uid } = suspect.metadata;
+    const incident = testIncident('READOPT');
+    expect((await capture(incident, [`${ns}/${name}`])).code).toBe(0);
+    const replacement = await until('a replacement pod', async () =>
+      (await podsOf(ns, 'app=api')).find((p) => p.metadata.uid !== uid && running(p)),
+    );
+    const dry = await cli(['release', '--incident', incident, '--dry-run']);
+    expect((dry.lines.find((l) => l.type === 'outcome') as { predictions: string[] }).predictions.join('\n')).toMatch(
+      /would adopt it: it would hold 2 pods for 1 replicas .* left out of it/,
+    );
+    const release = await cli(['release', '--incident', incident, '--approve', '--readopt']);
+    expect(release.code, release.stderr).toBe(0);
+    await until('the ReplicaSet to delete its other pod', async () =>
+      (await get(`/api/v1/namespaces/${ns}/pods/${replacement.metadata.name}`)).metadata?.deletionTimestamp
+        ? true
+        : undefined,
+    );
+    const back = await get(`/api/v1/namespaces/${ns}/pods/${name}`);
+    expect(back.metadata.uid).toBe(uid);
+    expect(back.metadata.deletionTimestamp).toBeUndefined();
+    expect(back.metadata.annotations['controller.kubernetes.io/pod-deletion-cost']).toBe('2147483647');
+    expect(back.metadata.ownerReferences.map((r: any) => r.kind)).toEqual(['ReplicaSet']);
+  }, 120_000);
+
   it('a hostNetwork pod: the NetworkPolicy cannot isolate it, so the capture is partial (exit 4) and says why', async () => {
     await ok(
       kube(),
