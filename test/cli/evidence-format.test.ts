@@ -392,6 +392,9 @@ describe('the evidence format on S3 (moto)', () => {
     expect(offline.code).toBe(0);
     const theirs = await conformance(join(cwd, 'es'), id);
     expect(theirs.stderr).toMatch(/n\/c\s+artifact .*not checked \(offline\)/);
+    const theirsOnline = await conformance(join(cwd, 'es'), id, ['--aws-endpoint', inject('motoEndpoint')]);
+    expect(theirsOnline.stderr).not.toContain('FAIL');
+    expect(theirsOnline.code).toBe(0);
 
     const ec2 = new EC2Client({
       endpoint: inject('motoEndpoint'),
@@ -417,5 +420,13 @@ describe('the evidence format on S3 (moto)', () => {
     );
     expect(tampered.stderr).toMatch(new RegExp(`snapshot ${snaps[1]!.SnapshotId} no longer exists`));
     expect(tampered.code).toBe(5);
+    const theirsTampered = await conformance(join(cwd, 'es'), id, ['--aws-endpoint', inject('motoEndpoint')]);
+    expect(theirsTampered.stderr).toMatch(
+      new RegExp(`FAIL artifact .*${snaps[0]!.SnapshotId}: tags changed or removed`),
+    );
+    expect(theirsTampered.stderr).toMatch(
+      new RegExp(`FAIL artifact .*snapshot ${snaps[1]!.SnapshotId} no longer exists`),
+    );
+    expect(theirsTampered.code).toBe(5);
   });
 });

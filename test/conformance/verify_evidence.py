@@ -1,18 +1,27 @@
 #!/usr/bin/env python3
 """An independent verifier of a holdfast evidence folder, written from docs/evidence-format.md alone.
 
-Usage: verify_evidence.py FOLDER INCIDENT [--public-key PEM] [--require-signature] [--json]
+Usage: verify_evidence.py FOLDER INCIDENT [--public-key PEM] [--require-signature] [--aws-endpoint URL] [--json]
 Exit: 0 nothing failed, 5 something failed (each failure printed), 2 no journal for the incident.
 
 Standard library, plus `cryptography` (from PyPI) for Ed25519 and ECDSA P-256 signatures.
-It checks a downloaded folder (the current version of every object), so it cannot see S3 versions;
-platform-held evidence (snapshots) is reported "not checked (offline)".
+It checks a downloaded folder (the current version of every object), so it cannot see S3 versions.
+Platform-held evidence (snapshots) is reported "not checked (offline)" unless --aws-endpoint is given
+(e.g. https://ec2.us-east-1.amazonaws.com style endpoints are derived per service when it is "aws"):
+then each EBS/RDS snapshot is described through the AWS Query API, signed with SigV4 from
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (/ AWS_SESSION_TOKEN), and checked as section 9 step 6 says.
 """
 import base64
+import datetime
 import hashlib
+import hmac
 import json
 import os
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+import xml.etree.ElementTree as ET
 
 ZERO = "0" * 64
 SEAL_TYPES = ("capture.sealed", "release.sealed")
@@ -254,9 +263,107 @@ def fold_release(events, since, incident, ended_at):
     return record
 
 
+# --- section 9 step 6: platform-held evidence, online ----------------------------------------------
+
+def aws_query(endpoint, service, region, params):
+    """POST an AWS Query API call signed with SigV4; returns (status, XML root)."""
+    if endpoint == "aws":
+        endpoint = f"https://{service}.{region}.amazonaws.com"
+    url = urllib.parse.urlparse(endpoint)
+    body = urllib.parse.urlencode(sorted(params.items())).encode()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amz_date, day = now.strftime("%Y%m%dT%H%M%SZ"), now.strftime("%Y%m%d")
+    headers = {"content-type": "application/x-www-form-urlencoded; charset=utf-8", "host": url.netloc, "x-amz-date": amz_date}
+    if os.environ.get("AWS_SESSION_TOKEN"):
+        headers["x-amz-security-token"] = os.environ["AWS_SESSION_TOKEN"]
+    signed = ";".join(sorted(headers))
+    canonical_request = "\n".join(["POST", url.path or "/", "", *(f"{k}:{headers[k]}" for k in sorted(headers)), "", signed, sha256(body)])
+    scope = f"{day}/{region}/{service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, sha256(canonical_request.encode())])
+    key = ("AWS4" + os.environ.get("AWS_SECRET_ACCESS_KEY", "")).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    headers["authorization"] = (f"AWS4-HMAC-SHA256 Credential={os.environ.get('AWS_ACCESS_KEY_ID', '')}/{scope}, "
+                                f"SignedHeaders={signed}, Signature={signature}")
+    request = urllib.request.Request(endpoint, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, ET.fromstring(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, ET.fromstring(error.read() or b"<Error/>")
+
+
+def _find(node, name):
+    return [e for e in node.iter() if e.tag.split("}")[-1] == name]
+
+
+def _text(node, name):
+    found = _find(node, name)
+    return found[0].text if found else None
+
+
+def _same_time(a, b):
+    # To the nearest millisecond, as the manifest records times; the API may answer with microseconds.
+    def parse(t):
+        moment = datetime.datetime.fromisoformat(t.replace("Z", "+00:00"))
+        return round(moment.timestamp() * 1000)
+
+    try:
+        return a is not None and b is not None and parse(a) == parse(b)
+    except ValueError:
+        return False
+
+
+def check_held(endpoint, artifact):
+    """A problem text, or None when the snapshot is as recorded."""
+    location, source = artifact.get("location") or {}, artifact.get("source") or {}
+    region, sid = location.get("region") or "us-east-1", location.get("snapshotId")
+    recorded_tags = (artifact.get("preservation") or {}).get("tags") or {}
+    if artifact["type"] in ("ebs-snapshot", "ebs-snapshot-copy"):
+        status, root = aws_query(endpoint, "ec2", region, {"Action": "DescribeSnapshots", "Version": "2016-11-15", "SnapshotId.1": sid})
+        items = [i for i in _find(root, "item") if _text(i, "snapshotId") == sid]
+        if status >= 400 or not items:
+            return f"snapshot {sid} no longer exists"
+        snap = items[0]
+        tags = {_text(t, "key"): _text(t, "value") for t in _find(snap, "tagSet")[0]} if _find(snap, "tagSet") else {}
+        problems = []
+        if _text(snap, "status") != "completed":
+            problems.append(f"state {_text(snap, 'status')}")
+        if source.get("volumeId") and _text(snap, "volumeId") != source["volumeId"]:
+            problems.append("source volume differs")
+        if artifact["type"] == "ebs-snapshot" and not _same_time(_text(snap, "startTime"), artifact.get("acquiredAt")):
+            problems.append(f"started {_text(snap, 'startTime')}, recorded {artifact.get('acquiredAt')}")
+    elif artifact["type"] in ("rds-snapshot", "rds-cluster-snapshot"):
+        cluster = artifact["type"] == "rds-cluster-snapshot"
+        params = {"Action": "DescribeDBClusterSnapshots" if cluster else "DescribeDBSnapshots", "Version": "2014-10-31",
+                  "DBClusterSnapshotIdentifier" if cluster else "DBSnapshotIdentifier": sid}
+        status, root = aws_query(endpoint, "rds", region, params)
+        found = _find(root, "DBClusterSnapshot" if cluster else "DBSnapshot")
+        if status >= 400 or not found:
+            return f"{artifact['type']} {sid} no longer exists"
+        snap = found[0]
+        tags = {_text(t, "Key"): _text(t, "Value") for t in _find(snap, "Tag")}
+        problems = []
+        if _text(snap, "Status") != "available":
+            problems.append(f"status {_text(snap, 'Status')}")
+        recorded = source.get("dbCluster" if cluster else "dbInstance")
+        now = _text(snap, "DBClusterIdentifier" if cluster else "DBInstanceIdentifier")
+        if recorded and now and now != recorded:
+            problems.append("source database differs")
+        if _text(snap, "SnapshotCreateTime") and not _same_time(_text(snap, "SnapshotCreateTime"), artifact.get("acquiredAt")):
+            problems.append(f"created {_text(snap, 'SnapshotCreateTime')}, recorded {artifact.get('acquiredAt')}")
+    else:
+        return "unknown platform-held type"
+    missing = [f"{k}={v}" for k, v in recorded_tags.items() if tags.get(k) != v]
+    if missing:
+        problems.append("tags changed or removed: " + ", ".join(missing))
+    return f"{sid}: " + "; ".join(problems) if problems else None
+
+
 # --- section 9: the algorithm ----------------------------------------------------------------------
 
-def verify(store, incident, pinned_pem=None, require_signature=False):
+def verify(store, incident, pinned_pem=None, require_signature=False, aws_endpoint=None):
     report = Report()
     keys = [k for k in store.list(f"{incident}/journal/") if k.endswith(".ndjson")]
     if not keys:
@@ -358,7 +465,11 @@ def verify(store, incident, pinned_pem=None, require_signature=False):
     for artifact in (manifest or {}).get("artifacts", []):
         key = (artifact.get("location") or {}).get("key")
         if not key:
-            report.add(False, "artifact", artifact["id"], "held by the platform: not checked (offline)", "not-checked")
+            if aws_endpoint is None:
+                report.add(False, "artifact", artifact["id"], "held by the platform: not checked (offline)", "not-checked")
+            else:
+                problem = check_held(aws_endpoint, artifact)
+                report.add(problem is None, "artifact", artifact["id"], problem or "snapshot exists as recorded")
             continue
         if not store.exists(key):
             report.add(False, "artifact", artifact["id"], f"{key} missing")
@@ -411,7 +522,10 @@ def check_custody(store, incident, signer, report):
 
 def main(argv):
     args = [a for a in argv if not a.startswith("--")]
-    pinned = None
+    pinned, endpoint = None, None
+    if "--aws-endpoint" in argv:
+        endpoint = argv[argv.index("--aws-endpoint") + 1]
+        args.remove(endpoint)
     if "--public-key" in argv:
         path = argv[argv.index("--public-key") + 1]
         args.remove(path)
@@ -420,7 +534,7 @@ def main(argv):
     if len(args) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    report = verify(Store(args[0]), args[1], pinned, "--require-signature" in argv)
+    report = verify(Store(args[0]), args[1], pinned, "--require-signature" in argv, endpoint)
     if report is None:
         print(f"no journal for {args[1]} in {args[0]}", file=sys.stderr)
         return 2
