@@ -59,7 +59,7 @@ function drawnBytes(screen: string): number[] {
 describe('terminal output', () => {
   it('on a terminal, the dump line redraws in place with growing bytes, a rate and elapsed time', async () => {
     const incident = testIncident('TTY');
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...motoEnv({ BIG_PW: pg.password, HOLDFAST_STATE_DIR: join(cwd, 'state') }),
       TERM: 'xterm-256color',
     };
