@@ -462,7 +462,8 @@ describe('one writer per incident', () => {
       '--test-stream',
       'a',
       '--test-delay-ms',
-      '800',
+      // Long enough that the second CLI is up before the first ends, even on a loaded CI machine.
+      '4000',
       '--store',
       'es',
       '--json',
