@@ -92,7 +92,9 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   const notice = quietSdkNodeNotice();
   if (notice) progress({ warning: notice });
   const userSignal = options.signal ?? new AbortController().signal;
-  const clients = await providerClients(kase, env, callerClients);
+  // A fresh record per run: what providers share within a capture (batched reads, read-once state)
+  // is keyed by it, so a caller reusing one clients object never sees a previous capture's reads.
+  const clients = { ...(await providerClients(kase, env, callerClients)) };
   const base: ProviderContext = {
     incident: plan.incident,
     kase,
