@@ -8,7 +8,7 @@ import { RemoteError, toHoldfastError } from '../core/errors.js';
 import type { CaptureEventBody } from '../core/events.js';
 import type { Journal } from '../evidence/journal.js';
 import { phaseCheckpointKey } from '../evidence/store-keys.js';
-import type { CapturePlan, EvidenceStore, Step } from '../core/types.js';
+import type { CapturePlan, EvidenceStore, Step, StoredObject } from '../core/types.js';
 import { PHASES } from '../core/types.js';
 
 export interface PhaseCheckpoints {
@@ -37,7 +37,8 @@ export function phaseCheckpoints(
       if (left > 0 || step.phase === lastPhase || !worked.has(step.phase) || deps.signal.aborted) return;
       const key = phaseCheckpointKey(plan.incident, step.phase, deps.journal.head, new Date().toISOString());
       inFlight.push(
-        putWithRetry(deps.store, key, deps.journal.text()).catch(
+        putWithRetry(deps.store, key, deps.journal.text()).then(
+          () => undefined,
           (error: Error) =>
             void failures.push(
               `the journal copy after the ${step.phase} phase could not be stored (${error.message}): until the seal, only this machine holds the record`,
@@ -56,11 +57,16 @@ export function phaseCheckpoints(
 const CHECKPOINT_ATTEMPTS = 3;
 const CHECKPOINT_RETRY_DELAY_MS = 300;
 
-async function putWithRetry(store: EvidenceStore, key: string, text: string): Promise<void> {
+/** Store a small document, retrying throttling and other retryable failures a few times. */
+export async function putWithRetry(
+  store: EvidenceStore,
+  key: string,
+  text: string,
+  contentType = 'application/x-ndjson',
+): Promise<StoredObject> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await store.put(key, text, { contentType: 'application/x-ndjson' });
-      return;
+      return await store.put(key, text, { contentType });
     } catch (error) {
       const e = toHoldfastError(error);
       if (!(e instanceof RemoteError && e.retryable) || attempt >= CHECKPOINT_ATTEMPTS) throw e;

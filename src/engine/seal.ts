@@ -12,6 +12,7 @@ import { signRecord, type SignedKind, type Signer } from '../evidence/signing.js
 import { releaseSealKeys, sealKeys } from '../evidence/store-keys.js';
 import { foldTimeline } from '../evidence/timeline.js';
 import { pinJournalCopies, streamToString, type JournalCopyPin } from '../evidence/store-journal.js';
+import { putWithRetry } from './phase-checkpoints.js';
 import type { CapturePlan, EvidenceStore } from '../core/types.js';
 
 /** True when the last event is a seal and every step of this plan is done (or still held back). */
@@ -35,7 +36,7 @@ export async function completeSeal(
 ): Promise<{ ok: boolean; completed: string[] }> {
   if (!(await store.head(sealed.manifestKey))) return { ok: false, completed: [] };
   if (await store.head(sealed.journalKey)) return { ok: true, completed: [] };
-  await store.put(sealed.journalKey, journalText, { contentType: 'application/x-ndjson' });
+  await putWithRetry(store, sealed.journalKey, journalText);
   return {
     ok: true,
     completed: [
@@ -79,7 +80,7 @@ async function storeSealRecord(
   what: { kind: SignedKind; incident: string; key: string; text: string; signer?: Signer },
 ): Promise<{ sha256: string; versionId?: string; signatureKey?: string }> {
   const sha256 = sha256Hex(what.text);
-  const stored = await store.put(what.key, what.text, { contentType: 'application/json' });
+  const stored = await putWithRetry(store, what.key, what.text, 'application/json');
   if (stored.sha256 !== sha256) throw new InternalError(`${what.key} changed while storing it`);
   let signatureKey: string | undefined;
   if (what.signer) {
@@ -90,7 +91,7 @@ async function storeSealRecord(
       recordSha256: sha256,
     });
     signatureKey = `${what.key}.sig.json`;
-    await store.put(signatureKey, `${JSON.stringify(record, null, 2)}\n`, { contentType: 'application/json' });
+    await putWithRetry(store, signatureKey, `${JSON.stringify(record, null, 2)}\n`, 'application/json');
   }
   return {
     sha256,
@@ -160,7 +161,7 @@ export async function seal(
       journalKey: keys.journal,
       ...(stored.signatureKey && deps.signer ? { signatureKey: stored.signatureKey, signer: deps.signer.keyId } : {}),
     });
-    await store.put(keys.journal, journal.text(), { contentType: 'application/x-ndjson' });
+    await putWithRetry(store, keys.journal, journal.text());
     const state = journal.fold.state();
     return {
       ...outcomeFrom(plan, state, {
@@ -223,6 +224,6 @@ export async function sealRelease(
     journalKey: keys.journal,
     ...(stored.signatureKey && deps.signer ? { signatureKey: stored.signatureKey, signer: deps.signer.keyId } : {}),
   });
-  await store.put(keys.journal, journal.text(), { contentType: 'application/x-ndjson' });
+  await putWithRetry(store, keys.journal, journal.text());
   return { journalKey: keys.journal, recordKey: keys.record };
 }

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { canonicalJson } from '../../src/evidence/canonical-json.js';
 import { IntegrityError, InternalError, StateWriteError } from '../../src/core/errors.js';
 import type { CaptureEvent } from '../../src/core/events.js';
 import { checkJournalChain, GENESIS_HASH, Journal, writeFully } from '../../src/evidence/journal.js';
-import { holderIsGone, lockIncident, type LockHolder } from '../../src/engine/incident-lock.js';
+import { holderIsGone, lockIncident, processStartTime, type LockHolder } from '../../src/engine/incident-lock.js';
 import { assertStateDirUsable } from '../../src/engine/state-dir-check.js';
 import { deriveJournalState } from '../../src/evidence/journal-state.js';
 
@@ -120,6 +120,18 @@ describe('incident lock', () => {
     writeFileSync(`${path}.lock`, JSON.stringify({ pid: process.pid, host: hostname(), startTime: 'earlier' }));
     expect(holderIsGone({ pid: process.pid, host: hostname(), startTime: 'earlier' })).toBe(true);
     lockIncident(path, 'IR-1-2')();
+  });
+
+  it('refuses a lock whose holder still runs on this host', () => {
+    const path = tmp();
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 10000)']);
+    try {
+      const holder = { pid: child.pid!, host: hostname(), startTime: processStartTime(child.pid!) };
+      writeFileSync(`${path}.lock`, JSON.stringify(holder));
+      expect(() => lockIncident(path, 'IR-1-2')).toThrow(new RegExp(`by process ${child.pid}`));
+    } finally {
+      child.kill();
+    }
   });
 
   it('never takes over a lock held on another host', () => {
