@@ -5,6 +5,8 @@
  * "before" values recorded so far — and `status --store` shows the progress meanwhile.
  */
 import { RemoteError, toHoldfastError } from '../core/errors.js';
+import { sha256Hex } from '../evidence/canonical-json.js';
+import { streamToString } from '../evidence/store-journal.js';
 import type { CaptureEventBody } from '../core/events.js';
 import type { Journal } from '../evidence/journal.js';
 import { phaseCheckpointKey } from '../evidence/store-keys.js';
@@ -57,7 +59,11 @@ export function phaseCheckpoints(
 const CHECKPOINT_ATTEMPTS = 3;
 const CHECKPOINT_RETRY_DELAY_MS = 300;
 
-/** Store a small document, retrying throttling and other retryable failures a few times. */
+/**
+ * Store a small document, retrying throttling and other retryable failures a few times. Keys are
+ * write-once, so an attempt whose object arrived although the call failed (a lost answer, a throttled
+ * lock check after the upload) is found on the next try and accepted when its bytes are ours.
+ */
 export async function putWithRetry(
   store: EvidenceStore,
   key: string,
@@ -66,6 +72,10 @@ export async function putWithRetry(
 ): Promise<StoredObject> {
   for (let attempt = 1; ; attempt++) {
     try {
+      if (attempt > 1) {
+        const there = await alreadyStored(store, key, text);
+        if (there) return there;
+      }
       return await store.put(key, text, { contentType });
     } catch (error) {
       const e = toHoldfastError(error);
@@ -73,4 +83,19 @@ export async function putWithRetry(
       await new Promise((r) => setTimeout(r, CHECKPOINT_RETRY_DELAY_MS * attempt));
     }
   }
+}
+
+/** The object at `key` when it holds exactly `text` (an earlier attempt's), else undefined. */
+async function alreadyStored(store: EvidenceStore, key: string, text: string): Promise<StoredObject | undefined> {
+  const head = await store.head(key);
+  if (!head) return undefined;
+  const stored = await streamToString(await store.get(key, head.versionId));
+  if (stored !== text) return undefined;
+  return {
+    key,
+    ...(head.versionId ? { versionId: head.versionId } : {}),
+    sha256: sha256Hex(text),
+    size: head.size,
+    location: { key, ...(head.versionId ? { versionId: head.versionId } : {}) },
+  };
 }

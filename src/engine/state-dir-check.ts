@@ -3,8 +3,18 @@
  * missing, read-only or full directory is named here, up front, not discovered after an interface
  * has already been swapped.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fsFailureReason, StateWriteError } from '../core/errors.js';
 import { STATE_DIR_MODE, STATE_FILE_MODE } from '../evidence/journal.js';
 
@@ -23,7 +33,8 @@ export function assertStateDirUsable(dir: string, what = 'state directory (--sta
   try {
     mkdirSync(dir, { recursive: true, mode: STATE_DIR_MODE });
   } catch (error) {
-    fail('creating it', error);
+    // A recursive mkdir can report ENOENT for a read-only parent: ask the nearest existing one why.
+    fail('creating it', whyNotWritable(dir) ?? error);
   }
   const probe = join(dir, `.probe-${process.pid}-${Date.now()}`);
   let fd: number | undefined;
@@ -41,5 +52,17 @@ export function assertStateDirUsable(dir: string, what = 'state directory (--sta
     } catch {
       // never created
     }
+  }
+}
+
+/** The error that stops writing in the nearest existing ancestor of `dir`, if any. */
+function whyNotWritable(dir: string): unknown {
+  let at = dir;
+  while (!existsSync(at) && dirname(at) !== at) at = dirname(at);
+  try {
+    accessSync(at, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return error;
   }
 }
