@@ -28,7 +28,7 @@ export function createFsStore(dir: string): EvidenceStore {
   return {
     description: `file://${root}`,
 
-    async put(key, body): Promise<StoredObject> {
+    async put(key, body, meta = {}): Promise<StoredObject> {
       const path = pathOf(key);
       if (existsSync(path))
         throw new RemoteError(`evidence ${key} already exists in ${root}; refusing to overwrite`, false);
@@ -36,7 +36,12 @@ export function createFsStore(dir: string): EvidenceStore {
       // A failed or interrupted write stays behind as *.partial, never at the evidence key.
       const partial = `${path}.${randomBytes(4).toString('hex')}.partial`;
       const hasher = new HashingStream();
-      await pipeline(toReadable(body), hasher, createWriteStream(partial, { flags: 'wx', mode: 0o600 }));
+      await pipeline(
+        toReadable(body),
+        hasher,
+        createWriteStream(partial, { flags: 'wx', mode: 0o600 }),
+        ...(meta.signal ? [{ signal: meta.signal }] : []),
+      );
       try {
         await link(partial, path); // link fails if the key appeared meanwhile: no clobbering
       } catch (error) {

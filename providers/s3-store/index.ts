@@ -54,14 +54,18 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       try {
         const [, uploaded] = await Promise.all([
           piping,
-          m.uploadObject(c, {
-            Bucket: spec.bucket,
-            Key,
-            Body: tee,
-            ...(meta.contentType ? { ContentType: meta.contentType } : {}),
-            ...(locked ? { ObjectLockMode: spec.retentionMode, ObjectLockRetainUntilDate: retainUntil } : {}),
-            ...(locked && spec.legalHold ? { ObjectLockLegalHoldStatus: 'ON' as const } : {}),
-          }),
+          m.uploadObject(
+            c,
+            {
+              Bucket: spec.bucket,
+              Key,
+              Body: tee,
+              ...(meta.contentType ? { ContentType: meta.contentType } : {}),
+              ...(locked ? { ObjectLockMode: spec.retentionMode, ObjectLockRetainUntilDate: retainUntil } : {}),
+              ...(locked && spec.legalHold ? { ObjectLockLegalHoldStatus: 'ON' as const } : {}),
+            },
+            meta.signal,
+          ),
         ]);
         const lock =
           locked && uploaded.versionId

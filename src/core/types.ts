@@ -149,6 +149,8 @@ export interface StepOutcome<Outputs extends JsonObject = JsonObject> {
 
 export interface PutMeta {
   contentType?: string;
+  /** Stops the upload (Ctrl-C); a stopped upload never appears at its key. */
+  signal?: AbortSignal;
 }
 
 /** Result of writing one object to an evidence store. */

@@ -56,7 +56,10 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
       const counted = countBytes(body, (bytes, bytesPerSecond, done) =>
         deps.progress({ stepId: step.id, bytes, bytesPerSecond, done }),
       );
-      const stored = await store.put(key, counted, input.contentType ? { contentType: input.contentType } : {});
+      const stored = await store.put(key, counted, {
+        ...(input.contentType ? { contentType: input.contentType } : {}),
+        signal: base.signal,
+      });
       const artifact: ArtifactRecord = {
         id,
         type: input.type,
