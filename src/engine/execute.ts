@@ -261,6 +261,8 @@ async function settleWithin(
   graceMs: number,
 ): Promise<Map<string, StepResult>> {
   const partial = new Map<string, StepResult>();
+  // Steps abandoned after the grace may still fail (the journal is closed by then): nobody awaits them.
+  running.catch(() => undefined);
   const cut = new Promise<Map<string, StepResult>>((resolveCut) => {
     const onAbort = () => setTimeout(() => resolveCut(partial.set('*', 'aborted')), graceMs).unref();
     if (signal.aborted) onAbort();
