@@ -112,7 +112,7 @@ async function crashAndRecover(k: number): Promise<string[]> {
 describe('a capture killed at every journal event boundary', () => {
   it(
     'recovers from each: no duplicates, all isolated, verify 0, release restores exactly',
-    { timeout: 1_800_000 },
+    { timeout: 2_700_000 },
     async () => {
       // How many boundaries a whole capture of this shape has.
       const ec2 = motoEc2(inject('motoEndpoint'));
