@@ -17,6 +17,9 @@ export default defineConfig({
       AWS_SECRET_ACCESS_KEY: 'testing',
       AWS_REGION: 'us-east-1',
       HOLDFAST_AWS_MAX_ATTEMPTS: '1',
+      // moto on a busy test machine can be silent for longer than production's 60 s default; the
+      // timeout tests set their own (case field), which wins over this.
+      HOLDFAST_REQUEST_TIMEOUT: '300',
       // The tests use the SDK directly too; its Node upgrade notice would bury real output.
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },

@@ -10,9 +10,11 @@ export const DEFAULT_REGION = 'us-east-1';
 export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
 /**
  * Seconds a call may be silent (no byte sent or received) before it fails as a retryable timeout.
- * Idle time, not total: a large upload that keeps moving is never cut.
+ * Idle time, not total: a large upload that keeps moving is never cut. 60 s, as boto3's read timeout.
  */
-export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 30;
+export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 60;
+/** Overrides the default request timeout (seconds) for a whole environment: emulators on busy test machines. */
+export const REQUEST_TIMEOUT_ENV = 'HOLDFAST_REQUEST_TIMEOUT';
 
 export interface AwsClientConfig {
   region: string;
@@ -66,7 +68,9 @@ export function awsClientConfig(
 ): AwsClientConfig {
   quietSdkNodeNotice();
   const connectSeconds = ctx.kase.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
-  const requestSeconds = ctx.kase.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
+  const envSeconds = Number(ctx.env[REQUEST_TIMEOUT_ENV]);
+  const requestSeconds =
+    ctx.kase.requestTimeout ?? (envSeconds > 0 ? envSeconds : undefined) ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
   const endpoint = ctx.env.AWS_ENDPOINT_URL;
   const maxAttempts = ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS ? Number(ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS) : undefined;
   // Static keys in the context's env win over the SDK's default chain, so a caller (the drill, a

@@ -36,7 +36,7 @@ export function addCaseOptions(
     .option('--connect-timeout <seconds>', 'seconds to connect to an AWS API before the call fails (default 10)')
     .option(
       '--request-timeout <seconds>',
-      'seconds an AWS call may send and receive nothing before it fails and is retried (default 30)',
+      'seconds an AWS call may send and receive nothing before it fails and is retried (default 60)',
     )
     .option(
       '--store <where>',
