@@ -52,7 +52,7 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
       }
       let key = artifactKey(base.incident, step.id, input.name);
       // Bytes stored by a run that crashed before journaling them stay; the new copy goes beside them.
-      for (let n = 1; await store.head(key); n++) key = `${artifactKey(base.incident, step.id, input.name)}~${n}`;
+      for (let n = 1; await store.head(key); n++) key = artifactKey(base.incident, step.id, input.name, n);
       const counted = countBytes(body, (bytes, bytesPerSecond, done) =>
         deps.progress({ stepId: step.id, bytes, bytesPerSecond, done }),
       );

@@ -11,6 +11,7 @@ import { canonicalJson, sha256Hex } from './canonical-json.js';
 import { GENESIS_HASH } from './journal.js';
 import { checkSignature, signRecord, type SignatureRecord, type Signer } from './signing.js';
 import { streamToString } from './store-journal.js';
+import { custodyEntryKey, custodyPrefix } from './store-keys.js';
 
 export const CUSTODY_SCHEMA = 'holdfast/custody@1';
 
@@ -27,10 +28,7 @@ export interface CustodyEntry {
   detail: JsonObject;
 }
 
-/** Prefix of an incident's custody entries. */
-export function custodyPrefix(incident: string): string {
-  return `${incident}/custody/`;
-}
+export { custodyPrefix };
 
 /** Attempts when another writer took the same sequence number meanwhile. */
 const CUSTODY_APPEND_ATTEMPTS = 3;
@@ -67,8 +65,7 @@ export async function appendCustody(
         actor: options.actor ?? localOperator(),
         detail,
       };
-      const stamp = at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-      const key = `${custodyPrefix(incident)}${String(entry.seq).padStart(6, '0')}-${action}-${stamp}.json`;
+      const key = custodyEntryKey(incident, entry.seq, action, at);
       const text = `${canonicalJson(entry)}\n`;
       await store.put(key, text, { contentType: 'application/json' });
       if (options.signer) {

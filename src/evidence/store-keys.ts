@@ -5,9 +5,23 @@ function keySegment(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
 }
 
-/** Key of an artifact's bytes: `<incident>/artifacts/<step>/<name>`. */
-export function artifactKey(incident: string, stepId: string, name: string): string {
-  return `${incident}/artifacts/${keySegment(stepId)}/${keySegment(name)}`;
+/**
+ * Key of an artifact's bytes: `<incident>/artifacts/<step>/<name>`. `copy` n > 0 names the n-th copy
+ * beside bytes a crashed run stored without journaling them (`<name>~n`): those are never overwritten.
+ */
+export function artifactKey(incident: string, stepId: string, name: string, copy = 0): string {
+  return `${incident}/artifacts/${keySegment(stepId)}/${keySegment(name)}${copy ? `~${copy}` : ''}`;
+}
+
+/** Prefix of an incident's custody entries. */
+export function custodyPrefix(incident: string): string {
+  return `${incident}/custody/`;
+}
+
+/** Key of one custody entry: sequence number first, so listing order is custody order. */
+export function custodyEntryKey(incident: string, seq: number, action: string, at: string): string {
+  const stamp = at.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${custodyPrefix(incident)}${String(seq).padStart(6, '0')}-${action}-${stamp}.json`;
 }
 
 /** Prefix under which an incident's manifests lie. */
