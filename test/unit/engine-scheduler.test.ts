@@ -21,11 +21,17 @@ interface Trace {
   maxRunning: number;
 }
 
+/** How long a step waits at most for its `waitFor` condition. */
+const WAIT_DEADLINE_MS = 5_000;
+
 interface Behaviour {
   /** Milliseconds each run takes (a timer, so runs overlap). */
   ms?: number;
-  /** Milliseconds for particular steps instead. */
-  slow?: Record<string, number>;
+  /**
+   * Before finishing, wait (up to a generous deadline, so a wrong scheduler fails rather than hangs)
+   * until this holds: makes overlap deterministic on a loaded machine instead of a race of timers.
+   */
+  waitFor?: (stepId: string, trace: Trace) => boolean;
   /** Throw a retryable RemoteError this many times per step before succeeding. */
   flaky?: Record<string, number>;
   /** Throw a non-retryable error for these steps. */
@@ -53,8 +59,11 @@ function fakeProvider(drafts: StepDraft[], trace: Trace, behaviour: Behaviour = 
       trace.maxRunning = Math.max(trace.maxRunning, trace.running);
       behaviour.onStart?.(step.id);
       try {
+        const deadline = Date.now() + WAIT_DEADLINE_MS;
+        while (behaviour.waitFor && !behaviour.waitFor(step.id, trace) && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 2));
         await new Promise<void>((resolve, reject) => {
-          const timer = setTimeout(resolve, behaviour.slow?.[step.id] ?? behaviour.ms ?? 5);
+          const timer = setTimeout(resolve, behaviour.ms ?? 5);
           ctx.signal.addEventListener('abort', () => (clearTimeout(timer), reject(new Error('aborted'))), {
             once: true,
           });
@@ -122,7 +131,11 @@ async function run(
 
 describe('scheduler (in process: fake provider, in-memory store)', () => {
   it('runs a step only after the earlier phases of its own target, not of other targets', async () => {
-    const { outcome, trace } = await run(fleet(3), { ms: 10, slow: { 'fake:tag/t0': 300 } });
+    // t0's tagging finishes only once t1 and t2 are isolated: a scheduler that made them wait for t0
+    // would let the deadline pass and break the order asserted below.
+    const isolatedOthers = (id: string, t: Trace) =>
+      id !== 'fake:tag/t0' || ['fake:isolate/t1', 'fake:isolate/t2'].every((s) => t.order.includes(`end ${s}`));
+    const { outcome, trace } = await run(fleet(3), { ms: 5, waitFor: isolatedOthers });
     expect(outcome.status).toBe('complete');
     const at = (what: string) => trace.order.indexOf(what);
     for (let i = 0; i < 3; i++) {
@@ -135,10 +148,13 @@ describe('scheduler (in process: fake provider, in-memory store)', () => {
   });
 
   it('never runs more steps at once than the concurrency limit, and does use it', async () => {
-    const two = await run(fleet(6), { ms: 20 }, { concurrency: 2 });
+    // Each step waits (up to the deadline) for the limit to be reached, so "does use it" is no race.
+    const full = (limit: number) => (_: string, t: Trace) => t.maxRunning >= limit;
+    const two = await run(fleet(6), { ms: 5, waitFor: full(2) }, { concurrency: 2 });
     expect(two.outcome.status).toBe('complete');
     expect(two.trace.maxRunning).toBe(2);
-    const four = await run(fleet(6), { ms: 20 }, { concurrency: 4 });
+    const four = await run(fleet(6), { ms: 5, waitFor: full(4) }, { concurrency: 4 });
+    expect(four.outcome.status).toBe('complete');
     expect(four.trace.maxRunning).toBe(4);
   });
 
