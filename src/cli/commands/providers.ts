@@ -67,14 +67,13 @@ function printPolicy(name: string, holders: { id: string; policies: string[] }[]
     const known = holders.filter((h) => h.policies.length).map((h) => h.id);
     throw new BadInputError(
       byId
-        ? `bad input: --policy ${name}: it calls no cloud API, so it has no policy`
-        : `bad input: --policy ${name}: no such provider, service or policy file; one of: ${known.join(', ')}`,
+        ? `--policy ${name}: it calls no cloud API, so it has no policy`
+        : `--policy ${name}: no such provider, service or policy file; one of: ${known.join(', ')}`,
     );
   }
   const texts = files.map((f) => {
     const path = installedPath(f);
-    if (!existsSync(path))
-      throw new BadInputError(`bad input: --policy ${name}: ${path} is missing from this installation`);
+    if (!existsSync(path)) throw new BadInputError(`--policy ${name}: ${path} is missing from this installation`);
     return readFileSync(path, 'utf8').trimEnd();
   });
   // Several Kubernetes roles print as one multi-document YAML stream, ready for kubectl apply -f -.
