@@ -292,45 +292,38 @@ function checkRecordContent(
   }
   const journal = record.journal;
   const headOk = journal?.events === before.length && journal?.head === head && journal?.key === ref.journalKey;
-  let same: boolean;
+  const sealed = {
+    journalKey: journal?.key ?? '',
+    journalHead: journal?.head ?? '',
+    copies: journal?.copies ?? [],
+  };
+  // Re-fold what the journal records and compare; only the record kind and its summary differ.
+  let refolded: unknown;
+  let summary: () => string; // read only once the record matched: a forged one may lack fields
+  let what: string;
   if (ref.kind === 'manifest') {
     const manifest = record as Manifest;
-    const refolded = foldManifest(manifest.steps ?? [], before, {
+    refolded = foldManifest(manifest.steps ?? [], before, {
+      ...sealed,
       store: manifest.store,
-      journalKey: journal?.key ?? '',
-      journalHead: journal?.head ?? '',
       sealedAt: manifest.endedAt,
-      copies: journal?.copies ?? [],
     });
-    same = canonicalJson(refolded) === canonicalJson(manifest);
-    add({
-      kind,
-      id: ref.recordKey,
-      ok: same && headOk,
-      detail:
-        same && headOk
-          ? `matches the journal (${manifest.artifacts.length} artifacts, ${manifest.changes.length} changes)`
-          : 'manifest content differs from what the journal records',
-    });
+    summary = () => `${manifest.artifacts.length} artifacts, ${manifest.changes.length} changes`;
+    what = 'manifest';
   } else {
     const release = record as ReleaseRecord;
-    const refolded = foldReleaseRecord(incident, before, since, {
-      journalKey: journal?.key ?? '',
-      journalHead: journal?.head ?? '',
-      sealedAt: release.endedAt,
-      copies: journal?.copies ?? [],
-    });
-    same = canonicalJson(refolded) === canonicalJson(release);
-    add({
-      kind,
-      id: ref.recordKey,
-      ok: same && headOk,
-      detail:
-        same && headOk
-          ? `matches the journal (${release.restored.length} restored, ${release.failed.length} failed)`
-          : 'release record content differs from what the journal records',
-    });
+    refolded = foldReleaseRecord(incident, before, since, { ...sealed, sealedAt: release.endedAt });
+    summary = () => `${release.restored.length} restored, ${release.failed.length} failed`;
+    what = 'release record';
   }
+  const same = canonicalJson(refolded) === canonicalJson(record);
+  add({
+    kind,
+    id: ref.recordKey,
+    ok: same && headOk,
+    detail:
+      same && headOk ? `matches the journal (${summary()})` : `${what} content differs from what the journal records`,
+  });
   return same && headOk ? record : undefined;
 }
 
