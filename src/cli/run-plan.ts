@@ -11,7 +11,7 @@ import type { CapturePlan, Provider } from '../core/types.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
 import type { Output } from './output.js';
 import { createDisplay, type Display } from './live.js';
-import { storeObjectLocation } from '../engine/incident-store.js';
+import { storeObjectLocation } from '../evidence/store-keys.js';
 
 /** Help text for every --state-dir. */
 export const STATE_DIR_HELP =

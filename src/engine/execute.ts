@@ -44,6 +44,7 @@ import type {
   StoreSpec,
 } from '../core/types.js';
 import { PHASES } from '../core/types.js';
+import { describeStoreSpec } from '../evidence/store-keys.js';
 
 export type { CaptureOutcome } from './outcome.js';
 export { journalPath, resolveStateDir } from './state-dir.js';
@@ -276,7 +277,7 @@ function assertSameStore(plan: CapturePlan, events: readonly CaptureEvent[], pat
   const started = events.find((e) => e.type === 'capture.started');
   const journaled = started?.type === 'capture.started' ? (started.case as { store?: StoreSpec }).store : undefined;
   if (!journaled) return;
-  const where = (s: StoreSpec) => (s.kind === 'fs' ? s.dir : `s3://${s.bucket}${s.prefix ? `/${s.prefix}` : ''}`);
+  const where = describeStoreSpec;
   if (where(journaled) === where(plan.case.store)) return;
   throw new BadInputError(
     `--store ${where(plan.case.store)}: incident ${plan.incident} is journaled (${path}) with the store ${where(journaled)}; give --store ${where(journaled)}, or use a new incident id`,

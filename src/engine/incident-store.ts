@@ -61,16 +61,6 @@ export function findIncidentStore(stateDir: string, incident: string): IncidentS
   return undefined;
 }
 
-/** A store spec as people read it: an absolute folder or a full s3:// URI. */
-export function describeStoreSpec(spec: StoreSpec): string {
-  return spec.kind === 'fs' ? spec.dir : `s3://${spec.bucket}${spec.prefix ? `/${spec.prefix}` : ''}`;
-}
-
-/** Where a store key lies, as people need it: an absolute file path or a full s3:// URI. */
-export function storeObjectLocation(spec: StoreSpec, key: string): string {
-  return spec.kind === 'fs' ? join(spec.dir, key) : `${describeStoreSpec(spec)}/${key}`;
-}
-
 function regionOf(value: { region?: unknown }): { region?: string } {
   return typeof value.region === 'string' ? { region: value.region } : {};
 }

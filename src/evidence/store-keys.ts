@@ -1,4 +1,6 @@
 /** Where things live in an evidence store, relative to the store's root. One place, so verify finds them. */
+import { join } from 'node:path';
+import type { StoreSpec } from '../core/types.js';
 
 /** Characters allowed in a key segment; anything else becomes `_`. */
 function keySegment(text: string): string {
@@ -64,4 +66,14 @@ export function releaseSealKeys(
     journal: `${journalPrefix(incident)}${stamp}-release-${journalHead.slice(0, 12)}.ndjson`,
     record: `${incident}/release/${stamp}-${journalHead.slice(0, 12)}.json`,
   };
+}
+
+/** A store spec as people read it: an absolute folder or a full s3:// URI. */
+export function describeStoreSpec(spec: StoreSpec): string {
+  return spec.kind === 'fs' ? spec.dir : `s3://${spec.bucket}${spec.prefix ? `/${spec.prefix}` : ''}`;
+}
+
+/** Where a store key lies, as people need it: an absolute file path or a full s3:// URI. */
+export function storeObjectLocation(spec: StoreSpec, key: string): string {
+  return spec.kind === 'fs' ? join(spec.dir, key) : `${describeStoreSpec(spec)}/${key}`;
 }

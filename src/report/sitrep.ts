@@ -7,6 +7,8 @@ import type { JsonObject } from '../core/types.js';
 import { deriveJournalState } from '../evidence/journal-state.js';
 import { foldTimeline, type Timeline } from '../evidence/timeline.js';
 import { lastSealIndex } from '../evidence/seals.js';
+import { storeObjectLocation } from '../evidence/store-keys.js';
+import type { StoreSpec } from '../core/types.js';
 
 export interface Sitrep {
   subject: string;
@@ -116,7 +118,9 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
     limitations: state.limitations,
     nextSteps,
     timeline: foldTimeline(events),
-    ...(state.sealed ? { manifest: state.sealed.manifestKey } : {}),
+    ...(state.sealed
+      ? { manifest: manifestLocation(start?.case as { store?: StoreSpec } | undefined, state.sealed.manifestKey) }
+      : {}),
   };
 }
 
@@ -177,4 +181,9 @@ export function renderSitrepMarkdown(s: Sitrep): string {
     list(s.nextSteps),
     '',
   ].join('\n');
+}
+
+/** The sealed manifest as a responder can open it: an absolute path or a full s3:// URI, else the store key. */
+function manifestLocation(journaledCase: { store?: StoreSpec } | undefined, key: string): string {
+  return journaledCase?.store ? storeObjectLocation(journaledCase.store, key) : key;
 }

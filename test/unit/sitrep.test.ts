@@ -21,7 +21,7 @@ const planned = [
   },
 ];
 
-function journal(): CaptureEvent[] {
+function journal(store?: Record<string, unknown>): CaptureEvent[] {
   let seq = 0;
   const at = (s: number) => new Date(Date.UTC(2026, 11, 3, 3, 0, s)).toISOString();
   const e = (body: Record<string, unknown>, s: number) =>
@@ -31,12 +31,30 @@ function journal(): CaptureEvent[] {
     e({ type: 'step.done', stepId, outputs: {}, limitations: [] }, s + 1),
   ];
   return [
-    e({ type: 'capture.started', captureId: 'c', case: { severity: 'high' }, plannedSteps: planned, steps: 3 }, 0),
+    e(
+      {
+        type: 'capture.started',
+        captureId: 'c',
+        case: { severity: 'high', ...(store ? { store } : {}) },
+        plannedSteps: planned,
+        steps: 3,
+      },
+      0,
+    ),
     ...done('ec2:preserve/i-1', 'preserve', 1),
     ...done('ec2:isolation-group/vpc-1', 'contain', 3),
     ...done('ec2:isolate/i-1', 'contain', 5),
     e({ type: 'capture.finished', status: 'complete', failed: 0, waiting: 0 }, 7),
-    e({ type: 'capture.sealed', status: 'complete', manifestKey: 'm', manifestSha256: 'x', journalKey: 'j' }, 10),
+    e(
+      {
+        type: 'capture.sealed',
+        status: 'complete',
+        manifestKey: 'IR-T-1/manifest.json',
+        manifestSha256: 'x',
+        journalKey: 'j',
+      },
+      10,
+    ),
   ];
 }
 
@@ -45,6 +63,17 @@ describe('sitrep', () => {
     const sitrep = buildSitrep('IR-T-1', journal(), '2026-12-03T03:01:00Z');
     expect(sitrep.status).toBe('contained');
     expect(sitrep.contained).toEqual(['isolate every interface of i-1']);
+  });
+});
+
+describe('sitrep manifest', () => {
+  it('names the sealed manifest as a responder opens it: an absolute path or a full s3:// URI', () => {
+    const at = '2026-12-03T03:01:00Z';
+    expect(buildSitrep('IR-T-1', journal({ kind: 'fs', dir: '/srv/es' }), at).manifest).toBe(
+      '/srv/es/IR-T-1/manifest.json',
+    );
+    const s3 = { kind: 's3', bucket: 'ir-evidence', prefix: 'cases' };
+    expect(buildSitrep('IR-T-1', journal(s3), at).manifest).toBe('s3://ir-evidence/cases/IR-T-1/manifest.json');
   });
 });
 

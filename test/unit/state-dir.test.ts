@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { findIncidentStore, recordIncidentStore, storeObjectLocation } from '../../src/engine/incident-store.js';
+import { findIncidentStore, recordIncidentStore } from '../../src/engine/incident-store.js';
+import { storeObjectLocation } from '../../src/evidence/store-keys.js';
 import { chooseStateDir, journalPath } from '../../src/engine/state-dir.js';
 
 describe('state dir', () => {

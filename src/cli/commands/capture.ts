@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { planCapture } from '../../engine/capture.js';
 import type { CapturePlan, Provider } from '../../core/types.js';
 import { addCaseOptions } from '../case-options.js';
-import { describeStoreSpec } from '../../engine/incident-store.js';
+import { describeStoreSpec } from '../../evidence/store-keys.js';
 import { chooseStateDir, describeStateDir, journalPath } from '../../engine/state-dir.js';
 import { createOutput, type Output } from '../output.js';
 import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';
