@@ -158,7 +158,9 @@ export async function verifyEvidence(
       detail: `${events.length} events, chain intact, every event sealed, head ${chain.head.slice(0, 16)}…; ${copies.length} stored ${copies.length === 1 ? 'copy' : 'copies'} consistent, ${pinned.size} pinned by seals and read at their pinned versions`,
     });
 
-  for (const artifact of lastManifest?.artifacts ?? []) add(await checkArtifact(store, artifact, options.checkHeld));
+  // By id, not journal order: parallel steps journal in any order, and a report should read the same every time.
+  const artifacts = [...(lastManifest?.artifacts ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const artifact of artifacts) add(await checkArtifact(store, artifact, options.checkHeld));
 
   const custody = await checkCustodyLog(store, incident, first?.signer);
   if (!custody.ok || custody.detail !== 'no entries') add({ kind: 'custody', ...custody });
