@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
 import { RemoteError, toHoldfastError } from '../../src/core/errors.js';
 import { HashingStream, toReadable } from '../../src/evidence/hash.js';
+import { describeStoreSpec } from '../../src/evidence/store-keys.js';
 import type { AwsClientConfig } from '../../src/aws/config.js';
 import type { EvidenceStore, StoreSpec, StoredObject } from '../../src/core/types.js';
 import type { S3Client } from './client.js';
@@ -35,7 +36,7 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       .then((p) => p.objectLockEnabled && p.versioning === 'Enabled'));
 
   return {
-    description: `s3://${spec.bucket}${spec.prefix ? `/${spec.prefix}` : ''}`,
+    description: describeStoreSpec(spec),
 
     async put(key, body, meta = {}): Promise<StoredObject> {
       const Key = fullKey(key);
