@@ -4,7 +4,6 @@
  * A partial capture is a result, not an exception.
  */
 import { randomUUID } from 'node:crypto';
-import { dirname } from 'node:path';
 import { quietSdkNodeNotice } from '../aws/config.js';
 import { BadInputError, describeError, PermissionError, RemoteError, toHoldfastError } from '../core/errors.js';
 import { dryRun } from './dry-run.js';
@@ -16,9 +15,7 @@ import {
   type CaptureStatus,
   type ProgressEvent,
 } from '../core/events.js';
-import { lockIncident } from './incident-lock.js';
-import { assertStateDirUsable } from './state-dir-check.js';
-import { Journal } from '../evidence/journal.js';
+import { openIncident } from './open-incident.js';
 import { foldTimeline } from '../evidence/timeline.js';
 import { outcomeFrom, plannedSteps, type CaptureOutcome } from './outcome.js';
 import { builtinProviders, cloudIdentity, credentialKindsOf, providerClients, storeForCase } from './registry.js';
@@ -29,9 +26,6 @@ import { isAlreadySealed, seal, sealedOutcome } from './seal.js';
 import { signerRef, type Signer } from '../evidence/signing.js';
 import { assertSignerContinues } from '../evidence/seals.js';
 import { stepContext, type RunDeps } from './step-context.js';
-import { journalPath, resolveStateDir } from './state-dir.js';
-import { recordIncidentStore } from './incident-store.js';
-import { restoreJournalFromStore } from '../evidence/store-journal.js';
 import { localOperator, toolInfo } from '../core/tool-info.js';
 import type {
   CapturePlan,
@@ -41,14 +35,11 @@ import type {
   Provider,
   ProviderContext,
   Step,
-  StoreSpec,
 } from '../core/types.js';
 import { PHASES } from '../core/types.js';
-import { describeStoreSpec } from '../evidence/store-keys.js';
 
 export type { CaptureOutcome } from './outcome.js';
 export { journalPath, resolveStateDir } from './state-dir.js';
-export { restoreJournalFromStore, streamToString } from '../evidence/store-journal.js';
 
 /**
  * Steps in flight at once. High enough that a fleet is bounded by AWS's request rates (the client
@@ -125,22 +116,15 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   if (options.dryRun) return dryRun(plan, { base, store, storeCheck, providerOf, operator, options });
   if (!storeCheck.ok) throw new BadInputError(`the evidence store cannot be used`, { details: storeCheck.problems });
 
-  const stateDir = resolveStateDir(options.stateDir, env);
-  const path = journalPath(stateDir, plan.incident);
-  // Before any remote change: a state directory that cannot hold the journal is named now.
-  assertStateDirUsable(dirname(path));
-  const unlock = lockIncident(path, plan.incident);
-  let journal: Journal;
-  try {
-    await restoreJournalFromStore(path, plan.incident, store);
-    journal = Journal.open(path, plan.incident);
-    assertSameStore(plan, journal.events, path);
-    // status, verify and release find the evidence from here without --store.
-    recordIncidentStore(stateDir, plan.incident, kase.store, kase.region);
-  } catch (error) {
-    unlock();
-    throw error;
-  }
+  const opened = await openIncident({
+    mode: 'capture',
+    incident: plan.incident,
+    kase,
+    stateDir: options.stateDir,
+    env,
+    store,
+  });
+  const { journal, path } = opened;
   // Stopped by the caller's signal (Ctrl-C) or by a journal failure.
   const stop = new AbortController();
   const signal = AbortSignal.any([userSignal, stop.signal]);
@@ -247,8 +231,7 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     // Every listener hears every line before the caller gets the outcome.
     await durable().catch(() => undefined);
     await told;
-    journal.close();
-    unlock();
+    opened.close();
   }
 }
 
@@ -270,18 +253,6 @@ async function settleWithin(
     else signal.addEventListener('abort', onAbort, { once: true });
   });
   return Promise.race([running, cut]);
-}
-
-/** The same incident given a different store than its journal names is bad input, named, not an internal error. */
-function assertSameStore(plan: CapturePlan, events: readonly CaptureEvent[], path: string): void {
-  const started = events.find((e) => e.type === 'capture.started');
-  const journaled = started?.type === 'capture.started' ? (started.case as { store?: StoreSpec }).store : undefined;
-  if (!journaled) return;
-  const where = describeStoreSpec;
-  if (where(journaled) === where(plan.case.store)) return;
-  throw new BadInputError(
-    `--store ${where(plan.case.store)}: incident ${plan.incident} is journaled (${path}) with the store ${where(journaled)}; give --store ${where(journaled)}, or use a new incident id`,
-  );
 }
 
 /** Who is capturing: the local operator, and the caller in each cloud the run uses. */

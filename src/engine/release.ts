@@ -4,14 +4,10 @@
  */
 import { existsSync } from 'node:fs';
 import { appendCustody } from '../evidence/custody.js';
-import { dirname } from 'node:path';
 import { BadInputError, describeError, StateWriteError } from '../core/errors.js';
-import { assertStateDirUsable } from './state-dir-check.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody } from '../core/events.js';
-import { restoreJournalFromStore } from './execute.js';
 import { journalPath, resolveStateDir } from './state-dir.js';
-import { lockIncident } from './incident-lock.js';
-import { Journal } from '../evidence/journal.js';
+import { openIncident } from './open-incident.js';
 import { deriveJournalState } from '../evidence/journal-state.js';
 import { builtinProviders, providerClients, storeForCase } from './registry.js';
 import { assertSignerContinues, unsealedTail } from '../evidence/seals.js';
@@ -70,18 +66,14 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   }
   let kase = options.kase;
   const clients = options.clients ?? {};
-  if (options.store) await restoreJournalFromStore(path, options.incident, options.store);
-  if (!existsSync(path))
-    throw new BadInputError(`--incident ${options.incident}: no journal found locally or in the store`);
-  assertStateDirUsable(dirname(path));
-  const unlock = lockIncident(path, options.incident);
-  let journal: Journal;
-  try {
-    journal = Journal.open(path, options.incident);
-  } catch (error) {
-    unlock();
-    throw error;
-  }
+  const opened = await openIncident({
+    mode: 'release',
+    incident: options.incident,
+    stateDir: options.stateDir,
+    env,
+    store: options.store,
+  });
+  const { journal } = opened;
   try {
     const state = deriveJournalState(journal.events);
     const started = [...journal.events].reverse().find((e) => e.type === 'capture.started');
@@ -218,7 +210,6 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
     );
     return { ...outcome, status: outcome.failed.length ? 'partial' : 'complete', journalKey };
   } finally {
-    journal.close();
-    unlock();
+    opened.close();
   }
 }

@@ -1,6 +1,4 @@
 /** The journal copies in the evidence store: a machine without the local journal continues from them. */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { journalPrefix } from './store-keys.js';
 import { sha256Hex } from './canonical-json.js';
@@ -68,15 +66,6 @@ export async function readJournalFromStore(store: EvidenceStore, incident: strin
     if (found && (!newest || found.size > newest.size)) newest = { key, size: found.size };
   }
   return newest ? streamToString(await store.get(newest.key)) : '';
-}
-
-/** With no local journal (another machine, lost disk), continue from the newest copy in the store. */
-export async function restoreJournalFromStore(path: string, incident: string, store: EvidenceStore): Promise<void> {
-  if (existsSync(path)) return;
-  const best = await readJournalFromStore(store, incident);
-  if (!best) return;
-  mkdirSync(join(path, '..'), { recursive: true });
-  writeFileSync(path, best, { flag: 'wx' });
 }
 
 /** Collect a stream into a string (for small JSON documents only). */
