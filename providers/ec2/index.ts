@@ -1,4 +1,5 @@
 /** The EC2 provider: preserve, snapshot and isolate instances without destroying anything. */
+import { ec2MachineClaim } from './claims.js';
 import { lazily } from '../../src/core/provider-kit.js';
 import type { Provider } from '../../src/core/types.js';
 import { EC2_POLICY, type Ec2Facts, type Ec2Params } from './facts.js';
@@ -17,6 +18,7 @@ export const ec2Provider = {
   parseParams: parseEc2Params,
   plan: planEc2,
   derivedTargets: ec2DerivedTargets,
+  claims: { machines: ec2MachineClaim },
   ...lazily(async () => (await import('./impl.js')).implementation),
   async checkEvidence(artifact, ctx, options) {
     if (!['ebs-snapshot', 'ebs-snapshot-copy'].includes(artifact.type)) return undefined;

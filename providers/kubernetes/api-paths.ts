@@ -7,7 +7,7 @@ export const servicesPath = (ns: string) => `/api/v1/namespaces/${ns}/services`;
 export const eventsPath = (ns: string) => `/api/v1/namespaces/${ns}/events`;
 export const networkPoliciesPath = (ns: string) => `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`;
 export const pdbsPath = (ns: string) => `/apis/policy/v1/namespaces/${ns}/poddisruptionbudgets`;
-/** Every service account in the cluster (IRSA blast radius). */
+/** Every service account in the cluster (who else holds a cloud role a pod runs as). */
 export const ALL_SERVICE_ACCOUNTS_PATH = '/api/v1/serviceaccounts';
 /** The kubelet checkpoint API, reached through the API server's node proxy. */
 export const checkpointPath = (node: string, ns: string, pod: string, container: string) =>

@@ -26,7 +26,6 @@ import {
 } from './client.js';
 import { kubeClientFor } from './context.js';
 import {
-  IRSA_ROLE_ANNOTATION,
   type HoldingSelector,
   type KubeFacts,
   type KubeParams,
@@ -35,13 +34,12 @@ import {
   type OwnerFacts,
   type PodFacts,
   type PolicyFacts,
+  type ServiceAccountRole,
 } from './facts.js';
 import { selects } from './selectors.js';
 
 /** Owner references followed at most (Pod → ReplicaSet → Deployment, Pod → Job → CronJob). */
 const MAX_OWNER_DEPTH = 4;
-/** EKS nodes: `aws:///us-east-1a/i-0abc…`. */
-const AWS_PROVIDER_ID = /^aws:\/\/\/[^/]*\/(i-[0-9a-f]+)$/;
 
 /** An owner up the chain (ReplicaSet, Deployment, Job…): only its selector is read. */
 export type OwnerObject = KubernetesObject & { spec?: { selector?: V1LabelSelector } };
@@ -227,15 +225,13 @@ async function podFacts(client: KubeClient, pod: V1Pod): Promise<PodFacts> {
   };
 }
 
-/** The node's facts; the EC2 instance id comes from an EKS providerID. */
+/** The node's facts; its providerID names its machine, which another provider may recognise. */
 export function nodeFacts(node: V1Node): NodeFacts {
-  const providerID = node.spec?.providerID ?? null;
   return {
     name: node.metadata?.name ?? '',
     uid: node.metadata?.uid ?? '',
     unschedulable: Boolean(node.spec?.unschedulable),
-    providerID,
-    instanceId: (providerID && AWS_PROVIDER_ID.exec(providerID)?.[1]) ?? null,
+    providerID: node.spec?.providerID ?? null,
   };
 }
 
@@ -270,33 +266,32 @@ export async function discoverKube(params: KubeParams, ctx: ProviderContext): Pr
   }
   pods.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   const facts: KubeFacts = { params, pods, nodes: [...nodes.values()].sort((a, b) => a.name.localeCompare(b.name)) };
-  return wantsPodRoles(ctx) ? withPodRoles(client, facts, [...raw.values()]) : facts;
+  // Service accounts are read only when a provider asks for the roles they name (iam's
+  // --revoke-pod-roles): listing them cluster-wide needs irsa-role.yaml, which a capture without it
+  // should not have to grant.
+  const annotations = ctx.roleAnnotations ?? [];
+  return annotations.length ? withRoles(client, facts, [...raw.values()], annotations) : facts;
 }
 
-/**
- * Service accounts are read only when the `iam` provider is asked to revoke pod roles
- * (--revoke-pod-roles): it needs list on service accounts cluster-wide (irsa-role.yaml), which a
- * capture without it should not have to grant.
- */
-function wantsPodRoles(ctx: ProviderContext): boolean {
-  return (ctx.kase.targets.iam as { revokePodRoles?: unknown } | undefined)?.revokePodRoles === true;
-}
-
-/** Each pod's service account and IRSA role, and every annotated service account (the blast radius). */
-async function withPodRoles(client: KubeClient, facts: KubeFacts, raw: V1Pod[]): Promise<KubeFacts> {
+/** Each pod's service account, and every service account whose annotations name a role (who else holds it). */
+async function withRoles(
+  client: KubeClient,
+  facts: KubeFacts,
+  raw: V1Pod[],
+  annotations: readonly string[],
+): Promise<KubeFacts> {
   const accounts = await listObjects<V1ServiceAccount>(client, ALL_SERVICE_ACCOUNTS_PATH);
-  const roleOf = new Map<string, string>(
-    accounts.flatMap((sa) => {
-      const role = sa.metadata?.annotations?.[IRSA_ROLE_ANNOTATION];
-      return role ? [[`${sa.metadata?.namespace}/${sa.metadata?.name}`, role] as const] : [];
-    }),
-  );
+  const serviceAccountRoles: ServiceAccountRole[] = accounts
+    .flatMap((sa) =>
+      annotations.flatMap((annotation) => {
+        const role = sa.metadata?.annotations?.[annotation];
+        return role ? [{ serviceAccount: `${sa.metadata?.namespace}/${sa.metadata?.name}`, annotation, role }] : [];
+      }),
+    )
+    .sort((a, b) => `${a.serviceAccount}=${a.role}`.localeCompare(`${b.serviceAccount}=${b.role}`));
   const pods = facts.pods.map((p) => {
     const pod = raw.find((r) => r.metadata?.uid === p.uid);
-    const serviceAccount = pod?.spec?.serviceAccountName || 'default';
-    const role = roleOf.get(`${p.namespace}/${serviceAccount}`);
-    return { ...p, serviceAccount, ...(role ? { awsRoleArn: role } : {}) };
+    return { ...p, serviceAccount: pod?.spec?.serviceAccountName || 'default' };
   });
-  const roleServiceAccounts = [...roleOf].map(([sa, role]) => `${sa}=${role}`).sort();
-  return { ...facts, pods, roleServiceAccounts };
+  return { ...facts, pods, serviceAccountRoles };
 }

@@ -5,10 +5,11 @@ import type { JsonObject } from '../../src/core/types.js';
 export const KUBE_POLICY = 'policies/kubernetes/capture-role.yaml';
 /** Optional role for --checkpoint: the node proxy reaches every kubelet endpoint, so it is separate. */
 export const KUBE_CHECKPOINT_POLICY = 'policies/kubernetes/checkpoint-role.yaml';
-/** Optional role for IRSA (`iam` provider's --revoke-pod-roles): list service accounts and their role annotation. */
+/**
+ * Optional role for reading service accounts and the cloud roles their annotations name, asked for
+ * by another provider (iam's --revoke-pod-roles, IRSA: hence the file name).
+ */
 export const KUBE_IRSA_POLICY = 'policies/kubernetes/irsa-role.yaml';
-/** The service-account annotation that gives its pods an IAM role on EKS (IRSA). */
-export const IRSA_ROLE_ANNOTATION = 'eks.amazonaws.com/role-arn';
 
 /** The label that marks a pod as quarantined; the NetworkPolicy selects it. */
 export const QUARANTINE_LABEL = 'holdfast.io/quarantine';
@@ -106,26 +107,32 @@ export interface PodFacts extends JsonObject {
   services: string[];
   policies: PolicyFacts[];
   pdbs: string[];
-  /** The pod's service account and, when read (--revoke-pod-roles), its IRSA role. */
+  /** The pod's service account, read when another provider asks for the cloud roles pods run as. */
   serviceAccount?: string;
-  awsRoleArn?: string;
 }
 
 export interface NodeFacts extends JsonObject {
   name: string;
   uid: string;
   unschedulable: boolean;
+  /** Names the machine the node runs on (`spec.providerID`); the provider that recognises it owns the machine. */
   providerID: string | null;
-  /** EC2 instance id from an EKS providerID (aws:///zone/i-…). */
-  instanceId: string | null;
 }
+
+/** A service account whose annotation names a cloud role (read only when a provider asks for that annotation). */
+export type ServiceAccountRole = {
+  /** `namespace/name` */
+  serviceAccount: string;
+  annotation: string;
+  role: string;
+};
 
 export interface KubeFacts {
   params: KubeParams;
   pods: PodFacts[];
   nodes: NodeFacts[];
-  /** With --revoke-pod-roles: every service account in the cluster with an IRSA role, `namespace/name=<role ARN>`. */
-  roleServiceAccounts?: string[];
+  /** When a provider asks for the cloud roles pods run as: every service account in the cluster naming one. */
+  serviceAccountRoles?: ServiceAccountRole[];
 }
 
 /** Step inputs of the pod steps. */

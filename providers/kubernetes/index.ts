@@ -3,7 +3,7 @@ import { lazily } from '../../src/core/provider-kit.js';
 import type { Provider } from '../../src/core/types.js';
 import { KUBE_CHECKPOINT_POLICY, KUBE_IRSA_POLICY, KUBE_POLICY, type KubeFacts, type KubeParams } from './facts.js';
 import { kubeFlags, parseKubeParams } from './params.js';
-import { kubeDerivedTargets, planKube } from './plan.js';
+import { kubeFindings, planKube } from './plan.js';
 import type { KubeStep } from './steps.js';
 
 export const kubernetesProvider = {
@@ -15,7 +15,7 @@ export const kubernetesProvider = {
   example: 'evidence capture --incident IR-2026-0042 --pod shop/web-7d9f8-abcde --forensic-cidr 203.0.113.7/32',
   parseParams: parseKubeParams,
   plan: planKube,
-  derivedTargets: kubeDerivedTargets,
+  findings: kubeFindings,
   ...lazily(async () => (await import('./impl.js')).implementation),
   // A pod's changes are released together, after predicting what its controllers will do.
   releaseMany: async (changes, ctx) => (await import('./release.js')).releaseKubeChanges(changes, ctx),

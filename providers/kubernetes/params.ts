@@ -41,7 +41,8 @@ export const kubeFlags: ProviderFlag[] = [
   },
   {
     flags: '--isolate-node',
-    description: "also preserve, snapshot and isolate the node's EC2 instance (EKS)",
+    description:
+      "also hand each node's machine (its spec.providerID) to the provider that recognises it, to preserve, snapshot and isolate it",
     param: 'isolateNode',
     boolean: true,
   },

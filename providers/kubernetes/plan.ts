@@ -3,7 +3,8 @@
  * Per pod: collect first (events expire), then quarantine in this order — NetworkPolicy, labels
  * (quarantine label, then the holding selectors' keys), eviction protection — then cordon its node.
  */
-import type { Case, JsonObject, StepDraft } from '../../src/core/types.js';
+import type { Claimants, Finding } from '../../src/core/claims.js';
+import type { Case, StepDraft } from '../../src/core/types.js';
 import type { KubeFacts, PodFacts, PodStepInputs } from './facts.js';
 import { quarantineLabels, quarantineObjectName } from './objects.js';
 import { applyLabelPatch, detachingLabelPatch, selects } from './selectors.js';
@@ -15,8 +16,12 @@ export const PDB_LIMITATION =
 
 export const KUBE_LIMITATIONS = [
   'a NetworkPolicy is enforced only if the cluster network plugin (CNI) enforces policies; whether established connections are cut is also up to the CNI',
-  "the EKS VPC CNI does not enforce NetworkPolicies on pods without an owner — which is what taking the pod out of its controller produces (the controller releases it); use --isolate-node to isolate the node's EC2 instance as well",
 ];
+
+/** What the node's machine is called: as its provider names it, else as the machines providers recognise are. */
+function machineNoun(claimants: Claimants, providerID: string | null): string {
+  return claimants.machine(providerID)?.noun ?? (claimants.machineNouns.join(' or ') || 'machine');
+}
 
 /** The labels the pod will carry after quarantine, computed from the facts. */
 export function quarantinedLabels(
@@ -29,7 +34,7 @@ export function quarantinedLabels(
 }
 
 /** What quarantine cannot do for this pod, said before it runs. */
-function podLimitations(pod: PodFacts, kase: Case): string[] {
+function podLimitations(pod: PodFacts, kase: Case, facts: KubeFacts, claimants: Claimants): string[] {
   const key = `${pod.namespace}/${pod.name}`;
   const out: string[] = [];
   const after = quarantinedLabels(pod, kase.incident);
@@ -44,10 +49,12 @@ function podLimitations(pod: PodFacts, kase: Case): string[] {
   }
   const owner = pod.owners[0];
   const node = pod.nodeName ?? '(no node)';
-  if (pod.hostNetwork)
+  if (pod.hostNetwork) {
+    const providerID = facts.nodes.find((n) => n.name === pod.nodeName)?.providerID ?? null;
     out.push(
-      `${key} uses the host network: NetworkPolicies do not apply to it, so the quarantine NetworkPolicy cannot isolate it; --isolate-node isolates its node's EC2 instance (every pod on ${node} with it)`,
+      `${key} uses the host network: NetworkPolicies do not apply to it, so the quarantine NetworkPolicy cannot isolate it; --isolate-node isolates its node's ${machineNoun(claimants, providerID)} (every pod on ${node} with it)`,
     );
+  }
   if (owner?.kind === 'DaemonSet')
     out.push(
       `DaemonSet ${owner.name} starts a replacement for ${key} on node ${node} although it is cordoned: DaemonSet pods tolerate node.kubernetes.io/unschedulable`,
@@ -74,11 +81,20 @@ function podLimitations(pod: PodFacts, kase: Case): string[] {
   return out;
 }
 
-export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeStep>[]; limitations: string[] } {
+/**
+ * `claimants` names the machines behind the nodes: the provider that recognises a node's providerID
+ * (ec2 for `aws:///…`) and its words. Its notes follow the CNI limitation.
+ */
+export function planKube(
+  facts: KubeFacts,
+  kase: Case,
+  claimants: Claimants,
+): { steps: StepDraft<KubeStep>[]; limitations: string[] } {
   const steps: StepDraft<KubeStep>[] = [];
-  const limitations = [...KUBE_LIMITATIONS, ...(facts.pods.length ? [PDB_LIMITATION] : [])];
-  const nodeIsolated = (name: string | null) =>
-    facts.params.isolateNode && Boolean(facts.nodes.find((n) => n.name === name)?.instanceId);
+  const limitations = [...KUBE_LIMITATIONS, ...claimants.machineNotes, ...(facts.pods.length ? [PDB_LIMITATION] : [])];
+  const machineOf = (name: string | null) =>
+    claimants.machine(facts.nodes.find((n) => n.name === name)?.providerID ?? null);
+  const nodeIsolated = (name: string | null) => facts.params.isolateNode && Boolean(machineOf(name));
   for (const pod of facts.pods) {
     const key = `${pod.namespace}/${pod.name}`;
     const target = `k8s:pod:${key}`;
@@ -145,10 +161,12 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeS
         inputs,
         dependsOn: [`quarantine-policy/${key}`],
       });
-    limitations.push(...podLimitations(pod, kase));
+    limitations.push(...podLimitations(pod, kase, facts, claimants));
   }
   for (const node of facts.nodes) {
     const target = `k8s:node:${node.name}`;
+    const machine = claimants.machine(node.providerID);
+    const inputs = { node: { ...node, instanceId: machine?.id ?? null } };
     const onNode = facts.pods
       .filter((p) => p.nodeName === node.name)
       .map((p) => `eviction-protection/${p.namespace}/${p.name}`);
@@ -161,8 +179,8 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeS
         action: 'node-record',
         phase: 'collect',
         target,
-        title: `record node ${node.name}${node.instanceId ? ` (EC2 ${node.instanceId})` : ''}`,
-        inputs: { node },
+        title: `record node ${node.name}${machine ? ` (${machine.short} ${machine.id})` : ''}`,
+        inputs,
       },
       {
         id: `cordon/${node.name}`,
@@ -172,15 +190,15 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeS
         title: `cordon ${node.name} (unschedulable, labelled, this incident added to its holders; never drain, never NoExecute)${
           daemonSets.length ? `; DaemonSet ${daemonSets.join(', ')} still runs a pod there` : ''
         }`,
-        inputs: { node },
+        inputs,
         dependsOn: onNode,
       },
     );
     if (facts.params.isolateNode) {
       limitations.push(
-        node.instanceId
-          ? `--isolate-node: node ${node.name} is EC2 instance ${node.instanceId} (spec.providerID); the ec2 provider preserves, snapshots and isolates it`
-          : `--isolate-node: node ${node.name} has no AWS providerID (${node.providerID ?? 'none'}); its machine is not isolated`,
+        machine
+          ? `--isolate-node: node ${node.name} is ${machine.noun} ${machine.id} (spec.providerID); the ${machine.provider} provider ${machine.does}`
+          : `--isolate-node: node ${node.name} has no ${claimants.machineClouds.join(' or ') || 'recognised'} providerID (${node.providerID ?? 'none'}); its machine is not isolated`,
       );
     }
   }
@@ -189,15 +207,22 @@ export function planKube(facts: KubeFacts, kase: Case): { steps: StepDraft<KubeS
   return { steps, limitations };
 }
 
-/** With --isolate-node, the nodes' EC2 instances become targets of the ec2 provider too. */
-export function kubeDerivedTargets(facts: KubeFacts): Record<string, JsonObject> {
-  const derived: Record<string, JsonObject> = {};
-  if (facts.params.isolateNode) {
-    const instances = [...new Set(facts.nodes.map((n) => n.instanceId).filter((i): i is string => Boolean(i)))];
-    if (instances.length) derived.ec2 = { instances };
+/**
+ * What the facts say about other providers' domains, naming none: the machine each node runs on
+ * (handed over with --isolate-node) and, when read, the cloud roles the targeted pods run as, with
+ * every other service account naming a role (who else holds it). engine/claims.ts matches them.
+ */
+export function kubeFindings(facts: KubeFacts): Finding[] {
+  const out: Finding[] = facts.nodes.flatMap((n) =>
+    n.providerID ? [{ kind: 'machine' as const, providerID: n.providerID, target: facts.params.isolateNode }] : [],
+  );
+  const accounts = facts.serviceAccountRoles ?? [];
+  for (const p of facts.pods) {
+    const serviceAccount = `${p.namespace}/${p.serviceAccount}`;
+    for (const a of accounts)
+      if (p.serviceAccount && a.serviceAccount === serviceAccount)
+        out.push({ kind: 'role', ...a, pod: `${p.namespace}/${p.name}` });
   }
-  // IRSA roles (read only with --revoke-pod-roles) go to the iam provider with their blast radius.
-  const podRoles = facts.pods.filter((p) => p.awsRoleArn).map((p) => `${p.namespace}/${p.name}=${p.awsRoleArn}`);
-  if (podRoles.length) derived.iam = { podRoles, podRoleServiceAccounts: facts.roleServiceAccounts ?? [] };
-  return derived;
+  for (const a of accounts) out.push({ kind: 'role', ...a });
+  return out;
 }

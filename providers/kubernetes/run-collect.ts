@@ -203,7 +203,7 @@ export async function runCheckpoint(ctx: KubeStepContext<'checkpoint'>): Promise
   return { outputs: { archivesOnNode: archives }, limitations };
 }
 
-/** Record the node as JSON; its providerID maps it to the EC2 instance for --isolate-node. */
+/** Record the node as JSON; its providerID names its machine (the provider that recognises it isolates it for --isolate-node). */
 export async function runNodeRecord(ctx: KubeStepContext<'node-record'>): Promise<KubeOutcome<'node-record'>> {
   const { node } = ctx.step.inputs;
   const live = await mustGet<V1Node>(kubeClientFor(ctx), nodePath(node.name));

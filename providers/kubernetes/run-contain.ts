@@ -300,7 +300,7 @@ async function tolerateNodeFailure(ctx: KubeStepContext<'eviction-protection'>, 
 
 /**
  * A hostNetwork pod shares its node's network: no NetworkPolicy applies to it. Without the node's
- * own isolation (--isolate-node on an EC2 node) the pod is not cut off, and the capture must not
+ * own isolation (--isolate-node, where a provider recognises the node's machine) the pod is not cut off, and the capture must not
  * say complete.
  */
 export async function runHostNetworkCheck(ctx: KubeStepContext<'host-network'>): Promise<KubeOutcome<'host-network'>> {
@@ -308,7 +308,7 @@ export async function runHostNetworkCheck(ctx: KubeStepContext<'host-network'>):
   const live = await livePod(kubeClientFor(ctx), pod);
   if (!live.spec?.hostNetwork) return { outputs: { hostNetwork: false } };
   throw new RemoteError(
-    `${pod.namespace}/${pod.name} uses the host network: the quarantine NetworkPolicy cannot isolate it, and its node is not isolated; re-run with --isolate-node (EKS nodes) or isolate node ${pod.nodeName ?? '(unscheduled)'} by other means`,
+    `${pod.namespace}/${pod.name} uses the host network: the quarantine NetworkPolicy cannot isolate it, and its node is not isolated; re-run with --isolate-node (where a provider recognises the node's machine) or isolate node ${pod.nodeName ?? '(unscheduled)'} by other means`,
     false,
   );
 }

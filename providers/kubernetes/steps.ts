@@ -3,7 +3,15 @@ import type { StepContext, StepOf, StepOutcome } from '../../src/core/types.js';
 import type { NodeFacts, PodStepInputs } from './facts.js';
 
 /** Inputs of the node steps. */
-export type NodeStepInputs = { node: NodeFacts };
+export type NodeStepInputs = {
+  node: NodeFacts & {
+    /**
+     * The machine's id, from the provider that recognised the node's providerID (an EC2 instance
+     * id), or null. Named before other clouds; kept so that plans keep their digests.
+     */
+    instanceId: string | null;
+  };
+};
 
 /** Every Kubernetes action, keyed by name. */
 export type KubeActions = {

@@ -3,6 +3,7 @@
  * Everything here is plain, JSON-serialisable data except the contexts handed to providers.
  */
 import type { Readable } from 'node:stream';
+import type { Claimants, Claims, Finding } from './claims.js';
 import type { CaptureEvent } from './events.js';
 
 /** Phases run in this order per target; a step waits only for earlier phases of its own target. */
@@ -202,6 +203,11 @@ export interface ProviderContext {
   /** Provider-independent AWS settings (region, endpoint from AWS_ENDPOINT_URL etc.). */
   env: NodeJS.ProcessEnv;
   dryRun: boolean;
+  /**
+   * During discovery: the service-account annotations naming cloud roles that engaged providers
+   * asked to be found (their `claims.roles`); absent when none did, so none are read.
+   */
+  roleAnnotations?: readonly string[];
 }
 
 export interface StepContext<S extends Step = Step> extends ProviderContext {
@@ -293,16 +299,24 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
   parseParams(raw: JsonObject): { params?: Params; problems: string[] };
   /** Read-only: describe what exists. Unknown targets are BadInput errors. */
   discover(params: Params, ctx: ProviderContext): Promise<Facts>;
-  /** Pure: facts → steps. */
-  plan(facts: Facts, kase: Case): { steps: StepDraft<S>[]; limitations?: string[] };
+  /** Pure: facts → steps. `claimants` says what other providers claim (see core/claims.ts), for texts naming them. */
+  plan(facts: Facts, kase: Case, claimants: Claimants): { steps: StepDraft<S>[]; limitations?: string[] };
   /** Steps reach `preflight` and `run` only from the provider whose planner made them (`step.provider`). */
   preflight?(step: S, ctx: ProviderContext): Promise<PreflightResult>;
   run(step: S, ctx: StepContext): Promise<StepOutcome>;
   /**
-   * Optional, pure: targets this provider's facts add to other providers (e.g. the EC2 instance
-   * behind a Kubernetes node with --isolate-node). Keyed by provider id.
+   * Optional, pure: targets this provider's facts add to other providers it knows (e.g. an EC2
+   * instance's profile role for iam). Keyed by provider id.
    */
   derivedTargets?(facts: Facts, kase: Case): Record<string, JsonObject>;
+  /**
+   * Optional, pure: what its facts say about other providers' domains, without naming them (the
+   * machine behind a Kubernetes node, the cloud role a pod runs as). The engine hands each finding
+   * to the provider whose `claims` recognise it, as that provider's targets.
+   */
+  findings?(facts: Facts, kase: Case): Finding[];
+  /** Optional: what this provider recognises among other providers' findings. */
+  claims?: Claims;
   /**
    * Optional, pure: extra dependencies across providers once every step is known (e.g. RDS
    * containment waits for the dump of the same database). Returns stepId → ids it must wait for.

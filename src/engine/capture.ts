@@ -5,6 +5,7 @@
 import { parseCase, type CaseInput } from './case.js';
 import { BadInputError, HoldfastError, toHoldfastError, type InputProblem } from '../core/errors.js';
 import { buildPlan } from './plan.js';
+import { claimedTargets, wantedRoleAnnotations } from './claims.js';
 import { builtinProviders, providerClients } from './registry.js';
 import { progressEmitter, type ProgressEvent } from '../core/events.js';
 import { quietSdkNodeNotice } from '../aws/config.js';
@@ -38,6 +39,8 @@ export async function planCase(kase: Case, options: PlanOptions = {}): Promise<C
     env: options.env ?? process.env,
     dryRun: true,
   };
+  const roleAnnotations = wantedRoleAnnotations(kase, providers);
+  if (roleAnnotations.length) ctx.roleAnnotations = roleAnnotations;
   const engaged = providers.filter((p) => kase.targets[p.id]);
   const progress = progressEmitter(kase.incident, options.onProgress);
   const notice = quietSdkNodeNotice();
@@ -70,8 +73,14 @@ function deriveTargets(kase: Case, facts: Map<string, unknown>, providers: reado
   const targets = { ...kase.targets };
   let changed = false;
   for (const provider of providers) {
-    if (!provider.derivedTargets || !facts.has(provider.id)) continue;
-    for (const [id, params] of Object.entries(provider.derivedTargets(facts.get(provider.id), kase))) {
+    if (!facts.has(provider.id)) continue;
+    const own = facts.get(provider.id);
+    // Targets it names itself, then those other providers claim among its findings.
+    const extra = [
+      ...Object.entries(provider.derivedTargets?.(own, kase) ?? {}),
+      ...Object.entries(provider.findings ? claimedTargets(provider.findings(own, kase), providers) : {}),
+    ];
+    for (const [id, params] of extra) {
       const other = providers.find((p) => p.id === id);
       if (!other) continue;
       const merged = mergeParams(targets[id], params);

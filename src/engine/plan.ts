@@ -3,6 +3,7 @@
  * clock. Step ids are namespaced by provider and deterministic, so a re-run finds the same steps.
  */
 import { digestOf } from '../evidence/canonical-json.js';
+import { claimantsOf } from './claims.js';
 import { BadInputError, InternalError } from '../core/errors.js';
 import type { Case, CapturePlan, Provider, Step } from '../core/types.js';
 import { PHASES, PLAN_SCHEMA } from '../core/types.js';
@@ -18,9 +19,10 @@ export function buildPlan(
 ): CapturePlan {
   const steps: Step[] = [];
   const limitations: string[] = [];
+  const claimants = claimantsOf(providers);
   for (const provider of providers) {
     if (!factsByProvider.has(provider.id)) continue;
-    const drafted = provider.plan(factsByProvider.get(provider.id), kase);
+    const drafted = provider.plan(factsByProvider.get(provider.id), kase, claimants);
     for (const l of drafted.limitations ?? []) if (!limitations.includes(l)) limitations.push(l);
     for (const draft of drafted.steps) {
       if (!kase.contain && draft.phase === 'contain') continue;

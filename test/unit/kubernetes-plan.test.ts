@@ -1,10 +1,9 @@
 /** The Kubernetes planner and its pure helpers: facts built in memory → steps, order, labels, limitations. */
 import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../src/engine/plan.js';
-import type { Case, Provider } from '../../src/core/types.js';
+import type { Case } from '../../src/core/types.js';
 import { rbacOf } from '../../providers/kubernetes/api-paths.js';
 import type { KubeFacts, NodeFacts, PodFacts } from '../../providers/kubernetes/facts.js';
-import { kubernetesProvider } from '../../providers/kubernetes/index.js';
 import {
   differenceFromWanted,
   MAX_OBJECT_NAME_LENGTH,
@@ -13,7 +12,9 @@ import {
   quarantinePolicy,
 } from '../../providers/kubernetes/objects.js';
 import { parseKubeParams } from '../../providers/kubernetes/params.js';
-import { kubeDerivedTargets, quarantinedLabels } from '../../providers/kubernetes/plan.js';
+import { kubeFindings, quarantinedLabels } from '../../providers/kubernetes/plan.js';
+import { claimedTargets } from '../../src/engine/claims.js';
+import { builtinProviders } from '../../src/engine/registry.js';
 import { DETACHED_LABEL_VALUE, detachingLabelPatch, selects } from '../../providers/kubernetes/selectors.js';
 
 const INCIDENT = 'IR-K8S-PLAN';
@@ -59,7 +60,6 @@ const node = (name: string, extra: Partial<NodeFacts> = {}): NodeFacts => ({
   uid: `uid-${name}`,
   unschedulable: false,
   providerID: null,
-  instanceId: null,
   ...extra,
 });
 
@@ -85,7 +85,8 @@ function facts(
 }
 
 const plan = (f: KubeFacts, k = kase()) =>
-  buildPlan(k, new Map([['kubernetes', f]]), [kubernetesProvider as unknown as Provider]);
+  // Every registered provider: their claims name the machines behind the nodes.
+  buildPlan(k, new Map([['kubernetes', f]]), builtinProviders);
 
 describe('Kubernetes planner', () => {
   it('collects first, then quarantines in order: policy → labels → eviction protection → cordon', () => {
@@ -178,16 +179,17 @@ describe('Kubernetes planner', () => {
     const f = facts(
       [pod('web-1')],
       [
-        node('node-1', { providerID: 'aws:///us-east-1a/i-0abc', instanceId: 'i-0abc' }),
+        node('node-1', { providerID: 'aws:///us-east-1a/i-0abc' }),
         node('kind-1', { providerID: 'kind://docker/kind/kind-1' }),
       ],
       { isolateNode: true },
     );
-    expect(kubeDerivedTargets(f)).toEqual({ ec2: { instances: ['i-0abc'] } });
+    const derived = (k: KubeFacts) => claimedTargets(kubeFindings(k), builtinProviders);
+    expect(derived(f)).toEqual({ ec2: { instances: ['i-0abc'] } });
     const text = plan(f).limitations.join('\n');
     expect(text).toMatch(/node node-1 is EC2 instance i-0abc \(spec.providerID\)/);
     expect(text).toMatch(/kind-1 has no AWS providerID \(kind:\/\/docker\/kind\/kind-1\)/);
-    expect(kubeDerivedTargets(facts([pod('web-1')], [node('node-1', { instanceId: 'i-0abc' })]))).toEqual({});
+    expect(derived(facts([pod('web-1')], [node('node-1', { providerID: 'aws:///us-east-1a/i-0abc' })]))).toEqual({});
   });
 
   it('warns when no forensic CIDR can reach the pod', () => {

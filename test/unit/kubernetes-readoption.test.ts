@@ -1,9 +1,9 @@
 /** Issue 12, pure parts: what the plan says about controllers, and what release predicts they will do. */
 import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../src/engine/plan.js';
-import type { Case, Provider } from '../../src/core/types.js';
+import { builtinProviders } from '../../src/engine/registry.js';
+import type { Case } from '../../src/core/types.js';
 import type { KubeFacts, NodeFacts, PodFacts } from '../../providers/kubernetes/facts.js';
-import { kubernetesProvider } from '../../providers/kubernetes/index.js';
 import { parseKubeParams } from '../../providers/kubernetes/params.js';
 import { PDB_LIMITATION } from '../../providers/kubernetes/plan.js';
 import { keysToKeepOut, predictReadoption, type ControllerView } from '../../providers/kubernetes/readoption.js';
@@ -40,7 +40,6 @@ const node = (name: string, extra: Partial<NodeFacts> = {}): NodeFacts => ({
   uid: `uid-${name}`,
   unschedulable: false,
   providerID: null,
-  instanceId: null,
   ...extra,
 });
 const plan = (pods: PodFacts[], params: Partial<KubeFacts['params']> = {}, nodes = [node('node-1')]) =>
@@ -65,7 +64,8 @@ const plan = (pods: PodFacts[], params: Partial<KubeFacts['params']> = {}, nodes
         } satisfies KubeFacts,
       ],
     ]),
-    [kubernetesProvider as unknown as Provider],
+    // Every registered provider: their claims name the machines behind the nodes.
+    builtinProviders,
   );
 
 describe('the plan names what the controllers and the network do to a quarantine', () => {
@@ -76,7 +76,7 @@ describe('the plan names what the controllers and the network do to a quarantine
     );
     expect(p.steps.map((s) => s.id)).toContain('kubernetes:host-network/shop/agent');
     const isolated = plan([pod('agent', { hostNetwork: true })], { isolateNode: true }, [
-      node('node-1', { providerID: 'aws:///us-east-1a/i-0abc', instanceId: 'i-0abc' }),
+      node('node-1', { providerID: 'aws:///us-east-1a/i-0abc' }),
     ]);
     expect(isolated.steps.map((s) => s.id)).not.toContain('kubernetes:host-network/shop/agent');
     // --isolate-node on a node that is not an EC2 instance isolates nothing: still partial.
