@@ -4,7 +4,7 @@
  * dump whose tool fails or is killed is never recorded as complete.
  */
 import { childProcessStream } from '../../src/core/child-process-stream.js';
-import { BadInputError, describeProblem, RemoteError, type InputProblem } from '../../src/core/errors.js';
+import { BadInputError, RemoteError, type InputProblem } from '../../src/core/errors.js';
 import { runByAction } from '../../src/core/provider-kit.js';
 import type { Provider, StepContext, StepOf, StepOutcome } from '../../src/core/types.js';
 import { dumpFlags, parseDumpParams, type DumpParams, type DumpTarget } from './params.js';
@@ -55,9 +55,11 @@ async function discoverDumps(params: DumpParams, ctx: Parameters<Provider['disco
         t.engine === 'postgres' &&
         majorVersion(server) > majorVersion(tool.version.replace(/^pg_dump \(PostgreSQL\) /, ''))
       ) {
-        throw new BadInputError(
-          `--dump ${t.url}: the server is PostgreSQL ${server} and ${tool.version} refuses newer servers; install the matching postgresql-client`,
-        );
+        throw new BadInputError({
+          field: 'targets.dump',
+          message: `${t.url}: the server is PostgreSQL ${server} and ${tool.version} refuses newer servers; install the matching postgresql-client`,
+          continues: true,
+        });
       }
       dumps.push({ ...t, tool: tool.path, toolVersion: tool.version, serverVersion: server });
     } catch (error) {
@@ -65,10 +67,7 @@ async function discoverDumps(params: DumpParams, ctx: Parameters<Provider['disco
       problems.push(...error.problems);
     }
   }
-  if (problems.length) {
-    const [first = '', ...rest] = problems.map(describeProblem);
-    throw new BadInputError(first, { details: rest });
-  }
+  if (problems.length) throw new BadInputError(problems);
   return { params, dumps };
 }
 

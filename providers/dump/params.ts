@@ -1,4 +1,6 @@
 /** Dump targets: database URLs without passwords, and where the password comes from. */
+import { valueProblem, type InputProblem } from '../../src/core/errors.js';
+import { paramItems } from '../../src/core/provider-kit.js';
 import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 
 export type DumpEngine = 'postgres' | 'mariadb';
@@ -66,28 +68,31 @@ export const dumpFlags: ProviderFlag[] = [
   },
 ];
 
-/** Parse one URL; the problem never repeats a password that was in it. */
+/**
+ * Parse one URL; the problem (which begins with the URL, so it continues the field's name) never
+ * repeats a password that was in it.
+ */
 export function parseDumpUrl(text: string): { target?: DumpTarget; problem?: string } {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
     return {
-      problem: `--dump "${text.replace(/:[^:@/]*@/, ':***@')}" is not a URL (expected postgres://user@host:port/db)`,
+      problem: `"${text.replace(/:[^:@/]*@/, ':***@')}" is not a URL (expected postgres://user@host:port/db)`,
     };
   }
   const shown = `${url.protocol}//${url.username}${url.password ? ':***' : ''}@${url.host}${url.pathname}`;
   if (url.password)
     return {
-      problem: `--dump ${shown}: a password in the URL would show in process lists and logs; use --dump-password-env or --dump-password-file`,
+      problem: `${shown}: a password in the URL would show in process lists and logs; use targets.dump.passwordEnv or targets.dump.passwordFile`,
     };
   const engine = SCHEMES[url.protocol.replace(/:$/, '')];
-  if (!engine) return { problem: `--dump ${shown}: scheme must be postgres:// or mysql:// (mariadb://)` };
+  if (!engine) return { problem: `${shown}: scheme must be postgres:// or mysql:// (mariadb://)` };
   const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
-  if (!url.hostname) return { problem: `--dump ${shown}: no host` };
-  if (!url.username) return { problem: `--dump ${shown}: no user (postgres://user@host/db)` };
-  if (!database || database.includes('/')) return { problem: `--dump ${shown}: name one database in the path` };
-  if (url.search) return { problem: `--dump ${shown}: query parameters are not supported` };
+  if (!url.hostname) return { problem: `${shown}: no host` };
+  if (!url.username) return { problem: `${shown}: no user (postgres://user@host/db)` };
+  if (!database || database.includes('/')) return { problem: `${shown}: name one database in the path` };
+  if (url.search) return { problem: `${shown}: query parameters are not supported` };
   const target: DumpTarget = {
     engine,
     host: url.hostname.replace(/^\[|\]$/g, ''),
@@ -103,12 +108,17 @@ export function parseDumpUrl(text: string): { target?: DumpTarget; problem?: str
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Problems with one password source (`where` names it for the message). */
-function passwordSourceProblems(where: string, passwordEnv: string | null, passwordFile: string | null): string[] {
-  const problems: string[] = [];
+/** Problems with one password source (`where` is the case path of the object holding it). */
+function passwordSourceProblems(
+  where: string,
+  passwordEnv: string | null,
+  passwordFile: string | null,
+): InputProblem[] {
+  const problems: InputProblem[] = [];
   if (passwordEnv && !ENV_NAME.test(passwordEnv))
-    problems.push(`${where}passwordEnv "${passwordEnv}" is not an environment variable name`);
-  if (passwordEnv && passwordFile) problems.push(`${where}give passwordEnv or passwordFile, not both`);
+    problems.push(valueProblem(`${where}.passwordEnv`, passwordEnv, 'is not an environment variable name'));
+  if (passwordEnv && passwordFile)
+    problems.push({ field: where, message: `give ${where}.passwordEnv or ${where}.passwordFile, not both` });
   return problems;
 }
 
@@ -116,29 +126,29 @@ function passwordSourceProblems(where: string, passwordEnv: string | null, passw
  * One entry of `targets.dump.databases` in a case file: `{ url, passwordEnv }` or `{ url, passwordFile }`,
  * for databases that do not share one password.
  */
-function parseDatabaseEntry(entry: unknown, index: number): { target?: DumpTarget; problems: string[] } {
+function parseDatabaseEntry(entry: unknown, index: number): { target?: DumpTarget; problems: InputProblem[] } {
   const where = `targets.dump.databases[${index}]`;
   if (!entry || typeof entry !== 'object' || Array.isArray(entry))
-    return { problems: [`${where}: expected { url, passwordEnv | passwordFile }`] };
+    return { problems: [{ field: where, message: 'expected { url, passwordEnv | passwordFile }' }] };
   const e = entry as Record<string, unknown>;
-  const problems = Object.keys(e)
+  const problems: InputProblem[] = Object.keys(e)
     .filter((k) => !['url', 'passwordEnv', 'passwordFile'].includes(k))
-    .map((k) => `${where}.${k}: unknown field`);
+    .map((k) => ({ field: `${where}.${k}`, message: 'unknown field' }));
   if (typeof e.url !== 'string')
-    return { problems: [...problems, `${where}.url: a postgres:// or mysql:// URL is required`] };
+    return { problems: [...problems, { field: `${where}.url`, message: 'a postgres:// or mysql:// URL is required' }] };
   const parsed = parseDumpUrl(e.url);
-  if (parsed.problem) problems.push(parsed.problem.replace(/^--dump /, `${where}.url `));
+  if (parsed.problem) problems.push({ field: `${where}.url`, message: parsed.problem, continues: true });
   const passwordEnv = e.passwordEnv ? String(e.passwordEnv) : null;
   const passwordFile = e.passwordFile ? String(e.passwordFile) : null;
-  problems.push(...passwordSourceProblems(`${where}.`, passwordEnv, passwordFile));
+  problems.push(...passwordSourceProblems(where, passwordEnv, passwordFile));
   return parsed.target && !problems.length
     ? { target: { ...parsed.target, passwordEnv, passwordFile }, problems }
     : { problems };
 }
 
-/** Validate the dump provider's params. */
-export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problems: string[] } {
-  const problems: string[] = [];
+/** Validate the dump provider's params; problems name case paths (`targets.dump.urls[0]`). */
+export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problems: InputProblem[] } {
+  const problems: InputProblem[] = [];
   const known = new Set([
     'urls',
     'databases',
@@ -147,16 +157,24 @@ export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problem
     'serializableDeferrable',
     'lockWaitTimeout',
   ]);
-  for (const key of Object.keys(raw)) if (!known.has(key)) problems.push(`targets.dump.${key}: unknown field`);
-  const urls = (Array.isArray(raw.urls) ? raw.urls : raw.urls ? [raw.urls] : []).map(String);
+  for (const key of Object.keys(raw))
+    if (!known.has(key)) problems.push({ field: `targets.dump.${key}`, message: 'unknown field' });
+  const urls = paramItems(raw.urls, 'targets.dump.urls');
   const databases = raw.databases === undefined ? [] : Array.isArray(raw.databases) ? raw.databases : null;
   if (databases === null)
-    problems.push('targets.dump.databases: expected a list of { url, passwordEnv | passwordFile }');
-  if (!urls.length && !databases?.length) problems.push('dump: give at least one --dump URL');
+    problems.push({
+      field: 'targets.dump.databases',
+      message: 'expected a list of { url, passwordEnv | passwordFile }',
+    });
+  if (!urls.length && !databases?.length)
+    problems.push({
+      field: 'targets.dump',
+      message: 'give at least one of targets.dump.urls or targets.dump.databases',
+    });
   const targets: DumpTarget[] = [];
-  for (const u of urls) {
-    const r = parseDumpUrl(u);
-    if (r.problem) problems.push(r.problem);
+  for (const { text, at } of urls) {
+    const r = parseDumpUrl(text);
+    if (r.problem) problems.push({ field: at, message: r.problem, continues: true });
     if (r.target) targets.push(r.target);
   }
   (databases ?? []).forEach((entry, i) => {
@@ -166,18 +184,16 @@ export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problem
   });
   const passwordEnv = raw.passwordEnv ? String(raw.passwordEnv) : null;
   const passwordFile = raw.passwordFile ? String(raw.passwordFile) : null;
-  if (passwordEnv && !ENV_NAME.test(passwordEnv))
-    problems.push(`--dump-password-env "${passwordEnv}" is not an environment variable name`);
-  if (passwordEnv && passwordFile) problems.push('give --dump-password-env or --dump-password-file, not both');
+  problems.push(...passwordSourceProblems('targets.dump', passwordEnv, passwordFile));
   const seen = new Set<string>();
   for (const t of targets) {
     const key = `${t.engine}://${t.host}:${t.port}/${t.database}`;
-    if (seen.has(key)) problems.push(`dump: ${t.url} is named twice`);
+    if (seen.has(key)) problems.push({ field: 'targets.dump', message: `${t.url} is named twice` });
     seen.add(key);
   }
   const lockWaitTimeout = raw.lockWaitTimeout ? String(raw.lockWaitTimeout) : DEFAULT_LOCK_WAIT_TIMEOUT;
   if (!/^\d+(ms|s|min)?$/.test(lockWaitTimeout))
-    problems.push(`--lock-wait-timeout "${lockWaitTimeout}": expected e.g. 30s, 500ms or 2min`);
+    problems.push(valueProblem('targets.dump.lockWaitTimeout', lockWaitTimeout, ': expected e.g. 30s, 500ms or 2min'));
   return problems.length
     ? { problems }
     : {

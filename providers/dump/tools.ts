@@ -23,20 +23,23 @@ export function resolvePassword(params: DumpParams, env: NodeJS.ProcessEnv, targ
   const [fromEnv, fromFile] = own
     ? [target.passwordEnv, target.passwordFile]
     : [params.passwordEnv, params.passwordFile];
-  const name = (flag: 'env' | 'file') =>
-    own ? `${target.url}: password${flag === 'env' ? 'Env' : 'File'}` : `--dump-password-${flag}`;
+  // The problem names the variable or file; the message says which case field named it.
+  const namedBy = (key: 'passwordEnv' | 'passwordFile') =>
+    own ? `named by ${target.url}'s ${key}` : `named by targets.dump.${key}`;
   if (fromEnv) {
     const value = env[fromEnv];
-    if (value === undefined) throw new BadInputError(`${name('env')} ${fromEnv}: the variable is not set`);
+    if (value === undefined)
+      throw new BadInputError({ field: fromEnv, message: `the variable is not set (${namedBy('passwordEnv')})` });
     return value;
   }
   if (fromFile) {
     try {
       return readFileSync(fromFile, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
-      throw new BadInputError(
-        `${name('file')} ${fromFile}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-      );
+      throw new BadInputError({
+        field: fromFile,
+        message: `cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'}; ${namedBy('passwordFile')})`,
+      });
     }
   }
   return undefined;
@@ -76,9 +79,10 @@ export async function findDumpTool(engine: DumpEngine): Promise<{ path: string; 
       // try the next name
     }
   }
-  throw new BadInputError(
-    `--dump ${engine}: ${candidates.join(' or ')} is not installed (Debian: apt-get install ${TOOL_PACKAGES[engine]})`,
-  );
+  throw new BadInputError({
+    field: 'targets.dump',
+    message: `${candidates.join(' or ')} is not installed (Debian: apt-get install ${TOOL_PACKAGES[engine]}): it dumps ${engine} databases`,
+  });
 }
 
 /** Arguments for the dump itself; for MariaDB the option file must be the first argument. */
@@ -177,12 +181,13 @@ export async function serverVersion(
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT')
-      throw new BadInputError(
-        `--dump ${t.url}: ${t.engine === 'postgres' ? 'psql' : 'mariadb'} is not installed (Debian: apt-get install ${TOOL_PACKAGES[t.engine]})`,
-      );
+      throw new BadInputError({
+        field: 'targets.dump',
+        message: `${t.url}: ${t.engine === 'postgres' ? 'psql' : 'mariadb'} is not installed (Debian: apt-get install ${TOOL_PACKAGES[t.engine]})`,
+        continues: true,
+      });
     const c = classifyToolError(t, e.stderr ?? e.message, password);
-    if (c.kind === 'unreachable') throw new BadInputError(`--dump ${c.message}`);
-    throw new BadInputError(`--dump ${c.message}`);
+    throw new BadInputError({ field: 'targets.dump', message: c.message, continues: true });
   } finally {
     secret?.remove();
   }

@@ -1,4 +1,6 @@
-/** Validate the EC2 provider's targets and options; every problem names its flag. */
+/** Validate the EC2 provider's targets and options; every problem names its case path. */
+import { valueProblem, type InputProblem } from '../../src/core/errors.js';
+import { paramItems } from '../../src/core/provider-kit.js';
 import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 import type { Ec2Params } from './facts.js';
 
@@ -38,41 +40,50 @@ export const ec2Flags: ProviderFlag[] = [
   { flags: '--kms-key <arn>', description: 'customer-managed KMS key for --copy-to-account copies', param: 'kmsKey' },
 ];
 
-function list(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value])
-    .flatMap((v) => String(v).split(','))
-    .map((v) => v.trim())
-    .filter(Boolean);
-}
-
-/** Parse raw params (flags or case file) into Ec2Params. */
-export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems: string[] } {
-  const problems: string[] = [];
+/** Parse raw params (flags or case file) into Ec2Params; problems name case paths (`targets.ec2.instances[0]`). */
+export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems: InputProblem[] } {
+  const problems: InputProblem[] = [];
   const known = new Set(['instances', 'instanceTags', 'lockSnapshotsDays', 'copyToAccount', 'kmsKey']);
-  for (const key of Object.keys(raw)) if (!known.has(key)) problems.push(`targets.ec2.${key}: unknown field`);
-  const instances = [...new Set(list(raw.instances))];
-  for (const id of instances)
-    if (!INSTANCE_ID.test(id)) problems.push(`--instance "${id}" is not an instance id (i-0123456789abcdef0)`);
-  const instanceTags = list(raw.instanceTags);
-  for (const t of instanceTags) if (!TAG_FILTER.test(t)) problems.push(`--instance-tag "${t}": expected key=value`);
-  if (!instances.length && !instanceTags.length) problems.push('ec2: give --instance or --instance-tag');
+  for (const key of Object.keys(raw))
+    if (!known.has(key)) problems.push({ field: `targets.ec2.${key}`, message: 'unknown field' });
+  const instanceItems = paramItems(raw.instances, 'targets.ec2.instances', true);
+  for (const { text, at } of instanceItems)
+    if (!INSTANCE_ID.test(text))
+      problems.push(valueProblem(at, text, 'is not an EC2 instance id (i-0123456789abcdef0)'));
+  const instances = [...new Set(instanceItems.map((i) => i.text))];
+  const tagItems = paramItems(raw.instanceTags, 'targets.ec2.instanceTags', true);
+  for (const { text, at } of tagItems)
+    if (!TAG_FILTER.test(text)) problems.push(valueProblem(at, text, ': expected key=value'));
+  const instanceTags = tagItems.map((t) => t.text);
+  if (!instances.length && !instanceTags.length)
+    problems.push({ field: 'targets.ec2', message: 'give targets.ec2.instances or targets.ec2.instanceTags' });
   let lock: number | null = null;
   if (raw.lockSnapshotsDays !== undefined && raw.lockSnapshotsDays !== null) {
     lock = Number(raw.lockSnapshotsDays);
     if (!Number.isInteger(lock) || lock < 1 || lock > MAX_SNAPSHOT_LOCK_DAYS)
-      problems.push(
-        `--lock-snapshots: expected whole days from 1 to ${MAX_SNAPSHOT_LOCK_DAYS}, got ${JSON.stringify(raw.lockSnapshotsDays)}`,
-      );
+      problems.push({
+        field: 'targets.ec2.lockSnapshotsDays',
+        message: `expected whole days from 1 to ${MAX_SNAPSHOT_LOCK_DAYS}, got ${JSON.stringify(raw.lockSnapshotsDays)}`,
+      });
   }
   const copyToAccount = raw.copyToAccount ? String(raw.copyToAccount) : null;
   const kmsKey = raw.kmsKey ? String(raw.kmsKey) : null;
   if (copyToAccount && !ACCOUNT_ID.test(copyToAccount))
-    problems.push(`--copy-to-account "${copyToAccount}" is not a 12-digit account id`);
-  if (kmsKey && !KMS_KEY.test(kmsKey)) problems.push(`--kms-key "${kmsKey}" is not a KMS key ARN, alias or id`);
+    problems.push(valueProblem('targets.ec2.copyToAccount', copyToAccount, 'is not a 12-digit account id'));
+  if (kmsKey && !KMS_KEY.test(kmsKey))
+    problems.push(valueProblem('targets.ec2.kmsKey', kmsKey, 'is not a KMS key ARN, alias or id'));
   if (copyToAccount && !kmsKey)
-    problems.push('--copy-to-account needs --kms-key: snapshots under the AWS-managed key cannot be shared');
-  if (kmsKey && !copyToAccount) problems.push('--kms-key is only used with --copy-to-account');
+    problems.push({
+      field: 'targets.ec2.copyToAccount',
+      message: 'needs targets.ec2.kmsKey: snapshots under the AWS-managed key cannot be shared',
+      continues: true,
+    });
+  if (kmsKey && !copyToAccount)
+    problems.push({
+      field: 'targets.ec2.kmsKey',
+      message: 'is only used with targets.ec2.copyToAccount',
+      continues: true,
+    });
   return problems.length
     ? { problems }
     : { params: { instances, instanceTags, lockSnapshotsDays: lock, copyToAccount, kmsKey }, problems };

@@ -1,4 +1,6 @@
-/** Validate the IAM provider's targets and options; every problem names its flag. */
+/** Validate the IAM provider's targets and options; every problem names its case path. */
+import { valueProblem, type InputProblem } from '../../src/core/errors.js';
+import { paramItems } from '../../src/core/provider-kit.js';
 import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 import type { IamParams } from './facts.js';
 
@@ -51,37 +53,37 @@ const KNOWN = [
   'revokePodRoles',
 ];
 
-function list(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value])
-    .flatMap((v) => String(v).split(','))
-    .map((v) => v.trim())
-    .filter(Boolean);
-}
-
-/** `left=right` pairs (derived targets); problems name the field. */
-function pairs(value: unknown, field: string, left: RegExp, right: RegExp, problems: string[]): string[] {
-  const out = [...new Set(list(value))];
-  for (const p of out) {
-    const eq = p.indexOf('=');
-    if (eq < 0 || !left.test(p.slice(0, eq)) || !right.test(p.slice(eq + 1)))
+/** `left=right` pairs (derived targets); problems name the case path. */
+function pairs(value: unknown, field: string, left: RegExp, right: RegExp, problems: InputProblem[]): string[] {
+  const items = paramItems(value, `targets.iam.${field}`, true);
+  for (const { text, at } of items) {
+    const eq = text.indexOf('=');
+    if (eq < 0 || !left.test(text.slice(0, eq)) || !right.test(text.slice(eq + 1)))
       problems.push(
-        `targets.iam.${field} "${p}": expected ${field === 'instanceProfiles' ? 'i-…=instance profile ARN' : 'namespace/name=role ARN'}`,
+        valueProblem(
+          at,
+          text,
+          `: expected ${field === 'instanceProfiles' ? 'i-…=instance profile ARN' : 'namespace/name=role ARN'}`,
+        ),
       );
   }
-  return out;
+  return [...new Set(items.map((i) => i.text))];
 }
 
-/** Parse raw params (flags, case file or derived targets) into IamParams. */
-export function parseIamParams(raw: JsonObject): { params?: IamParams; problems: string[] } {
-  const problems: string[] = [];
-  for (const key of Object.keys(raw)) if (!KNOWN.includes(key)) problems.push(`targets.iam.${key}: unknown field`);
-  const roles = [...new Set(list(raw.roles))];
-  for (const r of roles)
-    if (!PRINCIPAL_NAME.test(r) && !ROLE_ARN.test(r))
-      problems.push(`--iam-role "${r}" is not a role name or role ARN (arn:aws:iam::123456789012:role/name)`);
-  const users = [...new Set(list(raw.users))];
-  for (const u of users) if (!PRINCIPAL_NAME.test(u)) problems.push(`--iam-user "${u}" is not an IAM user name`);
+/** Parse raw params (flags, case file or derived targets) into IamParams; problems name case paths. */
+export function parseIamParams(raw: JsonObject): { params?: IamParams; problems: InputProblem[] } {
+  const problems: InputProblem[] = [];
+  for (const key of Object.keys(raw))
+    if (!KNOWN.includes(key)) problems.push({ field: `targets.iam.${key}`, message: 'unknown field' });
+  const roleItems = paramItems(raw.roles, 'targets.iam.roles', true);
+  for (const { text, at } of roleItems)
+    if (!PRINCIPAL_NAME.test(text) && !ROLE_ARN.test(text))
+      problems.push(valueProblem(at, text, 'is not a role name or role ARN (arn:aws:iam::123456789012:role/name)'));
+  const roles = [...new Set(roleItems.map((r) => r.text))];
+  const userItems = paramItems(raw.users, 'targets.iam.users', true);
+  for (const { text, at } of userItems)
+    if (!PRINCIPAL_NAME.test(text)) problems.push(valueProblem(at, text, 'is not an IAM user name'));
+  const users = [...new Set(userItems.map((u) => u.text))];
   const instanceProfiles = pairs(raw.instanceProfiles, 'instanceProfiles', INSTANCE_ID, INSTANCE_PROFILE_ARN, problems);
   const podRoles = pairs(raw.podRoles, 'podRoles', KUBE_REF, ROLE_ARN, problems);
   const podRoleServiceAccounts = pairs(

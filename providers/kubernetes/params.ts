@@ -1,4 +1,6 @@
-/** Validate the Kubernetes targets; every problem names its flag. */
+/** Validate the Kubernetes targets; every problem names its case path. */
+import { valueProblem, type InputProblem } from '../../src/core/errors.js';
+import { paramItems } from '../../src/core/provider-kit.js';
 import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 import type { KubeParams } from './facts.js';
 
@@ -55,13 +57,9 @@ export const kubeFlags: ProviderFlag[] = [
   },
 ];
 
-function list(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value]).map((v) => String(v).trim()).filter(Boolean);
-}
-
-export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problems: string[] } {
-  const problems: string[] = [];
+/** Parse raw params (flags or case file); problems name case paths (`targets.kubernetes.pods[2]`). */
+export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problems: InputProblem[] } {
+  const problems: InputProblem[] = [];
   const known = [
     'pods',
     'podSelectors',
@@ -73,23 +71,30 @@ export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problem
     'tolerateNodeFailure',
   ];
   for (const key of Object.keys(raw))
-    if (!known.includes(key)) problems.push(`targets.kubernetes.${key}: unknown field`);
-  const pods = [...new Set(list(raw.pods))];
-  for (const p of pods) {
-    const [ns, name, extra] = p.split('/');
+    if (!known.includes(key)) problems.push({ field: `targets.kubernetes.${key}`, message: 'unknown field' });
+  const podItems = paramItems(raw.pods, 'targets.kubernetes.pods');
+  for (const { text, at } of podItems) {
+    const [ns, name, extra] = text.split('/');
     if (!ns || !name || extra !== undefined || !NAME.test(ns) || !NAME.test(name))
-      problems.push(`--pod "${p}": expected namespace/name`);
+      problems.push(valueProblem(at, text, ': expected namespace/name'));
   }
-  const podSelectors = list(raw.podSelectors);
-  for (const s of podSelectors) {
-    const [ns, labels] = s.split(':');
+  const selectorItems = paramItems(raw.podSelectors, 'targets.kubernetes.podSelectors');
+  for (const { text, at } of selectorItems) {
+    const [ns, labels] = text.split(':');
     if (!ns || !NAME.test(ns) || !labels || labels.split(',').some((l) => !LABEL.test(l)))
-      problems.push(`--pod-selector "${s}": expected namespace:label=value[,label=value]`);
+      problems.push(valueProblem(at, text, ': expected namespace:label=value[,label=value]'));
   }
-  const nodes = [...new Set(list(raw.nodes))];
-  for (const n of nodes) if (!NAME.test(n)) problems.push(`--node "${n}" is not a node name`);
+  const nodeItems = paramItems(raw.nodes, 'targets.kubernetes.nodes');
+  for (const { text, at } of nodeItems)
+    if (!NAME.test(text)) problems.push(valueProblem(at, text, 'is not a node name'));
+  const pods = [...new Set(podItems.map((p) => p.text))];
+  const podSelectors = selectorItems.map((s) => s.text);
+  const nodes = [...new Set(nodeItems.map((n) => n.text))];
   if (!pods.length && !podSelectors.length && !nodes.length)
-    problems.push('kubernetes: give --pod, --pod-selector or --node');
+    problems.push({
+      field: 'targets.kubernetes',
+      message: 'give targets.kubernetes.pods, targets.kubernetes.podSelectors or targets.kubernetes.nodes',
+    });
   const flag = (v: unknown) => v === true || v === 'true';
   return problems.length
     ? { problems }

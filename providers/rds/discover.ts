@@ -1,6 +1,6 @@
 /** Read-only discovery of RDS instances and Aurora clusters; members of a cluster are captured through it. */
 import { resolveRegion } from '../../src/aws/config.js';
-import { BadInputError } from '../../src/core/errors.js';
+import { BadInputError, type InputProblem } from '../../src/core/errors.js';
 import type { JsonObject, ProviderContext } from '../../src/core/types.js';
 import { describeDbCluster, describeDbInstance, subnetGroupVpc } from './client.js';
 import { rdsClientsFor } from './context.js';
@@ -15,14 +15,19 @@ function pending(values: object | undefined): JsonObject {
 
 export async function discoverRds(params: RdsParams, ctx: ProviderContext): Promise<RdsFacts> {
   const c = rdsClientsFor(ctx);
-  const problems: string[] = [];
+  const problems: InputProblem[] = [];
+  const region = resolveRegion(ctx.kase.region, ctx.env);
   const notes: string[] = [];
   const clusterIds = new Set(params.dbClusters);
   const databases: DbFacts[] = [];
-  for (const id of params.dbInstances) {
+  for (const [i, id] of params.dbInstances.entries()) {
     const db = await describeDbInstance(c, id);
     if (!db) {
-      problems.push(`--db-instance ${id}: no such DB instance in ${resolveRegion(ctx.kase.region, ctx.env)}`);
+      problems.push({
+        field: `targets.rds.dbInstances[${i}]`,
+        message: `${id}: no such DB instance in ${region}`,
+        continues: true,
+      });
       continue;
     }
     if (db.DBClusterIdentifier) {
@@ -51,7 +56,12 @@ export async function discoverRds(params: RdsParams, ctx: ProviderContext): Prom
   for (const id of [...clusterIds].sort()) {
     const cl = await describeDbCluster(c, id);
     if (!cl) {
-      problems.push(`--db-cluster ${id}: no such DB cluster in ${resolveRegion(ctx.kase.region, ctx.env)}`);
+      const i = params.dbClusters.indexOf(id);
+      problems.push({
+        field: i < 0 ? 'targets.rds.dbClusters' : `targets.rds.dbClusters[${i}]`,
+        message: `${id}: no such DB cluster in ${region}`,
+        continues: true,
+      });
       continue;
     }
     const vpcId = cl.DBSubnetGroup ? ((await subnetGroupVpc(c, cl.DBSubnetGroup)) ?? '') : '';
@@ -74,6 +84,6 @@ export async function discoverRds(params: RdsParams, ctx: ProviderContext): Prom
   for (const db of databases)
     if (!db.vpcId)
       notes.push(`${db.id} is not in a VPC that holdfast can see: it is preserved and snapshotted but not isolated`);
-  if (problems.length) throw new BadInputError(`${problems[0]}`, { details: problems.slice(1) });
+  if (problems.length) throw new BadInputError(problems);
   return { params, region: resolveRegion(ctx.kase.region, ctx.env), databases, notes };
 }

@@ -1,33 +1,30 @@
 /** The RDS provider: deletion protection, snapshots and isolation for DB instances and Aurora clusters. */
-import { lazily } from '../../src/core/provider-kit.js';
+import { valueProblem, type InputProblem } from '../../src/core/errors.js';
+import { lazily, paramItems } from '../../src/core/provider-kit.js';
 import type { JsonObject, Provider } from '../../src/core/types.js';
 import { RDS_POLICY, type RdsFacts, type RdsParams } from './facts.js';
 import { planRds, relateRds } from './plan.js';
 import type { RdsStep } from './steps.js';
 
-function list(value: unknown): string[] {
-  if (value === undefined || value === null) return [];
-  return (Array.isArray(value) ? value : [value])
-    .flatMap((v) => String(v).split(','))
-    .map((v) => v.trim())
-    .filter(Boolean);
-}
-
 /** RDS identifiers: 1–63 letters, digits or hyphens, starting with a letter. */
 const DB_ID = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
 
-export function parseRdsParams(raw: JsonObject): { params?: RdsParams; problems: string[] } {
-  const problems: string[] = [];
+/** Parse raw params (flags or case file); problems name case paths (`targets.rds.dbInstances[0]`). */
+export function parseRdsParams(raw: JsonObject): { params?: RdsParams; problems: InputProblem[] } {
+  const problems: InputProblem[] = [];
   for (const key of Object.keys(raw))
     if (!['dbInstances', 'dbClusters', 'approvePending'].includes(key))
-      problems.push(`targets.rds.${key}: unknown field`);
-  const dbInstances = [...new Set(list(raw.dbInstances))];
-  const dbClusters = [...new Set(list(raw.dbClusters))];
-  for (const id of dbInstances)
-    if (!DB_ID.test(id)) problems.push(`--db-instance "${id}" is not a DB instance identifier`);
-  for (const id of dbClusters)
-    if (!DB_ID.test(id)) problems.push(`--db-cluster "${id}" is not a DB cluster identifier`);
-  if (!dbInstances.length && !dbClusters.length) problems.push('rds: give --db-instance or --db-cluster');
+      problems.push({ field: `targets.rds.${key}`, message: 'unknown field' });
+  const instanceItems = paramItems(raw.dbInstances, 'targets.rds.dbInstances', true);
+  const clusterItems = paramItems(raw.dbClusters, 'targets.rds.dbClusters', true);
+  for (const { text, at } of instanceItems)
+    if (!DB_ID.test(text)) problems.push(valueProblem(at, text, 'is not a DB instance identifier'));
+  for (const { text, at } of clusterItems)
+    if (!DB_ID.test(text)) problems.push(valueProblem(at, text, 'is not a DB cluster identifier'));
+  const dbInstances = [...new Set(instanceItems.map((i) => i.text))];
+  const dbClusters = [...new Set(clusterItems.map((c) => c.text))];
+  if (!dbInstances.length && !dbClusters.length)
+    problems.push({ field: 'targets.rds', message: 'give targets.rds.dbInstances or targets.rds.dbClusters' });
   return problems.length
     ? { problems }
     : {

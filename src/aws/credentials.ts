@@ -1,7 +1,8 @@
 /**
  * The AWS credential kit: what the engine does for providers that declare `credentials: 'aws'` (and
- * for an S3 evidence store) — check --region and --assume-role, assume the role, name the caller.
+ * for an S3 evidence store) — check the region and the role to assume, assume the role, name the caller.
  */
+import type { InputProblem } from '../core/errors.js';
 import type { CredentialKit } from '../core/types.js';
 import { providerClients } from './assume-role.js';
 import { awsClientConfig } from './config.js';
@@ -13,13 +14,14 @@ const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/
 export const awsCredentials: CredentialKit = {
   kind: 'aws',
   caseProblems({ region, assumeRole }) {
-    const problems: string[] = [];
+    const problems: InputProblem[] = [];
     if (region !== undefined && (typeof region !== 'string' || !AWS_REGION_PATTERN.test(region)))
-      problems.push(`--region: "${String(region)}" is not an AWS region name (e.g. eu-west-1)`);
+      problems.push({ field: 'region', message: `"${String(region)}" is not an AWS region name (e.g. eu-west-1)` });
     if (assumeRole !== undefined && (typeof assumeRole !== 'string' || !ROLE_ARN_PATTERN.test(assumeRole)))
-      problems.push(
-        `--assume-role: "${String(assumeRole)}" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)`,
-      );
+      problems.push({
+        field: 'assumeRole',
+        message: `"${String(assumeRole)}" is not an IAM role ARN (arn:aws:iam::123456789012:role/name)`,
+      });
     return problems;
   },
   providerClients,

@@ -1,7 +1,9 @@
 /** The case flags shared by `capture` and `plan`, plus every provider's own flags. */
 import { Command, Option } from 'commander';
 import { readCaseFile, type CaseInput } from '../engine/case.js';
+import { BadInputError } from '../core/errors.js';
 import type { JsonObject, Provider } from '../core/types.js';
+import { CASE_FLAGS } from './input-names.js';
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -63,30 +65,16 @@ export function addCaseOptions(
   }
 
   return (opts) => {
-    const fromFile: CaseInput = typeof opts.case === 'string' ? readCaseFile(opts.case) : {};
+    const fromFile: CaseInput = typeof opts.case === 'string' ? caseFile(opts.case) : {};
     const given = (name: string) => {
       const source = cmd.getOptionValueSource(name);
       return source === 'cli' || source === 'env';
     };
     const input: CaseInput = { ...fromFile };
-    const caseFlags: [string, keyof CaseInput][] = [
-      ['incident', 'incident'],
-      ['forensicCidr', 'forensicCidrs'],
-      ['forensicPorts', 'forensicPorts'],
-      ['severity', 'severity'],
-      ['approveContainment', 'approveContainment'],
-      ['contain', 'contain'],
-      ['region', 'region'],
-      ['assumeRole', 'assumeRole'],
-      ['connectTimeout', 'connectTimeout'],
-      ['requestTimeout', 'requestTimeout'],
-      ['store', 'store'],
-      ['retainDays', 'retainDays'],
-      ['retentionMode', 'retentionMode'],
-      ['legalHold', 'legalHold'],
-      ['allowUnlockedStore', 'allowUnlockedStore'],
-    ];
-    for (const [attr, field] of caseFlags) if (given(attr)) input[field] = opts[attr];
+    for (const [field, flag] of Object.entries(CASE_FLAGS)) {
+      const attr = new Option(flag).attributeName();
+      if (given(attr)) input[field as keyof CaseInput] = opts[attr];
+    }
 
     const targets: Record<string, JsonObject> = { ...((fromFile.targets as Record<string, JsonObject>) ?? {}) };
     // Target flags engage a provider; its other flags only refine a provider already engaged.
@@ -104,4 +92,14 @@ export function addCaseOptions(
     if (Object.keys(targets).length) input.targets = targets;
     return input;
   };
+}
+
+/** The case file `--case` names; its problems say `--case <path>`. */
+function caseFile(path: string): CaseInput {
+  try {
+    return readCaseFile(path);
+  } catch (error) {
+    if (!(error instanceof BadInputError)) throw error;
+    throw new BadInputError(error.problems.map((p) => ({ ...p, field: `--case ${p.field}` })));
+  }
 }

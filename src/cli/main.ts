@@ -14,6 +14,7 @@ import { registerReleaseCommand } from './commands/release.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
+import { cliErrorText, inputNames } from './input-names.js';
 
 /** Providers from HOLDFAST_PLUGIN (a module exporting `providers`), for tests and site-specific add-ons. */
 async function pluginProviders(): Promise<Provider[]> {
@@ -27,6 +28,7 @@ async function main(argv: string[]): Promise<number> {
   // holdfast supports Node 20 (engines); the SDK's upgrade notice only adds noise to a responder's screen.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const providers = [...builtinProviders, ...(await pluginProviders())];
+  const names = inputNames(providers);
   const program = new Command('evidence')
     .description('holdfast: preserve, collect and contain before anyone changes anything; prove it afterwards')
     .version(String(toolInfo().version))
@@ -56,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
       return EXIT.badInput;
     }
     if (error instanceof HoldfastError) {
-      process.stderr.write(`evidence: ${error.fullMessage}\n`);
+      process.stderr.write(`evidence: ${cliErrorText(error, names)}\n`);
       if (error.code === 'BAD_INPUT') process.stderr.write(`${helpHint(active)}\n`);
     } else {
       // Not one of ours: say what it is; the stack only when asked (it is noise at 3 a.m.).

@@ -1,15 +1,15 @@
 /** `--store` for commands that read an existing incident (status, verify, release). */
 import { awsClientConfig } from '../aws/config.js';
 import { parseStoreSpec } from '../engine/case.js';
-import { BadInputError } from '../core/errors.js';
+import { BadInputError, type InputProblem } from '../core/errors.js';
 import { createStore } from '../engine/registry.js';
 import type { EvidenceStore, StoreSpec } from '../core/types.js';
 
 /** The evidence store a `--store` value (or an offline folder) names; the caller's own credentials. */
 export function storeFromOption(value: unknown, region?: string): EvidenceStore {
-  const problems: string[] = [];
+  const problems: InputProblem[] = [];
   const spec = parseStoreSpec({ store: value }, problems, process.cwd());
-  if (problems.length) throw new BadInputError(`${problems[0]}`);
+  if (problems.length) throw new BadInputError(problems);
   return storeFromSpec(spec, region);
 }
 

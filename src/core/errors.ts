@@ -29,12 +29,41 @@ export abstract class HoldfastError extends Error {
   }
 }
 
-/** One problem with the input: which input (a case field or flag, '' when the whole input) and what is wrong. */
-export type InputProblem = { field: string; message: string };
+/**
+ * One problem with the input. `field` names the input as a library caller gave it: a case path
+ * (`incident`, `targets.ec2.instances[0]`, `store`), an option (`concurrency`, `stateDir`), an
+ * environment variable (`HOLDFAST_EC2_RATE_LIMITS`) or a file path; '' for the input as a whole.
+ * Messages never name CLI flags: the CLI translates fields (and case paths inside a message) into
+ * its flags (src/cli/input-names.ts).
+ */
+export type InputProblem = {
+  field: string;
+  /** What is wrong, without the field's name. */
+  message: string;
+  /**
+   * The message continues the field's name as one phrase (`"i-1" is not an instance id`, `is
+   * required`), so a renderer that names the field another way (the CLI's flag) may join them
+   * with a space instead of a colon.
+   */
+  continues?: boolean;
+};
 
-/** How a problem reads in a message: the field, then what is wrong with it. */
+/** How a problem reads in a library message: `field: message`. */
 export function describeProblem(p: InputProblem): string {
-  return p.field ? `${p.field}${p.message.startsWith(':') ? '' : ' '}${p.message}` : p.message;
+  return p.field ? `${p.field}: ${p.message}` : p.message;
+}
+
+/** A problem with one value of `field`: the message starts with the value, quoted. */
+export function valueProblem(field: string, value: unknown, rest: string): InputProblem {
+  const shown = JSON.stringify(typeof value === 'string' ? value : String(value));
+  return { field, message: `${shown}${rest.startsWith(':') ? '' : ' '}${rest}`, continues: true };
+}
+
+/** Render a list of problems as "<prefix><the problem>" (one) or "<prefix>N problems" plus one detail each. */
+function layoutProblems(texts: readonly string[]): { message: string; details: string[] } {
+  return texts.length === 1
+    ? { message: `bad input: ${texts[0]}`, details: [] }
+    : { message: `bad input: ${texts.length} problems`, details: [...texts] };
 }
 
 /**
@@ -47,9 +76,11 @@ export class BadInputError extends HoldfastError {
   readonly code = 'BAD_INPUT' as const;
   /** Every problem, in the order found. */
   readonly problems: InputProblem[];
+  /** Whether the message is laid out from `problems` (a list) rather than one text with details. */
+  private readonly listed: boolean;
 
   constructor(
-    problem: string | readonly (string | InputProblem)[],
+    problem: string | InputProblem | readonly (string | InputProblem)[],
     options: { cause?: unknown; details?: string[] } = {},
   ) {
     const asProblem = (p: string | InputProblem): InputProblem =>
@@ -57,15 +88,24 @@ export class BadInputError extends HoldfastError {
     if (typeof problem === 'string') {
       super(`bad input: ${problem}`, options);
       this.problems = [problem, ...this.details].map(asProblem);
+      this.listed = false;
     } else {
-      const problems = problem.map(asProblem);
-      const texts = problems.map(describeProblem);
-      super(texts.length === 1 ? `bad input: ${texts[0]}` : `bad input: ${texts.length} problems`, {
-        ...options,
-        details: texts.length === 1 ? [] : texts,
-      });
+      const problems = Array.isArray(problem) ? problem.map(asProblem) : [problem as InputProblem];
+      const { message, details } = layoutProblems(problems.map(describeProblem));
+      super(message, { ...options, details });
       this.problems = problems;
+      this.listed = true;
     }
+  }
+
+  /** The full message with each problem described by `describe` (the CLI names its flags this way). */
+  fullMessageWith(describe: (p: InputProblem) => string): string {
+    if (!this.listed) {
+      const [first, ...rest] = this.problems;
+      return [`bad input: ${first ? describe(first) : ''}`, ...rest.map((p) => `  - ${describe(p)}`)].join('\n');
+    }
+    const { message, details } = layoutProblems(this.problems.map(describe));
+    return [message, ...details.map((d) => `  - ${d}`)].join('\n');
   }
 }
 

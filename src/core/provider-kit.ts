@@ -79,3 +79,24 @@ export function lazily<Params, Facts, S extends Step = Step>(
     release: async (change, ctx) => (await get()).release(change, ctx),
   };
 }
+
+/** One text item of a list param and the case path it was given at (`targets.ec2.instances[0]`). */
+export interface ParamItem {
+  text: string;
+  at: string;
+}
+
+/**
+ * The text items of a list param (one value or an array), trimmed, empty ones dropped; with
+ * `splitCommas`, "a,b" gives two items at the same path. Problems name the path an item came from.
+ */
+export function paramItems(value: unknown, field: string, splitCommas = false): ParamItem[] {
+  if (value === undefined || value === null) return [];
+  const items: unknown[] = Array.isArray(value) ? value : [value];
+  return items.flatMap((v, i) => {
+    const at = Array.isArray(value) ? `${field}[${i}]` : field;
+    return (splitCommas ? String(v).split(',') : [String(v)])
+      .map((text) => ({ text: text.trim(), at }))
+      .filter((item) => item.text);
+  });
+}

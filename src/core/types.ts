@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { Claimants, Claims, Finding } from './claims.js';
 import type { CaptureEvent } from './events.js';
+import type { InputProblem } from './errors.js';
 
 /** Phases run in this order per target; a step waits only for earlier phases of its own target. */
 export const PHASES = ['preserve', 'collect', 'contain', 'settle', 'seal'] as const;
@@ -270,8 +271,8 @@ export type CredentialKind = 'aws';
  */
 export interface CredentialKit {
   kind: CredentialKind;
-  /** Problems with the case-level settings this kind reads (region, role), each naming its input. */
-  caseProblems(input: { region?: unknown; assumeRole?: unknown }): string[];
+  /** Problems with the case-level settings this kind reads (region, role), each naming its case field. */
+  caseProblems(input: { region?: unknown; assumeRole?: unknown }): InputProblem[];
   /** The clients providers get: the caller's, plus whatever this kind adds (an assumed-role session). */
   providerClients(
     kase: Case,
@@ -295,8 +296,12 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
   /** Paths under policies/ that grant exactly what this provider calls. */
   policies: string[];
   example: string;
-  /** Validate the provider's params; return problems naming the input. */
-  parseParams(raw: JsonObject): { params?: Params; problems: string[] };
+  /**
+   * Validate the provider's params; each problem names its case path (`targets.<id>.<param>[i]`),
+   * never a CLI flag (the CLI maps paths to flags from `flags`). Plain text is accepted from
+   * plug-ins and shown as it is.
+   */
+  parseParams(raw: JsonObject): { params?: Params; problems: (string | InputProblem)[] };
   /** Read-only: describe what exists. Unknown targets are BadInput errors. */
   discover(params: Params, ctx: ProviderContext): Promise<Facts>;
   /** Pure: facts → steps. `claimants` says what other providers claim (see core/claims.ts), for texts naming them. */

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { forensicCidrProblem, parsePortRanges } from '../core/cidr.js';
-import { BadInputError } from '../core/errors.js';
+import { BadInputError, valueProblem, type InputProblem } from '../core/errors.js';
 import type { Case, JsonObject, PortRange, Provider, Severity, StoreSpec } from '../core/types.js';
 import { SEVERITIES } from '../core/types.js';
 import { cloudSettingProblems } from './registry.js';
@@ -39,122 +39,135 @@ export interface CaseInput {
   targets?: unknown;
 }
 
-const CASE_FIELDS: Record<keyof CaseInput, string> = {
-  incident: '--incident',
-  severity: '--severity',
-  approveContainment: '--approve-containment',
-  contain: '--no-contain',
-  forensicCidrs: '--forensic-cidr',
-  forensicPorts: '--forensic-ports',
-  region: '--region',
-  assumeRole: '--assume-role',
-  connectTimeout: '--connect-timeout',
-  requestTimeout: '--request-timeout',
-  store: '--store',
-  retainDays: '--retain-days',
-  retentionMode: '--retention-mode',
-  legalHold: '--legal-hold',
-  allowUnlockedStore: '--allow-unlocked-store',
-  targets: 'targets',
-};
+/** Every field a case may have: an unknown one is named, not ignored. */
+const CASE_FIELDS: readonly (keyof CaseInput)[] = [
+  'incident',
+  'severity',
+  'approveContainment',
+  'contain',
+  'forensicCidrs',
+  'forensicPorts',
+  'region',
+  'assumeRole',
+  'connectTimeout',
+  'requestTimeout',
+  'store',
+  'retainDays',
+  'retentionMode',
+  'legalHold',
+  'allowUnlockedStore',
+  'targets',
+];
 
-/** Problems with an incident id, or empty. */
-export function incidentProblems(incident: unknown, name = '--incident'): string[] {
-  if (incident === undefined || incident === '') return [`${name} is required (e.g. --incident IR-2026-0042)`];
-  if (typeof incident !== 'string') return [`${name} must be a string`];
+/** Problems with an incident id (`field` names where it came from), or empty. */
+export function incidentProblems(incident: unknown, field = 'incident'): InputProblem[] {
+  if (incident === undefined || incident === '')
+    return [{ field, message: 'is required (an incident id, e.g. IR-2026-0042)', continues: true }];
+  if (typeof incident !== 'string') return [{ field, message: 'must be a string', continues: true }];
   if (incident.length > MAX_INCIDENT_ID_LENGTH)
-    return [`${name} "${incident}" is longer than ${MAX_INCIDENT_ID_LENGTH} characters`];
+    return [valueProblem(field, incident, `is longer than ${MAX_INCIDENT_ID_LENGTH} characters`)];
   if (!INCIDENT_ID_PATTERN.test(incident) || incident.includes('--') || incident.endsWith('-')) {
     return [
-      `${name} "${incident}" must start with a letter and use only letters, digits and single hyphens (it becomes tags, S3 keys and snapshot ids)`,
+      valueProblem(
+        field,
+        incident,
+        'must start with a letter and use only letters, digits and single hyphens (it becomes tags, S3 keys and snapshot ids)',
+      ),
     ];
   }
   return [];
 }
 
 /** Throw BadInputError listing every problem when the incident id is unusable. */
-export function assertIncidentId(incident: unknown, name = '--incident'): string {
-  const problems = incidentProblems(incident, name);
-  if (problems.length) throw new BadInputError(`${problems[0]}`, { details: problems.slice(1) });
+export function assertIncidentId(incident: unknown, field = 'incident'): string {
+  const problems = incidentProblems(incident, field);
+  if (problems.length) throw new BadInputError(problems);
   return incident as string;
 }
 
-function asStringList(value: unknown, name: string, problems: string[]): string[] {
+/** Text items of a list field, comma-separated parts split out, each with the index it was given at. */
+function asStringList(value: unknown, field: string, problems: InputProblem[]): { text: string; at: string }[] {
   if (value === undefined) return [];
-  const list = Array.isArray(value) ? value : [value];
-  const out: string[] = [];
-  for (const item of list) {
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  const out: { text: string; at: string }[] = [];
+  list.forEach((item, i) => {
+    const at = Array.isArray(value) ? `${field}[${i}]` : field;
     if (typeof item !== 'string' || item.trim() === '')
-      problems.push(`${name}: expected text, got ${JSON.stringify(item)}`);
+      problems.push({ field: at, message: `expected text, got ${JSON.stringify(item)}` });
     else
-      out.push(
-        ...item
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      );
-  }
+      for (const text of item
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean))
+        out.push({ text, at });
+  });
   return out;
 }
 
 /** Longest timeout accepted, in seconds: beyond this a stuck call is not "bounded" in any useful sense. */
 export const MAX_TIMEOUT_SECONDS = 600;
 
-function asSeconds(value: unknown, name: string, problems: string[]): number | undefined {
+function asSeconds(value: unknown, field: string, problems: InputProblem[]): number | undefined {
   if (value === undefined) return undefined;
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > MAX_TIMEOUT_SECONDS) {
-    problems.push(
-      `${name}: expected seconds, more than 0 and at most ${MAX_TIMEOUT_SECONDS}, got ${JSON.stringify(value)}`,
-    );
+    problems.push({
+      field,
+      message: `expected seconds, more than 0 and at most ${MAX_TIMEOUT_SECONDS}, got ${JSON.stringify(value)}`,
+    });
     return undefined;
   }
   return n;
 }
 
-function asBoolean(value: unknown, name: string, problems: string[], fallback: boolean): boolean {
+function asBoolean(value: unknown, field: string, problems: InputProblem[], fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value === 'boolean') return value;
   if (value === 'true' || value === 'false') return value === 'true';
-  problems.push(`${name}: expected true or false, got ${JSON.stringify(value)}`);
+  problems.push({ field, message: `expected true or false, got ${JSON.stringify(value)}` });
   return fallback;
 }
 
 /** Parse a store reference: `s3://bucket/prefix` or a local directory. */
-export function parseStoreSpec(input: CaseInput, problems: string[], cwd: string): StoreSpec {
+export function parseStoreSpec(input: CaseInput, problems: InputProblem[], cwd: string): StoreSpec {
   const store = input.store ?? DEFAULT_STORE_DIR;
   const retainRaw = input.retainDays ?? DEFAULT_RETAIN_DAYS;
   const retainDays = typeof retainRaw === 'string' && /^\d+$/.test(retainRaw) ? Number(retainRaw) : retainRaw;
   const mode = input.retentionMode ?? 'COMPLIANCE';
   if (typeof store !== 'string' || store === '') {
-    problems.push('--store: expected s3://bucket/prefix or a directory');
+    problems.push({ field: 'store', message: 'expected s3://bucket/prefix or a directory' });
     return { kind: 'fs', dir: resolve(cwd, DEFAULT_STORE_DIR) };
   }
   if (!store.startsWith('s3://')) {
     for (const field of ['retainDays', 'retentionMode', 'legalHold'] as const) {
-      if (input[field] !== undefined) problems.push(`${CASE_FIELDS[field]} applies only to an s3:// store`);
+      if (input[field] !== undefined)
+        problems.push({ field, message: 'applies only to an s3:// store', continues: true });
     }
     return { kind: 'fs', dir: resolve(cwd, store) };
   }
   const [bucket = '', ...rest] = store.slice('s3://'.length).split('/');
   const prefix = rest.filter(Boolean).join('/');
   if (!S3_BUCKET_PATTERN.test(bucket) || bucket.includes('..'))
-    problems.push(`--store: "${bucket}" is not a valid S3 bucket name`);
+    problems.push({ field: 'store', message: `"${bucket}" is not a valid S3 bucket name` });
   if (prefix && !/^[A-Za-z0-9!_.*'()/-]+$/.test(prefix))
-    problems.push(`--store: prefix "${prefix}" has characters unsafe in S3 keys`);
+    problems.push({ field: 'store', message: `prefix "${prefix}" has characters unsafe in S3 keys` });
   if (
     typeof retainDays !== 'number' ||
     !Number.isInteger(retainDays) ||
     retainDays < 1 ||
     retainDays > MAX_RETAIN_DAYS
   ) {
-    problems.push(
-      `--retain-days: expected a whole number of days from 1 to ${MAX_RETAIN_DAYS}, got ${JSON.stringify(retainRaw)}`,
-    );
+    problems.push({
+      field: 'retainDays',
+      message: `expected a whole number of days from 1 to ${MAX_RETAIN_DAYS}, got ${JSON.stringify(retainRaw)}`,
+    });
   }
   const retentionMode = typeof mode === 'string' ? mode.toUpperCase() : mode;
   if (retentionMode !== 'COMPLIANCE' && retentionMode !== 'GOVERNANCE') {
-    problems.push(`--retention-mode: expected COMPLIANCE or GOVERNANCE, got ${JSON.stringify(mode)}`);
+    problems.push({
+      field: 'retentionMode',
+      message: `expected COMPLIANCE or GOVERNANCE, got ${JSON.stringify(mode)}`,
+    });
   }
   return {
     kind: 's3',
@@ -162,37 +175,43 @@ export function parseStoreSpec(input: CaseInput, problems: string[], cwd: string
     prefix,
     retainDays: typeof retainDays === 'number' ? retainDays : DEFAULT_RETAIN_DAYS,
     retentionMode: retentionMode === 'GOVERNANCE' ? 'GOVERNANCE' : 'COMPLIANCE',
-    legalHold: asBoolean(input.legalHold, '--legal-hold', problems, false),
-    allowUnlocked: asBoolean(input.allowUnlockedStore, '--allow-unlocked-store', problems, false),
+    legalHold: asBoolean(input.legalHold, 'legalHold', problems, false),
+    allowUnlocked: asBoolean(input.allowUnlockedStore, 'allowUnlockedStore', problems, false),
   };
 }
 
 /** Validate a case input against the registered providers; throws BadInputError with every problem. */
 export function parseCase(input: CaseInput, providers: readonly Provider[], options: { cwd?: string } = {}): Case {
-  const problems: string[] = [];
+  const problems: InputProblem[] = [];
   const cwd = options.cwd ?? process.cwd();
   if (input === null || typeof input !== 'object') throw new BadInputError('the case must be an object');
 
   for (const key of Object.keys(input)) {
-    if (!(key in CASE_FIELDS)) problems.push(`unknown case field "${key}"`);
+    if (!(CASE_FIELDS as readonly string[]).includes(key)) problems.push({ field: key, message: 'unknown case field' });
   }
   problems.push(...incidentProblems(input.incident));
 
   const severity = (input.severity ?? 'high') as Severity;
   if (!SEVERITIES.includes(severity))
-    problems.push(`--severity: expected high, medium or low, got ${JSON.stringify(input.severity)}`);
+    problems.push({
+      field: 'severity',
+      message: `expected high, medium or low, got ${JSON.stringify(input.severity)}`,
+    });
 
-  const forensicCidrs = asStringList(input.forensicCidrs, '--forensic-cidr', problems);
-  for (const cidr of forensicCidrs) {
-    const problem = forensicCidrProblem(cidr);
-    if (problem) problems.push(`--forensic-cidr ${problem}`);
+  const forensicCidrs: string[] = [];
+  for (const { text, at } of asStringList(input.forensicCidrs, 'forensicCidrs', problems)) {
+    const problem = forensicCidrProblem(text);
+    if (problem) problems.push({ field: at, message: problem, continues: true });
+    else forensicCidrs.push(text);
   }
 
   let forensicPorts: PortRange[] | undefined;
   if (input.forensicPorts !== undefined) {
-    const text = asStringList(input.forensicPorts, '--forensic-ports', problems).join(',');
+    const text = asStringList(input.forensicPorts, 'forensicPorts', problems)
+      .map((p) => p.text)
+      .join(',');
     const parsed = parsePortRanges(text);
-    problems.push(...parsed.problems.map((p) => `--forensic-ports ${p}`));
+    problems.push(...parsed.problems.map((message) => ({ field: 'forensicPorts', message, continues: true })));
     forensicPorts = parsed.ranges;
   }
 
@@ -200,8 +219,8 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
   const { region, assumeRole } = input;
   problems.push(...cloudSettingProblems({ region, assumeRole }));
 
-  const connectTimeout = asSeconds(input.connectTimeout, '--connect-timeout', problems);
-  const requestTimeout = asSeconds(input.requestTimeout, '--request-timeout', problems);
+  const connectTimeout = asSeconds(input.connectTimeout, 'connectTimeout', problems);
+  const requestTimeout = asSeconds(input.requestTimeout, 'requestTimeout', problems);
 
   const store = parseStoreSpec(input, problems, cwd);
   const targets = parseTargets(input.targets, providers, problems);
@@ -210,8 +229,8 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
   return {
     incident: input.incident as string,
     severity,
-    approveContainment: asBoolean(input.approveContainment, '--approve-containment', problems, false),
-    contain: asBoolean(input.contain, '--no-contain', problems, true),
+    approveContainment: asBoolean(input.approveContainment, 'approveContainment', problems, false),
+    contain: asBoolean(input.contain, 'contain', problems, true),
     forensicCidrs,
     ...(forensicPorts ? { forensicPorts } : {}),
     ...(typeof region === 'string' ? { region } : {}),
@@ -223,52 +242,73 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
   };
 }
 
-function parseTargets(raw: unknown, providers: readonly Provider[], problems: string[]): Record<string, JsonObject> {
+/** A provider's problem as a structured one: plain text (a plug-in's) stays as it is, field ''. */
+function providerProblem(p: string | InputProblem): InputProblem {
+  return typeof p === 'string' ? { field: '', message: p } : p;
+}
+
+function parseTargets(
+  raw: unknown,
+  providers: readonly Provider[],
+  problems: InputProblem[],
+): Record<string, JsonObject> {
   const targets: Record<string, JsonObject> = {};
   if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
-    problems.push('targets: expected an object keyed by provider id');
+    problems.push({ field: 'targets', message: 'expected an object keyed by provider id' });
     return targets;
   }
   const given = (raw ?? {}) as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!providers.some((p) => p.id === key)) {
-      problems.push(`targets.${key}: no such provider (known: ${providers.map((p) => p.id).join(', ')})`);
+      problems.push({
+        field: `targets.${key}`,
+        message: `no such provider (known: ${providers.map((p) => p.id).join(', ')})`,
+      });
     }
   }
   for (const provider of providers) {
     const params = given[provider.id];
     if (params === undefined) continue;
     if (params === null || typeof params !== 'object' || Array.isArray(params)) {
-      problems.push(`targets.${provider.id}: expected an object`);
+      problems.push({ field: `targets.${provider.id}`, message: 'expected an object' });
       continue;
     }
     const result = provider.parseParams(params as JsonObject);
-    problems.push(...result.problems);
+    problems.push(...result.problems.map(providerProblem));
     if (result.params && !result.problems.length) targets[provider.id] = result.params;
   }
   if (!Object.keys(targets).length && !problems.length) {
-    const flags = providers.flatMap((p) => p.flags.filter((f) => f.target).map((f) => f.flags.split(' ')[0]));
-    problems.push(`no targets: give at least one of ${flags.join(', ') || '(no providers registered)'}`);
+    const fields = providers.flatMap((p) => p.flags.filter((f) => f.target).map((f) => `targets.${p.id}.${f.param}`));
+    problems.push({
+      field: '',
+      message: `no targets: give at least one of ${fields.join(', ') || '(no providers registered)'}`,
+    });
   }
   return targets;
 }
 
-/** Read a YAML or JSON case file into a CaseInput; problems name the file. */
+/** Read a YAML or JSON case file into a CaseInput; problems name the file (its path is the field). */
 export function readCaseFile(path: string): CaseInput {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new BadInputError(`--case ${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new BadInputError({
+      field: path,
+      message: `cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    });
   }
   let value: unknown;
   try {
     value = parseYaml(text);
   } catch (error) {
-    throw new BadInputError(`--case ${path}: not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`);
+    throw new BadInputError({
+      field: path,
+      message: `not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`,
+    });
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new BadInputError(`--case ${path}: expected a mapping of case fields`);
+    throw new BadInputError({ field: path, message: 'expected a mapping of case fields' });
   }
   return value as CaseInput;
 }

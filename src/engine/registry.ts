@@ -12,6 +12,7 @@ import { createS3Store, S3_STORE_POLICY } from '../../providers/s3-store/index.j
 import { KMS_SIGNER_POLICY } from '../../providers/kms-signer/index.js';
 import { awsClientConfig, type AwsClientConfig } from '../aws/config.js';
 import { awsCredentials } from '../aws/credentials.js';
+import type { InputProblem } from '../core/errors.js';
 import type {
   Case,
   CredentialKind,
@@ -71,7 +72,7 @@ export async function cloudIdentity(
 }
 
 /** Problems with the case-level cloud settings (region, role), from every credential kit. */
-export function cloudSettingProblems(input: { region?: unknown; assumeRole?: unknown }): string[] {
+export function cloudSettingProblems(input: { region?: unknown; assumeRole?: unknown }): InputProblem[] {
   return Object.values(credentialKits).flatMap((kit) => kit.caseProblems(input));
 }
 

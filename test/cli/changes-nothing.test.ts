@@ -172,4 +172,32 @@ describe('nothing changes', () => {
     for (const part of ['--incident', '--severity', '--forensic-cidr', '--test-stream', 'targets.nosuch'])
       expect(res.stderr).toContain(part);
   });
+
+  it('names flags for the case paths the library reports (one table in the CLI)', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'hf-bad-'));
+    writeFileSync(
+      join(cwd, 'case.yaml'),
+      [
+        'incident: IR-BAD-2',
+        'forensicPorts: "22,70000"',
+        'targets:',
+        '  ec2: {instances: [i-0123456789abcdef0, i-123], kmsKey: alias/x}',
+        '  kubernetes: {pods: [shop/web, no-slash]}',
+        '  iam: {users: [x/y]}',
+        '',
+      ].join('\n'),
+    );
+    const res = await runCli(['capture', '--case', 'case.yaml', '--db-instance', '1db'], { cwd, env });
+    expect(res.code).toBe(2);
+    for (const part of [
+      '--forensic-ports "70000" is not a port',
+      '--instance "i-123" is not an EC2 instance id',
+      '--kms-key is only used with --copy-to-account',
+      '--pod "no-slash": expected namespace/name',
+      '--iam-user "x/y" is not an IAM user name',
+      '--db-instance "1db" is not a DB instance identifier',
+    ])
+      expect(res.stderr).toContain(part);
+    expect(res.stderr).not.toMatch(/targets\.|forensicPorts/);
+  });
 });

@@ -43,7 +43,7 @@ describe('parseCase', () => {
     expect(kase.store).toEqual({ kind: 'fs', dir: '/tmp/evidence-store' });
   });
 
-  it('reports every problem at once, each naming its input', () => {
+  it('reports every problem at once, each naming its case field', () => {
     const problems = problemsOf({
       incident: 'bad id!',
       severity: 'urgent',
@@ -52,35 +52,32 @@ describe('parseCase', () => {
       store: 's3://Bad_Bucket',
       targets: { fake: { things: [] }, nope: {} },
     });
-    expect(problems.some((p) => p.includes('--incident'))).toBe(true);
-    expect(problems.some((p) => p.includes('--severity'))).toBe(true);
-    expect(problems.filter((p) => p.includes('--forensic-cidr'))).toHaveLength(2);
-    expect(problems.some((p) => p.includes('--region'))).toBe(true);
-    expect(problems.some((p) => p.includes('--store'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('incident: '))).toBe(true);
+    expect(problems.some((p) => p.startsWith('severity: '))).toBe(true);
+    expect(problems.filter((p) => /^forensicCidrs\[[01]\]: /.test(p))).toHaveLength(2);
+    expect(problems.some((p) => p.startsWith('region: '))).toBe(true);
+    expect(problems.some((p) => p.startsWith('store: '))).toBe(true);
+    // A plug-in's plain-text problem is kept as it is.
     expect(problems.some((p) => p.includes('--thing'))).toBe(true);
-    expect(problems.some((p) => p.includes('targets.nope'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('targets.nope: '))).toBe(true);
   });
 
   it.each([
-    ['missing incident', {}, '--incident'],
-    ['incident with a double hyphen', { incident: 'IR--1' }, '--incident'],
+    ['missing incident', {}, 'incident: is required'],
+    ['incident with a double hyphen', { incident: 'IR--1' }, 'incident: "IR--1"'],
     ['incident too long', { incident: `IR-${'9'.repeat(40)}` }, 'longer than'],
-    ['incident starting with a digit', { incident: '2026-42' }, '--incident'],
+    ['incident starting with a digit', { incident: '2026-42' }, 'incident: "2026-42"'],
     ['no targets', { incident: 'IR-1-2', targets: undefined }, 'no targets'],
     ['world-open CIDR', { incident: 'IR-1-2', forensicCidrs: ['0.0.0.0/0'] }, 'wider than /16'],
     ['IPv6 world', { incident: 'IR-1-2', forensicCidrs: ['::/0'] }, 'wider than /48'],
     ['CIDR with host bits', { incident: 'IR-1-2', forensicCidrs: ['203.0.113.7/24'] }, 'did you mean 203.0.113.0/24'],
     ['not a CIDR', { incident: 'IR-1-2', forensicCidrs: ['forensics'] }, 'not a CIDR'],
-    ['bad ports', { incident: 'IR-1-2', forensicPorts: '22,70000' }, '--forensic-ports'],
-    ['bad retain days', { incident: 'IR-1-2', store: 's3://bucket-a', retainDays: 0 }, '--retain-days'],
-    [
-      'bad retention mode',
-      { incident: 'IR-1-2', store: 's3://bucket-a', retentionMode: 'FOREVER' },
-      '--retention-mode',
-    ],
+    ['bad ports', { incident: 'IR-1-2', forensicPorts: '22,70000' }, 'forensicPorts: "70000"'],
+    ['bad retain days', { incident: 'IR-1-2', store: 's3://bucket-a', retainDays: 0 }, 'retainDays: '],
+    ['bad retention mode', { incident: 'IR-1-2', store: 's3://bucket-a', retentionMode: 'FOREVER' }, 'retentionMode: '],
     ['lock options on a local store', { incident: 'IR-1-2', store: './x', retainDays: 3 }, 'only to an s3://'],
-    ['bad role ARN', { incident: 'IR-1-2', assumeRole: 'admin' }, '--assume-role'],
-    ['unknown case field', { incident: 'IR-1-2', sevrity: 'low' }, 'unknown case field "sevrity"'],
+    ['bad role ARN', { incident: 'IR-1-2', assumeRole: 'admin' }, 'assumeRole: "admin"'],
+    ['unknown case field', { incident: 'IR-1-2', sevrity: 'low' }, 'sevrity: unknown case field'],
   ])('refuses %s', (_label, input, fragment) => {
     const problems = problemsOf({ targets: { fake: { things: ['x'] } }, ...input } as Record<string, unknown>);
     expect(problems.join('\n')).toContain(fragment);

@@ -1,5 +1,6 @@
 /** The EC2 planner is pure: facts built in memory → steps, ordering and limitations. */
 import { describe, expect, it } from 'vitest';
+import { describeProblem } from '../../src/core/errors.js';
 import { buildPlan } from '../../src/engine/plan.js';
 import type { Case, Provider } from '../../src/core/types.js';
 import type { Ec2Facts, EniFacts, InstanceFacts } from '../../providers/ec2/facts.js';
@@ -151,7 +152,7 @@ describe('EC2 planner', () => {
 });
 
 describe('EC2 params', () => {
-  it('reports every problem at once, naming the flag', () => {
+  it('reports every problem at once, naming the case path (never a flag)', () => {
     const { problems } = parseEc2Params({
       instances: ['i-0123456789abcdef0', 'web-1'],
       instanceTags: ['novalue'],
@@ -159,16 +160,18 @@ describe('EC2 params', () => {
       copyToAccount: '12',
       extra: true,
     });
-    expect(problems).toEqual(
+    const described = problems.map(describeProblem);
+    expect(described).toEqual(
       expect.arrayContaining([
         'targets.ec2.extra: unknown field',
-        expect.stringContaining('--instance "web-1"'),
-        expect.stringContaining('--instance-tag "novalue"'),
-        expect.stringContaining('--lock-snapshots'),
-        expect.stringContaining('--copy-to-account "12"'),
-        expect.stringContaining('--copy-to-account needs --kms-key'),
+        expect.stringContaining('targets.ec2.instances[1]: "web-1"'),
+        expect.stringContaining('targets.ec2.instanceTags[0]: "novalue"'),
+        expect.stringContaining('targets.ec2.lockSnapshotsDays'),
+        expect.stringContaining('targets.ec2.copyToAccount: "12"'),
+        expect.stringContaining('targets.ec2.copyToAccount: needs targets.ec2.kmsKey'),
       ]),
     );
+    for (const text of described) expect(text).not.toContain('--');
     expect(parseEc2Params({ instances: 'i-0123456789abcdef0,i-0123456789abcdef1' }).params?.instances).toEqual([
       'i-0123456789abcdef0',
       'i-0123456789abcdef1',

@@ -35,9 +35,9 @@ describe('SDK errors become a few coded errors, each with the exit code a respon
 
 describe('bad input carries its problems as a list', () => {
   it('one problem reads "bad input: <problem>"; several read as a count with each as a detail', () => {
-    const one = new BadInputError([{ field: '--pod', message: 'shop/web: no such pod' }]);
-    expect(one.message).toBe('bad input: --pod shop/web: no such pod');
-    expect(one.problems).toEqual([{ field: '--pod', message: 'shop/web: no such pod' }]);
+    const one = new BadInputError([{ field: 'targets.kubernetes.pods[0]', message: 'shop/web: no such pod' }]);
+    expect(one.message).toBe('bad input: targets.kubernetes.pods[0]: shop/web: no such pod');
+    expect(one.problems).toEqual([{ field: 'targets.kubernetes.pods[0]', message: 'shop/web: no such pod' }]);
     expect(one.details).toEqual([]);
     const two = new BadInputError(['--severity: expected high, medium or low', '--incident is required']);
     expect(two.message).toBe('bad input: 2 problems');

@@ -1,5 +1,6 @@
 /** The IAM planner (pure), its params and the revocation policy's name and document. */
 import { describe, expect, it } from 'vitest';
+import { describeProblem } from '../../src/core/errors.js';
 import { buildPlan } from '../../src/engine/plan.js';
 import { isHoldfastRevocationPolicyArn } from '../../src/core/guard.js';
 import { iamProvider } from '../../providers/iam/index.js';
@@ -107,11 +108,11 @@ describe('iam params', () => {
       podRoles: ['shop/web=arn:aws:iam::123456789012:role/ok'],
       extra: 1,
     });
-    expect(r.problems).toEqual([
+    expect(r.problems.map(describeProblem)).toEqual([
       'targets.iam.extra: unknown field',
-      '--iam-role "bad role" is not a role name or role ARN (arn:aws:iam::123456789012:role/name)',
-      '--iam-user "x/y" is not an IAM user name',
-      'targets.iam.instanceProfiles "i-1=nope": expected i-…=instance profile ARN',
+      'targets.iam.roles[0]: "bad role" is not a role name or role ARN (arn:aws:iam::123456789012:role/name)',
+      'targets.iam.users[0]: "x/y" is not an IAM user name',
+      'targets.iam.instanceProfiles[0]: "i-1=nope": expected i-…=instance profile ARN',
     ]);
   });
 });

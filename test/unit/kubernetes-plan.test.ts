@@ -1,5 +1,6 @@
 /** The Kubernetes planner and its pure helpers: facts built in memory → steps, order, labels, limitations. */
 import { describe, expect, it } from 'vitest';
+import { describeProblem } from '../../src/core/errors.js';
 import { buildPlan } from '../../src/engine/plan.js';
 import type { Case } from '../../src/core/types.js';
 import { rbacOf } from '../../providers/kubernetes/api-paths.js';
@@ -361,14 +362,16 @@ describe('kubernetes params', () => {
       nodes: ['Bad_Node'],
       colour: 'x',
     });
-    expect(problems).toEqual([
+    expect(problems.map(describeProblem)).toEqual([
       'targets.kubernetes.colour: unknown field',
-      '--pod "shop": expected namespace/name',
-      '--pod "a/b/c": expected namespace/name',
-      '--pod-selector "shop": expected namespace:label=value[,label=value]',
-      '--node "Bad_Node" is not a node name',
+      'targets.kubernetes.pods[0]: "shop": expected namespace/name',
+      'targets.kubernetes.pods[1]: "a/b/c": expected namespace/name',
+      'targets.kubernetes.podSelectors[0]: "shop": expected namespace:label=value[,label=value]',
+      'targets.kubernetes.nodes[0]: "Bad_Node" is not a node name',
     ]);
-    expect(parseKubeParams({}).problems).toEqual(['kubernetes: give --pod, --pod-selector or --node']);
+    expect(parseKubeParams({}).problems.map(describeProblem)).toEqual([
+      'targets.kubernetes: give targets.kubernetes.pods, targets.kubernetes.podSelectors or targets.kubernetes.nodes',
+    ]);
   });
 
   it('accepts the kubectl-style flags', () => {
