@@ -1,6 +1,6 @@
 /** Read-only, batched discovery: one DescribeInstances for every id, then batched ENI/volume/ASG/ELB reads. */
 import { resolveRegion } from '../../src/aws/config.js';
-import { BadInputError } from '../../src/core/errors.js';
+import { BadInputError, type InputProblem } from '../../src/core/errors.js';
 import type { ProviderContext } from '../../src/core/types.js';
 import {
   autoScalingMembership,
@@ -20,22 +20,30 @@ const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
 export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Promise<Ec2Facts> {
   const c = ec2ClientsFor(ctx);
   const byId = new Map<string, Awaited<ReturnType<typeof describeInstances>>[number]>();
+  const problems: InputProblem[] = [];
+  const region = resolveRegion(ctx.kase.region, ctx.env);
   if (params.instances.length) {
     try {
       for (const i of await describeInstances(c, { ids: params.instances })) byId.set(i.InstanceId!, i);
     } catch (error) {
       const name = (error as Error).name ?? '';
       if (/InvalidInstanceID/.test(name))
-        throw new BadInputError(`--instance: ${(error as Error).message}`, { cause: error });
+        throw new BadInputError(
+          { field: 'targets.ec2.instances', message: (error as Error).message },
+          { cause: error },
+        );
       throw error;
     }
-    const missing = params.instances.filter((id) => !byId.has(id));
-    if (missing.length)
-      throw new BadInputError(
-        `--instance: no such instance in ${resolveRegion(ctx.kase.region, ctx.env)}: ${missing.join(', ')}`,
-      );
+    params.instances.forEach((id, i) => {
+      if (!byId.has(id))
+        problems.push({
+          field: `targets.ec2.instances[${i}]`,
+          message: `${id}: no such instance in ${region}`,
+          continues: true,
+        });
+    });
   }
-  for (const tag of params.instanceTags) {
+  for (const [i, tag] of params.instanceTags.entries()) {
     const eq = tag.indexOf('=');
     const found = await describeInstances(c, {
       filters: [
@@ -43,14 +51,24 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
         { Name: 'instance-state-name', Values: LIVE_STATES },
       ],
     });
-    if (!found.length) throw new BadInputError(`--instance-tag ${tag}: no running or stopped instance has this tag`);
-    for (const i of found) byId.set(i.InstanceId!, i);
+    if (!found.length)
+      problems.push({
+        field: `targets.ec2.instanceTags[${i}]`,
+        message: `${tag}: no running or stopped instance has this tag`,
+        continues: true,
+      });
+    for (const inst of found) byId.set(inst.InstanceId!, inst);
   }
-  const gone = [...byId.values()].filter((i) => !LIVE_STATES.includes(i.State?.Name ?? ''));
-  if (gone.length)
-    throw new BadInputError(
-      `--instance: ${gone.map((i) => `${i.InstanceId} is ${i.State?.Name}`).join(', ')}; nothing left to preserve`,
-    );
+  for (const inst of byId.values()) {
+    if (LIVE_STATES.includes(inst.State?.Name ?? '')) continue;
+    const i = params.instances.indexOf(inst.InstanceId!);
+    problems.push({
+      field: i < 0 ? 'targets.ec2.instances' : `targets.ec2.instances[${i}]`,
+      message: `${inst.InstanceId} is ${inst.State?.Name}; nothing left to preserve`,
+      continues: true,
+    });
+  }
+  if (problems.length) throw new BadInputError(problems);
 
   const ids = [...byId.keys()].sort();
   const [enis, volumes, membership] = await Promise.all([

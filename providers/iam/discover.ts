@@ -2,7 +2,7 @@
  * Read-only discovery of the roles and users to contain: roles named directly, behind targeted
  * instances' profiles and behind targeted pods' service accounts (IRSA), with their blast radius.
  */
-import { BadInputError } from '../../src/core/errors.js';
+import { BadInputError, type InputProblem } from '../../src/core/errors.js';
 import type { ProviderContext } from '../../src/core/types.js';
 import {
   accessKeys,
@@ -26,7 +26,7 @@ const split = (pair: string): [string, string] => {
 /** Describe the targeted roles and users; unknown names given directly are BadInput. */
 export async function discoverIam(params: IamParams, ctx: ProviderContext): Promise<IamFacts> {
   const c = iamClientsFor(ctx);
-  const problems: string[] = [];
+  const problems: InputProblem[] = [];
   const notes: string[] = [];
   const roles = new Map<string, RoleFacts>();
   const addRole = (role: { name: string; arn: string }, reason: RoleReason) => {
@@ -43,9 +43,10 @@ export async function discoverIam(params: IamParams, ctx: ProviderContext): Prom
       });
   };
 
-  for (const r of params.roles) {
+  // Problems name the case path; indices count the validated case's lists.
+  for (const [i, r] of params.roles.entries()) {
     const role = await getRole(c, r.startsWith('arn:') ? nameOfArn(r) : r);
-    if (!role) problems.push(`--iam-role ${r}: no such role`);
+    if (!role) problems.push({ field: `targets.iam.roles[${i}]`, message: `${r}: no such role`, continues: true });
     else addRole(role, { kind: 'named', via: null });
   }
 
@@ -90,10 +91,10 @@ export async function discoverIam(params: IamParams, ctx: ProviderContext): Prom
   }
 
   const users: UserFacts[] = [];
-  for (const name of params.users) {
+  for (const [i, name] of params.users.entries()) {
     const user = await getUser(c, name);
     if (!user) {
-      problems.push(`--iam-user ${name}: no such user`);
+      problems.push({ field: `targets.iam.users[${i}]`, message: `${name}: no such user`, continues: true });
       continue;
     }
     const keys = await accessKeys(c, name);
@@ -103,6 +104,6 @@ export async function discoverIam(params: IamParams, ctx: ProviderContext): Prom
       inactiveKeys: keys.filter((k) => k.status !== 'Active').map((k) => k.id),
     });
   }
-  if (problems.length) throw new BadInputError(`${problems[0]}`, { details: problems.slice(1) });
+  if (problems.length) throw new BadInputError(problems);
   return { params, roles: [...roles.values()].sort((a, b) => a.name.localeCompare(b.name)), users, notes };
 }

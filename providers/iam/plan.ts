@@ -44,9 +44,11 @@ export function planIam(facts: IamFacts, kase: Case): { steps: StepDraft<IamStep
     !p.instanceProfiles.length &&
     !p.podRoles.length
   )
-    throw new BadInputError(
-      '--revoke-role-sessions and --revoke-pod-roles apply to the roles of --instance or --pod targets; give one of those, or --iam-role / --iam-user',
-    );
+    throw new BadInputError({
+      field: 'targets.iam',
+      message:
+        'targets.iam.revokeRoleSessions and targets.iam.revokePodRoles apply to the roles of targets.ec2.instances or targets.kubernetes.pods targets; give one of those, or targets.iam.roles / targets.iam.users',
+    });
   const steps: StepDraft<IamStep>[] = [];
   const limitations = [...facts.notes];
   for (const role of facts.roles) {

@@ -1,5 +1,5 @@
 /** Read-only discovery: pods, their owner chain, node, and the Services, NetworkPolicies and PDBs that select them. */
-import { BadInputError, PermissionError, RemoteError } from '../../src/core/errors.js';
+import { BadInputError, PermissionError, RemoteError, type InputProblem } from '../../src/core/errors.js';
 import type { ProviderContext } from '../../src/core/types.js';
 import {
   ALL_SERVICE_ACCOUNTS_PATH,
@@ -237,27 +237,29 @@ export function nodeFacts(node: V1Node): NodeFacts {
 
 export async function discoverKube(params: KubeParams, ctx: ProviderContext): Promise<KubeFacts> {
   const client = kubeClientFor(ctx);
-  const problems: string[] = [];
+  const problems: InputProblem[] = [];
   const raw = new Map<string | undefined, V1Pod>();
-  for (const ref of params.pods) {
+  // Problems name the case path; indices count the validated case's lists.
+  const missing = (field: string, message: string) => problems.push({ field, message, continues: true });
+  for (const [i, ref] of params.pods.entries()) {
     const [ns, name] = ref.split('/') as [string, string];
     const pod = await getObject<V1Pod>(client, podPath(ns, name));
-    if (!pod) problems.push(`--pod ${ref}: no such pod`);
+    if (!pod) missing(`targets.kubernetes.pods[${i}]`, `${ref}: no such pod`);
     else raw.set(pod.metadata?.uid, pod);
   }
-  for (const s of params.podSelectors) {
+  for (const [i, s] of params.podSelectors.entries()) {
     const [ns, labels] = s.split(':') as [string, string];
     const items = await listObjects<V1Pod>(client, podsPath(ns), { labelSelector: labels });
-    if (!items.length) problems.push(`--pod-selector ${s}: no pod matches`);
+    if (!items.length) missing(`targets.kubernetes.podSelectors[${i}]`, `${s}: no pod matches`);
     for (const p of items) raw.set(p.metadata?.uid, p);
   }
   const nodes = new Map<string, NodeFacts>();
-  for (const name of params.nodes) {
+  for (const [i, name] of params.nodes.entries()) {
     const node = await getObject<V1Node>(client, nodePath(name));
-    if (!node) problems.push(`--node ${name}: no such node`);
+    if (!node) missing(`targets.kubernetes.nodes[${i}]`, `${name}: no such node`);
     else nodes.set(name, nodeFacts(node));
   }
-  if (problems.length) throw new BadInputError(`${problems[0]}`, { details: problems.slice(1) });
+  if (problems.length) throw new BadInputError(problems);
   const pods = await Promise.all([...raw.values()].map((p) => podFacts(client, p)));
   for (const name of new Set(pods.map((p) => p.nodeName).filter((n): n is string => Boolean(n)))) {
     if (nodes.has(name)) continue;

@@ -87,6 +87,10 @@ describe('--instance-tag', () => {
         },
         { providers, env: motoEnv() },
       ),
-    ).rejects.toThrow(new RegExp(`--instance-tag Name=nothing-${suffix}: no running or stopped instance has this tag`));
+    ).rejects.toThrow(
+      new RegExp(
+        `targets\\.ec2\\.instanceTags\\[0\\]: Name=nothing-${suffix}: no running or stopped instance has this tag`,
+      ),
+    );
   });
 });

@@ -94,7 +94,7 @@ describe('iam planner', () => {
 
   it('refuses --revoke-role-sessions alone, before any change', () => {
     expect(() => plan(facts({ params: { ...params, revokeRoleSessions: true } }))).toThrow(
-      /apply to the roles of --instance or --pod targets/,
+      /apply to the roles of targets\.ec2\.instances or targets\.kubernetes\.pods targets/,
     );
   });
 });
