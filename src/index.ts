@@ -12,6 +12,15 @@ export { canonicalJson } from './evidence/canonical-json.js';
 export { builtinProviders, createStore } from './engine/registry.js';
 export { createFsStore } from '../providers/fs-store/index.js';
 export { createS3Store } from '../providers/s3-store/index.js';
+// What a caller may inject through `clients` (ExecuteOptions, ReleaseOptions, PlanOptions): each file
+// named here declares its entry in `Clients`, so these exports also bring every entry into the types.
+export type { Ec2Clients } from '../providers/ec2/client.js';
+export type { RdsClients } from '../providers/rds/client.js';
+export type { IamClients } from '../providers/iam/client.js';
+export type { KubeClient } from '../providers/kubernetes/client.js';
+export type { S3Client } from '../providers/s3-store/client.js';
+export type { AwsCredentialSource } from './aws/config.js';
+export type { STSClient } from './aws/identity.js';
 export { assertAwsCommandAllowed, assertKubeRequestAllowed, guardAwsClient, GuardRefusal } from './core/guard.js';
 export * from './core/errors.js';
 export type { CaptureEvent, CaptureStatus } from './core/events.js';

@@ -57,6 +57,13 @@ import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
 export type { Instance, NetworkInterface, Snapshot, Volume };
 
 /** The guarded SDK clients the EC2 provider uses. */
+declare module '../../src/core/types.js' {
+  interface Clients {
+    /** The EC2 provider's bundle, as `createEc2Clients` builds it (injected: used as given). */
+    ec2?: Ec2Clients;
+  }
+}
+
 export interface Ec2Clients {
   ec2: EC2Client;
   autoscaling: AutoScalingClient;

@@ -38,6 +38,13 @@ import { guardAwsClient } from '../../src/core/guard.js';
 import type { Json, JsonObject } from '../../src/core/types.js';
 
 /** The guarded SDK clients the IAM provider uses. */
+declare module '../../src/core/types.js' {
+  interface Clients {
+    /** The IAM provider's bundle, as `createIamClients` builds it (injected: used as given). */
+    iam?: IamClients;
+  }
+}
+
 export interface IamClients {
   iam: IAMClient;
   /** Used by release only: may detach holdfast's own revocation policy, nothing else. */

@@ -70,6 +70,13 @@ export interface KubeRequestOptions {
 }
 
 /** A minimal Kubernetes REST client; every request passes the do-not-delete guard first. */
+declare module '../../src/core/types.js' {
+  interface Clients {
+    /** The Kubernetes provider's API client, as `createKubeClient` builds it (injected: used as given). */
+    kubernetes?: KubeClient;
+  }
+}
+
 export interface KubeClient {
   server: string;
   /** A JSON request; 403 throws PermissionError, 401/429/5xx throw RemoteError, other statuses are returned. */

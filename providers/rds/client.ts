@@ -24,6 +24,13 @@ import type { AwsClientConfig } from '../../src/aws/config.js';
 import { guardAwsClient } from '../../src/core/guard.js';
 import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
 
+declare module '../../src/core/types.js' {
+  interface Clients {
+    /** The RDS provider's bundle, as `createRdsClients` builds it (injected: used as given). */
+    rds?: RdsClients;
+  }
+}
+
 export interface RdsClients {
   rds: RDSClient;
   ec2: EC2Client;

@@ -18,6 +18,13 @@ import { guardAwsClient } from '../../src/core/guard.js';
 
 export { S3Client };
 
+declare module '../../src/core/types.js' {
+  interface Clients {
+    /** The S3 client of the evidence store (the caller's own credentials, never an assumed role). */
+    's3-store'?: S3Client;
+  }
+}
+
 /** Build a guarded S3 client from holdfast's AWS config. */
 export function createS3Client(config: AwsClientConfig): S3Client {
   return guardAwsClient(new S3Client(config as S3ClientConfig));

@@ -16,6 +16,22 @@ export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 60;
 /** Overrides the default request timeout (seconds) for a whole environment: emulators on busy test machines. */
 export const REQUEST_TIMEOUT_ENV = 'HOLDFAST_REQUEST_TIMEOUT';
 
+/** AWS credentials as the SDK takes them: static keys, or a function that returns them (and refreshes). */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+  expiration?: Date;
+}
+export type AwsCredentialSource = AwsCredentials | (() => Promise<AwsCredentials>);
+
+declare module '../core/types.js' {
+  interface Clients {
+    /** Credentials for every AWS provider's clients (set by --assume-role; the store keeps the caller's own). */
+    'aws:credentials'?: AwsCredentialSource;
+  }
+}
+
 export interface AwsClientConfig {
   region: string;
   /** Set when AWS_ENDPOINT_URL points at an emulator; S3 then needs path-style addressing. */
@@ -23,7 +39,7 @@ export interface AwsClientConfig {
   forcePathStyle?: boolean;
   maxAttempts?: number;
   /** Credentials provider for --assume-role, when one was built by src/aws/identity.ts. */
-  credentials?: unknown;
+  credentials?: AwsCredentialSource;
   /** Appended to the SDK's own User-Agent, so CloudTrail's userAgent names holdfast and its version. */
   customUserAgent: string;
   /** Node HTTP handler options: every call is bounded (a black-holed call fails as TimeoutError). */

@@ -28,7 +28,7 @@ export const awsCredentials: CredentialKit = {
   async identify(ctx) {
     // Loaded only when AWS is in play: the STS SDK costs memory a Kubernetes-only capture need not pay.
     const { callerIdentity } = await import('./identity.js');
-    const who = await callerIdentity(awsClientConfig(ctx), ctx.clients['aws:sts'] as never);
+    const who = await callerIdentity(awsClientConfig(ctx), ctx.clients['aws:sts']);
     return {
       ...(who.arn
         ? { callerArn: who.arn, account: who.account ?? null }

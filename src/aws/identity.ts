@@ -6,6 +6,15 @@ import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, type STSClientC
 import type { AwsClientConfig } from './config.js';
 import { guardAwsClient } from '../core/guard.js';
 
+export type { STSClient };
+
+declare module '../core/types.js' {
+  interface Clients {
+    /** The STS client that names the caller (recorded as the operator). */
+    'aws:sts'?: STSClient;
+  }
+}
+
 /** Seconds an assumed-role session lasts; a capture that runs longer refreshes it. */
 export const ASSUMED_ROLE_SESSION_SECONDS = 3600;
 

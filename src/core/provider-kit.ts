@@ -3,6 +3,7 @@ import { InternalError } from './errors.js';
 import type {
   ActionSpec,
   ChangeRecord,
+  Clients,
   PreflightResult,
   ProviderContext,
   ReleaseContext,
@@ -12,19 +13,22 @@ import type {
   StepOutcome,
 } from './types.js';
 
-const built = new WeakMap<object, Map<string, unknown>>();
+const built = new WeakMap<Clients, Clients>();
 
 /**
  * The clients a provider uses for this context: injected ones first (`ctx.clients[id]`: tests,
  * library callers with their own credentials), else built once per context by `build`.
  */
-export function clientsFor<C>(ctx: Pick<ProviderContext, 'clients'>, id: string, build: () => C): C {
-  const injected = ctx.clients[id] as C | undefined;
+export function clientsFor<Id extends keyof Clients>(
+  ctx: Pick<ProviderContext, 'clients'>,
+  id: Id,
+  build: () => NonNullable<Clients[Id]>,
+): NonNullable<Clients[Id]> {
+  const injected = ctx.clients[id];
   if (injected) return injected;
   let cache = built.get(ctx.clients);
-  if (!cache) built.set(ctx.clients, (cache = new Map()));
-  if (!cache.has(id)) cache.set(id, build());
-  return cache.get(id) as C;
+  if (!cache) built.set(ctx.clients, (cache = {}));
+  return (cache[id] ??= build());
 }
 
 /** A provider's runners, one per action; each gets a context whose step is narrowed to its action. */

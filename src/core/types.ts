@@ -194,13 +194,21 @@ export interface ArtifactInput {
   contentType?: string;
 }
 
+/**
+ * SDK clients a library caller or a test injects, one optional entry per provider or service id;
+ * whatever is not injected is built by that provider's client.ts. Core names no provider: each
+ * declares its own entry in the file that makes its clients (`declare module` merging into this
+ * interface), so the map lists exactly the providers and services in the program, typed by them.
+ */
+export interface Clients {}
+
 /** Handed to provider code by the engine. */
 export interface ProviderContext {
   incident: string;
   kase: Case;
   signal: AbortSignal;
-  /** Library callers and tests inject SDK clients or client options here, keyed by provider id. */
-  clients: Record<string, unknown>;
+  /** Injected SDK clients (library callers, tests), each provider's under its id. */
+  clients: Clients;
   /** Provider-independent AWS settings (region, endpoint from AWS_ENDPOINT_URL etc.). */
   env: NodeJS.ProcessEnv;
   dryRun: boolean;
@@ -274,11 +282,7 @@ export interface CredentialKit {
   /** Problems with the case-level settings this kind reads (region, role), each naming its case field. */
   caseProblems(input: { region?: unknown; assumeRole?: unknown }): InputProblem[];
   /** The clients providers get: the caller's, plus whatever this kind adds (an assumed-role session). */
-  providerClients(
-    kase: Case,
-    env: NodeJS.ProcessEnv,
-    clients: Record<string, unknown>,
-  ): Promise<Record<string, unknown>>;
+  providerClients(kase: Case, env: NodeJS.ProcessEnv, clients: Clients): Promise<Clients>;
   /** Who is capturing, in this cloud's terms (merged into the operator record of every artifact). */
   identify(ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>): Promise<JsonObject>;
 }

@@ -9,11 +9,11 @@ import { claimedTargets, wantedRoleAnnotations } from './claims.js';
 import { builtinProviders, providerClients } from './registry.js';
 import { progressEmitter, type ProgressEvent } from '../core/events.js';
 import { quietSdkNodeNotice } from '../aws/config.js';
-import type { Case, CapturePlan, JsonObject, Provider, ProviderContext } from '../core/types.js';
+import type { Case, CapturePlan, Clients, JsonObject, Provider, ProviderContext } from '../core/types.js';
 
 export interface PlanOptions {
   providers?: readonly Provider[];
-  clients?: Record<string, unknown>;
+  clients?: Clients;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   cwd?: string;

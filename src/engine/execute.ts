@@ -29,6 +29,7 @@ import { stepContext, type RunDeps } from './step-context.js';
 import { localOperator, toolInfo } from '../core/tool-info.js';
 import type {
   CapturePlan,
+  Clients,
   CredentialKind,
   EvidenceStore,
   JsonObject,
@@ -60,8 +61,8 @@ export interface ExecuteOptions {
   onProgress?: (progress: ProgressEvent) => void;
   signal?: AbortSignal;
   concurrency?: number;
-  /** Injected SDK clients, keyed by provider id (and 'aws:sts', 's3-store'). */
-  clients?: Record<string, unknown>;
+  /** Injected SDK clients, each provider's or service's under its id (`ec2`, `s3-store`, `aws:sts`…). */
+  clients?: Clients;
   env?: NodeJS.ProcessEnv;
   /** Preflight every step instead of running it; writes nothing. */
   dryRun?: boolean;

@@ -5,7 +5,7 @@
 import type { HeldEvidenceCheck } from '../evidence/verify.js';
 import { checkJournalChain } from '../evidence/journal.js';
 import { readJournalFromStore } from '../evidence/store-journal.js';
-import type { Case, EvidenceStore, Provider } from '../core/types.js';
+import type { Case, Clients, EvidenceStore, Provider } from '../core/types.js';
 import { builtinProviders, providerClients } from './registry.js';
 
 /** The check verify calls per platform-held artifact; the case comes from the incident's journal in the store. */
@@ -15,14 +15,14 @@ export function heldEvidenceChecker(
   options: {
     providers?: readonly Provider[];
     env?: NodeJS.ProcessEnv;
-    clients?: Record<string, unknown>;
+    clients?: Clients;
     /** Also read each EBS snapshot's blocks and hash its whole image (EBS direct APIs). */
     hashSnapshots?: boolean;
   } = {},
 ): HeldEvidenceCheck {
   const env = options.env ?? process.env;
   const providers = options.providers ?? builtinProviders;
-  let context: Promise<{ kase: Case; clients: Record<string, unknown> }> | undefined;
+  let context: Promise<{ kase: Case; clients: Clients }> | undefined;
   const ctx = () =>
     (context ??= (async () => {
       const started = [...checkJournalChain(await readJournalFromStore(store, incident)).events]

@@ -15,6 +15,7 @@ import { awsCredentials } from '../aws/credentials.js';
 import type { InputProblem } from '../core/errors.js';
 import type {
   Case,
+  Clients,
   CredentialKind,
   CredentialKit,
   EvidenceStore,
@@ -51,11 +52,7 @@ export function credentialKindsOf(kase: Case, providers: readonly (Provider | un
 }
 
 /** The clients providers get: the caller's, plus what each credential kit adds (e.g. an assumed role). */
-export async function providerClients(
-  kase: Case,
-  env: NodeJS.ProcessEnv,
-  clients: Record<string, unknown>,
-): Promise<Record<string, unknown>> {
+export async function providerClients(kase: Case, env: NodeJS.ProcessEnv, clients: Clients): Promise<Clients> {
   let out = clients;
   for (const kit of Object.values(credentialKits)) out = await kit.providerClients(kase, env, out);
   return out;
@@ -77,7 +74,7 @@ export function cloudSettingProblems(input: { region?: unknown; assumeRole?: unk
 }
 
 /** The store a case names, reached with the caller's own credentials (`clients`, not the providers' assumed role). */
-export function storeForCase(kase: Case, env: NodeJS.ProcessEnv, clients: Record<string, unknown>): EvidenceStore {
+export function storeForCase(kase: Case, env: NodeJS.ProcessEnv, clients: Clients): EvidenceStore {
   return createStore(kase.store, awsClientConfig({ kase, env, clients }), clients);
 }
 
@@ -110,11 +107,7 @@ export const builtinServices: readonly { id: string; summary: string; policies: 
 ];
 
 /** Build the evidence store a case names; `clients['s3-store']` may inject an S3 client. */
-export function createStore(
-  spec: StoreSpec,
-  aws: AwsClientConfig,
-  clients: Record<string, unknown> = {},
-): EvidenceStore {
+export function createStore(spec: StoreSpec, aws: AwsClientConfig, clients: Clients = {}): EvidenceStore {
   if (spec.kind === 'fs') return createFsStore(spec.dir);
-  return createS3Store(spec, aws, clients['s3-store'] as never);
+  return createS3Store(spec, aws, clients['s3-store']);
 }

@@ -13,7 +13,15 @@ import { builtinProviders, providerClients, storeForCase } from './registry.js';
 import { assertSignerContinues, unsealedTail } from '../evidence/seals.js';
 import { signerRef, type Signer } from '../evidence/signing.js';
 import { sealRelease } from './seal.js';
-import type { Case, ChangeRecord, EvidenceStore, Provider, ProviderContext, ReleaseResult } from '../core/types.js';
+import type {
+  Case,
+  ChangeRecord,
+  Clients,
+  EvidenceStore,
+  Provider,
+  ProviderContext,
+  ReleaseResult,
+} from '../core/types.js';
 
 export interface ReleaseOptions {
   incident: string;
@@ -22,7 +30,7 @@ export interface ReleaseOptions {
   providers?: readonly Provider[];
   store?: EvidenceStore;
   stateDir?: string;
-  clients?: Record<string, unknown>;
+  clients?: Clients;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   onEvent?: (event: CaptureEvent) => void;
