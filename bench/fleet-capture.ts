@@ -7,10 +7,13 @@
  * the floor the buckets allow. Figures, not a test.
  *   npm run bench:fleet -- [sizes=20,200] [latencyMs=150] [modes=latency,buckets,sequential]
  * `sequential` adds a --concurrency 1 run through the latency proxy (the baseline for the speed-up).
+ * Each run also prints the load average at its start and end (the machine is shared), the CLI's
+ * peak open file handles (sampled), moto's own CPU time and service time per call (how close moto
+ * itself is to being the bottleneck). BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the CLI there.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
   AttachVolumeCommand,
@@ -70,9 +73,42 @@ interface RunResult {
   wallS: number;
   cpuS: number;
   peakRssMiB: number;
+  /** Most file handles the CLI held at once (sampled every 200 ms). */
+  peakFds: number;
+  /** CPU seconds moto spent during the capture. */
+  motoCpuS: number | undefined;
+  loadStart: string;
+  loadEnd: string;
   status: string;
   ttc?: { p50Ms: number; p95Ms: number; maxMs: number; targets: number };
   awsCalls?: { calls: number; throttles: number; pacedMs: number };
+}
+
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+/** utime + stime of a process in seconds, from /proc (undefined off Linux). */
+function cpuSecondsOf(pid: number | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Open file handles of the CLI (the child of /usr/bin/time), or 0 when not readable. */
+function fdsUnder(timePid: number | undefined): number {
+  if (!timePid) return 0;
+  try {
+    const children = readFileSync(`/proc/${timePid}/task/${timePid}/children`, 'utf8').trim().split(' ');
+    return children.filter(Boolean).reduce((n, pid) => n + readdirSync(`/proc/${pid}/fd`).length, 0);
+  } catch {
+    return 0;
+  }
 }
 
 async function runCapture(
@@ -80,15 +116,18 @@ async function runCapture(
   run: string,
   extra: string[],
   env: Record<string, string>,
+  motoPid: number | undefined,
 ): Promise<RunResult> {
   const dir = mkdtempSync(join(tmpdir(), 'hf-fleet-'));
   const timeFile = join(dir, 'time.txt');
+  const profile = process.env.BENCH_CPU_PROF;
   const args = [
     '-f',
     '%e %U %S %M',
     '-o',
     timeFile,
     process.execPath,
+    ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
     cli,
     'capture',
     '--incident',
@@ -116,6 +155,10 @@ async function runCapture(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const loadStart = load();
+  const motoCpuBefore = cpuSecondsOf(motoPid);
+  let peakFds = 0;
+  const sampler = setInterval(() => (peakFds = Math.max(peakFds, fdsUnder(child.pid))), 200);
   let tail = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -124,6 +167,8 @@ async function runCapture(
   });
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
+  clearInterval(sampler);
+  const motoCpuAfter = cpuSecondsOf(motoPid);
   const [wall, user, sys, rssKiB] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
   const outcome = JSON.parse(tail.trim().split('\n').at(-1) || '{}') as {
     status?: string;
@@ -135,6 +180,10 @@ async function runCapture(
     wallS: wall!,
     cpuS: user! + sys!,
     peakRssMiB: rssKiB! / 1024,
+    peakFds,
+    motoCpuS: motoCpuBefore !== undefined && motoCpuAfter !== undefined ? motoCpuAfter - motoCpuBefore : undefined,
+    loadStart,
+    loadEnd: load(),
     status: outcome.status ?? `exit ${code}`,
     ...(outcome.timeToContainment ? { ttc: outcome.timeToContainment } : {}),
     ...(outcome.awsCalls ? { awsCalls: outcome.awsCalls } : {}),
@@ -180,10 +229,32 @@ function report(label: string, n: number, r: RunResult, calls: Map<string, { sen
   console.log(
     `${label.padEnd(34)} ${r.status.padEnd(9)} wall ${r.wallS.toFixed(1).padStart(6)} s  cpu ${r.cpuS.toFixed(1).padStart(5)} s (${((r.cpuS / n) * 1000).toFixed(0)} ms/instance)  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  calls ${total} (${(total / n).toFixed(1)}/instance)  throttled ${throttled}`,
   );
+  console.log(
+    `${''.padEnd(34)} peak open files ${r.peakFds}  moto cpu ${r.motoCpuS?.toFixed(1) ?? '?'} s  load average ${r.loadStart} at start, ${r.loadEnd} at end`,
+  );
   if (r.ttc)
     console.log(
       `${''.padEnd(34)} time to containment p50 ${s(r.ttc.p50Ms)}  p95 ${s(r.ttc.p95Ms)}  max ${s(r.ttc.maxMs)} over ${r.ttc.targets} targets`,
     );
+}
+
+/**
+ * Where the wall time went, from the proxy's timeline: calls per second overall and at the busiest
+ * second, moto's mean service time per call, and the mean number of calls moto was working on.
+ */
+function timeline(proxy: FaultProxy, wallS: number) {
+  const forwarded = proxy.calls.filter((c) => c.upstreamMs !== undefined);
+  if (!forwarded.length) return;
+  const first = Math.min(...proxy.calls.map((c) => c.receivedAt ?? Infinity));
+  const perSecond = new Map<number, number>();
+  for (const c of proxy.calls) {
+    const k = Math.floor(((c.receivedAt ?? first) - first) / 1000);
+    perSecond.set(k, (perSecond.get(k) ?? 0) + 1);
+  }
+  const busy = forwarded.reduce((a, c) => a + c.upstreamMs!, 0);
+  console.log(
+    `  timeline: ${(proxy.calls.length / wallS).toFixed(1)} calls/s over the run, busiest second ${Math.max(...perSecond.values())}; moto answered in ${(busy / forwarded.length).toFixed(1)} ms on average, ${(busy / 1000 / wallS).toFixed(1)} calls at moto at once on average`,
+  );
 }
 
 function breakdown(n: number, calls: Map<string, { sent: number; throttled: number }>) {
@@ -208,13 +279,14 @@ for (const n of sizes) {
       const extra = mode === 'sequential' ? ['--concurrency', '1'] : [];
       // Latency runs model an account with raised limits: the client does not pace.
       const env: Record<string, string> = mode === 'buckets' ? {} : { HOLDFAST_EC2_RATE_LIMITS: 'off' };
-      const result = await runCapture(proxy.endpoint, run, extra, env);
+      const result = await runCapture(proxy.endpoint, run, extra, env, moto.pid);
       const calls = byAction(proxy, 0);
       const label =
         mode === 'buckets'
           ? 'EC2 token buckets (AWS defaults)'
           : `${latencyMs} ms latency, ${mode === 'sequential' ? '--concurrency 1' : 'default'}`;
       report(label, n, result, calls);
+      timeline(proxy, result.wallS);
       if (mode !== 'sequential') breakdown(n, calls);
       if (mode === 'buckets') {
         // Calls before containment: everything but settle's snapshot polls.

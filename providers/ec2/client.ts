@@ -54,7 +54,7 @@ import { pacingMiddleware, type RateLimiter } from '../../src/aws/rate-limit.js'
 import { ec2SecurityGroupApi } from '../../src/aws/security-groups.js';
 import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
 
-export type { Instance, NetworkInterface, Snapshot, Volume };
+export type { Filter, Instance, NetworkInterface, Snapshot, Volume };
 
 /** The guarded SDK clients the EC2 provider uses. */
 declare module '../../src/core/types.js' {

@@ -9,12 +9,22 @@ import {
   describeInstances,
   describeVolumesOf,
   targetRegistrations,
+  type Filter,
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import type { Ec2Facts, Ec2Params, InstanceFacts } from './facts.js';
 
 /** States in which an instance still holds evidence worth preserving. */
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
+
+/** The DescribeInstances filters for `--instance-tag key=value`: live instances with the tag. */
+export function instanceTagFilters(tag: string): Filter[] {
+  const eq = tag.indexOf('=');
+  return [
+    { Name: `tag:${tag.slice(0, eq)}`, Values: [tag.slice(eq + 1)] },
+    { Name: 'instance-state-name', Values: LIVE_STATES },
+  ];
+}
 
 /** Describe the targeted instances; unknown ids and tags matching nothing are BadInput. */
 export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Promise<Ec2Facts> {
@@ -44,13 +54,7 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
     });
   }
   for (const [i, tag] of params.instanceTags.entries()) {
-    const eq = tag.indexOf('=');
-    const found = await describeInstances(c, {
-      filters: [
-        { Name: `tag:${tag.slice(0, eq)}`, Values: [tag.slice(eq + 1)] },
-        { Name: 'instance-state-name', Values: LIVE_STATES },
-      ],
-    });
+    const found = await describeInstances(c, { filters: instanceTagFilters(tag) });
     if (!found.length)
       problems.push({
         field: `targets.ec2.instanceTags[${i}]`,

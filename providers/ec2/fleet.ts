@@ -2,8 +2,13 @@
  * What the EC2 steps of one capture share: reads batched across instances and read once (the
  * instance, its interfaces, volumes and protection attributes serve preserve, collect and contain),
  * tags written for many resources in one CreateTags, snapshot look-ups batched. Keyed by the
- * capture's client bundle, so nothing outlives the capture. A fleet pays a fixed number of Describe
- * calls per batch of instances instead of several per instance.
+ * capture's client bundle, so nothing outlives the capture.
+ *
+ * Instances and volumes are read ahead for every targeted instance (the case's selection, as
+ * discovery made it) in calls of up to 1000 instances / 200 filter values, and read again for those
+ * not yet served once the read is READ_AHEAD_MAX_AGE_MS old: a few calls per incident instead of
+ * one per small batch. Interfaces are not read ahead: their groups are what the swap records and
+ * release restores, so they are read when the instance's collect step asks, a moment before the swap.
  */
 import { batcher, memoized } from '../../src/core/batch.js';
 import type { ProviderContext } from '../../src/core/types.js';
@@ -26,11 +31,27 @@ import {
   type Volume,
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { instanceTagFilters } from './discover.js';
+import type { Ec2Params } from './facts.js';
 
 /** Resources per CreateTags call (the API's limit). */
 export const MAX_TAG_RESOURCES = 1000;
+/** Instance ids per DescribeInstances call of the read-ahead. */
+export const MAX_INSTANCE_IDS = 1000;
 /** Snapshot ids per DescribeSnapshots call. */
 export const MAX_SNAPSHOT_IDS = 1000;
+
+/** Read-ahead instances and volumes older than this are read again before use. */
+export const READ_AHEAD_MAX_AGE_MS = 30_000;
+/**
+ * How long an interface look-up waits for others before its call goes: short next to a call's
+ * latency, so collect is barely delayed and the interfaces are read moments before the swap.
+ */
+export const ENI_LINGER_MS = 25;
+/** The same for the evidence tags (preserve, on the way to containment). */
+export const TAG_LINGER_MS = 25;
+/** Settle's snapshot polls are 15 s apart and off the containment path: gather them for a second. */
+export const SETTLE_LINGER_MS = 1_000;
 
 /** A value and when it was read (artifacts say when their content was acquired). */
 export interface Read<T> {
@@ -66,8 +87,26 @@ const fleets = new WeakMap<object, Ec2Fleet>();
 /** The capture's shared EC2 reads and writes. */
 export function ec2FleetFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env' | 'incident'>): Ec2Fleet {
   let fleet = fleets.get(ctx.clients);
-  if (!fleet) fleets.set(ctx.clients, (fleet = createFleet(ec2ClientsFor(ctx), ctx.incident)));
+  if (!fleet) {
+    const params = ctx.kase.targets.ec2 as Partial<Ec2Params> | undefined;
+    const selection = { ids: params?.instances ?? [], tags: params?.instanceTags ?? [] };
+    fleets.set(ctx.clients, (fleet = createFleet(ec2ClientsFor(ctx), ctx.incident, selection)));
+  }
   return fleet;
+}
+
+/** The case's EC2 selection (the discovery's input): which instances to read ahead. */
+interface Selection {
+  ids: string[];
+  tags: string[];
+}
+
+interface Ahead {
+  at: number;
+  readAt: string;
+  instances: Map<string, OwnedInstance>;
+  volumes: Promise<Map<string, Volume[]>>;
+  volumesReadAt: string;
 }
 
 function groupBy<T>(items: T[], keyOf: (t: T) => string[]): Map<string, T[]> {
@@ -83,20 +122,77 @@ function groupBy<T>(items: T[], keyOf: (t: T) => string[]): Map<string, T[]> {
 
 const stamp = <T>(value: T, readAt: string): Read<T> => ({ value, readAt });
 
-function createFleet(c: Ec2Clients, incident: string): Ec2Fleet {
+function createFleet(c: Ec2Clients, incident: string, selection: Selection): Ec2Fleet {
   const batch = { maxBatch: MAX_FILTER_VALUES };
+  // Instances whose volumes were served (collect read them): a later read-ahead leaves them out.
+  const served = new Set<string>();
+  // The targeted instances: the case's ids, then those its tags found on the first read-ahead (a
+  // later read goes by id: an instance tagged since planning is not in the plan).
+  let targets: string[] | undefined;
+  let ahead: Promise<Ahead> | undefined;
+  const readAhead = async (): Promise<Ahead> => {
+    const at = Date.now();
+    const found = new Map<string, OwnedInstance>();
+    const ids = (targets ?? selection.ids).filter((id) => !served.has(id));
+    for (let i = 0; i < ids.length; i += MAX_INSTANCE_IDS)
+      for (const x of await describeInstances(c, { ids: ids.slice(i, i + MAX_INSTANCE_IDS) }))
+        found.set(x.InstanceId!, x);
+    if (!targets) {
+      for (const tag of selection.tags)
+        for (const x of await describeInstances(c, { filters: instanceTagFilters(tag) })) found.set(x.InstanceId!, x);
+      targets = [...found.keys()];
+    }
+    // Volumes follow in the background: protect needs only the instance.
+    const wanted = [...found.keys()].filter((id) => !served.has(id));
+    const volumesReadAt = new Date().toISOString();
+    const volumes = describeVolumesOf(c, wanted).then((list) => {
+      const byInstance = groupBy(list, (v) =>
+        (v.Attachments ?? []).flatMap((a) => (a.InstanceId ? [a.InstanceId] : [])),
+      );
+      return new Map(wanted.map((id) => [id, byInstance.get(id) ?? []]));
+    });
+    // A failed volume read-ahead sends collect to the batched read.
+    const settled = volumes.catch(() => new Map<string, Volume[]>());
+    return { at, readAt: new Date(at).toISOString(), instances: found, volumes: settled, volumesReadAt };
+  };
+  /** The read-ahead, fresh enough; an id it does not hold goes to the batched read. */
+  const aheadRead = async (): Promise<Ahead> => {
+    const current = ahead;
+    let a = current && (await current);
+    if (!a || Date.now() - a.at > READ_AHEAD_MAX_AGE_MS) {
+      // Everyone who finds it stale shares one new read.
+      if (ahead === current)
+        ahead = readAhead().catch(() => {
+          // A failed read-ahead (an id gone since planning, a throttle) costs no correctness: the
+          // batched reads answer until it is tried again, READ_AHEAD_MAX_AGE_MS later.
+          targets ??= selection.ids;
+          return {
+            at: Date.now(),
+            readAt: '',
+            instances: new Map(),
+            volumes: Promise.resolve(new Map()),
+            volumesReadAt: '',
+          };
+        });
+      a = await ahead!;
+    }
+    return a;
+  };
   const instances = batcher(async (ids) => {
     const at = new Date().toISOString();
     const found = await describeInstances(c, { ids });
     return new Map(found.map((i) => [i.InstanceId!, stamp(i as Instance, at)]));
   }, batch);
-  const enis = batcher(async (ids) => {
-    const at = new Date().toISOString();
-    const byInstance = groupBy(await describeEnisOf(c, ids), (e) =>
-      e.Attachment?.InstanceId ? [e.Attachment.InstanceId] : [],
-    );
-    return new Map(ids.map((id) => [id, stamp(byInstance.get(id) ?? [], at)]));
-  }, batch);
+  const enis = batcher(
+    async (ids) => {
+      const at = new Date().toISOString();
+      const byInstance = groupBy(await describeEnisOf(c, ids), (e) =>
+        e.Attachment?.InstanceId ? [e.Attachment.InstanceId] : [],
+      );
+      return new Map(ids.map((id) => [id, stamp(byInstance.get(id) ?? [], at)]));
+    },
+    { ...batch, lingerMs: ENI_LINGER_MS },
+  );
   const volumes = batcher(async (ids) => {
     const at = new Date().toISOString();
     const byInstance = groupBy(await describeVolumesOf(c, ids), (v) =>
@@ -127,10 +223,12 @@ function createFleet(c: Ec2Clients, incident: string): Ec2Fleet {
   };
   const states = batcher(async (ids) => new Map((await describeSnapshots(c, ids)).map((s) => [s.SnapshotId!, s])), {
     maxBatch: MAX_SNAPSHOT_IDS,
+    lingerMs: SETTLE_LINGER_MS,
   });
 
   const pendingTags = new Map<string, { tags: Record<string, string>; waiters: TagWaiter[] }>();
   let tagsInFlight = 0;
+  let tagTimer: NodeJS.Timeout | undefined;
   type TagWaiter = { resources: string[]; resolve: () => void; reject: (e: unknown) => void };
   const flushTags = () => {
     for (const [key, group] of pendingTags) {
@@ -163,9 +261,19 @@ function createFleet(c: Ec2Clients, incident: string): Ec2Fleet {
   };
 
   return {
-    instance: memoized(async (id) => (await instances(id)) ?? stamp(undefined, new Date().toISOString())),
+    instance: memoized(async (id) => {
+      const a = await aheadRead();
+      const read = a.instances.get(id);
+      if (read) return stamp(read, a.readAt);
+      return (await instances(id)) ?? stamp(undefined, new Date().toISOString());
+    }),
     enis: memoized(async (id) => (await enis(id))!),
-    volumes: memoized(async (id) => (await volumes(id))!),
+    volumes: memoized(async (id) => {
+      const a = await aheadRead();
+      served.add(id);
+      const read = (await a.volumes).get(id);
+      return read ? stamp(read, a.volumesReadAt) : (await volumes(id))!;
+    }),
     attributes(id) {
       let p = attributeCache.get(id);
       if (!p) {
@@ -189,7 +297,12 @@ function createFleet(c: Ec2Clients, incident: string): Ec2Fleet {
         const group = pendingTags.get(key) ?? { tags, waiters: [] };
         group.waiters.push({ resources, resolve, reject });
         pendingTags.set(key, group);
-        if (!tagsInFlight) setImmediate(() => !tagsInFlight && flushTags());
+        // The first waits a moment for others (one call covers them all); the rest go when one returns.
+        if (!tagsInFlight && !tagTimer)
+          tagTimer = setTimeout(() => {
+            tagTimer = undefined;
+            if (!tagsInFlight) flushTags();
+          }, TAG_LINGER_MS);
       });
     },
     async snapshotsOfStep(stepId) {

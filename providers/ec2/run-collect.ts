@@ -1,7 +1,7 @@
 /** Collect: the instance's configuration and console output as hashed artifacts, and one crash-consistent snapshot set. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { InternalError } from '../../src/core/errors.js';
-import { consoleOutput, createInstanceSnapshots, createTags, type OwnedInstance } from './client.js';
+import { consoleOutput, createInstanceSnapshots, type OwnedInstance } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import { ec2FleetFor } from './fleet.js';
 import type { Ec2Outcome, Ec2StepContext } from './steps.js';
@@ -133,27 +133,16 @@ export async function runSnapshot(ctx: Ec2StepContext<'snapshot'>): Promise<Ec2O
     );
   }
   if (!snapshots.length) throw new InternalError(`CreateSnapshots for ${instanceId} returned no snapshots`);
-  if (!adopted) {
-    // A set made by an earlier attempt whose answer was lost (and not yet searchable then) is evidence too.
+  if (!adopted && interrupted) {
+    // A set made by an earlier attempt whose answer was lost (and not yet searchable then) is evidence
+    // too. With no earlier intent there was no earlier attempt: no look-up.
     const ids = new Set(snapshots.map((s) => s.SnapshotId));
     snapshots.push(...(await find()).filter((s) => !ids.has(s.SnapshotId)));
   }
-  // One TagSpecifications applies to the whole set: the source volume is tagged per snapshot after.
+  // No per-snapshot source tag: EC2 records each snapshot's source in its own VolumeId (set by EC2,
+  // not editable), and the artifact records it as source.volumeId, which verify compares. A tag
+  // would only repeat it, at one CreateTags per snapshot on the way to containment.
   const limitations: string[] = [];
-  // Each value differs, so one CreateTags per snapshot; sent together, not one after another.
-  await Promise.all(
-    snapshots.map(async (s) => {
-      if (!s.VolumeId || s.Tags?.some((t) => t.Key === SOURCE_VOLUME_TAG)) return;
-      const tagged = await tagSourceVolume(
-        () => createTags(c, [s.SnapshotId!], { [SOURCE_VOLUME_TAG]: s.VolumeId! }),
-        ctx.signal,
-      );
-      if (!tagged)
-        limitations.push(
-          `${s.SnapshotId} could not be tagged with its source volume ${s.VolumeId} (the snapshot records it as VolumeId)`,
-        );
-    }),
-  );
   // Locked at once, while pending: the lock protects the evidence during the hours a set can take.
   const locked = lockDays
     ? await lockSnapshots(
@@ -178,7 +167,7 @@ export async function runSnapshot(ctx: Ec2StepContext<'snapshot'>): Promise<Ec2O
       },
       method: { api: 'CreateSnapshots', consistency: 'crash-consistent across all volumes of the instance' },
       preservation: {
-        tags: { ...tags, ...(s.VolumeId ? { [SOURCE_VOLUME_TAG]: s.VolumeId } : {}) },
+        tags,
         ...(locked?.locks[s.SnapshotId!] ?? {}),
       },
     });
@@ -199,25 +188,4 @@ export async function runSnapshot(ctx: Ec2StepContext<'snapshot'>): Promise<Ec2O
     ],
     ...(adopted ? { note: `found the existing snapshot set of ${instanceId}` } : {}),
   };
-}
-
-/** Tag naming the volume a snapshot was taken from, so a responder (and a re-run) can match them. */
-export const SOURCE_VOLUME_TAG = 'holdfast:source-volume';
-
-/** Tries for a new snapshot id to become visible to CreateTags (EC2 is eventually consistent). */
-const NEW_ID_VISIBLE_TRIES = 4;
-const NEW_ID_RETRY_BASE_MS = 500;
-
-/** The tag is a convenience (the snapshot records its VolumeId): a new id's NotFound is retried a little, then left as a limitation. */
-async function tagSourceVolume(call: () => Promise<void>, signal: AbortSignal): Promise<boolean> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await call();
-      return true;
-    } catch (error) {
-      if (!/NotFound/.test((error as Error).name ?? '')) throw error;
-      if (attempt >= NEW_ID_VISIBLE_TRIES) return false;
-      await delay(NEW_ID_RETRY_BASE_MS * 2 ** (attempt - 1), undefined, { signal });
-    }
-  }
 }

@@ -8,6 +8,12 @@ export interface BatchOptions {
   maxBatch: number;
   /** Calls in flight at once for this batcher. */
   maxInFlight?: number;
+  /**
+   * How long the first look-up of an idle batcher waits for others before the call goes (sooner
+   * once `maxBatch` keys wait). Default: one turn of the event loop. Worth it where a caller can
+   * wait that long; a fleet's look-ups trickle in, so without it batches stay small.
+   */
+  lingerMs?: number;
 }
 
 /**
@@ -21,7 +27,9 @@ export function batcher<V>(
   const maxInFlight = options.maxInFlight ?? 1;
   let queue: { key: string; resolve: (v: V | undefined) => void; reject: (e: unknown) => void }[] = [];
   let inFlight = 0;
-  let scheduled = false;
+  /** Cancels the scheduled flush, when one is scheduled. */
+  let scheduled: (() => void) | undefined;
+  const lingerMs = options.lingerMs ?? 0;
   const run = async (batch: typeof queue) => {
     const keys = [...new Set(batch.map((b) => b.key))];
     try {
@@ -37,7 +45,8 @@ export function batcher<V>(
     }
   };
   const flush = () => {
-    scheduled = false;
+    scheduled?.();
+    scheduled = undefined;
     while (queue.length && inFlight < maxInFlight) {
       const batch: typeof queue = [];
       const keys = new Set<string>();
@@ -59,10 +68,18 @@ export function batcher<V>(
   return (key) =>
     new Promise<V | undefined>((resolve, reject) => {
       queue.push({ key, resolve, reject });
-      // The first request waits one turn of the event loop for others started at the same moment.
-      if (!scheduled && inFlight < maxInFlight) {
-        scheduled = true;
-        setImmediate(flush);
+      if (inFlight >= maxInFlight) return; // goes with the next call, when one returns
+      // A full batch goes at once; else the first request waits (one turn of the event loop, or
+      // the linger) for others started at about the same moment.
+      if (lingerMs > 0 && queue.length >= options.maxBatch) flush();
+      else if (!scheduled) {
+        if (lingerMs > 0) {
+          const timer = setTimeout(flush, lingerMs);
+          scheduled = () => clearTimeout(timer);
+        } else {
+          const immediate = setImmediate(flush);
+          scheduled = () => clearImmediate(immediate);
+        }
       }
     });
 }

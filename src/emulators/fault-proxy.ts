@@ -34,6 +34,10 @@ export interface ProxiedCall {
   forwarded: boolean;
   /** The decoded form body of query-protocol calls (ids of what a mutating call changed). */
   params: Record<string, string>;
+  /** When the proxy received it (performance.now(), ms): a call timeline for benches. */
+  receivedAt?: number;
+  /** How long the emulator took to answer it (ms), when forwarded. */
+  upstreamMs?: number;
 }
 
 export interface FaultProxy {
@@ -181,7 +185,14 @@ export async function startFaultProxy(
         const rule: FaultRule | undefined = takeToken(service, action)
           ? choose(service, action)
           : { fault: 'throttle' };
-        const call: ProxiedCall = { service, action, forwarded: false, params, ...(rule ? { fault: rule.fault } : {}) };
+        const call: ProxiedCall = {
+          service,
+          action,
+          forwarded: false,
+          params,
+          receivedAt: performance.now(),
+          ...(rule ? { fault: rule.fault } : {}),
+        };
         calls.push(call);
         switch (rule?.fault) {
           case 'throttle':
@@ -197,7 +208,9 @@ export async function startFaultProxy(
             break;
         }
         try {
+          const sent = performance.now();
           const answer = await forward(req, body);
+          call.upstreamMs = performance.now() - sent;
           call.forwarded = true;
           // The emulator did the work; the caller never hears of it.
           if (rule?.fault === 'forward-then-drop') return void req.socket.destroy();

@@ -71,6 +71,8 @@ export async function freePort(): Promise<number> {
 export interface MotoServer {
   endpoint: string;
   port: number;
+  /** The server's process id (benches read its CPU time). */
+  pid: number | undefined;
   /** Forget all state (POST /moto-api/reset). */
   reset(): Promise<void>;
   stop(): Promise<void>;
@@ -109,6 +111,7 @@ export async function startMoto(options: { logFile?: string; log?: (line: string
   return {
     endpoint,
     port,
+    pid: child.pid,
     async reset() {
       await fetch(`${endpoint}/moto-api/reset`, { method: 'POST' });
     },

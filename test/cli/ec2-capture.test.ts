@@ -141,7 +141,6 @@ describe('EC2 capture through the CLI (moto)', () => {
         expect.arrayContaining([
           { Key: 'holdfast:incident', Value: incident },
           { Key: 'holdfast:step', Value: `ec2:snapshot/${seeded.instanceId}` },
-          { Key: 'holdfast:source-volume', Value: s.VolumeId },
           { Key: 'holdfast:do-not-delete', Value: 'true' },
         ]),
       );
@@ -150,7 +149,7 @@ describe('EC2 capture through the CLI (moto)', () => {
     const manifest = (
       res.lines.at(-1) as {
         manifest: {
-          artifacts: { type: string; location: { snapshotId?: string } }[];
+          artifacts: { type: string; location: { snapshotId?: string }; source: { volumeId?: string | null } }[];
           changes: { resource: string; attribute: string; before: unknown; after: unknown }[];
           limitations: string[];
         };
@@ -162,6 +161,15 @@ describe('EC2 capture through the CLI (moto)', () => {
         .map((a) => a.location.snapshotId)
         .sort(),
     ).toEqual(snaps.map((s) => s.SnapshotId).sort());
+    // The source of each snapshot is EC2's own VolumeId (one snapshot per volume, checked above),
+    // and the manifest records the same volume for it.
+    for (const s of snaps) {
+      expect(seeded.volumeIds).toContain(s.VolumeId);
+      const artifact = manifest.artifacts.find(
+        (a) => a.type === 'ebs-snapshot' && a.location.snapshotId === s.SnapshotId,
+      );
+      expect(artifact?.source.volumeId).toBe(s.VolumeId);
+    }
     for (const eni of seeded.networkInterfaceIds) {
       expect(manifest.changes).toContainEqual(
         expect.objectContaining({ resource: eni, attribute: 'groups', before: original[eni], after: isolationId }),

@@ -23,6 +23,28 @@ describe('batcher', () => {
     ]);
   });
 
+  it('with a linger, look-ups made apart within it go in one call; a full batch goes at once', async () => {
+    const calls: string[][] = [];
+    const get = batcher(
+      async (keys) => {
+        calls.push(keys);
+        return new Map(keys.map((k) => [k, k]));
+      },
+      { maxBatch: 3, lingerMs: 1000 },
+    );
+    const a = get('a');
+    await new Promise((r) => setTimeout(r, 15));
+    const b = get('b');
+    expect(calls).toEqual([]);
+    expect(await Promise.all([a, b])).toEqual(['a', 'b']);
+    expect(calls).toEqual([['a', 'b']]);
+    // Three keys fill a batch: no waiting for the linger.
+    const started = performance.now();
+    await Promise.all(['x', 'y', 'z'].map(get));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(calls.at(-1)).toEqual(['x', 'y', 'z']);
+  });
+
   it('when a batch fails, tries each key alone so only the bad key fails', async () => {
     const get = batcher(
       async (keys) => {
