@@ -161,10 +161,12 @@ describe('EC2 capture through the CLI (moto)', () => {
         .map((a) => a.location.snapshotId)
         .sort(),
     ).toEqual(snaps.map((s) => s.SnapshotId).sort());
-    // The source of each snapshot is EC2's own VolumeId (one snapshot per volume, checked above),
-    // and the manifest records the same volume for it.
+    // The source of each snapshot is EC2's own VolumeId: one of the instance's volumes (root
+    // included), one snapshot per volume (checked above), and the manifest records the same volume.
+    const attached = mappings.map((m) => m.Ebs?.VolumeId);
+    expect(snaps).toHaveLength(attached.length);
     for (const s of snaps) {
-      expect(seeded.volumeIds).toContain(s.VolumeId);
+      expect(attached).toContain(s.VolumeId);
       const artifact = manifest.artifacts.find(
         (a) => a.type === 'ebs-snapshot' && a.location.snapshotId === s.SnapshotId,
       );
