@@ -3,7 +3,7 @@
  * exists, completed, with the tags, source volume and start time recorded, and still locked where
  * it was locked. A deleted or re-tagged snapshot fails verify like an edited file.
  */
-import type { ArtifactRecord, HeldEvidenceResult, ProviderContext } from '../../src/core/types.js';
+import type { ArtifactRecord, HeldEvidenceResult, HeldEvidenceContext } from '../../src/core/types.js';
 import { findSnapshot, getSnapshotBlock, listSnapshotBlocks, snapshotLock } from './client.js';
 import { hashSnapshotImage } from './snapshot-image.js';
 import { ec2ClientsFor } from './context.js';
@@ -13,7 +13,7 @@ export const EBS_SNAPSHOT_TYPES = ['ebs-snapshot', 'ebs-snapshot-copy'];
 
 export async function checkEbsSnapshot(
   artifact: ArtifactRecord,
-  ctx: ProviderContext,
+  ctx: HeldEvidenceContext,
   options: { hashContent?: boolean } = {},
 ): Promise<HeldEvidenceResult> {
   const id = String(artifact.location.snapshotId ?? '');

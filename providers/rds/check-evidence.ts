@@ -2,11 +2,14 @@
  * Verify's online check of RDS snapshots: still there, available, from the recorded database, made
  * when recorded, carrying the recorded tags. A deleted or re-tagged snapshot fails verify.
  */
-import type { ArtifactRecord, HeldEvidenceResult, ProviderContext } from '../../src/core/types.js';
+import type { ArtifactRecord, HeldEvidenceResult, HeldEvidenceContext } from '../../src/core/types.js';
 import { findDbSnapshot } from './client.js';
 import { rdsClientsFor } from './context.js';
 
-export async function checkRdsSnapshot(artifact: ArtifactRecord, ctx: ProviderContext): Promise<HeldEvidenceResult> {
+export async function checkRdsSnapshot(
+  artifact: ArtifactRecord,
+  ctx: HeldEvidenceContext,
+): Promise<HeldEvidenceResult> {
   const kind = artifact.type === 'rds-snapshot' ? 'instance' : 'cluster';
   const id = String(artifact.location.snapshotId ?? '');
   const region = typeof artifact.location.region === 'string' ? artifact.location.region : ctx.kase.region;

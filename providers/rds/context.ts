@@ -1,11 +1,11 @@
 /** The RDS clients for a context: injected first, else built once per context. */
 import { awsClientConfig } from '../../src/aws/config.js';
 import { clientsFor } from '../../src/core/provider-kit.js';
-import type { ProviderContext } from '../../src/core/types.js';
+import type { CloudSettings, ProviderContext } from '../../src/core/types.js';
 import { createRdsClients, type RdsClients } from './client.js';
 
 export { RDS_POLICY } from './facts.js';
 
-export function rdsClientsFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env'>): RdsClients {
+export function rdsClientsFor(ctx: Pick<ProviderContext, 'clients' | 'env'> & { kase: CloudSettings }): RdsClients {
   return clientsFor(ctx, 'rds', () => createRdsClients(awsClientConfig(ctx)));
 }

@@ -4,10 +4,10 @@
  * account, not in the compromised one).
  */
 import { awsClientConfig } from './config.js';
-import type { Case, Clients } from '../core/types.js';
+import type { Clients, CloudSettings } from '../core/types.js';
 
 /** Clients for providers: with --assume-role, an assumed-role credentials provider is added. */
-export async function providerClients(kase: Case, env: NodeJS.ProcessEnv, clients: Clients): Promise<Clients> {
+export async function providerClients(kase: CloudSettings, env: NodeJS.ProcessEnv, clients: Clients): Promise<Clients> {
   if (!kase.assumeRole || clients['aws:credentials']) return clients;
   const { assumeRoleCredentials } = await import('./identity.js');
   const caller = awsClientConfig({ kase, env, clients });

@@ -50,6 +50,9 @@ export type Case = {
   targets: Record<string, JsonObject>;
 };
 
+/** The case fields that say how to reach the clouds (region, role, timeouts), and whose incident it is. */
+export type CloudSettings = Pick<Case, 'incident' | 'region' | 'assumeRole' | 'connectTimeout' | 'requestTimeout'>;
+
 export type PortRange = {
   from: number;
   to: number;
@@ -282,7 +285,7 @@ export interface CredentialKit {
   /** Problems with the case-level settings this kind reads (region, role), each naming its case field. */
   caseProblems(input: { region?: unknown; assumeRole?: unknown }): InputProblem[];
   /** The clients providers get: the caller's, plus whatever this kind adds (an assumed-role session). */
-  providerClients(kase: Case, env: NodeJS.ProcessEnv, clients: Clients): Promise<Clients>;
+  providerClients(kase: CloudSettings, env: NodeJS.ProcessEnv, clients: Clients): Promise<Clients>;
   /** Who is capturing, in this cloud's terms (merged into the operator record of every artifact). */
   identify(ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>): Promise<JsonObject>;
 }
@@ -347,10 +350,16 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
    */
   checkEvidence?(
     artifact: ArtifactRecord,
-    ctx: ProviderContext,
+    ctx: HeldEvidenceContext,
     options?: { hashContent?: boolean },
   ): Promise<HeldEvidenceResult | undefined>;
 }
+
+/**
+ * What `checkEvidence` gets: a verifier may hold a journal without its capture's start, so of the
+ * case only the cloud settings are promised (the caller's own when the journal names none).
+ */
+export type HeldEvidenceContext = Omit<ProviderContext, 'kase'> & { kase: CloudSettings };
 
 /** What an online check of platform-held evidence found. */
 export interface HeldEvidenceResult {

@@ -5,7 +5,7 @@
 import type { HeldEvidenceCheck } from '../evidence/verify.js';
 import { checkJournalChain } from '../evidence/journal.js';
 import { readJournalFromStore } from '../evidence/store-journal.js';
-import type { Case, Clients, EvidenceStore, Provider } from '../core/types.js';
+import type { Clients, CloudSettings, EvidenceStore, Provider } from '../core/types.js';
 import { builtinProviders, providerClients } from './registry.js';
 
 /** The check verify calls per platform-held artifact; the case comes from the incident's journal in the store. */
@@ -22,15 +22,14 @@ export function heldEvidenceChecker(
 ): HeldEvidenceCheck {
   const env = options.env ?? process.env;
   const providers = options.providers ?? builtinProviders;
-  let context: Promise<{ kase: Case; clients: Clients }> | undefined;
+  let context: Promise<{ kase: CloudSettings; clients: Clients }> | undefined;
   const ctx = () =>
     (context ??= (async () => {
       const started = [...checkJournalChain(await readJournalFromStore(store, incident)).events]
         .reverse()
         .find((e) => e.type === 'capture.started');
       // A journal without its start names only the incident; checks then use the caller's own settings.
-      // eslint-disable-next-line @typescript-eslint/consistent-type-assertions -- a partial Case: see the note on issue 9 (tooling)
-      const kase = started?.type === 'capture.started' ? started.case : ({ incident } as Case);
+      const kase: CloudSettings = started?.type === 'capture.started' ? started.case : { incident };
       return { kase, clients: await providerClients(kase, env, options.clients ?? {}) };
     })());
   return async (artifact) => {

@@ -16,6 +16,7 @@ import type { InputProblem } from '../core/errors.js';
 import type {
   Case,
   Clients,
+  CloudSettings,
   CredentialKind,
   CredentialKit,
   EvidenceStore,
@@ -52,7 +53,7 @@ export function credentialKindsOf(kase: Case, providers: readonly (Provider | un
 }
 
 /** The clients providers get: the caller's, plus what each credential kit adds (e.g. an assumed role). */
-export async function providerClients(kase: Case, env: NodeJS.ProcessEnv, clients: Clients): Promise<Clients> {
+export async function providerClients(kase: CloudSettings, env: NodeJS.ProcessEnv, clients: Clients): Promise<Clients> {
   let out = clients;
   for (const kit of Object.values(credentialKits)) out = await kit.providerClients(kase, env, out);
   return out;
