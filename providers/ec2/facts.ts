@@ -11,6 +11,8 @@ export interface Ec2Params extends JsonObject {
   lockSnapshotsDays: number | null;
   copyToAccount: string | null;
   kmsKey: string | null;
+  /** After each snapshot set completes, read every snapshot through the EBS direct APIs and record its image SHA-256. */
+  hashSnapshots: boolean;
 }
 
 /** One network interface as discovered. */

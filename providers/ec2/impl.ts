@@ -7,6 +7,7 @@ import { releaseEc2 } from './release.js';
 import { runDescribe, runSnapshot } from './run-collect.js';
 import { runDeregister, runIsolate, runIsolationGroup } from './run-contain.js';
 import { runProtect, runStandby, runTag } from './run-preserve.js';
+import { runHashSnapshots } from './run-hash.js';
 import { runSettle } from './run-settle.js';
 import type { Ec2Actions, Ec2Step } from './steps.js';
 
@@ -24,6 +25,7 @@ export const implementation: ProviderImplementation<Ec2Params, Ec2Facts, Ec2Step
     'isolation-group': runIsolationGroup,
     isolate: runIsolate,
     settle: runSettle,
+    'hash-snapshots': runHashSnapshots,
   }),
   release: releaseEc2,
 };

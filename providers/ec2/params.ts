@@ -38,12 +38,19 @@ export const ec2Flags: ProviderFlag[] = [
     param: 'copyToAccount',
   },
   { flags: '--kms-key <arn>', description: 'customer-managed KMS key for --copy-to-account copies', param: 'kmsKey' },
+  {
+    flags: '--hash-snapshots',
+    description:
+      'once the snapshots complete (after containment), read each through the EBS direct APIs and record the SHA-256 of its volume image',
+    param: 'hashSnapshots',
+    boolean: true,
+  },
 ];
 
 /** Parse raw params (flags or case file) into Ec2Params; problems name case paths (`targets.ec2.instances[0]`). */
 export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems: InputProblem[] } {
   const problems: InputProblem[] = [];
-  const known = new Set(['instances', 'instanceTags', 'lockSnapshotsDays', 'copyToAccount', 'kmsKey']);
+  const known = new Set(['instances', 'instanceTags', 'lockSnapshotsDays', 'copyToAccount', 'kmsKey', 'hashSnapshots']);
   for (const key of Object.keys(raw))
     if (!known.has(key)) problems.push({ field: `targets.ec2.${key}`, message: 'unknown field' });
   const instanceItems = paramItems(raw.instances, 'targets.ec2.instances', true);
@@ -84,7 +91,20 @@ export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems:
       message: 'is only used with targets.ec2.copyToAccount',
       continues: true,
     });
+  const hashSnapshots = raw.hashSnapshots ?? false;
+  if (typeof hashSnapshots !== 'boolean')
+    problems.push(valueProblem('targets.ec2.hashSnapshots', hashSnapshots, 'is not true or false'));
   return problems.length
     ? { problems }
-    : { params: { instances, instanceTags, lockSnapshotsDays: lock, copyToAccount, kmsKey }, problems };
+    : {
+        params: {
+          instances,
+          instanceTags,
+          lockSnapshotsDays: lock,
+          copyToAccount,
+          kmsKey,
+          hashSnapshots: hashSnapshots === true,
+        },
+        problems,
+      };
 }

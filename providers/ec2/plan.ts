@@ -118,6 +118,18 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft<Ec2Step>[] 
       kmsKey: facts.params.kmsKey,
     },
   });
+  if (facts.params.hashSnapshots) {
+    // After settle (so after this target's containment): reading a volume image can take hours.
+    steps.push({
+      id: `hash-snapshots/${id}`,
+      action: 'hash-snapshots',
+      phase: 'settle',
+      target: t,
+      title: `hash the volume image of each of ${id}'s snapshots through the EBS direct APIs`,
+      inputs: { instanceId: id, snapshotStep: `ec2:snapshot/${id}`, region: facts.region },
+      dependsOn: [`settle/${id}`],
+    });
+  }
   return steps;
 }
 

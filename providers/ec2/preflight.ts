@@ -12,6 +12,7 @@ import {
   readChecks,
   setEniGroups,
   setInstanceAttribute,
+  listSnapshotBlocks,
   lockSnapshot,
   shareSnapshot,
   type Ec2Clients,
@@ -86,6 +87,12 @@ const CHECKS: ChecksByAction = {
         ]
       : [];
   },
+  // The EBS direct APIs have no DryRun: a read of a placeholder shows only an outright denial.
+  'hash-snapshots': (c) => [
+    readCheck('ebs:ListSnapshotBlocks', async () => {
+      await listSnapshotBlocks(c, PLACEHOLDER_SNAPSHOT);
+    }),
+  ],
 };
 
 /** Preflight one EC2 step. */

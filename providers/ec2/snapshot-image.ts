@@ -37,20 +37,32 @@ export interface SnapshotImageHash {
 export async function hashSnapshotImage(
   api: SnapshotBlockApi,
   snapshotId: string,
-  options: { concurrency?: number; signal?: AbortSignal } = {},
+  options: {
+    concurrency?: number;
+    signal?: AbortSignal;
+    /** Called as the image is hashed: bytes of the image done so far (zeros included), of `total`. */
+    onProgress?: (hashed: number, total: number) => void;
+  } = {},
 ): Promise<SnapshotImageHash> {
   const window = Math.max(1, options.concurrency ?? SNAPSHOT_READ_CONCURRENCY);
   const hash = createHash('sha256');
   const zeros = Buffer.alloc(ZERO_CHUNK_BYTES);
+  let hashed = 0;
+  let size = 0;
+  const update = (bytes: Buffer) => {
+    hash.update(bytes);
+    hashed += bytes.length;
+    options.onProgress?.(hashed, size);
+  };
   const hashZeros = (bytes: number) => {
     for (let left = bytes; left > 0; left -= ZERO_CHUNK_BYTES)
-      hash.update(zeros.subarray(0, Math.min(left, ZERO_CHUNK_BYTES)));
+      update(zeros.subarray(0, Math.min(left, ZERO_CHUNK_BYTES)));
   };
   let page = await api.list();
   const { blockSize, volumeSizeGiB } = page;
   if (!blockSize || !volumeSizeGiB)
     throw new IntegrityError(`snapshot ${snapshotId}: EBS reported no block or volume size`);
-  const size = volumeSizeGiB * BYTES_PER_GIB;
+  size = volumeSizeGiB * BYTES_PER_GIB;
   const totalBlocks = Math.ceil(size / blockSize);
   let nextIndex = 0; // the first block not yet hashed
   let written = 0;
@@ -92,7 +104,7 @@ export async function hashSnapshotImage(
         throw new IntegrityError(`snapshot ${snapshotId}: block index ${next.index} out of order or beyond the volume`);
       hashZeros((next.index - nextIndex) * blockSize);
       const data = await next.data;
-      hash.update(data);
+      update(data);
       hashZeros(blockSize - data.length); // a short block is padded, as the volume reads it
       nextIndex = next.index + 1;
       written++;

@@ -32,6 +32,25 @@ export type Ec2Actions = {
     };
     outputs: { completed: string[]; copies: string[] };
   };
+  /** --hash-snapshots: evidence work after settle, never before containment. */
+  'hash-snapshots': {
+    inputs: {
+      instanceId: string;
+      /** Id of the snapshot step whose set is hashed (its artifacts gain method.imageSha256). */
+      snapshotStep: string;
+      region: string;
+    };
+    outputs: { hashed: SnapshotImageRecord[] };
+  };
+};
+
+/** What --hash-snapshots records of one snapshot (also added to its artifact's `method`). */
+export type SnapshotImageRecord = {
+  snapshotId: string;
+  imageSha256: string;
+  imageSize: number;
+  imageBlockSize: number;
+  imageWrittenBlocks: number;
 };
 
 /** One EC2 step, narrowed by `action`. */

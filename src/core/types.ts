@@ -233,8 +233,22 @@ export interface StepContext<S extends Step = Step> extends ProviderContext {
   /** Journal a resource before creating it, so a crash can adopt it; resolves once on disk. */
   recordIntent(what: JsonObject): Promise<void>;
   progress(message: string, detail?: JsonObject): void;
-  /** Live progress (percent done, what is being waited on); not journaled. Bytes streamed by putArtifact are reported for you. */
-  reportProgress(progress: { percent?: number; waitingOn?: string; done?: boolean }): void;
+  /** Live progress (percent done, bytes read, what is being waited on); not journaled. Bytes streamed by putArtifact are reported for you. */
+  reportProgress(progress: {
+    percent?: number;
+    waitingOn?: string;
+    bytes?: number;
+    bytesPerSecond?: number;
+    done?: boolean;
+  }): void;
+  /** An artifact this incident recorded so far, by any step and run (e.g. a snapshot a later step hashes). */
+  artifactOf(id: string): ArtifactRecord | undefined;
+  /**
+   * Add members to the `method` of an artifact an earlier step recorded (a content hash computed
+   * once the platform finished it). Journaled as that artifact recorded again, so the manifest
+   * carries the last record; a member already there is never changed. Resolves once on disk.
+   */
+  amendArtifactMethod(id: string, added: JsonObject): Promise<ArtifactRecord>;
   /** Outputs of a finished dependency (or of the same step id from an earlier run). */
   outputOf(stepId: string): JsonObject | undefined;
   /** Artifacts and changes this step recorded in earlier, interrupted runs. */

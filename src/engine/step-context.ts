@@ -2,6 +2,8 @@
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { CaptureEvent, CaptureEventBody, ProgressEvent } from '../core/events.js';
 import type { Journal } from '../evidence/journal.js';
+import { InternalError } from '../core/errors.js';
+import { canonicalJson } from '../evidence/canonical-json.js';
 import { artifactKey } from '../evidence/store-keys.js';
 import type {
   ArtifactRecord,
@@ -114,6 +116,22 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
     },
     reportProgress(p) {
       deps.progress({ stepId: step.id, ...p });
+    },
+    artifactOf(id) {
+      return fold.artifact(id);
+    },
+    async amendArtifactMethod(id, added) {
+      const earlier = fold.artifact(id);
+      if (!earlier) throw new InternalError(`${step.id}: no artifact ${id} to amend`);
+      const clash = Object.keys(added).filter(
+        (k) => Object.hasOwn(earlier.method, k) && canonicalJson(earlier.method[k]) !== canonicalJson(added[k]),
+      );
+      // Evidence records only grow: what an earlier record said is never rewritten.
+      if (clash.length) throw new InternalError(`${step.id}: ${id} already records ${clash.join(', ')} differently`);
+      const artifact: ArtifactRecord = { ...earlier, method: { ...earlier.method, ...added } };
+      emit({ type: 'artifact.recorded', stepId: step.id, artifact });
+      await deps.durable();
+      return artifact;
     },
     outputOf(stepId) {
       return fold.steps.get(stepId)?.outputs;

@@ -22,13 +22,21 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { CreateTagsCommand, DeleteSnapshotCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  CreateTagsCommand,
+  DeleteSnapshotCommand,
+  DescribeImagesCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../src/evidence/canonical-json.js';
 import { localSigner, signRecord } from '../../src/evidence/signing.js';
 import { seedAws } from '../../src/drill/seed-aws.js';
 import { motoPython } from '../../src/emulators/moto.js';
 import { createTestBucket, motoEnv, testIncident, testS3 } from '../support/aws.js';
+import { instanceWithKnownSnapshot, testBlock } from '../support/ebs.js';
 import { runCli, STREAM_PLUGIN } from '../support/cli.js';
 
 const execFileAsync = promisify(execFile);
@@ -429,4 +437,131 @@ describe('the evidence format on S3 (moto)', () => {
     );
     expect(theirsTampered.code).toBe(5);
   });
+
+  it('capture --hash-snapshots records each snapshot image hash; verify --hash-snapshots recomputes it, and a changed block fails naming the snapshot', async () => {
+    const id = testIncident('IMG');
+    // A set this incident "took" earlier (tagged as capture tags it), with known blocks: capture adopts it.
+    const known = await instanceWithKnownSnapshot(inject('motoEndpoint'), id);
+    const res = await runCli(
+      [
+        'capture',
+        '--incident',
+        id,
+        '--instance',
+        known.instanceId,
+        '--no-contain',
+        '--hash-snapshots',
+        '--store',
+        'es',
+        '--json',
+      ],
+      { cwd, env: env() },
+    );
+    expect(res.stderr).toContain('capture complete');
+    expect(res.code).toBe(0);
+    const manifest = (res.lines.at(-1) as { manifest: { artifacts: ArtifactLike[] } }).manifest;
+    const snapshots = manifest.artifacts.filter((a) => a.type === 'ebs-snapshot');
+    expect(snapshots.map((a) => a.location.snapshotId)).toEqual([known.snapshotId]);
+    expect(snapshots[0]!.stepId).toBe(`ec2:snapshot/${known.instanceId}`);
+    expect(snapshots[0]!.method).toMatchObject({
+      api: 'CreateSnapshots',
+      imageSha256: known.expected,
+      imageSize: 1024 ** 3,
+      imageBlockSize: known.blockSize,
+      imageWrittenBlocks: 3,
+    });
+    // Journaled as its own step, with live progress in bytes.
+    expect(res.lines).toContainEqual(
+      expect.objectContaining({ type: 'step.done', stepId: `ec2:hash-snapshots/${known.instanceId}` }),
+    );
+    expect(res.lines).toContainEqual(
+      expect.objectContaining({
+        type: 'progress',
+        stepId: `ec2:hash-snapshots/${known.instanceId}`,
+        bytes: 1024 ** 3,
+        done: true,
+      }),
+    );
+    const verify = await runCli(['verify', '--incident', id, '--hash-snapshots'], { cwd, env: env() });
+    expect(verify.stderr).toContain(
+      `image sha256 ${known.expected} (${1024 ** 3} bytes, 3 written blocks, as recorded)`,
+    );
+    expect(verify.code).toBe(0);
+    // The record is the format's: the Python verifier and the schemas accept it.
+    const theirs = await conformance(join(cwd, 'es'), id);
+    expect(theirs.stderr).not.toContain('FAIL');
+    expect(theirs.code).toBe(0);
+    const schemas = await execFileAsync(motoPython(), [VALIDATE, SCHEMAS, join(cwd, 'es'), id]);
+    expect(schemas.stdout).toMatch(/manifest: 1 valid/);
+
+    // One block of the snapshot changed afterwards (a new PutSnapshotBlock): verify fails naming it.
+    const changed = await known.putBlock(7, testBlock(known.blockSize, 7, ' changed'));
+    const tampered = await runCli(['verify', '--incident', id, '--hash-snapshots'], { cwd, env: env() });
+    expect(tampered.stderr).toMatch(
+      new RegExp(
+        `FAIL artifact\\s+\\S+\\s+snapshot ${known.snapshotId}: image sha256 ${changed}, recorded ${known.expected}`,
+      ),
+    );
+    expect(tampered.code).toBe(5);
+  });
+
+  it('capture --hash-snapshots of a snapshot the EBS direct APIs cannot read: the hash step is a listed failure (exit 4), everything else is done first', async () => {
+    const ec2 = new EC2Client({
+      endpoint: inject('motoEndpoint'),
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+    });
+    const image = (await ec2.send(new DescribeImagesCommand({ MaxResults: 5 }))).Images?.[0]?.ImageId ?? 'ami-12c6146b';
+    const instanceId = (
+      await ec2.send(new RunInstancesCommand({ ImageId: image, InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }))
+    ).Instances![0]!.InstanceId!;
+    const id = testIncident('NOIMG');
+    const res = await runCli(
+      [
+        'capture',
+        '--incident',
+        id,
+        '--instance',
+        instanceId,
+        '--forensic-cidr',
+        '198.51.100.7/32',
+        '--hash-snapshots',
+        '--store',
+        'es',
+        '--json',
+      ],
+      { cwd, env: env() },
+    );
+    const hashStep = `ec2:hash-snapshots/${instanceId}`;
+    expect(res.stderr).toMatch(
+      new RegExp(`${hashStep}[\\s\\S]*image hash of 1 of 1 snapshots of ${instanceId} could not be computed: snap-`),
+    );
+    expect(res.code).toBe(4);
+    const manifest = (
+      res.lines.at(-1) as {
+        manifest: {
+          status: string;
+          steps: { id: string; status: string }[];
+          failures: { stepId: string }[];
+          artifacts: ArtifactLike[];
+        };
+      }
+    ).manifest;
+    expect(manifest.status).toBe('partial');
+    expect(manifest.failures.map((f) => f.stepId)).toEqual([hashStep]);
+    expect(manifest.steps.filter((s) => s.status !== 'done').map((s) => s.id)).toEqual([hashStep]);
+    const snapshot = manifest.artifacts.find((a) => a.type === 'ebs-snapshot')!;
+    expect(snapshot.method.imageSha256).toBeUndefined();
+    // Containment finished before the hash step started.
+    const at = (type: string, stepId: string) => res.lines.findIndex((l) => l.type === type && l.stepId === stepId);
+    expect(at('step.done', `ec2:isolate/${instanceId}`)).toBeGreaterThan(-1);
+    expect(at('step.done', `ec2:isolate/${instanceId}`)).toBeLessThan(at('step.started', hashStep));
+  });
 });
+
+type ArtifactLike = {
+  type: string;
+  stepId: string;
+  location: { snapshotId?: string };
+  method: Record<string, unknown>;
+};

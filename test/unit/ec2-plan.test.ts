@@ -53,6 +53,7 @@ function facts(instances: InstanceFacts[], params: Partial<Ec2Facts['params']> =
       lockSnapshotsDays: null,
       copyToAccount: null,
       kmsKey: null,
+      hashSnapshots: false,
       ...params,
     },
     instances,
@@ -148,6 +149,20 @@ describe('EC2 planner', () => {
       copyToAccount: '111122223333',
       kmsKey: 'alias/forensics',
     });
+    expect(p.steps.some((s) => s.action === 'hash-snapshots')).toBe(false);
+  });
+
+  it('--hash-snapshots adds a settle-phase step after settle and after containment, so it never delays isolation', () => {
+    const p = plan(facts([instance('i-10')], { hashSnapshots: true }));
+    const hash = p.steps.find((s) => s.id === 'ec2:hash-snapshots/i-10')!;
+    expect(hash).toMatchObject({
+      action: 'hash-snapshots',
+      phase: 'settle',
+      inputs: { instanceId: 'i-10', snapshotStep: 'ec2:snapshot/i-10', region: 'us-east-1' },
+    });
+    expect(hash.dependsOn).toEqual(expect.arrayContaining(['ec2:settle/i-10', 'ec2:isolate/i-10']));
+    // Nothing waits for it: no other step depends on the hash.
+    expect(p.steps.filter((s) => s.dependsOn.includes(hash.id))).toEqual([]);
   });
 });
 
@@ -172,6 +187,11 @@ describe('EC2 params', () => {
       ]),
     );
     for (const text of described) expect(text).not.toContain('--');
+    expect(
+      parseEc2Params({ instances: 'i-0123456789abcdef0', hashSnapshots: 'yes' }).problems.map(describeProblem),
+    ).toEqual(['targets.ec2.hashSnapshots: "yes" is not true or false']);
+    expect(parseEc2Params({ instances: 'i-0123456789abcdef0' }).params?.hashSnapshots).toBe(false);
+    expect(parseEc2Params({ instances: 'i-0123456789abcdef0', hashSnapshots: true }).params?.hashSnapshots).toBe(true);
     expect(parseEc2Params({ instances: 'i-0123456789abcdef0,i-0123456789abcdef1' }).params?.instances).toEqual([
       'i-0123456789abcdef0',
       'i-0123456789abcdef1',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RemoteError } from '../../src/core/errors.js';
 import type { CaptureEvent } from '../../src/core/events.js';
-import type { Case, Provider, StepDraft } from '../../src/core/types.js';
+import type { Case, Provider, StepContext, StepDraft } from '../../src/core/types.js';
 import { executePlan } from '../../src/engine/execute.js';
 import { buildPlan } from '../../src/engine/plan.js';
 import { memoryStore } from '../support/memory-store.js';
@@ -38,6 +38,8 @@ interface Behaviour {
   broken?: string[];
   /** Called when a step starts (e.g. to abort the capture). */
   onStart?: (stepId: string) => void;
+  /** What the step records, before it finishes. */
+  act?: (stepId: string, ctx: StepContext) => Promise<void>;
 }
 
 function fakeProvider(drafts: StepDraft[], trace: Trace, behaviour: Behaviour = {}): Provider {
@@ -70,6 +72,7 @@ function fakeProvider(drafts: StepDraft[], trace: Trace, behaviour: Behaviour = 
         });
         if (n <= (behaviour.flaky?.[step.id] ?? 0)) throw new RemoteError(`throttled (${n})`, true);
         if (behaviour.broken?.includes(step.id)) throw new RemoteError('refused', false);
+        await behaviour.act?.(step.id, ctx);
         return { outputs: { attempt: n } };
       } finally {
         trace.running--;
@@ -203,5 +206,49 @@ describe('scheduler (in process: fake provider, in-memory store)', () => {
         .map((d) => `fake:${d.id}`)
         .sort(),
     );
+  });
+
+  it("a later step adds to an earlier step's artifact method (journaled as the artifact recorded again), never changes it", async () => {
+    const { outcome, events } = await run(
+      [
+        draft('snap/t0', 'collect', 'fake:t0'),
+        { ...draft('hash/t0', 'settle', 'fake:t0'), dependsOn: ['snap/t0'] },
+        { ...draft('rehash/t0', 'settle', 'fake:t0'), dependsOn: ['hash/t0'] },
+      ],
+      {
+        act: async (id, ctx) => {
+          if (id === 'fake:snap/t0')
+            ctx.recordArtifact({
+              name: 'snap-1',
+              type: 'ebs-snapshot',
+              source: {},
+              acquiredAt: '2026-12-03T00:00:00.000Z',
+              location: { snapshotId: 'snap-1' },
+              method: { api: 'CreateSnapshots' },
+            });
+          if (id === 'fake:hash/t0')
+            await ctx.amendArtifactMethod('fake:snap/t0/snap-1', { imageSha256: 'a'.repeat(64) });
+          if (id === 'fake:rehash/t0')
+            await ctx.amendArtifactMethod('fake:snap/t0/snap-1', { imageSha256: 'b'.repeat(64) });
+        },
+      },
+    );
+    expect(outcome.artifacts).toEqual([
+      expect.objectContaining({
+        id: 'fake:snap/t0/snap-1',
+        stepId: 'fake:snap/t0',
+        method: { api: 'CreateSnapshots', imageSha256: 'a'.repeat(64) },
+      }),
+    ]);
+    expect(events.filter((e) => e.type === 'artifact.recorded').map((e) => e.stepId)).toEqual([
+      'fake:snap/t0',
+      'fake:hash/t0',
+    ]);
+    expect(outcome.failures).toEqual([
+      expect.objectContaining({
+        stepId: 'fake:rehash/t0',
+        message: expect.stringContaining('already records imageSha256 differently'),
+      }),
+    ]);
   });
 });

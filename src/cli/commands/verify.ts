@@ -35,7 +35,7 @@ export function registerVerifyCommand(program: Command): void {
     .option('--require-signature', 'fail when a seal is not signed')
     .option(
       '--hash-snapshots',
-      'also read every EBS snapshot through the EBS direct APIs and hash its whole volume image (slow: every written block is read)',
+      'also read every EBS snapshot through the EBS direct APIs, hash its whole volume image and compare the hash capture --hash-snapshots recorded (slow: every written block is read)',
     )
     .option('--offline', 'do not check platform-held evidence (snapshots) online; each is reported "not checked"')
     .option('--no-custody', 'do not append a custody-log entry to the store (e.g. read-only access)')
