@@ -9,7 +9,7 @@ import { chmod, link, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { BadInputError, InternalError, RemoteError } from '../../src/core/errors.js';
+import { InternalError, RemoteError } from '../../src/core/errors.js';
 import { HashingStream, toReadable } from '../../src/evidence/hash.js';
 import type { EvidenceStore, StoredObject } from '../../src/core/types.js';
 
@@ -88,13 +88,14 @@ export function createFsStore(dir: string): EvidenceStore {
       let probe = root;
       while (!existsSync(probe) && dirname(probe) !== probe) probe = dirname(probe);
       try {
-        if (!(await stat(probe)).isDirectory()) throw new BadInputError(`--store ${root}: ${probe} is not a directory`);
+        if (!(await stat(probe)).isDirectory())
+          return { ok: false, problems: [`${root}: ${probe} is not a directory`], limitations: [] };
         accessSync(probe, constants.W_OK);
         return { ok: true, problems: [], limitations: [localLimitation(root)] };
       } catch (error) {
         return {
           ok: false,
-          problems: [`--store ${root}: not writable (${(error as Error).message})`],
+          problems: [`${root}: not writable (${(error as Error).message})`],
           limitations: [],
         };
       }

@@ -97,12 +97,17 @@ export function loadKubeConfig(options: {
   const fromEnv = options.env.KUBECONFIG?.split(':').filter(Boolean) ?? [];
   try {
     if (options.kubeconfig) {
-      if (!existsSync(options.kubeconfig)) throw new BadInputError(`--kubeconfig ${options.kubeconfig}: no such file`);
+      if (!existsSync(options.kubeconfig))
+        throw new BadInputError({
+          field: 'targets.kubernetes.kubeconfig',
+          message: `${options.kubeconfig}: no such file`,
+          continues: true,
+        });
       kc.loadFromFile(options.kubeconfig);
     } else if (fromEnv.length) {
       const missing = fromEnv.filter((f) => !existsSync(f));
       if (missing.length === fromEnv.length)
-        throw new BadInputError(`KUBECONFIG names no existing file (${missing.join(', ')})`);
+        throw new BadInputError({ field: 'KUBECONFIG', message: `names no existing file (${missing.join(', ')})` });
       // Merged like kubectl: the first file that sets a value wins.
       const [first, ...rest] = fromEnv.filter((f) => existsSync(f));
       kc.loadFromFile(first!);
@@ -116,32 +121,41 @@ export function loadKubeConfig(options: {
     } else if (existsSync(IN_CLUSTER_TOKEN_PATH) && options.env.KUBERNETES_SERVICE_HOST) {
       kc.loadFromCluster();
     } else {
-      throw new BadInputError(
-        'no Kubernetes credentials: give --kubeconfig, set KUBECONFIG, create ~/.kube/config or run in a pod',
-      );
+      throw new BadInputError({
+        field: 'targets.kubernetes',
+        message:
+          'no Kubernetes credentials: give targets.kubernetes.kubeconfig, set KUBECONFIG, create ~/.kube/config or run in a pod',
+      });
     }
   } catch (error) {
     if (error instanceof BadInputError) throw error;
     throw new BadInputError(
-      `${options.kubeconfig ? `--kubeconfig ${options.kubeconfig}` : 'kubeconfig'} cannot be read: ${(error as Error).message}`,
+      options.kubeconfig
+        ? {
+            field: 'targets.kubernetes.kubeconfig',
+            message: `${options.kubeconfig} cannot be read: ${(error as Error).message}`,
+            continues: true,
+          }
+        : { field: 'targets.kubernetes', message: `the kubeconfig cannot be read: ${(error as Error).message}` },
       { cause: error },
     );
   }
   if (options.context) {
     if (!kc.getContextObject(options.context)) {
-      throw new BadInputError(
-        `--context ${options.context}: not in the kubeconfig (contexts: ${
-          kc
-            .getContexts()
-            .map((c) => c.name)
-            .join(', ') || 'none'
-        })`,
-      );
+      const known = kc.getContexts().map((c) => c.name);
+      throw new BadInputError({
+        field: 'targets.kubernetes.context',
+        message: `${options.context}: not in the kubeconfig (contexts: ${known.join(', ') || 'none'})`,
+        continues: true,
+      });
     }
     kc.setCurrentContext(options.context);
   }
   if (!kc.getCurrentCluster())
-    throw new BadInputError('the kubeconfig has no current context with a cluster: give --context');
+    throw new BadInputError({
+      field: 'targets.kubernetes',
+      message: 'the kubeconfig has no current context with a cluster: give targets.kubernetes.context',
+    });
   return kc;
 }
 

@@ -145,13 +145,13 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
           ? { ok: true, problems: [], limitations: [text] }
           : {
               ok: false,
-              problems: [`--store ${text}; enable Object Lock or pass --allow-unlocked-store`],
+              problems: [`${text}; enable Object Lock or accept it with \`allowUnlockedStore\``],
               limitations: [],
             };
       } catch (error) {
         return {
           ok: false,
-          problems: [`--store s3://${spec.bucket}: ${toHoldfastError(error).message}`],
+          problems: [`s3://${spec.bucket}: ${toHoldfastError(error).message}`],
           limitations: [],
         };
       }

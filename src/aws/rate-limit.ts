@@ -145,9 +145,10 @@ export function parseRateLimits(value: string | undefined): ((action: string) =>
     .filter(Boolean)) {
     const m = /^([A-Za-z]+)=(\d+(?:\.\d+)?)\/(\d+(?:\.\d+)?)$/.exec(part);
     if (!m || Number(m[3]) <= 0 || Number(m[2]) < 1)
-      throw new BadInputError(
-        `HOLDFAST_EC2_RATE_LIMITS: ${JSON.stringify(part)} is not Name=capacity/perSecond (e.g. mutating=200/5, ModifyInstanceAttribute=400/10) or "off"`,
-      );
+      throw new BadInputError({
+        field: 'HOLDFAST_EC2_RATE_LIMITS',
+        message: `${JSON.stringify(part)} is not Name=capacity/perSecond (e.g. mutating=200/5, ModifyInstanceAttribute=400/10) or "off"`,
+      });
     overrides.set(m[1]!, { capacity: Number(m[2]), perSecond: Number(m[3]) });
   }
   return (action) => {

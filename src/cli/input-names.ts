@@ -31,9 +31,7 @@ export const CASE_FLAGS: Readonly<Record<Exclude<keyof CaseInput, 'targets'>, st
 const OPTION_FLAGS: Readonly<Record<string, string>> = {
   concurrency: '--concurrency',
   stateDir: '--state-dir',
-  signKey: '--sign-key',
-  signKmsKey: '--sign-kms-key',
-  publicKey: '--public-key',
+  signer: '--sign-key or --sign-kms-key',
 };
 
 /** The first word of a commander flag spec: '--instance <id>' → '--instance'. */
@@ -59,9 +57,19 @@ export function renderProblem(p: InputProblem, names: ReadonlyMap<string, string
   return `${name}${p.continues ? ' ' : ': '}${message}`;
 }
 
-/** Case paths under `targets.` that a flag sets, replaced by the flag (longest first, whole paths only). */
+/**
+ * Names inside a message as flags: any case path under `targets.` a flag sets (longest first, whole
+ * paths only), and any other input name the library quotes in backticks (`` `store` `` → --store).
+ */
 function flagsInText(text: string, names: ReadonlyMap<string, string>): string {
-  if (!text.includes('targets.')) return text;
+  const quoted = text.replace(/`([\w.]+)`/g, (whole, name: string) => {
+    const flag = names.get(name);
+    return flag?.startsWith('--') ? flag : whole;
+  });
+  return quoted.includes('targets.') ? pathsAsFlags(quoted, names) : quoted;
+}
+
+function pathsAsFlags(text: string, names: ReadonlyMap<string, string>): string {
   const paths = [...names]
     .filter(([path, flag]) => path.startsWith('targets.') && flag.startsWith('--'))
     .sort(([a], [b]) => b.length - a.length);

@@ -1,6 +1,7 @@
 /** Execute (or preflight) a plan from the CLI: events rendered as they come, outcome summarised. */
 import type { Command } from 'commander';
 import { BadInputError } from '../core/errors.js';
+import { inputNames, renderProblem } from './input-names.js';
 import { addSignerOptions, signerFromOptions } from './signer-options.js';
 import { executePlan, type CaptureOutcome } from '../engine/execute.js';
 import { readJournalEvents } from '../evidence/journal.js';
@@ -79,9 +80,10 @@ export function parseConcurrency(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > MAX_CONCURRENCY)
-    throw new BadInputError(
-      `--concurrency: expected a whole number from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(value)}`,
-    );
+    throw new BadInputError({
+      field: 'concurrency',
+      message: `expected a whole number from 1 to ${MAX_CONCURRENCY}, got ${JSON.stringify(value)}`,
+    });
   return n;
 }
 
@@ -160,6 +162,9 @@ function exitCodeFor(outcome: CaptureOutcome): number {
   return EXIT.ok;
 }
 
+/** Flags of the case fields (store problems name no provider's). */
+const caseNames = inputNames([]);
+
 function summarise(outcome: CaptureOutcome, plan: CapturePlan, out: Output): void {
   out.say('');
   if (outcome.dryRun) {
@@ -171,7 +176,9 @@ function summarise(outcome: CaptureOutcome, plan: CapturePlan, out: Output): voi
       ) ?? [];
     out.say(`dry run for ${outcome.incident}: nothing was changed; ${outcome.preflight?.length ?? 0} steps checked`);
     for (const d of denied) out.say(`  permission missing — ${d}`);
-    for (const p of outcome.storeProblems ?? []) out.say(`  store problem — ${p}`);
+    // The library's store problems begin with the store's location; the CLI names its flag.
+    for (const p of outcome.storeProblems ?? [])
+      out.say(`  store problem — ${renderProblem({ field: 'store', message: p, continues: true }, caseNames)}`);
   } else {
     if (outcome.alreadySealed) out.say(`${outcome.incident} was already captured and sealed; nothing to do`);
     out.say(

@@ -21,7 +21,15 @@ export function addSignerOptions(cmd: Command): Command {
 /** The signer the options ask for, validated before anything runs. */
 export function signerFromOptions(opts: Record<string, unknown>, region?: string): Signer | undefined {
   if (opts.signKey && opts.signKmsKey) throw new BadInputError('give --sign-key or --sign-kms-key, not both');
-  if (typeof opts.signKey === 'string') return localSigner(opts.signKey);
+  if (typeof opts.signKey === 'string') {
+    try {
+      return localSigner(opts.signKey);
+    } catch (error) {
+      // The library names the key file; here it is the file --sign-key gave.
+      if (!(error instanceof BadInputError)) throw error;
+      throw new BadInputError(error.problems.map((p) => ({ ...p, field: `--sign-key ${p.field}` })));
+    }
+  }
   if (typeof opts.signKmsKey === 'string') {
     if (!KMS_KEY_PATTERN.test(opts.signKmsKey))
       throw new BadInputError(`--sign-kms-key "${opts.signKmsKey}" is not a KMS key ARN, alias or id`);

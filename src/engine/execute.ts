@@ -81,6 +81,12 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   const env = options.env ?? process.env;
   const callerClients = options.clients ?? {};
   const kase = plan.case;
+  const { concurrency } = options;
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1))
+    throw new BadInputError({
+      field: 'concurrency',
+      message: `expected a whole number of steps, at least 1, got ${JSON.stringify(concurrency)}`,
+    });
   const progress = progressEmitter(plan.incident, options.onProgress);
   const notice = quietSdkNodeNotice();
   if (notice) progress({ warning: notice });
@@ -115,7 +121,9 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   progress({ done: true });
 
   if (options.dryRun) return dryRun(plan, { base, store, storeCheck, providerOf, operator, options });
-  if (!storeCheck.ok) throw new BadInputError(`the evidence store cannot be used`, { details: storeCheck.problems });
+  // Each store problem begins with the store's location: it continues the `store` field's name.
+  if (!storeCheck.ok)
+    throw new BadInputError(storeCheck.problems.map((message) => ({ field: 'store', message, continues: true })));
 
   const opened = await openIncident({
     mode: 'capture',

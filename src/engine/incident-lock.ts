@@ -83,7 +83,7 @@ export function lockIncident(journalPath: string, incident: string): () => void 
     }
   } catch (error) {
     throw new StateWriteError(
-      `the lock ${path} cannot be written: ${fsFailureReason(error)}; nothing was changed — free space or fix the state directory (--state-dir), then run again`,
+      `the lock ${path} cannot be written: ${fsFailureReason(error)}; nothing was changed — free space or fix the state directory (\`stateDir\`), then run again`,
       path,
       { cause: error },
     );
@@ -114,17 +114,21 @@ export function lockIncident(journalPath: string, incident: string): () => void 
       }
       const holder = readHolder(path);
       if (holder && !holderIsGone(holder)) {
-        throw new BadInputError(
-          `--incident ${incident} is being captured or released right now by process ${holder.pid} on ${holder.host}; wait for it or stop it, then run again (a lock from another host is never taken over: remove ${path} by hand only if that run is gone)`,
-        );
+        throw new BadInputError({
+          field: 'incident',
+          message: `${incident} is being captured or released right now by process ${holder.pid} on ${holder.host}; wait for it or stop it, then run again (a lock from another host is never taken over: remove ${path} by hand only if that run is gone)`,
+          continues: true,
+        });
       }
       if (!holder) {
         // Unreadable holder: an older holdfast's bare pid, or damage. Judge a bare pid on this host.
         const pid = Number(readFileSync(path, 'utf8').trim());
         if (pid && pid !== process.pid && alive(pid))
-          throw new BadInputError(
-            `--incident ${incident} is being captured or released right now by process ${pid} on this machine; wait for it or stop it, then run again`,
-          );
+          throw new BadInputError({
+            field: 'incident',
+            message: `${incident} is being captured or released right now by process ${pid} on this machine; wait for it or stop it, then run again`,
+            continues: true,
+          });
       }
       // Move the stale lock aside rather than unlink: only one taker wins the rename, and what it moved is checked.
       const aside = `${path}.stale.${process.pid}.${Date.now()}`;
@@ -142,12 +146,20 @@ export function lockIncident(journalPath: string, incident: string): () => void 
           // it is theirs to sort out
         }
         unlinkSync(aside);
-        throw new BadInputError(`--incident ${incident} was just locked by process ${moved.pid}; wait for it`);
+        throw new BadInputError({
+          field: 'incident',
+          message: `${incident} was just locked by process ${moved.pid}; wait for it`,
+          continues: true,
+        });
       }
       unlinkSync(aside);
     }
   } finally {
     dropTemp();
   }
-  throw new BadInputError(`--incident ${incident}: could not take the lock ${path}`);
+  throw new BadInputError({
+    field: 'incident',
+    message: `${incident}: could not take the lock ${path}`,
+    continues: true,
+  });
 }

@@ -51,7 +51,11 @@ export async function openIncident(options: OpenIncidentOptions): Promise<OpenIn
   // Read before anything is written here: a release of an incident nobody journaled leaves no trace.
   const copy = !existsSync(path) && store ? await readJournalFromStore(store, incident) : '';
   if (options.mode === 'release' && !existsSync(path) && !copy)
-    throw new BadInputError(`--incident ${incident}: no journal found locally or in the store`);
+    throw new BadInputError({
+      field: 'incident',
+      message: `${incident}: no journal found locally or in the store`,
+      continues: true,
+    });
   // Before any remote change: a state directory that cannot hold the journal is named now.
   assertStateDirUsable(dirname(path));
   const unlock = lockIncident(path, incident);
@@ -97,7 +101,9 @@ function assertSameStore(kase: Case, incident: string, events: readonly CaptureE
   if (!journaled) return;
   const where = describeStoreSpec;
   if (where(journaled) === where(kase.store)) return;
-  throw new BadInputError(
-    `--store ${where(kase.store)}: incident ${incident} is journaled (${path}) with the store ${where(journaled)}; give --store ${where(journaled)}, or use a new incident id`,
-  );
+  throw new BadInputError({
+    field: 'store',
+    message: `${where(kase.store)}: incident ${incident} is journaled (${path}) with the store ${where(journaled)}; give that store (\`store\`), or use a new incident id`,
+    continues: true,
+  });
 }

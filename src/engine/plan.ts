@@ -116,18 +116,20 @@ function assertAcyclic(steps: Step[]): void {
 
 /** Validate a plan read from a file: known schema, untouched digest, steps of known providers. */
 export function assertUsablePlan(value: unknown, providers: readonly Provider[], name = 'plan'): CapturePlan {
+  // `name` is the field problems name: 'plan' for a library caller, the file for the CLI.
+  const refuse = (message: string) => new BadInputError({ field: name, message, continues: true });
   const plan = value as CapturePlan;
-  if (!plan || typeof plan !== 'object') throw new BadInputError(`${name} is not a plan object`);
+  if (!plan || typeof plan !== 'object') throw refuse('is not a plan object');
   if (plan.schema !== PLAN_SCHEMA) {
-    throw new BadInputError(`${name} has schema ${JSON.stringify(plan.schema)}; this holdfast reads ${PLAN_SCHEMA}`);
+    throw refuse(`has schema ${JSON.stringify(plan.schema)}; this holdfast reads ${PLAN_SCHEMA}`);
   }
   if (!Array.isArray(plan.steps) || typeof plan.digest !== 'string' || !plan.case) {
-    throw new BadInputError(`${name} lacks steps, case or digest`);
+    throw refuse('lacks steps, case or digest');
   }
   if (planDigest(plan) !== plan.digest) {
-    throw new BadInputError(`${name} digest does not match its content (was it edited?)`);
+    throw refuse('digest does not match its content (was it edited?)');
   }
   const unknown = [...new Set(plan.steps.map((s) => s.provider))].filter((p) => !providers.some((q) => q.id === p));
-  if (unknown.length) throw new BadInputError(`${name} uses providers this holdfast lacks: ${unknown.join(', ')}`);
+  if (unknown.length) throw refuse(`uses providers this holdfast lacks: ${unknown.join(', ')}`);
   return plan;
 }

@@ -68,9 +68,11 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   const providers = options.providers ?? builtinProviders;
   const path = journalPath(resolveStateDir(options.stateDir, env), options.incident);
   if (!existsSync(path) && !options.store && !options.kase) {
-    throw new BadInputError(
-      `--incident ${options.incident}: no journal at ${path}; pass --store to read it from the evidence store`,
-    );
+    throw new BadInputError({
+      field: 'incident',
+      message: `${options.incident}: no journal at ${path}; give the evidence store (\`store\`) to read it from there`,
+      continues: true,
+    });
   }
   let kase = options.kase;
   const clients = options.clients ?? {};
@@ -86,7 +88,12 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
     const state = deriveJournalState(journal.events);
     const started = [...journal.events].reverse().find((e) => e.type === 'capture.started');
     kase ??= started && started.type === 'capture.started' ? started.case : undefined;
-    if (!kase) throw new BadInputError(`--incident ${options.incident}: the journal has no capture`);
+    if (!kase)
+      throw new BadInputError({
+        field: 'incident',
+        message: `${options.incident}: the journal has no capture`,
+        continues: true,
+      });
     const ctx: ProviderContext = {
       incident: options.incident,
       kase,

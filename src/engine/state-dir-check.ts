@@ -22,10 +22,10 @@ import { STATE_DIR_MODE, STATE_FILE_MODE } from '../evidence/journal.js';
 export const STATE_PROBE_BYTES = 16 * 1024;
 
 /** Create `dir` (0700) if needed and prove a write + fsync works there; throws StateWriteError naming it. */
-export function assertStateDirUsable(dir: string, what = 'state directory (--state-dir)'): void {
+export function assertStateDirUsable(dir: string, what = 'state directory (`stateDir`)'): void {
   const fail = (doing: string, error: unknown): never => {
     throw new StateWriteError(
-      `the ${what} ${dir} cannot be used: ${doing} failed: ${fsFailureReason(error)}; nothing was changed — free space, make it writable or pick another with --state-dir, then run again`,
+      `the ${what} ${dir} cannot be used: ${doing} failed: ${fsFailureReason(error)}; nothing was changed — free space, make it writable or pick another (\`stateDir\`), then run again`,
       dir,
       { cause: error },
     );

@@ -97,7 +97,7 @@ export function writeFully(
 export function stateWriteError(path: string, error: unknown): StateWriteError {
   if (error instanceof StateWriteError) return error;
   return new StateWriteError(
-    `the journal ${path} cannot be written: ${fsFailureReason(error)}; nothing more is changed without its record — free space or fix the state directory (--state-dir), then run the same command again`,
+    `the journal ${path} cannot be written: ${fsFailureReason(error)}; nothing more is changed without its record — free space or fix the state directory (\`stateDir\`), then run the same command again`,
     path,
     { cause: error },
   );

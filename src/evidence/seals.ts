@@ -87,11 +87,15 @@ export function assertSignerContinues(
   const first = firstSigner(events)?.signer;
   if (!first) return;
   if (!signer)
-    throw new BadInputError(
-      `--incident ${incident} was signed by ${first.keyId}; pass the same key (--sign-key or --sign-kms-key) so this run's seal is signed too`,
-    );
+    throw new BadInputError({
+      field: 'incident',
+      message: `${incident} was signed by ${first.keyId}; pass the same key (\`signer\`) so this run's seal is signed too`,
+      continues: true,
+    });
   if (signer.publicKeyFingerprint !== first.publicKeyFingerprint)
-    throw new BadInputError(
-      `--incident ${incident} was signed by ${first.keyId} (key ${first.publicKeyFingerprint.slice(0, 16)}…); sign with that key, not ${signer.keyId}`,
-    );
+    throw new BadInputError({
+      field: 'incident',
+      message: `${incident} was signed by ${first.keyId} (key ${first.publicKeyFingerprint.slice(0, 16)}…); sign with that key, not ${signer.keyId}`,
+      continues: true,
+    });
 }

@@ -57,20 +57,18 @@ export function publicKeyFingerprint(pem: string): string {
     .digest('hex');
 }
 
-/** A signer from a local Ed25519 private key file (PEM, readable by its owner only). */
+/** A signer from a local Ed25519 private key file (PEM, readable by its owner only); problems name the file. */
 export function localSigner(path: string): Signer {
-  if (!existsSync(path))
-    throw new BadInputError(`--sign-key ${path}: no such file (make one with \`evidence keygen\`)`);
-  if ((statSync(path).mode & 0o077) !== 0)
-    throw new BadInputError(`--sign-key ${path}: readable by others; chmod 600 it`);
+  const refuse = (message: string) => new BadInputError({ field: path, message });
+  if (!existsSync(path)) throw refuse('no such file (make one with `evidence keygen`)');
+  if ((statSync(path).mode & 0o077) !== 0) throw refuse('readable by others; chmod 600 it');
   let key: KeyObject;
   try {
     key = createPrivateKey(readFileSync(path));
   } catch {
-    throw new BadInputError(`--sign-key ${path}: not a PEM private key`);
+    throw refuse('not a PEM private key');
   }
-  if (key.asymmetricKeyType !== 'ed25519')
-    throw new BadInputError(`--sign-key ${path}: expected an Ed25519 key, got ${key.asymmetricKeyType}`);
+  if (key.asymmetricKeyType !== 'ed25519') throw refuse(`expected an Ed25519 key, got ${key.asymmetricKeyType}`);
   const publicPem = createPublicKey(key).export({ type: 'spki', format: 'pem' }).toString();
   return {
     algorithm: 'ed25519',
@@ -83,7 +81,8 @@ export function localSigner(path: string): Signer {
 /** Write a new Ed25519 key pair: `<path>` (0600) and `<path>.pub`. Refuses to overwrite. */
 export function generateSigningKey(path: string): { privateKey: string; publicKey: string; fingerprint: string } {
   for (const p of [path, `${path}.pub`])
-    if (existsSync(p)) throw new BadInputError(`${p} exists; refusing to overwrite a key`);
+    if (existsSync(p))
+      throw new BadInputError({ field: p, message: 'exists; refusing to overwrite a key', continues: true });
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   writeFileSync(path, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });

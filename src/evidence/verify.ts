@@ -85,9 +85,11 @@ export async function verifyEvidence(
 
   const { copies, newest } = await journalCopies(store, incident);
   if (!newest)
-    throw new BadInputError(
-      `--incident ${incident}: no journal in ${store.description} (looked for ${journalPrefix(incident)}*.ndjson)`,
-    );
+    throw new BadInputError({
+      field: 'incident',
+      message: `${incident}: no journal in ${store.description} (looked for ${journalPrefix(incident)}*.ndjson)`,
+      continues: true,
+    });
   const chain = checkJournalChain(newest.text);
   const events = chain.events;
   const journalProblems: { id: string; detail: string }[] = [];

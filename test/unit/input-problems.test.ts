@@ -151,5 +151,43 @@ describe('the CLI names its flags', () => {
       'UNSET_PW: the variable is not set (named by --dump-password-env)',
     );
     expect(cli({ field: 'incident', message: 'is required', continues: true })).toBe('--incident is required');
+    expect(
+      cli({ field: 'incident', message: 'IR-1 was signed by k; pass the same key (`signer`)', continues: true }),
+    ).toBe('--incident IR-1 was signed by k; pass the same key (--sign-key or --sign-kms-key)');
+    expect(cli({ field: 'x', message: 'pick another (`stateDir`) or `unknownThing`' })).toBe(
+      'x: pick another (--state-dir) or `unknownThing`',
+    );
+  });
+});
+
+describe('problems outside the case name what they are about', () => {
+  it('an environment variable, a plan, a key file and an option are each the field', async () => {
+    const { parseRateLimits } = await import('../../src/aws/rate-limit.js');
+    const { assertUsablePlan } = await import('../../src/engine/plan.js');
+    const { localSigner } = await import('../../src/evidence/signing.js');
+    const { executePlan } = await import('../../src/engine/execute.js');
+    const fieldsOf = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        expect(error).toBeInstanceOf(BadInputError);
+        return (error as BadInputError).problems;
+      }
+      throw new Error('did not throw');
+    };
+    expect(fieldsOf(() => parseRateLimits('CreateTags=fast'))).toEqual([
+      expect.objectContaining({ field: 'HOLDFAST_EC2_RATE_LIMITS' }),
+    ]);
+    expect(fieldsOf(() => assertUsablePlan({ schema: 'holdfast/plan@9' }, builtinProviders))).toEqual([
+      expect.objectContaining({ field: 'plan', message: expect.stringContaining('has schema') }),
+    ]);
+    expect(fieldsOf(() => localSigner('/nonexistent/key.pem'))).toEqual([
+      expect.objectContaining({ field: '/nonexistent/key.pem', message: expect.stringContaining('no such file') }),
+    ]);
+    const plan = { incident: 'IR-1-2', case: { incident: 'IR-1-2' } } as never;
+    const bad = await executePlan(plan, { concurrency: 0 }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(BadInputError);
+    expect((bad as BadInputError).problems).toEqual([expect.objectContaining({ field: 'concurrency' })]);
+    expect(cliErrorText(bad as BadInputError, inputNames([]))).toMatch(/^bad input: --concurrency: expected/);
   });
 });
