@@ -20,7 +20,7 @@ export type { IamClients } from '../providers/iam/client.js';
 export type { KubeClient } from '../providers/kubernetes/client.js';
 export type { S3Client } from '../providers/s3-store/client.js';
 export type { AwsCredentialSource } from './aws/config.js';
-export type { STSClient } from './aws/identity.js';
+export type { STSClient } from './aws/client.js';
 export { assertAwsCommandAllowed, assertKubeRequestAllowed, guardAwsClient, GuardRefusal } from './core/guard.js';
 export * from './core/errors.js';
 export type { CaptureEvent, CaptureStatus } from './core/events.js';

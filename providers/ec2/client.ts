@@ -51,7 +51,7 @@ import {
 import type { AwsClientConfig } from '../../src/aws/config.js';
 import { guardAwsClient } from '../../src/core/guard.js';
 import { pacingMiddleware, type RateLimiter } from '../../src/aws/rate-limit.js';
-import { ec2SecurityGroupApi } from '../../src/aws/security-groups.js';
+import { ec2SecurityGroupApi } from '../../src/aws/client.js';
 import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
 
 export type { Filter, Instance, NetworkInterface, Snapshot, Volume };

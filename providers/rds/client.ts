@@ -19,7 +19,7 @@ import {
   type RDSClientConfig,
 } from '@aws-sdk/client-rds';
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
-import { ec2SecurityGroupApi } from '../../src/aws/security-groups.js';
+import { ec2SecurityGroupApi } from '../../src/aws/client.js';
 import type { AwsClientConfig } from '../../src/aws/config.js';
 import { guardAwsClient } from '../../src/core/guard.js';
 import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';

@@ -38,7 +38,7 @@ export interface AwsClientConfig {
   endpoint?: string;
   forcePathStyle?: boolean;
   maxAttempts?: number;
-  /** Credentials provider for --assume-role, when one was built by src/aws/identity.ts. */
+  /** Credentials provider for --assume-role, when one was built by src/aws/client.ts. */
   credentials?: AwsCredentialSource;
   /** Appended to the SDK's own User-Agent, so CloudTrail's userAgent names holdfast and its version. */
   customUserAgent: string;

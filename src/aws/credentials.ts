@@ -5,6 +5,7 @@
 import type { InputProblem } from '../core/errors.js';
 import type { CredentialKit } from '../core/types.js';
 import { providerClients } from './assume-role.js';
+import { callerIdentity } from './client.js';
 import { awsClientConfig } from './config.js';
 
 const AWS_REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
@@ -26,8 +27,6 @@ export const awsCredentials: CredentialKit = {
   },
   providerClients,
   async identify(ctx) {
-    // Loaded only when AWS is in play: the STS SDK costs memory a Kubernetes-only capture need not pay.
-    const { callerIdentity } = await import('./identity.js');
     const who = await callerIdentity(awsClientConfig(ctx), ctx.clients['aws:sts']);
     return {
       ...(who.arn

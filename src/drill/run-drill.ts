@@ -20,7 +20,7 @@ import { buildSitrep, type Sitrep } from '../report/sitrep.js';
 import { foldTimeline } from '../evidence/timeline.js';
 import type { JsonObject, Provider } from '../core/types.js';
 import { verifyEvidence, type VerifyReport } from '../evidence/verify.js';
-import { seedAws, type SeededAws } from './seed-aws.js';
+import { seedAws, type SeededAws } from './client.js';
 
 import { DRILL_SCENARIOS, SCENARIO_SPECS, type DrillScenario } from './scenarios.js';
 

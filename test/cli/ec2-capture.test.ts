@@ -16,7 +16,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { seedAws, type SeededAws } from '../../src/drill/seed-aws.js';
+import { seedAws, type SeededAws } from '../../src/drill/client.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { runCli } from '../support/cli.js';
 

@@ -33,7 +33,7 @@ import {
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../src/evidence/canonical-json.js';
 import { localSigner, signRecord } from '../../src/evidence/signing.js';
-import { seedAws } from '../../src/drill/seed-aws.js';
+import { seedAws } from '../../src/drill/client.js';
 import { motoPython } from '../../src/emulators/moto.js';
 import { createTestBucket, motoEnv, testIncident, testS3 } from '../support/aws.js';
 import { instanceWithKnownSnapshot, testBlock } from '../support/ebs.js';

@@ -440,7 +440,7 @@ describe('Kubernetes quarantine through the CLI (real kube-apiserver, as a servi
 
 describe('--isolate-node (EKS)', () => {
   it("maps the node's providerID to its EC2 instance; the EC2 provider preserves, snapshots and isolates it in the same capture", async () => {
-    const { seedAws } = await import('../../src/drill/seed-aws.js');
+    const { seedAws } = await import('../../src/drill/client.js');
     const { inject } = await import('vitest');
     const seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
     const ns = `eks-${Math.random().toString(16).slice(2, 8)}`;

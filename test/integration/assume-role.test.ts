@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { providerClients } from '../../src/aws/assume-role.js';
-import { seedAws } from '../../src/drill/seed-aws.js';
+import { seedAws } from '../../src/drill/client.js';
 import { parseCase } from '../../src/engine/case.js';
 import { builtinProviders } from '../../src/engine/registry.js';
 import { motoEnv, testIncident } from '../support/aws.js';

@@ -63,7 +63,7 @@ describe('batched discovery', () => {
 
 describe('--instance-tag', () => {
   it('finds every live instance with the tag, and names a tag that matches nothing', async () => {
-    const { seedAws } = await import('../../src/drill/seed-aws.js');
+    const { seedAws } = await import('../../src/drill/client.js');
     const suffix = Math.random().toString(16).slice(2, 8);
     const seeded = await seedAws(inject('motoEndpoint'), suffix);
     const providers = [ec2Provider as unknown as Provider];

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { describe, expect, inject, it } from 'vitest';
 import { executePlan, planCapture, type CaptureEvent, type Provider } from '../../src/index.js';
-import { seedAws } from '../../src/drill/seed-aws.js';
+import { seedAws } from '../../src/drill/client.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import { SNAPSHOT_SPACING_MS } from '../../providers/ec2/run-collect.js';

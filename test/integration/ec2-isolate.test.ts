@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { describe, expect, inject, it } from 'vitest';
 import { executePlan, planCapture, releaseContainment, type Provider } from '../../src/index.js';
-import { seedAws } from '../../src/drill/seed-aws.js';
+import { seedAws } from '../../src/drill/client.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import { clientDefaults, motoEnv, testIncident } from '../support/aws.js';

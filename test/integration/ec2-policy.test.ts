@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { describe, expect, inject, it } from 'vitest';
 import { executePlan, planCapture, releaseContainment } from '../../src/index.js';
-import { seedAws } from '../../src/drill/seed-aws.js';
+import { seedAws } from '../../src/drill/client.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import type { Provider } from '../../src/core/types.js';

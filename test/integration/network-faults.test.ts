@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { DescribeDBSnapshotsCommand, RDSClient } from '@aws-sdk/client-rds';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { executePlan, planCapture, type CaptureEvent } from '../../src/index.js';
-import { seedAws } from '../../src/drill/seed-aws.js';
+import { seedAws } from '../../src/drill/client.js';
 import { startFaultProxy, type FaultProxy } from '../../src/emulators/fault-proxy.js';
 import { createTestBucket, motoEnv, testIncident } from '../support/aws.js';
 import { groupsNow, incidentGroups, incidentSnapshots, motoEc2, seedFleet } from '../support/fleet.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CreateDBClusterCommand } from '@aws-sdk/client-rds';
 import { describe, expect, inject, it } from 'vitest';
 import { buildPlan, executePlan, planCapture, releaseContainment } from '../../src/index.js';
-import { seedAws } from '../../src/drill/seed-aws.js';
+import { seedAws } from '../../src/drill/client.js';
 import { createRdsClients } from '../../providers/rds/client.js';
 import { rdsProvider } from '../../providers/rds/index.js';
 import { dumpProvider } from '../../providers/dump/index.js';

@@ -1,8 +1,9 @@
 /**
- * Seeds the drill scenario into the local AWS emulator: a compromised web instance with three
- * network interfaces in two subnets and two volumes, in an Auto Scaling group behind a load
- * balancer, plus its RDS database and an Object Lock evidence bucket. Drill tooling only: it talks
- * to the emulator, never to a real account.
+ * The drill's only SDK file, as a provider's client.ts is for its provider. It seeds the drill
+ * scenario into the local AWS emulator: a compromised web instance with three network interfaces in
+ * two subnets and two volumes, in an Auto Scaling group behind a load balancer, plus its RDS
+ * database and an Object Lock evidence bucket. Drill tooling only: it talks to the emulator, never to
+ * a real account.
  */
 import { AttachInstancesCommand, AutoScalingClient, CreateAutoScalingGroupCommand } from '@aws-sdk/client-auto-scaling';
 import {
