@@ -77,6 +77,8 @@ interface RunResult {
   peakFds: number;
   /** CPU seconds moto spent during the capture. */
   motoCpuS: number | undefined;
+  /** CPU seconds this bench process (the proxy) spent during the capture. */
+  proxyCpuS: number;
   loadStart: string;
   loadEnd: string;
   status: string;
@@ -157,6 +159,7 @@ async function runCapture(
   });
   const loadStart = load();
   const motoCpuBefore = cpuSecondsOf(motoPid);
+  const proxyCpuBefore = process.cpuUsage();
   let peakFds = 0;
   const sampler = setInterval(() => (peakFds = Math.max(peakFds, fdsUnder(child.pid))), 200);
   let tail = '';
@@ -169,6 +172,7 @@ async function runCapture(
   const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
   clearInterval(sampler);
   const motoCpuAfter = cpuSecondsOf(motoPid);
+  const proxyCpu = process.cpuUsage(proxyCpuBefore);
   const [wall, user, sys, rssKiB] = readFileSync(timeFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
   const outcome = JSON.parse(tail.trim().split('\n').at(-1) || '{}') as {
     status?: string;
@@ -181,6 +185,7 @@ async function runCapture(
     cpuS: user! + sys!,
     peakRssMiB: rssKiB! / 1024,
     peakFds,
+    proxyCpuS: (proxyCpu.user + proxyCpu.system) / 1e6,
     motoCpuS: motoCpuBefore !== undefined && motoCpuAfter !== undefined ? motoCpuAfter - motoCpuBefore : undefined,
     loadStart,
     loadEnd: load(),
@@ -230,7 +235,7 @@ function report(label: string, n: number, r: RunResult, calls: Map<string, { sen
     `${label.padEnd(34)} ${r.status.padEnd(9)} wall ${r.wallS.toFixed(1).padStart(6)} s  cpu ${r.cpuS.toFixed(1).padStart(5)} s (${((r.cpuS / n) * 1000).toFixed(0)} ms/instance)  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  calls ${total} (${(total / n).toFixed(1)}/instance)  throttled ${throttled}`,
   );
   console.log(
-    `${''.padEnd(34)} peak open files ${r.peakFds}  moto cpu ${r.motoCpuS?.toFixed(1) ?? '?'} s  load average ${r.loadStart} at start, ${r.loadEnd} at end`,
+    `${''.padEnd(34)} peak open files ${r.peakFds}  moto cpu ${r.motoCpuS?.toFixed(1) ?? '?'} s  proxy cpu ${r.proxyCpuS.toFixed(1)} s  load average ${r.loadStart} at start, ${r.loadEnd} at end`,
   );
   if (r.ttc)
     console.log(

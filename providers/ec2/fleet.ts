@@ -4,11 +4,12 @@
  * tags written for many resources in one CreateTags, snapshot look-ups batched. Keyed by the
  * capture's client bundle, so nothing outlives the capture.
  *
- * Instances and volumes are read ahead for every targeted instance (the case's selection, as
- * discovery made it) in calls of up to 1000 instances / 200 filter values, and read again for those
- * not yet served once the read is READ_AHEAD_MAX_AGE_MS old: a few calls per incident instead of
- * one per small batch. Interfaces are not read ahead: their groups are what the swap records and
- * release restores, so they are read when the instance's collect step asks, a moment before the swap.
+ * Instances and volumes are read ahead in windows: the first instance asked for is read with the
+ * next ones in plan order, up to 200 per call (for --instance-tag the first window is the tag's own
+ * read, all of it). A read older than READ_AHEAD_MAX_AGE_MS is not used: that instance starts a
+ * new window. So each instance is read once or twice, a window per call instead of a small batch.
+ * Interfaces are not read ahead: their groups are what the swap records and release restores, so
+ * they are read when the instance's collect step asks, a moment before the swap.
  */
 import { batcher, memoized } from '../../src/core/batch.js';
 import type { ProviderContext } from '../../src/core/types.js';
@@ -36,8 +37,6 @@ import type { Ec2Params } from './facts.js';
 
 /** Resources per CreateTags call (the API's limit). */
 export const MAX_TAG_RESOURCES = 1000;
-/** Instance ids per DescribeInstances call of the read-ahead. */
-export const MAX_INSTANCE_IDS = 1000;
 /** Snapshot ids per DescribeSnapshots call. */
 export const MAX_SNAPSHOT_IDS = 1000;
 
@@ -101,12 +100,11 @@ interface Selection {
   tags: string[];
 }
 
-interface Ahead {
+/** One instance's read-ahead: the instance, and its volumes (undefined when that read failed). */
+interface Entry {
   at: number;
-  readAt: string;
-  instances: Map<string, OwnedInstance>;
-  volumes: Promise<Map<string, Volume[]>>;
-  volumesReadAt: string;
+  instance: Read<OwnedInstance>;
+  volumes: Promise<Read<Volume[]> | undefined>;
 }
 
 function groupBy<T>(items: T[], keyOf: (t: T) => string[]): Map<string, T[]> {
@@ -124,59 +122,92 @@ const stamp = <T>(value: T, readAt: string): Read<T> => ({ value, readAt });
 
 function createFleet(c: Ec2Clients, incident: string, selection: Selection): Ec2Fleet {
   const batch = { maxBatch: MAX_FILTER_VALUES };
-  // Instances whose volumes were served (collect read them): a later read-ahead leaves them out.
-  const served = new Set<string>();
-  // The targeted instances: the case's ids, then those its tags found on the first read-ahead (a
-  // later read goes by id: an instance tagged since planning is not in the plan).
-  let targets: string[] | undefined;
-  let ahead: Promise<Ahead> | undefined;
-  const readAhead = async (): Promise<Ahead> => {
+  // Read-ahead, in plan order (discovery sorts the instance ids, the scheduler starts them in that
+  // order): the case's ids, or those its tags found on the first read.
+  let targets: Promise<string[]> | undefined;
+  const ahead = new Map<string, Promise<Entry | undefined>>();
+  // When each instance's read-ahead started (kept apart from the promise: windows are chosen at once).
+  const started = new Map<string, number>();
+  const stale = (id: string) => Date.now() - (started.get(id) ?? -Infinity) > READ_AHEAD_MAX_AGE_MS;
+  const position = new Map<string, number>();
+  // Instances collect has read (their reads are done with): never read ahead again.
+  const used = new Set<string>();
+  const readWindow = (ids: string[], known?: Map<string, OwnedInstance>): void => {
+    if (!ids.length) return;
     const at = Date.now();
+    const instancesRead = known
+      ? Promise.resolve(known)
+      : describeInstances(c, { ids }).then((list) => new Map(list.map((x) => [x.InstanceId!, x])));
+    const volumesReadAt = new Date().toISOString();
+    // Volumes go at once, beside the instances: protect needs only the instance.
+    // A failed volume read sends collect to the batched read.
+    const volumesRead = describeVolumesOf(c, ids).then(
+      (list) => groupBy(list, (v) => (v.Attachments ?? []).flatMap((a) => (a.InstanceId ? [a.InstanceId] : []))),
+      () => undefined,
+    );
+    for (const id of ids) started.set(id, at);
+    for (const id of ids)
+      ahead.set(
+        id,
+        instancesRead.then(
+          (found) => {
+            const instance = found.get(id);
+            if (!instance) return undefined;
+            return {
+              at,
+              instance: stamp(instance, new Date(at).toISOString()),
+              volumes: volumesRead.then((byInstance) =>
+                byInstance ? stamp(byInstance.get(id) ?? [], volumesReadAt) : undefined,
+              ),
+            };
+          },
+          // A failed read-ahead (an id gone since planning, a throttle) costs no correctness: the
+          // batched reads answer.
+          () => undefined,
+        ),
+      );
+  };
+  const targetsInOrder = async (): Promise<string[]> => {
+    const inOrder = (ids: string[]) => {
+      ids.forEach((id, i) => position.set(id, i));
+      return ids;
+    };
+    if (!selection.tags.length) return inOrder([...selection.ids].sort());
+    // The ids behind the tags are learnt from one read, which is also the first window's.
     const found = new Map<string, OwnedInstance>();
-    const ids = (targets ?? selection.ids).filter((id) => !served.has(id));
-    for (let i = 0; i < ids.length; i += MAX_INSTANCE_IDS)
-      for (const x of await describeInstances(c, { ids: ids.slice(i, i + MAX_INSTANCE_IDS) }))
-        found.set(x.InstanceId!, x);
-    if (!targets) {
+    try {
       for (const tag of selection.tags)
         for (const x of await describeInstances(c, { filters: instanceTagFilters(tag) })) found.set(x.InstanceId!, x);
-      targets = [...found.keys()];
+    } catch {
+      return inOrder([...selection.ids].sort());
     }
-    // Volumes follow in the background: protect needs only the instance.
-    const wanted = [...found.keys()].filter((id) => !served.has(id));
-    const volumesReadAt = new Date().toISOString();
-    const volumes = describeVolumesOf(c, wanted).then((list) => {
-      const byInstance = groupBy(list, (v) =>
-        (v.Attachments ?? []).flatMap((a) => (a.InstanceId ? [a.InstanceId] : [])),
-      );
-      return new Map(wanted.map((id) => [id, byInstance.get(id) ?? []]));
-    });
-    // A failed volume read-ahead sends collect to the batched read.
-    const settled = volumes.catch(() => new Map<string, Volume[]>());
-    return { at, readAt: new Date(at).toISOString(), instances: found, volumes: settled, volumesReadAt };
+    const ids = [...new Set([...selection.ids, ...found.keys()])].sort();
+    const rest = ids.filter((id) => !found.has(id));
+    readWindow([...found.keys()], found);
+    for (let i = 0; i < rest.length; i += MAX_FILTER_VALUES) readWindow(rest.slice(i, i + MAX_FILTER_VALUES));
+    return inOrder(ids);
   };
-  /** The read-ahead, fresh enough; an id it does not hold goes to the batched read. */
-  const aheadRead = async (): Promise<Ahead> => {
-    const current = ahead;
-    let a = current && (await current);
-    if (!a || Date.now() - a.at > READ_AHEAD_MAX_AGE_MS) {
-      // Everyone who finds it stale shares one new read.
-      if (ahead === current)
-        ahead = readAhead().catch(() => {
-          // A failed read-ahead (an id gone since planning, a throttle) costs no correctness: the
-          // batched reads answer until it is tried again, READ_AHEAD_MAX_AGE_MS later.
-          targets ??= selection.ids;
-          return {
-            at: Date.now(),
-            readAt: '',
-            instances: new Map(),
-            volumes: Promise.resolve(new Map()),
-            volumesReadAt: '',
-          };
-        });
-      a = await ahead!;
+  /** The read-ahead of `id`, fresh enough, starting the window from `id` when there is none. */
+  const aheadOf = async (id: string): Promise<Entry | undefined> => {
+    const order = await (targets ??= targetsInOrder());
+    const current = ahead.get(id);
+    const entry = current && (await current);
+    if (entry && !stale(id)) return entry;
+    // Read, but found nothing (an id gone since planning, a failed call): the batched read answers.
+    if (current && !entry) return undefined;
+    // Unless another caller started a newer read meanwhile: this instance and the next ones in plan
+    // order not yet used, with no fresh read, in one call.
+    if (ahead.get(id) === current) {
+      const from = position.get(id);
+      if (from === undefined) return undefined;
+      const window = [id];
+      for (let i = from + 1; i < order.length && window.length < MAX_FILTER_VALUES; i++) {
+        const next = order[i]!;
+        if (!used.has(next) && stale(next)) window.push(next);
+      }
+      readWindow(window);
     }
-    return a;
+    return ahead.get(id);
   };
   const instances = batcher(async (ids) => {
     const at = new Date().toISOString();
@@ -262,17 +293,17 @@ function createFleet(c: Ec2Clients, incident: string, selection: Selection): Ec2
 
   return {
     instance: memoized(async (id) => {
-      const a = await aheadRead();
-      const read = a.instances.get(id);
-      if (read) return stamp(read, a.readAt);
+      const entry = await aheadOf(id);
+      if (entry) return entry.instance;
       return (await instances(id)) ?? stamp(undefined, new Date().toISOString());
     }),
     enis: memoized(async (id) => (await enis(id))!),
     volumes: memoized(async (id) => {
-      const a = await aheadRead();
-      served.add(id);
-      const read = (await a.volumes).get(id);
-      return read ? stamp(read, a.volumesReadAt) : (await volumes(id))!;
+      const entry = await aheadOf(id);
+      used.add(id);
+      ahead.delete(id);
+      started.delete(id);
+      return (await entry?.volumes) ?? (await volumes(id))!;
     }),
     attributes(id) {
       let p = attributeCache.get(id);
