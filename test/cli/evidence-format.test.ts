@@ -21,7 +21,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  PutObjectLegalHoldCommand,
+} from '@aws-sdk/client-s3';
 import {
   CreateTagsCommand,
   DeleteSnapshotCommand,
@@ -48,10 +53,14 @@ let cwd: string;
 let incident: string;
 const env = () => motoEnv({ HOLDFAST_PLUGIN: STREAM_PLUGIN, HOLDFAST_STATE_DIR: join(cwd, 'state') });
 
-/** The Python verifier (the moto venv has `cryptography` and `jsonschema`, installed by the test setup). */
+/**
+ * The Python verifier (the moto venv has `cryptography`, `jsonschema` and `boto3`, installed by the
+ * test setup); `s3://…` runs its S3 mode against moto with the test's credentials.
+ */
 async function conformance(folder: string, id: string, extra: string[] = []) {
+  const s3 = folder.startsWith('s3://') ? ['--s3-endpoint', inject('motoEndpoint')] : [];
   try {
-    const { stderr } = await execFileAsync(motoPython(), [CONFORMANCE, folder, id, ...extra]);
+    const { stderr } = await execFileAsync(motoPython(), [CONFORMANCE, folder, id, ...s3, ...extra], { env: env() });
     return { code: 0, stderr };
   } catch (error) {
     const e = error as { code?: number; stderr?: string };
@@ -338,6 +347,10 @@ describe('the evidence format on S3 (moto)', () => {
       },
     );
     expect(res.code).toBe(0);
+    // Untouched, the Python verifier's S3 mode (every record and pin read at its recorded version) passes.
+    const clean = await conformance(`s3://${bucket}`, id);
+    expect(clean.stderr).not.toContain('FAIL');
+    expect(clean.code).toBe(0);
     const s3 = await testS3();
     const keys = (
       (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${id}/journal/` }))).Contents ?? []
@@ -357,6 +370,12 @@ describe('the evidence format on S3 (moto)', () => {
     const verify = await runCli(['verify', '--incident', id, '--store', store], { cwd, env: env() });
     expect(verify.stderr).toMatch(/FAIL journal\s+\S+-collect-\S+ .*(a newer version of|does not extend)/);
     expect(verify.code).toBe(5);
+    // The Python verifier in S3 mode reads the pinned version and sees the newer one.
+    const theirsS3 = await conformance(`s3://${bucket}`, id);
+    expect(theirsS3.stderr).toMatch(
+      /FAIL journal\s+\S+-collect-\S+\s+a newer version \(\S+\) of \S+ replaced the recorded \S+ \(pinned by a seal\)/,
+    );
+    expect(theirsS3.code).toBe(5);
     // The examiner's download (current versions) fails the Python verifier too.
     const folder = mkdtempSync(join(tmpdir(), 'hf-s3dl-'));
     for (const o of (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${id}/` }))).Contents ?? []) {
@@ -368,6 +387,55 @@ describe('the evidence format on S3 (moto)', () => {
     }
     const theirs = await conformance(folder, id);
     expect(theirs.stderr).toMatch(/FAIL journal\s+\S+-collect-/);
+    expect(theirs.code).toBe(5);
+  });
+
+  it('Object Lock weakened on a stored artifact (legal hold removed) fails both verifiers; S3 mode checks the lock', async () => {
+    const bucket = await createTestBucket();
+    const id = testIncident('LOCK');
+    const res = await runCli(
+      [
+        'capture',
+        '--incident',
+        id,
+        '--test-stream',
+        'a',
+        '--store',
+        `s3://${bucket}`,
+        '--retention-mode',
+        'GOVERNANCE',
+        '--retain-days',
+        '1',
+        '--legal-hold',
+        '--json',
+      ],
+      { cwd, env: env() },
+    );
+    expect(res.code).toBe(0);
+    const clean = await conformance(`s3://${bucket}`, id);
+    expect(clean.stderr).not.toContain('FAIL');
+    expect(clean.code).toBe(0);
+    const artifact = (
+      res.lines.at(-1) as { manifest: { artifacts: { id: string; location: { key: string; versionId: string } }[] } }
+    ).manifest.artifacts[0]!;
+    // What someone allowed to change legal holds (not holdfast: verify.json and s3-store.json grant no removal) could do.
+    await (
+      await testS3()
+    ).send(
+      new PutObjectLegalHoldCommand({
+        Bucket: bucket,
+        Key: artifact.location.key,
+        VersionId: artifact.location.versionId,
+        LegalHold: { Status: 'OFF' },
+      }),
+    );
+    const ours = await runCli(['verify', '--incident', id, '--store', `s3://${bucket}`], { cwd, env: env() });
+    expect(ours.stderr).toMatch(
+      new RegExp(`FAIL artifact\\s+${artifact.id.replace(/[/.]/g, '\\$&')}\\s+.*legal hold removed`),
+    );
+    expect(ours.code).toBe(5);
+    const theirs = await conformance(`s3://${bucket}`, id);
+    expect(theirs.stderr).toMatch(/FAIL artifact\s+\S+\s+legal hold removed/);
     expect(theirs.code).toBe(5);
   });
 

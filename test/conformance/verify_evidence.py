@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
 """An independent verifier of a holdfast evidence folder, written from docs/evidence-format.md alone.
 
-Usage: verify_evidence.py FOLDER INCIDENT [--public-key PEM] [--require-signature] [--aws-endpoint URL] [--json]
+Usage: verify_evidence.py FOLDER|s3://BUCKET[/PREFIX] INCIDENT [--public-key PEM] [--require-signature]
+                          [--aws-endpoint URL] [--s3-endpoint URL] [--json]
 Exit: 0 nothing failed, 5 something failed (each failure printed), 2 no journal for the incident.
 
-Standard library, plus `cryptography` (from PyPI) for Ed25519 and ECDSA P-256 signatures.
-It checks a downloaded folder (the current version of every object), so it cannot see S3 versions.
+Standard library, plus `cryptography` (from PyPI) for Ed25519 and ECDSA P-256 signatures, and `boto3`
+for a store on S3. A downloaded FOLDER holds the current version of every object, so versions cannot
+be checked there. Given s3://BUCKET[/PREFIX] (S3 mode; credentials and region as boto3 finds them,
+--s3-endpoint or AWS_ENDPOINT_URL for another endpoint), it reads every record, pinned journal copy
+and artifact at exactly the VersionId the journal or a seal records, fails when a newer version of
+such an object exists, and checks each artifact's Object Lock against what `preservation` records.
 Platform-held evidence (snapshots) is reported "not checked (offline)" unless --aws-endpoint is given
 (e.g. https://ec2.us-east-1.amazonaws.com style endpoints are derived per service when it is "aws"):
 then each EBS/RDS snapshot is described through the AWS Query API, signed with SigV4 from
@@ -70,15 +75,22 @@ def canonical(value):
 # --- reading the folder ----------------------------------------------------------------------------
 
 class Store:
+    """A downloaded folder: one (current) version per key, no locks to read."""
+    versioned = False
+
     def __init__(self, root):
         self.root = os.path.abspath(root)
 
     def path(self, key):
         return os.path.join(self.root, *key.split("/"))
 
-    def read(self, key):
+    def read(self, key, version=None):
         with open(self.path(key), "rb") as f:
             return f.read()
+
+    def chunks(self, key, version=None):
+        with open(self.path(key), "rb") as f:
+            yield from iter(lambda: f.read(1 << 20), b"")
 
     def exists(self, key):
         return os.path.isfile(self.path(key))
@@ -93,6 +105,82 @@ class Store:
                 rel = os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/")
                 out.append(rel)
         return sorted(out)
+
+
+class S3Store:
+    """A store on S3 (section 1): objects read by VersionId; the current version and lock read with HeadObject."""
+    versioned = True
+
+    def __init__(self, url, endpoint=None):
+        import boto3
+        from botocore.config import Config
+
+        bucket, _, prefix = url[len("s3://"):].partition("/")
+        self.bucket, self.prefix = bucket, prefix.strip("/")
+        self.s3 = boto3.client("s3", endpoint_url=endpoint or os.environ.get("AWS_ENDPOINT_URL") or None,
+                               region_name=os.environ.get("AWS_REGION") or "us-east-1",
+                               config=Config(s3={"addressing_style": "path"}))
+
+    def _key(self, key):
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _args(self, key, version):
+        return {"Bucket": self.bucket, "Key": self._key(key), **({"VersionId": version} if version else {})}
+
+    def read(self, key, version=None):
+        return self.s3.get_object(**self._args(key, version))["Body"].read()
+
+    def chunks(self, key, version=None):
+        yield from self.s3.get_object(**self._args(key, version))["Body"].iter_chunks(1 << 20)
+
+    def exists(self, key):
+        try:
+            self.s3.head_object(**self._args(key, None))
+            return True
+        except Exception:  # noqa: BLE001 - any failure to find it is "missing"
+            return False
+
+    def list(self, prefix):
+        out = []
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for o in page.get("Contents", []):
+                out.append(o["Key"][len(self.prefix) + 1:] if self.prefix else o["Key"])
+        return sorted(out)
+
+    def current_version(self, key):
+        return self.s3.head_object(**self._args(key, None)).get("VersionId")
+
+    def lock(self, key, version):
+        """(mode or None, retain-until as a UTC datetime or None, legal hold on) of one version."""
+        head = self.s3.head_object(**self._args(key, version))
+        return head.get("ObjectLockMode"), head.get("ObjectLockRetainUntilDate"), head.get("ObjectLockLegalHoldStatus") == "ON"
+
+
+def newer_version(store, key, version):
+    """Section 4 / 9: on a store with versions, a recorded version MUST still be the key's current one."""
+    if not store.versioned or not version:
+        return None
+    current = store.current_version(key)
+    return None if current == version else f"a newer version ({current}) of {key} replaced the recorded {version}"
+
+
+def weakened_lock(store, key, version, preservation):
+    """Section 9 step 6: an Object Lock weaker than `preservation` records (mode, retain-until, legal hold)."""
+    p = preservation or {}
+    if not store.versioned or p.get("lockMode") in (None, "none"):
+        return None
+    mode, until, hold = store.lock(key, version)
+    if not mode:
+        return f"recorded {p['lockMode']}, now no retention"
+    if p["lockMode"] == "COMPLIANCE" and mode != "COMPLIANCE":
+        return f"recorded COMPLIANCE, now {mode}"
+    if p.get("retainUntil"):
+        recorded = datetime.datetime.fromisoformat(p["retainUntil"].replace("Z", "+00:00"))
+        if until is None or until < recorded:
+            return f"retention shortened from {p['retainUntil']} to {until}"
+    if p.get("legalHold") is True and not hold:
+        return "legal hold removed"
+    return None
 
 
 class Report:
@@ -396,13 +484,16 @@ def verify(store, incident, pinned_pem=None, require_signature=False, aws_endpoi
         kind = "manifest" if line["type"] == "capture.sealed" else "release"
         record_key = line["manifestKey"] if kind == "manifest" else line["recordKey"]
         digest_sealed = line["manifestSha256"] if kind == "manifest" else line["recordSha256"]
-        if not store.exists(record_key):
-            report.add(False, "seal", record_key, "record missing")
+        record_version = line.get("manifestVersionId") if kind == "manifest" else line.get("recordVersionId")
+        try:
+            data = store.read(record_key, record_version)
+        except Exception as error:  # noqa: BLE001 - a missing key or version is a failure, named
+            report.add(False, "seal", record_key, f"record missing: {error}")
             continue
-        data = store.read(record_key)
         digest = sha256(data)
-        report.add(digest == digest_sealed, "seal", record_key,
-                   "digest matches" if digest == digest_sealed else f"digest {digest} differs from sealed {digest_sealed}")
+        replaced = newer_version(store, record_key, record_version)
+        report.add(digest == digest_sealed and not replaced, "seal", record_key,
+                   replaced or ("digest matches" if digest == digest_sealed else f"digest {digest} differs from sealed {digest_sealed}"))
         # signatures (section 7)
         run_signer = None
         for e in reversed(events[:p]):
@@ -450,17 +541,21 @@ def verify(store, incident, pinned_pem=None, require_signature=False, aws_endpoi
                    "matches the journal" if same and covered
                    else f"differs from the journal ({', '.join(differs) or 'journal coverage'})")
         for pin in j.get("copies") or []:
-            pins[pin["key"]] = pin
+            pins[(pin["key"], pin.get("versionId"))] = pin
 
-    for key, pin in pins.items():
-        if not store.exists(key):
-            report.add(False, "journal", key, "pinned copy missing")
+    for (key, version), pin in pins.items():
+        try:
+            data = store.read(key, version)
+        except Exception as error:  # noqa: BLE001
+            report.add(False, "journal", key, f"pinned copy missing{f' at version {version}' if version else ''}: {error}")
             continue
-        data = store.read(key)
+        replaced = newer_version(store, key, version)
         if sha256(data) != pin["sha256"] or len(data) != pin["size"]:
             report.add(False, "journal", key, "pinned copy differs from its pin")
         elif not newest.startswith(data):
             report.add(False, "journal", key, "pinned copy is not a beginning of the newest copy")
+        elif replaced:
+            report.add(False, "journal", key, f"{replaced} (pinned by a seal)")
 
     for artifact in (manifest or {}).get("artifacts", []):
         key = (artifact.get("location") or {}).get("key")
@@ -471,20 +566,32 @@ def verify(store, incident, pinned_pem=None, require_signature=False, aws_endpoi
                 problem = check_held(aws_endpoint, artifact)
                 report.add(problem is None, "artifact", artifact["id"], problem or "snapshot exists as recorded")
             continue
-        if not store.exists(key):
-            report.add(False, "artifact", artifact["id"], f"{key} missing")
-            continue
+        version = (artifact.get("location") or {}).get("versionId")
         h, size = hashlib.sha256(), 0
-        with open(store.path(key), "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
+        try:
+            for chunk in store.chunks(key, version):
                 h.update(chunk)
                 size += len(chunk)
-        ok = h.hexdigest() == artifact.get("sha256") and size == artifact.get("size")
-        report.add(ok, "artifact", artifact["id"], "bytes match" if ok else f"sha256 {h.hexdigest()} ({size} bytes) differs")
+        except Exception as error:  # noqa: BLE001
+            report.add(False, "artifact", artifact["id"], f"{key} missing: {error}")
+            continue
+        problem = None
+        if h.hexdigest() != artifact.get("sha256") or size != artifact.get("size"):
+            problem = f"sha256 {h.hexdigest()} ({size} bytes) differs"
+        else:
+            problem = newer_version(store, key, version) or weakened_lock(store, key, version, artifact.get("preservation"))
+        report.add(problem is None, "artifact", artifact["id"], problem or "bytes match")
 
     check_custody(store, incident, first_signer[1] if first_signer else None, report)
     if not report.failed and not [i for i in report.items if i["kind"] == "journal"]:
         report.add(True, "journal", newest_key, f"{len(events)} events, chain intact, every event sealed")
+    if not store.versioned:
+        recorded = [e for e in events if e.get("manifestVersionId") or e.get("recordVersionId")]
+        recorded += [p for p in pins.values() if p.get("versionId")]
+        recorded += [a for a in (manifest or {}).get("artifacts", []) if (a.get("location") or {}).get("versionId")]
+        if recorded:
+            report.add(False, "journal", f"{incident}/", f"{len(recorded)} recorded S3 versions (and their locks): not checked "
+                       "(a folder holds one version per key; verify the bucket itself)", "not-checked")
     return report
 
 
@@ -526,6 +633,10 @@ def main(argv):
     if "--aws-endpoint" in argv:
         endpoint = argv[argv.index("--aws-endpoint") + 1]
         args.remove(endpoint)
+    s3_endpoint = None
+    if "--s3-endpoint" in argv:
+        s3_endpoint = argv[argv.index("--s3-endpoint") + 1]
+        args.remove(s3_endpoint)
     if "--public-key" in argv:
         path = argv[argv.index("--public-key") + 1]
         args.remove(path)
@@ -534,7 +645,8 @@ def main(argv):
     if len(args) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    report = verify(Store(args[0]), args[1], pinned, "--require-signature" in argv, endpoint)
+    store = S3Store(args[0], s3_endpoint) if args[0].startswith("s3://") else Store(args[0])
+    report = verify(store, args[1], pinned, "--require-signature" in argv, endpoint)
     if report is None:
         print(f"no journal for {args[1]} in {args[0]}", file=sys.stderr)
         return 2
