@@ -10,6 +10,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // Only the unit tier runs in threads (its project says so). Without isolation a worker imports
+    // the SDKs and the engine once, not once per test file: that re-import was two thirds of the
+    // tier's CPU (its tests take about 5 s). Unit tests mock no module and set no global state, and
+    // they pass in shuffled file order. Vitest 3 takes pool options from here, not from a project.
+    poolOptions: { threads: { isolate: false } },
     testTimeout: 120_000,
     hookTimeout: 600_000,
     env: {
@@ -29,6 +34,8 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts', 'src/**/*.test.ts', 'providers/**/*.test.ts'],
+          // Worker threads that keep one module graph across files (poolOptions.threads above).
+          pool: 'threads',
           testTimeout: 30_000,
           hookTimeout: 30_000,
         },
