@@ -6,14 +6,19 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { forensicCidrProblem, parsePortRanges } from '../core/cidr.js';
-import { BadInputError, valueProblem, type InputProblem } from '../core/errors.js';
+import { BadInputError, type InputProblem } from '../core/errors.js';
+import { incidentProblems } from '../core/incident-id.js';
 import type { Case, JsonObject, PortRange, Provider, Severity, StoreSpec } from '../core/types.js';
 import { SEVERITIES } from '../core/types.js';
 import { cloudSettingProblems } from './registry.js';
 
-/** Incident ids become tags, S3 keys and RDS identifiers, so they take the strictest of those charsets. */
-export const INCIDENT_ID_PATTERN = /^[A-Za-z][A-Za-z0-9-]{2,39}$/;
-export const MAX_INCIDENT_ID_LENGTH = 40;
+export {
+  assertIncidentId,
+  incidentProblems,
+  INCIDENT_ID_PATTERN,
+  MAX_INCIDENT_ID_LENGTH,
+} from '../core/incident-id.js';
+
 export const DEFAULT_RETAIN_DAYS = 365;
 export const MAX_RETAIN_DAYS = 36_500;
 export const DEFAULT_STORE_DIR = 'evidence-store';
@@ -58,32 +63,6 @@ const CASE_FIELDS: readonly (keyof CaseInput)[] = [
   'allowUnlockedStore',
   'targets',
 ];
-
-/** Problems with an incident id (`field` names where it came from), or empty. */
-export function incidentProblems(incident: unknown, field = 'incident'): InputProblem[] {
-  if (incident === undefined || incident === '')
-    return [{ field, message: 'is required (an incident id, e.g. IR-2026-0042)', continues: true }];
-  if (typeof incident !== 'string') return [{ field, message: 'must be a string', continues: true }];
-  if (incident.length > MAX_INCIDENT_ID_LENGTH)
-    return [valueProblem(field, incident, `is longer than ${MAX_INCIDENT_ID_LENGTH} characters`)];
-  if (!INCIDENT_ID_PATTERN.test(incident) || incident.includes('--') || incident.endsWith('-')) {
-    return [
-      valueProblem(
-        field,
-        incident,
-        'must start with a letter and use only letters, digits and single hyphens (it becomes tags, S3 keys and snapshot ids)',
-      ),
-    ];
-  }
-  return [];
-}
-
-/** Throw BadInputError listing every problem when the incident id is unusable. */
-export function assertIncidentId(incident: unknown, field = 'incident'): string {
-  const problems = incidentProblems(incident, field);
-  if (problems.length) throw new BadInputError(problems);
-  return incident as string;
-}
 
 /** Text items of a list field, comma-separated parts split out, each with the index it was given at. */
 function asStringList(value: unknown, field: string, problems: InputProblem[]): { text: string; at: string }[] {

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { appendCustody } from '../evidence/custody.js';
 import { BadInputError, describeError, StateWriteError } from '../core/errors.js';
+import { assertIncidentId } from '../core/incident-id.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody } from '../core/events.js';
 import { journalPath, resolveStateDir } from './state-dir.js';
 import { openIncident } from './open-incident.js';
@@ -66,6 +67,8 @@ export interface ReleaseOutcome {
 export async function releaseContainment(options: ReleaseOptions): Promise<ReleaseOutcome> {
   const env = options.env ?? process.env;
   const providers = options.providers ?? builtinProviders;
+  // The id becomes a journal path and store keys: a caller's bad id is named, never used.
+  assertIncidentId(options.incident);
   const path = journalPath(resolveStateDir(options.stateDir, env), options.incident);
   if (!existsSync(path) && !options.store && !options.kase) {
     throw new BadInputError({

@@ -8,6 +8,7 @@
  */
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import { BadInputError } from '../core/errors.js';
+import { assertIncidentId } from '../core/incident-id.js';
 import type { CaptureEvent } from '../core/events.js';
 import { journalCopies, readJournalFromStore, streamToString, type JournalCopyPin } from './store-journal.js';
 import { hashReadable } from './hash.js';
@@ -71,6 +72,8 @@ export async function verifyEvidence(
   incident: string,
   options: VerifyOptions = {},
 ): Promise<VerifyReport> {
+  // The id becomes store keys: a caller's bad id is named, never read as a path.
+  assertIncidentId(incident);
   const items: VerifyItem[] = [];
   const add = (item: Item) => items.push({ ...item, status: item.status ?? (item.ok ? 'ok' : 'failed') });
   let manifestKey: string | undefined;

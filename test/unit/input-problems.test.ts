@@ -191,3 +191,21 @@ describe('problems outside the case name what they are about', () => {
     expect(cliErrorText(bad as BadInputError, inputNames([]))).toMatch(/^bad input: --concurrency: expected/);
   });
 });
+
+describe('release and verify take an incident id from the caller', () => {
+  it('a bad id is named as the incident field before any path or key is built from it', async () => {
+    const { releaseContainment, verifyEvidence } = await import('../../src/index.js');
+    const store = {} as never;
+    for (const attempt of [
+      releaseContainment({ incident: '../etc', stateDir: '/nonexistent' }),
+      verifyEvidence(store, '../etc'),
+    ]) {
+      const error = await attempt.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BadInputError);
+      expect((error as BadInputError).problems).toEqual([
+        expect.objectContaining({ field: 'incident', message: expect.stringMatching(/^"\.\.\/etc" must start/) }),
+      ]);
+      expect((error as BadInputError).message).not.toContain('--');
+    }
+  });
+});
