@@ -77,7 +77,7 @@ describe('S3 evidence store (moto server)', () => {
     const bucket = await createTestBucket({ locked: false });
     const strict = await storeFor(bucket).preflight();
     expect(strict.ok).toBe(false);
-    expect(strict.problems.join()).toMatch(/no Object Lock.*--allow-unlocked-store/);
+    expect(strict.problems.join()).toMatch(/no Object Lock.*`allowUnlockedStore`/);
     await expect(storeFor(bucket).put('IR-S3-3/a', 'x')).rejects.toThrow(/no Object Lock/);
     const lenient = await storeFor(bucket, { allowUnlocked: true }).preflight();
     expect(lenient).toMatchObject({ ok: true });
