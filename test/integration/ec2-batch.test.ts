@@ -1,4 +1,11 @@
-/** Discovery of many instances is batched: one DescribeInstances for all ids, not one per instance. */
+/**
+ * Discovery of many instances is batched: one DescribeInstances for all ids, not one per instance;
+ * the capture that follows reads instances and volumes ahead in one window and stays within 12
+ * calls per instance plus a fixed count per incident.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
@@ -7,14 +14,14 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { describe, expect, inject, it } from 'vitest';
-import { planCapture } from '../../src/index.js';
+import { executePlan, planCapture } from '../../src/index.js';
 import { createEc2Clients } from '../../providers/ec2/client.js';
 import { ec2Provider } from '../../providers/ec2/index.js';
 import type { Provider } from '../../src/core/types.js';
 import { clientDefaults, motoEnv, testIncident } from '../support/aws.js';
 
 describe('batched discovery', () => {
-  it('plans 20 instances with one DescribeInstances and one describe of each other kind', async () => {
+  it('plans 20 instances with one DescribeInstances and one describe of each other kind, then captures them in at most 12 calls each', async () => {
     const endpoint = inject('motoEndpoint');
     const credentials = { accessKeyId: 'testing', secretAccessKey: 'testing' };
     const ec2 = new EC2Client({ endpoint, region: 'us-east-1', credentials });
@@ -49,15 +56,39 @@ describe('batched discovery', () => {
       }) as never,
       { step: 'initialize', name: 'count' } as never,
     );
+    const dir = mkdtempSync(join(tmpdir(), 'hf-batch-'));
+    const providers = [ec2Provider as unknown as Provider];
     const plan = await planCapture(
-      { incident: testIncident('BATCH'), store: '/tmp/unused', targets: { ec2: { instances: ids } } },
-      { providers: [ec2Provider as unknown as Provider], env: motoEnv(), clients: { ec2: clients } },
+      {
+        incident: testIncident('BATCH'),
+        store: join(dir, 'es'),
+        forensicCidrs: ['198.51.100.20/32'],
+        targets: { ec2: { instances: ids } },
+      },
+      { providers, env: motoEnv(), clients: { ec2: clients } },
     );
     expect(plan.steps.filter((s) => s.action === 'snapshot')).toHaveLength(20);
     expect(plan.steps.filter((s) => s.action === 'isolation-group')).toHaveLength(1);
     expect(counts.get('DescribeInstancesCommand')).toBe(1);
     expect(counts.get('DescribeNetworkInterfacesCommand')).toBe(1);
     expect(counts.get('DescribeVolumesCommand')).toBe(1);
+
+    counts.clear();
+    const outcome = await executePlan(plan, {
+      providers,
+      env: motoEnv(),
+      clients: { ec2: clients },
+      stateDir: dir,
+    });
+    expect(outcome.status).toBe('complete');
+    // Instances and volumes: one read-ahead window for all 20. No CreateTags per snapshot (each
+    // snapshot's source is its own VolumeId): the evidence tags go in a few batched calls.
+    expect(counts.get('DescribeInstancesCommand')).toBe(1);
+    expect(counts.get('DescribeVolumesCommand')).toBe(1);
+    expect(counts.get('CreateTagsCommand') ?? 0).toBeLessThan(10);
+    // 12 per instance at most, plus the incident's own (isolation groups, snapshot index: < 20).
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    expect(total).toBeLessThanOrEqual(12 * 20 + 20);
   });
 });
 
