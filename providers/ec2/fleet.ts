@@ -4,10 +4,10 @@
  * tags written for many resources in one CreateTags, snapshot look-ups batched. Keyed by the
  * capture's client bundle, so nothing outlives the capture.
  *
- * Instances and volumes are read ahead in windows: the first instance asked for is read with the
- * next ones in plan order, up to 200 per call (for --instance-tag the first window is the tag's own
- * read, all of it). A read older than READ_AHEAD_MAX_AGE_MS is not used: that instance starts a
- * new window. So each instance is read once or twice, a window per call instead of a small batch.
+ * Instances and volumes are read ahead in windows in plan order (discovery tells the fleet the
+ * order): the first instance asked for is read with the next READ_AHEAD_WINDOW - 1, and half-way
+ * through a window the next one is read. A read older than READ_AHEAD_MAX_AGE_MS is not used: that
+ * instance starts a new window. So each instance is read once (twice at most), a call per window.
  * Interfaces are not read ahead: their groups are what the swap records and release restores, so
  * they are read when the instance's collect step asks, a moment before the swap.
  */
@@ -32,7 +32,6 @@ import {
   type Volume,
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
-import { instanceTagFilters } from './discover.js';
 import type { Ec2Params } from './facts.js';
 
 /** Resources per CreateTags call (the API's limit). */
@@ -42,6 +41,12 @@ export const MAX_SNAPSHOT_IDS = 1000;
 
 /** Read-ahead instances and volumes older than this are read again before use. */
 export const READ_AHEAD_MAX_AGE_MS = 30_000;
+/**
+ * Instances per read-ahead call: small enough that the first instance of a window does not wait
+ * long for the rest (an emulator takes ~10 ms per instance it describes), large enough that the
+ * reads cost a call per hundred instances.
+ */
+export const READ_AHEAD_WINDOW = 100;
 /**
  * How long an interface look-up waits for others before its call goes: short next to a call's
  * latency, so collect is barely delayed and the interfaces are read moments before the swap.
@@ -88,16 +93,21 @@ export function ec2FleetFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env
   let fleet = fleets.get(ctx.clients);
   if (!fleet) {
     const params = ctx.kase.targets.ec2 as Partial<Ec2Params> | undefined;
-    const selection = { ids: params?.instances ?? [], tags: params?.instanceTags ?? [] };
-    fleets.set(ctx.clients, (fleet = createFleet(ec2ClientsFor(ctx), ctx.incident, selection)));
+    // Plan order: what discovery found for this case in this process, else the case's own ids
+    // (an --instance-tag plan applied from a file reads in batches instead).
+    const order =
+      plannedOrder.get(ctx.kase) ?? (params?.instanceTags?.length ? undefined : [...(params?.instances ?? [])].sort());
+    fleets.set(ctx.clients, (fleet = createFleet(ec2ClientsFor(ctx), ctx.incident, order)));
   }
   return fleet;
 }
 
-/** The case's EC2 selection (the discovery's input): which instances to read ahead. */
-interface Selection {
-  ids: string[];
-  tags: string[];
+/** The instance ids discovery found per case (sorted, as the plan has them), for the read-ahead. */
+const plannedOrder = new WeakMap<object, string[]>();
+
+/** Discovery says which instances the plan for `kase` targets, in plan order. */
+export function rememberPlannedInstances(kase: object, ids: string[]): void {
+  plannedOrder.set(kase, ids);
 }
 
 /** One instance's read-ahead: the instance, and its volumes (undefined when that read failed). */
@@ -120,27 +130,24 @@ function groupBy<T>(items: T[], keyOf: (t: T) => string[]): Map<string, T[]> {
 
 const stamp = <T>(value: T, readAt: string): Read<T> => ({ value, readAt });
 
-function createFleet(c: Ec2Clients, incident: string, selection: Selection): Ec2Fleet {
+function createFleet(c: Ec2Clients, incident: string, order: string[] | undefined): Ec2Fleet {
   const batch = { maxBatch: MAX_FILTER_VALUES };
-  // Read-ahead, in plan order (discovery sorts the instance ids, the scheduler starts them in that
-  // order): the case's ids, or those its tags found on the first read.
-  let targets: Promise<string[]> | undefined;
+  const position = new Map((order ?? []).map((id, i) => [id, i]));
   const ahead = new Map<string, Promise<Entry | undefined>>();
   // When each instance's read-ahead started (kept apart from the promise: windows are chosen at once).
   const started = new Map<string, number>();
   const stale = (id: string) => Date.now() - (started.get(id) ?? -Infinity) > READ_AHEAD_MAX_AGE_MS;
-  const position = new Map<string, number>();
   // Instances collect has read (their reads are done with): never read ahead again.
   const used = new Set<string>();
-  const readWindow = (ids: string[], known?: Map<string, OwnedInstance>): void => {
+  // Plan positions below this have had a window started.
+  let readUpTo = 0;
+  const readWindow = (ids: string[]): void => {
     if (!ids.length) return;
     const at = Date.now();
-    const instancesRead = known
-      ? Promise.resolve(known)
-      : describeInstances(c, { ids }).then((list) => new Map(list.map((x) => [x.InstanceId!, x])));
+    const instancesRead = describeInstances(c, { ids }).then((list) => new Map(list.map((x) => [x.InstanceId!, x])));
     const volumesReadAt = new Date().toISOString();
-    // Volumes go at once, beside the instances: protect needs only the instance.
-    // A failed volume read sends collect to the batched read.
+    // Volumes go at once, beside the instances: protect needs only the instance. A failed volume
+    // read sends collect to the batched read.
     const volumesRead = describeVolumesOf(c, ids).then(
       (list) => groupBy(list, (v) => (v.Attachments ?? []).flatMap((a) => (a.InstanceId ? [a.InstanceId] : []))),
       () => undefined,
@@ -167,46 +174,26 @@ function createFleet(c: Ec2Clients, incident: string, selection: Selection): Ec2
         ),
       );
   };
-  const targetsInOrder = async (): Promise<string[]> => {
-    const inOrder = (ids: string[]) => {
-      ids.forEach((id, i) => position.set(id, i));
-      return ids;
-    };
-    if (!selection.tags.length) return inOrder([...selection.ids].sort());
-    // The ids behind the tags are learnt from one read, which is also the first window's.
-    const found = new Map<string, OwnedInstance>();
-    try {
-      for (const tag of selection.tags)
-        for (const x of await describeInstances(c, { filters: instanceTagFilters(tag) })) found.set(x.InstanceId!, x);
-    } catch {
-      return inOrder([...selection.ids].sort());
+  /** Starts a window at plan position `from`: the instances there not yet used and with no fresh read. */
+  const windowFrom = (from: number, first?: string): void => {
+    const window = first ? [first] : [];
+    let i = from;
+    for (; order && i < order.length && window.length < READ_AHEAD_WINDOW; i++) {
+      const next = order[i]!;
+      if (next !== first && !used.has(next) && stale(next)) window.push(next);
     }
-    const ids = [...new Set([...selection.ids, ...found.keys()])].sort();
-    const rest = ids.filter((id) => !found.has(id));
-    readWindow([...found.keys()], found);
-    for (let i = 0; i < rest.length; i += MAX_FILTER_VALUES) readWindow(rest.slice(i, i + MAX_FILTER_VALUES));
-    return inOrder(ids);
+    readUpTo = Math.max(readUpTo, i);
+    readWindow(window);
   };
-  /** The read-ahead of `id`, fresh enough, starting the window from `id` when there is none. */
+  /** The read-ahead of `id`, fresh enough; undefined sends the caller to the batched read. */
   const aheadOf = async (id: string): Promise<Entry | undefined> => {
-    const order = await (targets ??= targetsInOrder());
+    const at = position.get(id);
+    if (at === undefined) return undefined;
     const current = ahead.get(id);
-    const entry = current && (await current);
-    if (entry && !stale(id)) return entry;
-    // Read, but found nothing (an id gone since planning, a failed call): the batched read answers.
-    if (current && !entry) return undefined;
-    // Unless another caller started a newer read meanwhile: this instance and the next ones in plan
-    // order not yet used, with no fresh read, in one call.
-    if (ahead.get(id) === current) {
-      const from = position.get(id);
-      if (from === undefined) return undefined;
-      const window = [id];
-      for (let i = from + 1; i < order.length && window.length < MAX_FILTER_VALUES; i++) {
-        const next = order[i]!;
-        if (!used.has(next) && stale(next)) window.push(next);
-      }
-      readWindow(window);
-    }
+    if (!current || stale(id)) windowFrom(at + 1, id);
+    // Half-way through what has been read, the next window goes: the instances after these find
+    // their reads done.
+    else if (at + READ_AHEAD_WINDOW / 2 >= readUpTo) windowFrom(readUpTo);
     return ahead.get(id);
   };
   const instances = batcher(async (ids) => {
