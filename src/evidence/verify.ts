@@ -167,6 +167,15 @@ export async function verifyEvidence(
   const artifacts = [...(lastManifest?.artifacts ?? [])].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const artifact of artifacts) add(await checkArtifact(store, artifact, options.checkHeld));
 
+  const unversioned = await uncheckableVersions(store, newest.key, events, [...pinned.values()], artifacts);
+  if (unversioned)
+    add({
+      kind: 'journal',
+      id: `${incident}/`,
+      ok: false,
+      status: 'not-checked',
+      detail: `${unversioned} recorded S3 versions (and their locks): not checked (this store keeps one version per key; verify the bucket itself)`,
+    });
   const custody = await checkCustodyLog(store, incident, first?.signer);
   if (!custody.ok || custody.detail !== 'no entries') add({ kind: 'custody', ...custody });
   return report();
@@ -455,11 +464,31 @@ async function readWhole(store: EvidenceStore, key: string, versionId?: string):
   return streamToString(await store.get(key, versionId));
 }
 
-/** A write-once key must still show the version that was recorded. */
+/**
+ * A write-once key must still show the version that was recorded. A store that keeps no versions (a
+ * folder downloaded from S3) cannot tell: that is reported once as not checked, never as tampering.
+ */
 async function isCurrentVersion(store: EvidenceStore, key: string, versionId?: string): Promise<boolean> {
   if (!versionId) return true;
   const head = await store.head(key);
-  return head?.versionId === versionId;
+  return head !== undefined && (head.versionId === undefined || head.versionId === versionId);
+}
+
+/** How many recorded S3 versions a store without versions cannot check (0 when it has versions or none are recorded). */
+async function uncheckableVersions(
+  store: EvidenceStore,
+  newestKey: string,
+  events: readonly CaptureEvent[],
+  pins: readonly JournalCopyPin[],
+  artifacts: readonly ArtifactRecord[],
+): Promise<number> {
+  if ((await store.head(newestKey))?.versionId !== undefined) return 0;
+  const seals = events.filter((e) => isSealLine(e) && sealRef(e).recordVersionId).length;
+  return (
+    seals +
+    pins.filter((p) => p.versionId).length +
+    artifacts.filter((a) => typeof a.location.versionId === 'string').length
+  );
 }
 
 function describeLocation(location: Record<string, unknown>): string {

@@ -103,6 +103,20 @@ async function expectCaught(change: (root: string) => void | Promise<void>, name
   return { ours, theirs, copy };
 }
 
+/** What an examiner downloads from a bucket: the current version of each of the incident's objects. */
+async function download(bucket: string, id: string): Promise<string> {
+  const s3 = await testS3();
+  const folder = mkdtempSync(join(tmpdir(), 'hf-s3dl-'));
+  for (const o of (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${id}/` }))).Contents ?? []) {
+    const body = await (
+      await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))
+    ).Body!.transformToByteArray();
+    mkdirSync(dirname(join(folder, o.Key!)), { recursive: true });
+    writeFileSync(join(folder, o.Key!), body);
+  }
+  return folder;
+}
+
 beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'hf-format-'));
   incident = testIncident('FMT');
@@ -351,6 +365,16 @@ describe('the evidence format on S3 (moto)', () => {
     const clean = await conformance(`s3://${bucket}`, id);
     expect(clean.stderr).not.toContain('FAIL');
     expect(clean.code).toBe(0);
+    // A download has one version per key: the recorded versions are "not checked" there, never tampering.
+    const cleanFolder = await download(bucket, id);
+    const ofFolder = await runCli(['verify', '--incident', id, cleanFolder], { cwd, env: env() });
+    expect(ofFolder.stderr).toMatch(/n\/c\s+journal\s+\S+\s+\d+ recorded S3 versions \(and their locks\): not checked/);
+    expect(ofFolder.code).toBe(0);
+    const theirsOfFolder = await conformance(cleanFolder, id);
+    expect(theirsOfFolder.stderr).toMatch(
+      /n\/c\s+journal\s+\S+\s+\d+ recorded S3 versions \(and their locks\): not checked/,
+    );
+    expect(theirsOfFolder.code).toBe(0);
     const s3 = await testS3();
     const keys = (
       (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${id}/journal/` }))).Contents ?? []
@@ -377,14 +401,7 @@ describe('the evidence format on S3 (moto)', () => {
     );
     expect(theirsS3.code).toBe(5);
     // The examiner's download (current versions) fails the Python verifier too.
-    const folder = mkdtempSync(join(tmpdir(), 'hf-s3dl-'));
-    for (const o of (await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${id}/` }))).Contents ?? []) {
-      const body = await (
-        await s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))
-      ).Body!.transformToByteArray();
-      mkdirSync(dirname(join(folder, o.Key!)), { recursive: true });
-      writeFileSync(join(folder, o.Key!), body);
-    }
+    const folder = await download(bucket, id);
     const theirs = await conformance(folder, id);
     expect(theirs.stderr).toMatch(/FAIL journal\s+\S+-collect-/);
     expect(theirs.code).toBe(5);

@@ -119,7 +119,7 @@ export function registerVerifyCommand(program: Command): void {
       }
       const checked = report.items.length - report.notChecked;
       out.say(
-        `all ${checked} checks passed${report.notChecked ? `; ${report.notChecked} not checked (offline: platform-held evidence)` : ''}`,
+        `all ${checked} checks passed${report.notChecked ? `; ${report.notChecked} not checked (n/c above: offline, or versions a folder cannot show)` : ''}`,
       );
     });
 }
