@@ -32,7 +32,7 @@ const env = {
   AWS_SECRET_ACCESS_KEY: 'bench',
   AWS_REGION: 'us-east-1',
 };
-const providers = [ec2Provider as unknown as Provider];
+const providers: readonly Provider[] = [ec2Provider];
 
 async function seed(n: number): Promise<string[]> {
   const ec2 = new EC2Client({ endpoint: moto.endpoint, region: 'us-east-1', credentials });
