@@ -13,47 +13,16 @@ import { IRSA_ROLE_ANNOTATION } from '../../providers/iam/claims.js';
 import type { KubeFacts, PodFacts } from '../../providers/kubernetes/facts.js';
 import { kubernetesProvider } from '../../providers/kubernetes/index.js';
 import { kubeFindings } from '../../providers/kubernetes/plan.js';
+import { barePod, kubeCase, kubeParams } from './kube-fixtures.js';
 
 const ROLE = 'arn:aws:iam::123456789012:role/web';
-const kase = (targets: Case['targets'] = { kubernetes: {} }): Case => ({
-  incident: 'IR-CLAIMS',
-  severity: 'high',
-  approveContainment: false,
-  contain: true,
-  forensicCidrs: ['198.51.100.7/32'],
-  store: { kind: 'fs', dir: '/tmp/x' },
-  targets,
-});
-
-const pod = (name: string, extra: Partial<PodFacts> = {}): PodFacts => ({
-  namespace: 'shop',
-  name,
-  uid: `uid-${name}`,
-  resourceVersion: '1',
-  labels: {},
-  annotations: {},
-  nodeName: 'node-1',
-  containers: ['app'],
-  initContainers: [],
-  owners: [],
-  holdingSelectors: [],
-  services: [],
-  policies: [],
-  pdbs: [],
-  ...extra,
-});
+const kase = (targets: Case['targets'] = { kubernetes: {} }): Case => kubeCase('IR-CLAIMS', { targets });
+const pod = (name: string, extra: Partial<PodFacts> = {}): PodFacts =>
+  barePod(name, { resourceVersion: '1', ...extra });
 
 function kubeFacts(providerIDs: (string | null)[], extra: Partial<KubeFacts> = {}, hostNetwork = false): KubeFacts {
   return {
-    params: {
-      pods: ['shop/web'],
-      podSelectors: [],
-      nodes: [],
-      kubeconfig: null,
-      context: null,
-      checkpoint: false,
-      isolateNode: true,
-    },
+    params: kubeParams([pod('web')], { isolateNode: true }),
     pods: [pod('web', { hostNetwork })],
     nodes: providerIDs.map((providerID, i) => ({
       name: `node-${i + 1}`,

@@ -16,19 +16,11 @@ import { parseKubeParams } from '../../providers/kubernetes/params.js';
 import { kubeFindings, quarantinedLabels } from '../../providers/kubernetes/plan.js';
 import { claimedTargets } from '../../src/engine/claims.js';
 import { builtinProviders } from '../../src/engine/registry.js';
+import { bareNode, kubeCase, kubeParams } from './kube-fixtures.js';
 import { DETACHED_LABEL_VALUE, detachingLabelPatch, selects } from '../../providers/kubernetes/selectors.js';
 
 const INCIDENT = 'IR-K8S-PLAN';
-const kase = (extra: Partial<Case> = {}): Case => ({
-  incident: INCIDENT,
-  severity: 'high',
-  approveContainment: false,
-  contain: true,
-  forensicCidrs: ['198.51.100.7/32'],
-  store: { kind: 'fs', dir: '/tmp/x' },
-  targets: { kubernetes: {} },
-  ...extra,
-});
+const kase = (extra: Partial<Case> = {}): Case => kubeCase(INCIDENT, extra);
 
 function pod(name: string, extra: Partial<PodFacts> = {}): PodFacts {
   return {
@@ -56,13 +48,7 @@ function pod(name: string, extra: Partial<PodFacts> = {}): PodFacts {
   };
 }
 
-const node = (name: string, extra: Partial<NodeFacts> = {}): NodeFacts => ({
-  name,
-  uid: `uid-${name}`,
-  unschedulable: false,
-  providerID: null,
-  ...extra,
-});
+const node = bareNode;
 
 function facts(
   pods: PodFacts[],
@@ -70,16 +56,7 @@ function facts(
   params: Partial<KubeFacts['params']> = {},
 ): KubeFacts {
   return {
-    params: {
-      pods: pods.map((p) => `${p.namespace}/${p.name}`),
-      podSelectors: [],
-      nodes: [],
-      kubeconfig: null,
-      context: null,
-      checkpoint: false,
-      isolateNode: false,
-      ...params,
-    },
+    params: kubeParams(pods, params),
     pods,
     nodes,
   };

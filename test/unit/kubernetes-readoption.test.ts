@@ -2,46 +2,17 @@
 import { describe, expect, it } from 'vitest';
 import { buildPlan } from '../../src/engine/plan.js';
 import { builtinProviders } from '../../src/engine/registry.js';
-import type { Case } from '../../src/core/types.js';
-import type { KubeFacts, NodeFacts, PodFacts } from '../../providers/kubernetes/facts.js';
+import type { KubeFacts, PodFacts } from '../../providers/kubernetes/facts.js';
+import { bareNode, barePod, kubeCase, kubeParams } from './kube-fixtures.js';
 import { parseKubeParams } from '../../providers/kubernetes/params.js';
 import { PDB_LIMITATION } from '../../providers/kubernetes/plan.js';
 import { keysToKeepOut, predictReadoption, type ControllerView } from '../../providers/kubernetes/readoption.js';
 import { nodeFailureTolerations } from '../../providers/kubernetes/run-contain.js';
 
-const kase: Case = {
-  incident: 'IR-K8S-12',
-  severity: 'high',
-  approveContainment: false,
-  contain: true,
-  forensicCidrs: ['198.51.100.7/32'],
-  store: { kind: 'fs', dir: '/tmp/x' },
-  targets: { kubernetes: {} },
-};
-const pod = (name: string, extra: Partial<PodFacts> = {}): PodFacts => ({
-  namespace: 'shop',
-  name,
-  uid: `uid-${name}`,
-  resourceVersion: '7',
-  labels: { app: 'web' },
-  annotations: {},
-  nodeName: 'node-1',
-  containers: ['app'],
-  initContainers: [],
-  owners: [],
-  holdingSelectors: [],
-  services: [],
-  policies: [],
-  pdbs: [],
-  ...extra,
-});
-const node = (name: string, extra: Partial<NodeFacts> = {}): NodeFacts => ({
-  name,
-  uid: `uid-${name}`,
-  unschedulable: false,
-  providerID: null,
-  ...extra,
-});
+const kase = kubeCase('IR-K8S-12');
+const pod = (name: string, extra: Partial<PodFacts> = {}): PodFacts =>
+  barePod(name, { labels: { app: 'web' }, ...extra });
+const node = bareNode;
 const plan = (pods: PodFacts[], params: Partial<KubeFacts['params']> = {}, nodes = [node('node-1')]) =>
   buildPlan(
     kase,
@@ -49,16 +20,7 @@ const plan = (pods: PodFacts[], params: Partial<KubeFacts['params']> = {}, nodes
       [
         'kubernetes',
         {
-          params: {
-            pods: pods.map((p) => `${p.namespace}/${p.name}`),
-            podSelectors: [],
-            nodes: [],
-            kubeconfig: null,
-            context: null,
-            checkpoint: false,
-            isolateNode: false,
-            ...params,
-          },
+          params: kubeParams(pods, params),
           pods,
           nodes,
         } satisfies KubeFacts,
