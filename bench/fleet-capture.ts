@@ -15,17 +15,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  AttachVolumeCommand,
-  CreateSecurityGroupCommand,
-  CreateSubnetCommand,
-  CreateVolumeCommand,
-  CreateVpcCommand,
-  EC2Client,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { startMoto, type MotoServer } from '../src/emulators/moto.js';
 import { startFaultProxy, type FaultProxy, type ProxyBucket } from '../src/emulators/fault-proxy.js';
+import { seedFleet } from './seed-fleet.js';
 import { EC2_DEFAULT_BUCKETS, ec2Category } from '../src/aws/rate-limit.js';
 
 const sizes = (process.argv[2] ?? '20,200').split(',').map(Number);
@@ -33,40 +26,11 @@ const latencyMs = Number(process.argv[3] ?? 150);
 const modes = (process.argv[4] ?? 'latency,buckets').split(',');
 const cli = resolve('dist/src/cli/main.js');
 const credentials = { accessKeyId: 'bench', secretAccessKey: 'bench' };
-/** RunInstances launches at most this many per call in moto's default quota. */
-const LAUNCH_BATCH = 100;
 
+/** The bench fleet: one ENI and a root and a data volume per instance, tagged bench=<run>. */
 async function seed(moto: MotoServer, n: number, run: string): Promise<void> {
   const ec2 = new EC2Client({ endpoint: moto.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
-  const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.9.0.0/16' }))).Vpc!.VpcId!;
-  const subnet = (await ec2.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.9.0.0/18' }))).Subnet!;
-  const sg = (
-    await ec2.send(new CreateSecurityGroupCommand({ VpcId: vpc, GroupName: `app-${run}`, Description: 'app' }))
-  ).GroupId!;
-  for (let left = n; left > 0; left -= LAUNCH_BATCH) {
-    const count = Math.min(LAUNCH_BATCH, left);
-    const launched = await ec2.send(
-      new RunInstancesCommand({
-        ImageId: 'ami-12c6146b',
-        InstanceType: 't3.micro',
-        MinCount: count,
-        MaxCount: count,
-        NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnet.SubnetId!, Groups: [sg] }],
-        TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'bench', Value: run }] }],
-      }),
-    );
-    // A second volume each (moto makes none from extra BlockDeviceMappings): root + data.
-    await Promise.all(
-      launched.Instances!.map(async (i) => {
-        const volume = await ec2.send(
-          new CreateVolumeCommand({ AvailabilityZone: i.Placement!.AvailabilityZone!, Size: 8 }),
-        );
-        await ec2.send(
-          new AttachVolumeCommand({ VolumeId: volume.VolumeId!, InstanceId: i.InstanceId!, Device: '/dev/sdf' }),
-        );
-      }),
-    );
-  }
+  await seedFleet(ec2, n, { run, dataVolume: true });
 }
 
 interface RunResult {

@@ -7,16 +7,10 @@
  * Figures, not a test.
  */
 import { loadavg } from 'node:os';
-import {
-  CreateSubnetCommand,
-  CreateVpcCommand,
-  DescribeInstanceAttributeCommand,
-  EC2Client,
-  ModifyInstanceAttributeCommand,
-  RunInstancesCommand,
-} from '@aws-sdk/client-ec2';
+import { DescribeInstanceAttributeCommand, EC2Client, ModifyInstanceAttributeCommand } from '@aws-sdk/client-ec2';
 import { startMoto } from '../src/emulators/moto.js';
 import { startFaultProxy } from '../src/emulators/fault-proxy.js';
+import { seedFleet } from './seed-fleet.js';
 
 const fleet = Number(process.argv[2] ?? 200);
 const calls = Number(process.argv[3] ?? 600);
@@ -29,22 +23,7 @@ const moto = await startMoto();
 try {
   const client = (endpoint: string) => new EC2Client({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
   const direct = client(moto.endpoint);
-  const vpc = (await direct.send(new CreateVpcCommand({ CidrBlock: '10.9.0.0/16' }))).Vpc!.VpcId!;
-  const subnet = (await direct.send(new CreateSubnetCommand({ VpcId: vpc, CidrBlock: '10.9.0.0/18' }))).Subnet!;
-  const ids: string[] = [];
-  for (let left = fleet; left > 0; left -= 100) {
-    const count = Math.min(100, left);
-    const r = await direct.send(
-      new RunInstancesCommand({
-        ImageId: 'ami-12c6146b',
-        InstanceType: 't3.micro',
-        MinCount: count,
-        MaxCount: count,
-        SubnetId: subnet.SubnetId!,
-      }),
-    );
-    ids.push(...r.Instances!.map((i) => i.InstanceId!));
-  }
+  const ids = await seedFleet(direct, fleet, { run: 'throughput', dataVolume: false });
   const proxy = await startFaultProxy(moto.endpoint, { rules: [{ fault: 'latency', latencyMs }] });
   for (const [label, endpoint] of [
     ['moto directly', moto.endpoint],
