@@ -81,7 +81,7 @@ function partitionOf(region: string): string {
   return 'aws';
 }
 
-/** Design §5: at least this long between two snapshots of one volume. */
+/** At least this long between two snapshots of one volume: EC2 throttles a volume's snapshots taken closer together (SnapshotCreationPerVolumeRateExceeded). */
 export const SNAPSHOT_SPACING_MS = 15_000;
 
 type SnapshotIntent = { create?: string; requestedAt?: string };

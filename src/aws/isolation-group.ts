@@ -1,5 +1,5 @@
 /**
- * Find or create, per VPC and incident, the two security groups isolation needs (design §5):
+ * Find or create, per VPC and incident, the two security groups isolation needs:
  * - "convert": all traffic in and out from 0.0.0.0/0 and ::/0. Swapping an ENI to it first turns
  *   tracked connections into untracked ones, so the swap to isolation cuts them at once.
  * - "isolation": ingress only from the forensic CIDRs, no egress at all (a new group's default

@@ -1,4 +1,4 @@
-/** The one place errors and outcomes become exit codes (design §4). */
+/** The one place errors and outcomes become exit codes (the table is in README.md, "Exit codes"). */
 import { HoldfastError, type ErrorCode } from '../core/errors.js';
 import type { CaptureStatus } from '../core/events.js';
 

@@ -2,7 +2,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import type { PortRange } from './types.js';
 
-/** IPv4 forensic ranges wider than this prefix are refused (design: nothing wider than /16). */
+/** IPv4 forensic ranges wider than this prefix are refused (a /16 is already a whole site; 0.0.0.0/0 is the world). */
 export const MIN_IPV4_FORENSIC_PREFIX = 16;
 /** IPv6 equivalent: a /48 is one site; anything wider is not "the forensic hosts". */
 export const MIN_IPV6_FORENSIC_PREFIX = 48;
