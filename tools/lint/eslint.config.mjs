@@ -71,33 +71,33 @@ export default defineConfig(
     files: ['src/core/**/*.ts'],
     rules: restrict(
       SDK_PATTERN,
-      below('core/', 'evidence', 'aws', 'engine', 'report', 'cli', 'drill', 'emulators', 'providers'),
+      below('core/', 'evidence', 'aws', 'engine', 'report', 'cli', 'drill', 'watch', 'emulators', 'providers'),
     ),
   },
   {
     files: ['src/evidence/**/*.ts'],
     rules: restrict(
       SDK_PATTERN,
-      below('evidence/', 'aws', 'engine', 'report', 'cli', 'drill', 'emulators', 'providers'),
+      below('evidence/', 'aws', 'engine', 'report', 'cli', 'drill', 'watch', 'emulators', 'providers'),
     ),
   },
   {
     files: ['src/aws/**/*.ts'],
     rules: restrict(
       SDK_PATTERN,
-      below('aws/', 'evidence', 'engine', 'report', 'cli', 'drill', 'emulators', 'providers'),
+      below('aws/', 'evidence', 'engine', 'report', 'cli', 'drill', 'watch', 'emulators', 'providers'),
     ),
   },
   {
     files: ['providers/**/*.ts'],
-    rules: restrict(SDK_PATTERN, below('providers/', 'engine', 'report', 'cli', 'drill', 'emulators'), {
+    rules: restrict(SDK_PATTERN, below('providers/', 'engine', 'report', 'cli', 'drill', 'watch', 'emulators'), {
       regex: '^\\.\\./(?!\\.\\./)',
       message: 'A provider never imports another provider (docs/layout.md); share code through src/core or src/aws.',
     }),
   },
   {
     files: ['providers/*/client.ts'],
-    rules: restrict(below('providers/', 'engine', 'report', 'cli', 'drill', 'emulators'), {
+    rules: restrict(below('providers/', 'engine', 'report', 'cli', 'drill', 'watch', 'emulators'), {
       regex: '^\\.\\./(?!\\.\\./)',
       message: 'A provider never imports another provider (docs/layout.md); share code through src/core or src/aws.',
     }),
@@ -105,15 +105,26 @@ export default defineConfig(
   {
     files: ['src/engine/**/*.ts'],
     ignores: ['src/engine/registry.ts'],
-    rules: restrict(SDK_PATTERN, below('engine/', 'report', 'cli', 'drill', 'providers')),
+    rules: restrict(SDK_PATTERN, below('engine/', 'report', 'cli', 'drill', 'watch', 'providers')),
   },
   {
     files: ['src/engine/registry.ts'],
-    rules: restrict(SDK_PATTERN, below('engine/', 'report', 'cli', 'drill')),
+    rules: restrict(SDK_PATTERN, below('engine/', 'report', 'cli', 'drill', 'watch')),
   },
   {
     files: ['src/report/**/*.ts'],
-    rules: restrict(SDK_PATTERN, below('report/', 'cli', 'drill')),
+    rules: restrict(SDK_PATTERN, below('report/', 'cli', 'drill', 'watch')),
+  },
+  {
+    // The watch daemon sits beside the CLI: it drives the engine through the library API and
+    // renders sitreps, so it may import report/ and below, never the CLI or the drill.
+    files: ['src/watch/**/*.ts'],
+    ignores: ['src/watch/client.ts'],
+    rules: restrict(SDK_PATTERN, below('watch/', 'cli', 'drill', 'providers')),
+  },
+  {
+    files: ['src/watch/client.ts'],
+    rules: restrict(below('watch/', 'cli', 'drill', 'providers')),
   },
   {
     files: ['src/emulators/**/*.ts'],
@@ -128,7 +139,7 @@ export default defineConfig(
   // drill's emulators). Each keeps its layer's import direction; only the SDK rule is lifted.
   {
     files: ['src/aws/client.ts'],
-    rules: restrict(below('aws/', 'evidence', 'engine', 'report', 'cli', 'drill', 'emulators', 'providers')),
+    rules: restrict(below('aws/', 'evidence', 'engine', 'report', 'cli', 'drill', 'watch', 'emulators', 'providers')),
   },
   { files: ['src/drill/client.ts'], rules: { '@typescript-eslint/no-restricted-imports': 'off' } },
 
