@@ -7,10 +7,15 @@ import type { EvidenceStore, StoreSpec } from '../core/types.js';
 
 /** The evidence store a `--store` value (or an offline folder) names; the caller's own credentials. */
 export function storeFromOption(value: unknown, region?: string): EvidenceStore {
+  return storeFromSpec(storeSpecFromOption(value), region);
+}
+
+/** What a `--store` value names (s3:// or a folder), checked. */
+export function storeSpecFromOption(value: unknown): StoreSpec {
   const problems: InputProblem[] = [];
   const spec = parseStoreSpec({ store: value }, problems, process.cwd());
   if (problems.length) throw new BadInputError(problems);
-  return storeFromSpec(spec, region);
+  return spec;
 }
 
 /** The evidence store a parsed spec (e.g. an incident's recorded store) names; the caller's own credentials. */

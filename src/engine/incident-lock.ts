@@ -65,6 +65,28 @@ function readHolder(path: string): LockHolder | undefined {
   }
 }
 
+/**
+ * Who, if anyone, is running the incident now, read from its lock without taking it: `running`
+ * while the holder lives (or runs on another host, which cannot be judged from here), `abandoned`
+ * when the holder is provably gone (killed, crashed: the run was interrupted), `free` with no lock.
+ */
+export type LockState =
+  { state: 'free' } | { state: 'running'; holder: LockHolder } | { state: 'abandoned'; holder: LockHolder };
+
+/** The state of the incident lock beside `journalPath` (see LockState). */
+export function inspectLock(journalPath: string): LockState {
+  const path = `${journalPath}.lock`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return { state: 'free' };
+  }
+  // An older holdfast's lock holds a bare pid of this host.
+  const holder = readHolder(path) ?? { pid: Number(text.trim()) || 0, host: hostname() };
+  return holder.pid && !holderIsGone(holder) ? { state: 'running', holder } : { state: 'abandoned', holder };
+}
+
 /** Take the lock beside the journal; returns the function that releases it. */
 export function lockIncident(journalPath: string, incident: string): () => void {
   const path = `${journalPath}.lock`;

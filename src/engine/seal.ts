@@ -1,13 +1,15 @@
 /** Sealing a capture into the store, and recognising an incident that is already sealed. */
+import { existsSync, readFileSync } from 'node:fs';
 import { describeError, InternalError } from '../core/errors.js';
 import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
-import type { Journal } from '../evidence/journal.js';
+import { checkJournalChain, type Journal } from '../evidence/journal.js';
 import type { JournalState } from '../evidence/journal-state.js';
 import { foldManifest, serializeManifest, type Manifest } from '../evidence/manifest.js';
 import { outcomeFrom, type CaptureOutcome } from './outcome.js';
 import { canonicalJson, sha256Hex } from '../evidence/canonical-json.js';
 import { foldReleaseRecord } from '../evidence/release-record.js';
-import { lastSealIndex } from '../evidence/seals.js';
+import { isSealLine, lastSealIndex, sealRef } from '../evidence/seals.js';
+import { inspectLock, lockIncident } from './incident-lock.js';
 import { signRecord, type SignedKind, type Signer } from '../evidence/signing.js';
 import { releaseSealKeys, sealKeys } from '../evidence/store-keys.js';
 import { foldTimeline } from '../evidence/timeline.js';
@@ -31,10 +33,10 @@ export function isAlreadySealed(plan: CapturePlan, state: JournalState, last: Ca
  */
 export async function completeSeal(
   store: EvidenceStore,
-  sealed: NonNullable<JournalState['sealed']>,
+  sealed: { recordKey: string; journalKey: string },
   journalText: string,
 ): Promise<{ ok: boolean; completed: string[] }> {
-  if (!(await store.head(sealed.manifestKey))) return { ok: false, completed: [] };
+  if (!(await store.head(sealed.recordKey))) return { ok: false, completed: [] };
   if (await store.head(sealed.journalKey)) return { ok: true, completed: [] };
   await putWithRetry(store, sealed.journalKey, journalText);
   return {
@@ -43,6 +45,50 @@ export async function completeSeal(
       `the seal was interrupted before the journal copy ${sealed.journalKey} was stored; it was stored now from the local journal`,
     ],
   };
+}
+
+/**
+ * `status` and `verify` finish a seal that a killed run left half done, the way the next capture
+ * would: only when the run's holder is provably gone (an abandoned lock) and its journal ends with
+ * a seal line. The lock is taken (a live run is never raced), the journal copy stored when missing,
+ * and the lock released. Returns what it did, and what it could not do, as lines for the responder.
+ */
+export async function finishInterruptedSeal(
+  path: string,
+  incident: string,
+  store: EvidenceStore | undefined,
+): Promise<{ completed: string[]; unfinished: string[] }> {
+  const none = { completed: [], unfinished: [] };
+  if (inspectLock(path).state !== 'abandoned' || !existsSync(path)) return none;
+  const endsWithSeal = (text: string) => {
+    const chain = checkJournalChain(text);
+    const last = chain.events.at(-1);
+    return chain.ok && text.endsWith('\n') && last && isSealLine(last) ? sealRef(last) : undefined;
+  };
+  // The run stopped before its seal line: only the same command can finish the run.
+  if (!endsWithSeal(readFileSync(path, 'utf8'))) return none;
+  if (!store)
+    return {
+      completed: [],
+      unfinished: [`the run was killed while sealing; give --store to store the journal copy it did not store`],
+    };
+  const unlock = lockIncident(path, incident);
+  try {
+    const text = readFileSync(path, 'utf8'); // again, under the lock
+    const ref = endsWithSeal(text);
+    if (!ref) return none;
+    const done = await completeSeal(store, ref, text);
+    if (!done.ok)
+      return {
+        completed: [],
+        unfinished: [
+          `the run was killed while sealing and ${ref.recordKey} is not in ${store.description}; run the same ${ref.kind === 'manifest' ? 'capture' : 'release'} to seal again`,
+        ],
+      };
+    return { completed: done.completed, unfinished: [] };
+  } finally {
+    unlock();
+  }
 }
 
 /** The outcome of an incident sealed earlier, read back from the store (completing an interrupted seal). */
@@ -54,7 +100,11 @@ export async function sealedOutcome(
   journalText: string,
 ): Promise<CaptureOutcome | undefined> {
   const sealed = state.sealed!;
-  const completion = await completeSeal(store, sealed, journalText);
+  const completion = await completeSeal(
+    store,
+    { recordKey: sealed.manifestKey, journalKey: sealed.journalKey },
+    journalText,
+  );
   if (!completion.ok) return undefined; // the manifest is not there: seal again
   const text = await streamToString(await store.get(sealed.manifestKey, sealed.manifestVersionId));
   const manifest = JSON.parse(text) as Manifest;

@@ -9,6 +9,7 @@ import { foldTimeline, type Timeline } from '../evidence/timeline.js';
 import { lastSealIndex } from '../evidence/seals.js';
 import { storeObjectLocation } from '../evidence/store-keys.js';
 import type { StoreSpec } from '../core/types.js';
+import type { RunState } from './status.js';
 
 export interface Sitrep {
   subject: string;
@@ -32,10 +33,15 @@ export interface Sitrep {
   nextSteps: string[];
   timeline: Timeline;
   manifest?: string;
+  /** Set when the last run stopped before its seal and no process runs it: what to do, one line. */
+  interrupted?: string;
 }
 
-/** Build a sitrep from an incident's journal events; `now` is passed in so this stays pure. */
-export function buildSitrep(incident: string, events: readonly CaptureEvent[], now: string): Sitrep {
+/**
+ * Build a sitrep from an incident's journal events; `now` is passed in so this stays pure. `run`
+ * (from the incident's lock, when read) tells an interrupted run from a running one.
+ */
+export function buildSitrep(incident: string, events: readonly CaptureEvent[], now: string, run?: RunState): Sitrep {
   const state = deriveJournalState(events);
   const start = [...events]
     .reverse()
@@ -80,7 +86,12 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
   const unsealed = state.artifacts.filter((a) => unsealedIds.has(a.id)).map(describe);
 
   const nextSteps: string[] = [];
-  if (pending.length)
+  const interrupted = run?.state === 'interrupted' ? run.resume : undefined;
+  if (interrupted)
+    nextSteps.push(
+      `${interrupted}${pending.length ? ` (${pending.length} steps not finished; no process is running them)` : ''}`,
+    );
+  else if (pending.length)
     nextSteps.push(
       `finish the capture: run the same \`evidence capture\` again (${pending.length} steps not finished)`,
     );
@@ -98,13 +109,13 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
       'hand the evidence to forensics: `evidence verify` before analysis; `evidence release --approve` only after eradication',
     );
   if (!state.sealed) nextSteps.push('the manifest is not sealed yet');
-  else if (sealedThrough < events.length - 1)
+  else if (sealedThrough < events.length - 1 && !interrupted)
     nextSteps.push(
       `${events.length - 1 - sealedThrough} journal events follow the last seal and are not sealed yet: finish the running capture or release (run it again) to seal them`,
     );
 
   return {
-    subject: `[${severity.toUpperCase()}] ${incident} — ${status}: ${artifacts.length} artifacts, ${failed.length} failures${waiting.length ? `, ${waiting.length} awaiting approval` : ''}`,
+    subject: `[${severity.toUpperCase()}] ${incident} — ${status}${interrupted ? ' (interrupted)' : ''}: ${artifacts.length} artifacts, ${failed.length} failures${waiting.length ? `, ${waiting.length} awaiting approval` : ''}`,
     incident,
     severity,
     status,
@@ -118,6 +129,7 @@ export function buildSitrep(incident: string, events: readonly CaptureEvent[], n
     limitations: state.limitations,
     nextSteps,
     timeline: foldTimeline(events),
+    ...(interrupted ? { interrupted } : {}),
     ...(state.sealed
       ? { manifest: manifestLocation(start?.case as { store?: StoreSpec } | undefined, state.sealed.manifestKey) }
       : {}),

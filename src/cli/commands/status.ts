@@ -2,13 +2,16 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { assertIncidentId } from '../../engine/case.js';
-import { storeFromOption } from '../store-option.js';
+import { storeFromOption, storeFromSpec } from '../store-option.js';
 import { readJournalFromStore } from '../../evidence/store-journal.js';
 import { BadInputError } from '../../core/errors.js';
 import { journalPath, resolveStateDir } from '../../engine/execute.js';
 import { checkJournalChain } from '../../evidence/journal.js';
 import { buildSitrep, renderSitrepMarkdown } from '../../report/sitrep.js';
-import { statusFromJournal } from '../../report/status.js';
+import { statusFromJournal, type StatusReport } from '../../report/status.js';
+import { inspectLock, type LockState } from '../../engine/incident-lock.js';
+import { findIncidentStore } from '../../engine/incident-store.js';
+import { finishInterruptedSeal } from '../../engine/seal.js';
 import { STATE_DIR_HELP } from '../run-plan.js';
 import { createOutput } from '../output.js';
 
@@ -36,8 +39,21 @@ export function registerStatusCommand(program: Command): void {
       const incident = assertIncidentId(opts.incident);
       const path = journalPath(stateDir, incident);
       let text: string;
-      if (existsSync(path)) text = readFileSync(path, 'utf8');
-      else if (typeof opts.store === 'string') {
+      let lock: LockState | undefined;
+      if (existsSync(path)) {
+        // A run killed while sealing is finished here, as the next capture would (under the lock).
+        const recorded = findIncidentStore(stateDir, incident);
+        const store =
+          typeof opts.store === 'string'
+            ? storeFromOption(opts.store)
+            : recorded
+              ? storeFromSpec(recorded.spec, recorded.region)
+              : undefined;
+        const finished = await finishInterruptedSeal(path, incident, store);
+        for (const line of [...finished.completed, ...finished.unfinished]) out.say(`note: ${line}`);
+        lock = inspectLock(path);
+        text = readFileSync(path, 'utf8');
+      } else if (typeof opts.store === 'string') {
         text = await readJournalFromStore(storeFromOption(opts.store), incident);
         if (!text) throw new BadInputError(`--incident ${incident}: no journal in ${opts.store}`);
       } else
@@ -46,16 +62,19 @@ export function registerStatusCommand(program: Command): void {
         );
       const chain = checkJournalChain(text);
       if (opts.sitrep) {
-        const sitrep = buildSitrep(incident, chain.events, new Date().toISOString());
+        const run = statusFromJournal(incident, chain.events, lock).run;
+        const sitrep = buildSitrep(incident, chain.events, new Date().toISOString(), run);
         if (opts.json) out.data({ type: 'sitrep', ...sitrep });
         else process.stdout.write(renderSitrepMarkdown(sitrep));
         return;
       }
-      const report = statusFromJournal(incident, chain.events);
+      const report = statusFromJournal(incident, chain.events, lock);
       out.data({ type: 'status', ...report, journalIntact: chain.ok });
       out.say(
         `${incident}: ${report.sealed ? `sealed (${report.sealed.status}) at ${report.sealed.at}` : 'not sealed yet'}; journal ${chain.ok ? 'intact' : 'BROKEN'}`,
       );
+      const run = runLine(report);
+      if (run) out.say(`  ${run}`);
       out.say(
         `  steps: ${
           Object.entries(report.counts)
@@ -90,12 +109,13 @@ function listIncidents(stateDir: string, out: ReturnType<typeof createOutput>): 
   }
   for (const incident of incidents) {
     const chain = checkJournalChain(readFileSync(journalPath(stateDir, incident), 'utf8'));
-    const report = statusFromJournal(incident, chain.events);
-    const sitrep = buildSitrep(incident, chain.events, new Date().toISOString());
+    const report = statusFromJournal(incident, chain.events, inspectLock(journalPath(stateDir, incident)));
+    const sitrep = buildSitrep(incident, chain.events, new Date().toISOString(), report.run);
     out.data({
       type: 'incident',
       incident,
       status: sitrep.status,
+      run: report.run,
       sealed: report.sealed ?? null,
       counts: report.counts,
       lastAt: report.lastAt ?? null,
@@ -105,8 +125,18 @@ function listIncidents(stateDir: string, out: ReturnType<typeof createOutput>): 
       .filter(([k, n]) => n && k !== 'done')
       .map(([k, n]) => `${n} ${k}`)
       .join(', ');
+    const run = runLine(report);
     out.say(
-      `${incident}  ${sitrep.status}${report.sealed ? `, sealed ${report.sealed.status}` : ', not sealed'}${open ? ` — ${open}` : ''}  (last ${report.lastAt ?? 'never'})${chain.ok ? '' : '  JOURNAL BROKEN'}`,
+      `${incident}  ${run ? `${run}; ` : ''}${sitrep.status}${report.sealed ? `, sealed ${report.sealed.status}` : ', not sealed'}${open ? ` — ${open}` : ''}  (last ${report.lastAt ?? 'never'})${chain.ok ? '' : '  JOURNAL BROKEN'}`,
     );
   }
+}
+
+/** Who runs the incident now, or that its last run was interrupted and how to resume it; undefined when idle. */
+function runLine(report: StatusReport): string | undefined {
+  const { run } = report;
+  if (run.state === 'running')
+    return `RUNNING: ${run.command ?? 'a run'} in process ${run.holder?.pid} on ${run.holder?.host}`;
+  if (run.state === 'interrupted') return run.resume;
+  return undefined;
 }

@@ -2,14 +2,15 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { assertIncidentId } from '../../engine/case.js';
-import { storeFromOption, storeFromSpec } from '../store-option.js';
+import { storeFromSpec, storeSpecFromOption } from '../store-option.js';
 import { BadInputError, IntegrityError } from '../../core/errors.js';
 import { appendCustody } from '../../evidence/custody.js';
 import { verifyEvidence } from '../../evidence/verify.js';
 import { STATE_DIR_HELP } from '../run-plan.js';
 import { createOutput } from '../output.js';
 import { findIncidentStore } from '../../engine/incident-store.js';
-import { resolveStateDir } from '../../engine/state-dir.js';
+import { journalPath, resolveStateDir } from '../../engine/state-dir.js';
+import { finishInterruptedSeal } from '../../engine/seal.js';
 import { heldEvidenceChecker } from '../../engine/held-evidence.js';
 import { signerFromOptions } from '../signer-options.js';
 
@@ -22,12 +23,12 @@ export function registerVerifyCommand(program: Command): void {
     )
     .argument(
       '[folder]',
-      'a downloaded evidence folder to verify offline (instead of --store); nothing is written to it',
+      'a downloaded evidence folder to verify offline (instead of --store); nothing is written to it unless --record-custody',
     )
     .option('--incident <id>', 'incident id')
     .option(
       '--store <where>',
-      'evidence store: s3://bucket/prefix or a directory (default: the one the capture recorded)',
+      'evidence store: s3://bucket/prefix or a directory (default: the one the capture recorded); a directory given here is not written to unless --record-custody',
     )
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--region <region>', 'AWS region of the bucket')
@@ -39,7 +40,7 @@ export function registerVerifyCommand(program: Command): void {
     )
     .option('--offline', 'do not check platform-held evidence (snapshots) online; each is reported "not checked"')
     .option('--no-custody', 'do not append a custody-log entry to the store (e.g. read-only access)')
-    .option('--record-custody', 'append a custody-log entry even when verifying a folder')
+    .option('--record-custody', 'append a custody-log entry even when verifying a folder (positional or --store)')
     .option('--sign-key <file>', 'sign your custody-log entry with this Ed25519 key')
     .option('--sign-kms-key <arn>', 'sign your custody-log entry with this AWS KMS ECC_NIST_P256 key')
     .option('--json', 'the report as JSON on stdout')
@@ -57,9 +58,11 @@ export function registerVerifyCommand(program: Command): void {
       // Without --store, the store this machine's capture recorded for the incident, else the default folder.
       const recorded =
         folder === undefined && opts.store === undefined ? findIncidentStore(stateDir, incident) : undefined;
-      const store = recorded
-        ? storeFromSpec(recorded.spec, region ?? recorded.region)
-        : storeFromOption(folder ?? opts.store, region);
+      const spec = recorded ? recorded.spec : storeSpecFromOption(folder ?? opts.store);
+      const store = storeFromSpec(spec, recorded ? (region ?? recorded.region) : region);
+      // A folder named here (positional or --store) is an examiner's copy: nothing is written to it
+      // unless asked. The capture's own store (recorded) and S3 get the custody entry.
+      const writable = opts.recordCustody === true || !(spec.kind === 'fs' && !recorded);
       const lookedIn = [
         ...(folder === undefined && opts.store === undefined
           ? [recorded ? `${recorded.path} (recorded store)` : `${stateDir} (no store recorded for ${incident})`]
@@ -75,6 +78,12 @@ export function registerVerifyCommand(program: Command): void {
         }
       }
       const signer = signerFromOptions(opts, region);
+      // A run killed while sealing is finished first, as the next capture would (under the lock):
+      // otherwise the store lacks the journal copy the last seal names.
+      if (writable) {
+        const finished = await finishInterruptedSeal(journalPath(stateDir, incident), incident, store);
+        for (const line of [...finished.completed, ...finished.unfinished]) out.say(`note: ${line}`);
+      }
       // A folder someone handed over is examined offline; a live store's snapshots are checked online.
       const online = folder === undefined && !opts.offline;
       let report;
@@ -95,16 +104,16 @@ export function registerVerifyCommand(program: Command): void {
       }
       // Verifying touches the evidence: the custody log records who did it and what they found. An
       // examiner's folder is not written to unless asked.
-      const record = folder === undefined ? opts.custody !== false : Boolean(opts.recordCustody);
-      const custody = record
-        ? await appendCustody(
-            store,
-            incident,
-            'verify',
-            { ok: report.ok, failed: report.items.filter((i) => i.status === 'failed').map((i) => i.id) },
-            signer ? { signer } : {},
-          )
-        : {};
+      const custody =
+        writable && opts.custody !== false
+          ? await appendCustody(
+              store,
+              incident,
+              'verify',
+              { ok: report.ok, failed: report.items.filter((i) => i.status === 'failed').map((i) => i.id) },
+              signer ? { signer } : {},
+            )
+          : {};
       out.data({ type: 'verify', ...report, ...(custody.key ? { custodyKey: custody.key } : {}) });
       if (custody.error) out.say(`note: could not append to the custody log (${custody.error})`);
       out.say(`verify ${incident} in ${store.description}:`);
