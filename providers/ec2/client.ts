@@ -23,6 +23,7 @@ import {
   DescribeVolumesCommand,
   EC2Client,
   GetConsoleOutputCommand,
+  GetConsoleScreenshotCommand,
   LockSnapshotCommand,
   ModifyInstanceAttributeCommand,
   ModifyNetworkInterfaceAttributeCommand,
@@ -249,6 +250,15 @@ export async function consoleOutput(
     output: res.Output ? Buffer.from(res.Output, 'base64').toString('utf8') : '',
     ...(res.Timestamp ? { timestamp: res.Timestamp.toISOString() } : {}),
   };
+}
+
+/**
+ * A JPEG of the instance's screen as it is now. `WakeUp: false`: no keystroke is sent to a suspect host
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_GetConsoleScreenshot.html).
+ */
+export async function consoleScreenshot(c: Ec2Clients, InstanceId: string, DryRun = false): Promise<Buffer> {
+  const res = await c.ec2.send(new GetConsoleScreenshotCommand({ InstanceId, WakeUp: false, DryRun }));
+  return Buffer.from(res.ImageData ?? '', 'base64');
 }
 
 /**

@@ -62,7 +62,7 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft<Ec2Step>[] 
       action: 'describe',
       phase: 'collect',
       target: t,
-      title: `record ${id}'s configuration and console output`,
+      title: `record ${id}'s configuration, console output and console screenshot`,
       inputs: { instanceId: id, region: facts.region, facts: i },
     },
     {

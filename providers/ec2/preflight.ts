@@ -4,6 +4,7 @@
  */
 import type { PreflightResult, ProviderContext } from '../../src/core/types.js';
 import {
+  consoleScreenshot,
   copySnapshot,
   createInstanceSnapshots,
   createTags,
@@ -59,7 +60,10 @@ const CHECKS: ChecksByAction = {
     ),
   ],
   standby: (c) => [readChecks(c).then((r) => readCheck('autoscaling:EnterStandby', r.autoscaling))],
-  describe: (c, s) => [probe('ec2:DescribeInstances', () => dryRunCalls.describeInstance(c, s.inputs.instanceId))],
+  describe: (c, s) => [
+    probe('ec2:DescribeInstances', () => dryRunCalls.describeInstance(c, s.inputs.instanceId)),
+    probe('ec2:GetConsoleScreenshot', () => consoleScreenshot(c, s.inputs.instanceId, true)),
+  ],
   snapshot: (c, s) => {
     const { instanceId, lockDays } = s.inputs;
     return [

@@ -1,13 +1,13 @@
 /** Collect: the instance's configuration and console output as hashed artifacts, and one crash-consistent snapshot set. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { InternalError } from '../../src/core/errors.js';
-import { consoleOutput, createInstanceSnapshots, type OwnedInstance } from './client.js';
+import { consoleOutput, consoleScreenshot, createInstanceSnapshots, type OwnedInstance } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import { ec2FleetFor } from './fleet.js';
 import type { Ec2Outcome, Ec2StepContext } from './steps.js';
 import { lockSnapshots } from './snapshot-lock.js';
 
-/** Full describe output (instance, interfaces with their groups, volumes, protection) and console output. */
+/** Full describe output (instance, interfaces with their groups, volumes, protection), console output and screenshot. */
 export async function runDescribe(ctx: Ec2StepContext<'describe'>): Promise<Ec2Outcome<'describe'>> {
   const c = ec2ClientsFor(ctx);
   const fleet = ec2FleetFor(ctx);
@@ -70,6 +70,25 @@ export async function runDescribe(ctx: Ec2StepContext<'describe'>): Promise<Ec2O
     );
   } catch (error) {
     limitations.push(`console output of ${instanceId} could not be read: ${(error as Error).name}`);
+  }
+  try {
+    const screen = await consoleScreenshot(c, instanceId);
+    // An empty answer is no screenshot: an artifact of zero bytes would look like evidence.
+    if (!screen.length) throw Object.assign(new Error('no image data'), { name: 'EmptyScreenshot' });
+    await ctx.putArtifact(
+      {
+        name: 'console-screenshot.jpg',
+        type: 'ec2-console-screenshot',
+        source,
+        acquiredAt: new Date().toISOString(),
+        method: { api: 'GetConsoleScreenshot', wakeUp: false },
+        contentType: 'image/jpeg',
+      },
+      screen,
+    );
+  } catch (error) {
+    // Instance types without a screenshot (some bare metal, Graviton) answer UnsupportedOperation.
+    limitations.push(`console screenshot of ${instanceId} could not be taken: ${(error as Error).name}`);
   }
   return { limitations };
 }

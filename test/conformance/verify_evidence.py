@@ -567,11 +567,13 @@ def verify(store, incident, pinned_pem=None, require_signature=False, aws_endpoi
                 report.add(problem is None, "artifact", artifact["id"], problem or "snapshot exists as recorded")
             continue
         version = (artifact.get("location") or {}).get("versionId")
-        h, size = hashlib.sha256(), 0
+        h, size, head, tail = hashlib.sha256(), 0, b"", b""
         try:
             for chunk in store.chunks(key, version):
                 h.update(chunk)
                 size += len(chunk)
+                head = (head + chunk)[:8] if len(head) < 8 else head
+                tail = (tail + chunk)[-2:]
         except Exception as error:  # noqa: BLE001
             report.add(False, "artifact", artifact["id"], f"{key} missing: {error}")
             continue
@@ -579,7 +581,8 @@ def verify(store, incident, pinned_pem=None, require_signature=False, aws_endpoi
         if h.hexdigest() != artifact.get("sha256") or size != artifact.get("size"):
             problem = f"sha256 {h.hexdigest()} ({size} bytes) differs"
         else:
-            problem = newer_version(store, key, version) or weakened_lock(store, key, version, artifact.get("preservation"))
+            problem = (newer_version(store, key, version) or weakened_lock(store, key, version, artifact.get("preservation"))
+                       or check_content(artifact, head, tail))
         report.add(problem is None, "artifact", artifact["id"], problem or "bytes match")
 
     check_custody(store, incident, first_signer[1] if first_signer else None, report)
@@ -593,6 +596,16 @@ def verify(store, incident, pinned_pem=None, require_signature=False, aws_endpoi
             report.add(False, "journal", f"{incident}/", f"{len(recorded)} recorded S3 versions (and their locks): not checked "
                        "(a folder holds one version per key; verify the bucket itself)", "not-checked")
     return report
+
+
+def check_content(artifact, head, tail):
+    """Section 5: what an artifact type's bytes must look like, beyond their hash."""
+    if artifact["type"] == "ec2-console-screenshot":
+        if (artifact.get("method") or {}).get("wakeUp") is not False:
+            return "screenshot not recorded as taken with WakeUp=false"
+        if not head.startswith(b"\xff\xd8\xff") or tail != b"\xff\xd9":
+            return "screenshot is not a JPEG (no SOI/EOI markers)"
+    return None
 
 
 def check_custody(store, incident, signer, report):
