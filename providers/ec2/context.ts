@@ -8,7 +8,9 @@ import { createEc2Clients, type Ec2Clients } from './client.js';
 export { EC2_POLICY } from './facts.js';
 
 /** The EC2 clients for a context, injected or built once. */
-export function ec2ClientsFor(ctx: Pick<ProviderContext, 'clients' | 'env'> & { kase: CloudSettings }): Ec2Clients {
+export function ec2ClientsFor(
+  ctx: Pick<ProviderContext, 'clients' | 'env' | 'run'> & { kase: CloudSettings },
+): Ec2Clients {
   return clientsFor(ctx, 'ec2', () =>
     createEc2Clients(awsClientConfig(ctx), ec2RateLimiter(resolveRegion(ctx.kase.region, ctx.env), ctx.env)),
   );

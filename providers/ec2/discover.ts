@@ -12,7 +12,6 @@ import {
   type Filter,
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
-import { rememberPlannedInstances } from './fleet.js';
 import type { Ec2Facts, Ec2Params, InstanceFacts } from './facts.js';
 
 /** States in which an instance still holds evidence worth preserving. */
@@ -76,8 +75,6 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
   if (problems.length) throw new BadInputError(problems);
 
   const ids = [...byId.keys()].sort();
-  // The capture of this plan reads these instances ahead in this order.
-  rememberPlannedInstances(ctx.kase, ids);
   const [enis, volumes, membership] = await Promise.all([
     describeEnisOf(c, ids),
     describeVolumesOf(c, ids),

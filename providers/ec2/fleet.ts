@@ -12,7 +12,7 @@
  * they are read when the instance's collect step asks, a moment before the swap.
  */
 import { batcher, memoized } from '../../src/core/batch.js';
-import type { ProviderContext } from '../../src/core/types.js';
+import type { ProviderContext, Step } from '../../src/core/types.js';
 import {
   createTags,
   describeEnisOf,
@@ -32,7 +32,6 @@ import {
   type Volume,
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
-import type { Ec2Params } from './facts.js';
 
 /** Resources per CreateTags call (the API's limit). */
 export const MAX_TAG_RESOURCES = 1000;
@@ -86,28 +85,21 @@ export interface Ec2Fleet {
   snapshotStates(ids: string[]): Promise<Snapshot[]>;
 }
 
-const fleets = new WeakMap<object, Ec2Fleet>();
-
-/** The capture's shared EC2 reads and writes. */
-export function ec2FleetFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env' | 'incident'>): Ec2Fleet {
-  let fleet = fleets.get(ctx.clients);
-  if (!fleet) {
-    const params = ctx.kase.targets.ec2 as Partial<Ec2Params> | undefined;
-    // Plan order: what discovery found for this case in this process, else the case's own ids
-    // (an --instance-tag plan applied from a file reads in batches instead).
-    const order =
-      plannedOrder.get(ctx.kase) ?? (params?.instanceTags?.length ? undefined : [...(params?.instances ?? [])].sort());
-    fleets.set(ctx.clients, (fleet = createFleet(ec2ClientsFor(ctx), ctx.incident, order)));
-  }
-  return fleet;
+/**
+ * The run's shared EC2 reads and writes, built once per run. The read-ahead follows the run's plan:
+ * its EC2 targets in plan order (discovery sorted them), whether the plan was made here or read from a file.
+ */
+export function ec2FleetFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env' | 'incident' | 'run'>): Ec2Fleet {
+  return ctx.run.memo('ec2:fleet', () =>
+    createFleet(ec2ClientsFor(ctx), ctx.incident, plannedInstances(ctx.run.steps)),
+  );
 }
 
-/** The instance ids discovery found per case (sorted, as the plan has them), for the read-ahead. */
-const plannedOrder = new WeakMap<object, string[]>();
-
-/** Discovery says which instances the plan for `kase` targets, in plan order. */
-export function rememberPlannedInstances(kase: object, ids: string[]): void {
-  plannedOrder.set(kase, ids);
+/** The instance ids the run's EC2 steps target, in plan order; undefined when it has none (reads go in batches). */
+function plannedInstances(steps: readonly Step[]): string[] | undefined {
+  const ids = new Set<string>();
+  for (const s of steps) if (s.provider === 'ec2' && s.target.startsWith('ec2:i-')) ids.add(s.target.slice(4));
+  return ids.size ? [...ids] : undefined;
 }
 
 /** One instance's read-ahead: the instance, and its volumes (undefined when that read failed). */

@@ -4,7 +4,7 @@
  * `verify --hash-snapshots` can recompute and compare. Evidence work, not containment: it runs in
  * the settle phase after the set completed, which is after the instance's containment.
  */
-import pLimit, { type LimitFunction } from 'p-limit';
+import pLimit from 'p-limit';
 import { IntegrityError, RemoteError, toHoldfastError } from '../../src/core/errors.js';
 import { getSnapshotBlock, listSnapshotBlocks } from './client.js';
 import { ec2ClientsFor } from './context.js';
@@ -19,16 +19,13 @@ export const SNAPSHOT_HASHES_AT_ONCE = 2;
 /** Progress reports while an image is hashed, at most this often. */
 const PROGRESS_EVERY_MS = 1000;
 
-const slots = new WeakMap<object, LimitFunction>();
-
 /** Hash each snapshot of the set that has no image hash yet; a snapshot that cannot be hashed fails the step, naming it. */
 export async function runHashSnapshots(ctx: Ec2StepContext<'hash-snapshots'>): Promise<Ec2Outcome<'hash-snapshots'>> {
   const c = ec2ClientsFor(ctx);
   const { instanceId, snapshotStep } = ctx.step.inputs;
   const ids = ec2OutputOf(ctx, 'snapshot', snapshotStep)?.snapshotIds ?? [];
   if (!ids.length) throw new RemoteError(`no snapshots recorded for ${instanceId}`, false);
-  let slot = slots.get(ctx.clients);
-  if (!slot) slots.set(ctx.clients, (slot = pLimit(SNAPSHOT_HASHES_AT_ONCE)));
+  const slot = ctx.run.memo('ec2:hash-slots', () => pLimit(SNAPSHOT_HASHES_AT_ONCE));
   const hashed: SnapshotImageRecord[] = [];
   const failed: { snapshotId: string; error: Error }[] = [];
   for (const snapshotId of ids) {

@@ -5,6 +5,6 @@ import type { ProviderContext } from '../../src/core/types.js';
 import { createIamClients, type IamClients } from './client.js';
 
 /** The IAM clients for a context, injected or built once. */
-export function iamClientsFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env'>): IamClients {
+export function iamClientsFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env' | 'run'>): IamClients {
   return clientsFor(ctx, 'iam', () => createIamClients(awsClientConfig(ctx)));
 }

@@ -4,7 +4,7 @@ import type { ProviderContext } from '../../src/core/types.js';
 import { createKubeClient, type KubeClient } from './client.js';
 import type { KubeParams } from './facts.js';
 
-export function kubeClientFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env'>): KubeClient {
+export function kubeClientFor(ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env' | 'run'>): KubeClient {
   return clientsFor(ctx, 'kubernetes', () => {
     const params = ctx.kase.targets.kubernetes as KubeParams | undefined;
     return createKubeClient({ kubeconfig: params?.kubeconfig ?? null, context: params?.context ?? null, env: ctx.env });

@@ -1,6 +1,6 @@
 /** Read-only discovery: pods, their owner chain, node, and the Services, NetworkPolicies and PDBs that select them. */
 import { BadInputError, PermissionError, RemoteError, type InputProblem } from '../../src/core/errors.js';
-import type { ProviderContext } from '../../src/core/types.js';
+import type { ProviderContext, RunScope } from '../../src/core/types.js';
 import {
   ALL_SERVICE_ACCOUNTS_PATH,
   networkPoliciesPath,
@@ -80,8 +80,6 @@ export async function listObjects<T extends KubernetesObject>(
 
 /** One resource of an API discovery answer. */
 type ApiResource = { name: string; kind: string; namespaced: boolean };
-/** Resources served per group/version, as API discovery lists them (read once per client). */
-const served = new WeakMap<KubeClient, Map<string, Promise<ApiResource[]>>>();
 
 /**
  * Where objects of `kind` in `apiVersion` live, through API discovery (`/api/v1`, `/apis/<group>/<version>`),
@@ -89,6 +87,7 @@ const served = new WeakMap<KubeClient, Map<string, Promise<ApiResource[]>>>();
  */
 export async function ownerPathOf(
   client: KubeClient,
+  run: RunScope,
   apiVersion: string | undefined,
   kind: string,
   ns: string,
@@ -97,8 +96,8 @@ export async function ownerPathOf(
   const builtin = OWNER_PATHS[kind];
   if (!apiVersion) return builtin ? builtin(ns, name) : null;
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-  let byClient = served.get(client);
-  if (!byClient) served.set(client, (byClient = new Map()));
+  // Resources served per group/version, as API discovery lists them: read once per run.
+  const byClient = run.memo('kubernetes:served', () => new Map<string, Promise<ApiResource[]>>());
   let list = byClient.get(base);
   if (!list) {
     list = client
@@ -125,6 +124,7 @@ function isLabelSelector(v: unknown): v is LabelSelector {
 /** Walk ownerReferences up to the top controller; the direct controller's selector holds the pod. */
 async function ownerChain(
   client: KubeClient,
+  run: RunScope,
   ns: string,
   pod: V1Pod,
 ): Promise<{ owners: OwnerFacts[]; controller?: HoldingSelector; controllerSelectorReadable: boolean }> {
@@ -136,7 +136,7 @@ async function ownerChain(
     const refs = current.metadata?.ownerReferences ?? [];
     const ref = refs.find((r) => r.controller) ?? refs[0];
     if (!ref) break;
-    const path = ref.kind === 'Node' ? null : await ownerPathOf(client, ref.apiVersion, ref.kind, ns, ref.name);
+    const path = ref.kind === 'Node' ? null : await ownerPathOf(client, run, ref.apiVersion, ref.kind, ns, ref.name);
     const facts: OwnerFacts = {
       kind: ref.kind,
       name: ref.name,
@@ -177,12 +177,12 @@ function policyFacts(p: V1NetworkPolicy): PolicyFacts {
   return { name: p.metadata?.name ?? '', podSelector: p.spec?.podSelector ?? {}, allows: rules.length > 0 };
 }
 
-async function podFacts(client: KubeClient, pod: V1Pod): Promise<PodFacts> {
+async function podFacts(client: KubeClient, run: RunScope, pod: V1Pod): Promise<PodFacts> {
   const meta = pod.metadata ?? {};
   const ns = meta.namespace ?? '';
   const labels = meta.labels ?? {};
   const [chain, services, policies, pdbs] = await Promise.all([
-    ownerChain(client, ns, pod),
+    ownerChain(client, run, ns, pod),
     listObjects<V1Service>(client, servicesPath(ns)),
     listObjects<V1NetworkPolicy>(client, networkPoliciesPath(ns)),
     listObjects<V1PodDisruptionBudget>(client, pdbsPath(ns)),
@@ -260,7 +260,7 @@ export async function discoverKube(params: KubeParams, ctx: ProviderContext): Pr
     else nodes.set(name, nodeFacts(node));
   }
   if (problems.length) throw new BadInputError(problems);
-  const pods = await Promise.all([...raw.values()].map((p) => podFacts(client, p)));
+  const pods = await Promise.all([...raw.values()].map((p) => podFacts(client, ctx.run, p)));
   for (const name of new Set(pods.map((p) => p.nodeName).filter((n): n is string => Boolean(n)))) {
     if (nodes.has(name)) continue;
     const node = await getObject<V1Node>(client, nodePath(name));

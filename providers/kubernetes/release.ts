@@ -246,7 +246,14 @@ async function planPodRelease(client: KubeClient, changes: ChangeRecord[], ctx: 
     const ownerKind = String(ref.kind);
     const ownerName = String(ref.name);
     const what = `${ownerKind} ${ownerName}`;
-    const ownerPath = await ownerPathOf(client, ref.apiVersion as string | undefined, ownerKind, ns, ownerName);
+    const ownerPath = await ownerPathOf(
+      client,
+      ctx.run,
+      ref.apiVersion as string | undefined,
+      ownerKind,
+      ns,
+      ownerName,
+    );
     const owner = ownerPath ? await getObject(client, ownerPath).catch(() => undefined) : undefined;
     const ownerMeta = owner?.metadata;
     const verdict = predictions.find((p) => p.uid === ref.uid)?.verdict;

@@ -21,7 +21,7 @@ export const DB_SNAPSHOT_POLL_INTERVAL_MS = 15_000;
 export const DB_SNAPSHOT_WAIT_LIMIT_MS = 12 * 60 * 60 * 1000;
 
 async function currentGroupsAndProtection(
-  ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env'>,
+  ctx: Pick<ProviderContext, 'clients' | 'kase' | 'env' | 'run'>,
   kind: DbKind,
   id: string,
 ) {

@@ -13,22 +13,16 @@ import type {
   StepOutcome,
 } from './types.js';
 
-const built = new WeakMap<Clients, Clients>();
-
 /**
  * The clients a provider uses for this context: injected ones first (`ctx.clients[id]`: tests,
- * library callers with their own credentials), else built once per context by `build`.
+ * library callers with their own credentials), else built once per run by `build`.
  */
 export function clientsFor<Id extends keyof Clients>(
-  ctx: Pick<ProviderContext, 'clients'>,
+  ctx: Pick<ProviderContext, 'clients' | 'run'>,
   id: Id,
   build: () => NonNullable<Clients[Id]>,
 ): NonNullable<Clients[Id]> {
-  const injected = ctx.clients[id];
-  if (injected) return injected;
-  let cache = built.get(ctx.clients);
-  if (!cache) built.set(ctx.clients, (cache = {}));
-  return (cache[id] ??= build());
+  return ctx.clients[id] ?? ctx.run.memo(`clients:${String(id)}`, build);
 }
 
 /** A provider's runners, one per action; each gets a context whose step is narrowed to its action. */

@@ -205,11 +205,24 @@ export interface ArtifactInput {
  */
 export interface Clients {}
 
+/**
+ * One incident run as providers see it: what its steps share (clients, batched readers, caches) is
+ * built once per run through `memo`, and never seen by another run in the same process.
+ */
+export interface RunScope {
+  /** The value `build` made for `key` in this run, built on first use (keys start with the provider id). */
+  memo<T>(key: string, build: () => T): T;
+  /** The steps this run carries out, in plan order (none in discovery, release or verify). */
+  readonly steps: readonly Step[];
+}
+
 /** Handed to provider code by the engine. */
 export interface ProviderContext {
   incident: string;
   kase: Case;
   signal: AbortSignal;
+  /** This run's shared state: one per capture, dry run, discovery, release or verify. */
+  run: RunScope;
   /** Injected SDK clients (library callers, tests), each provider's under its id. */
   clients: Clients;
   /** Provider-independent AWS settings (region, endpoint from AWS_ENDPOINT_URL etc.). */

@@ -7,6 +7,7 @@ import { BadInputError, HoldfastError, toHoldfastError, type InputProblem } from
 import { buildPlan } from './plan.js';
 import { claimedTargets, wantedRoleAnnotations } from './claims.js';
 import { builtinProviders, providerClients } from './registry.js';
+import { runScope } from './run-scope.js';
 import { progressEmitter, type ProgressEvent } from '../core/events.js';
 import { quietSdkNodeNotice } from '../aws/config.js';
 import type { Case, CapturePlan, Clients, JsonObject, Provider, ProviderContext } from '../core/types.js';
@@ -38,6 +39,7 @@ export async function planCase(kase: Case, options: PlanOptions = {}): Promise<C
     clients: await providerClients(kase, options.env ?? process.env, options.clients ?? {}),
     env: options.env ?? process.env,
     dryRun: true,
+    run: runScope(),
   };
   const roleAnnotations = wantedRoleAnnotations(kase, providers);
   if (roleAnnotations.length) ctx.roleAnnotations = roleAnnotations;

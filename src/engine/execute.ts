@@ -20,6 +20,7 @@ import { foldTimeline } from '../evidence/timeline.js';
 import { outcomeFrom, plannedSteps, type CaptureOutcome } from './outcome.js';
 import { builtinProviders, cloudIdentity, credentialKindsOf, providerClients, storeForCase } from './registry.js';
 import { phaseCheckpoints } from './phase-checkpoints.js';
+import { runScope } from './run-scope.js';
 import { priorityLimit } from './priority-limit.js';
 import { pacingScope, type PacingStats } from '../aws/rate-limit.js';
 import { isAlreadySealed, seal, sealedOutcome } from './seal.js';
@@ -91,16 +92,15 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
   const notice = quietSdkNodeNotice();
   if (notice) progress({ warning: notice });
   const userSignal = options.signal ?? new AbortController().signal;
-  // A fresh record per run: what providers share within a capture (batched reads, read-once state)
-  // is keyed by it, so a caller reusing one clients object never sees a previous capture's reads.
-  const clients = { ...(await providerClients(kase, env, callerClients)) };
   const base: ProviderContext = {
     incident: plan.incident,
     kase,
     signal: userSignal,
-    clients,
+    clients: await providerClients(kase, env, callerClients),
     env,
     dryRun: Boolean(options.dryRun),
+    // What providers share within this run (clients, batched reads) lives in it, and only in it.
+    run: runScope(plan.steps),
   };
   // The store keeps the caller's own credentials: evidence usually goes to the security account.
   const store = options.store ?? storeForCase(kase, env, callerClients);

@@ -5,8 +5,9 @@
 import type { HeldEvidenceCheck } from '../evidence/verify.js';
 import { checkJournalChain } from '../evidence/journal.js';
 import { readJournalFromStore } from '../evidence/store-journal.js';
-import type { Clients, CloudSettings, EvidenceStore, Provider } from '../core/types.js';
+import type { Clients, CloudSettings, EvidenceStore, Provider, RunScope } from '../core/types.js';
 import { builtinProviders, providerClients } from './registry.js';
+import { runScope } from './run-scope.js';
 
 /** The check verify calls per platform-held artifact; the case comes from the incident's journal in the store. */
 export function heldEvidenceChecker(
@@ -22,7 +23,7 @@ export function heldEvidenceChecker(
 ): HeldEvidenceCheck {
   const env = options.env ?? process.env;
   const providers = options.providers ?? builtinProviders;
-  let context: Promise<{ kase: CloudSettings; clients: Clients }> | undefined;
+  let context: Promise<{ kase: CloudSettings; clients: Clients; run: RunScope }> | undefined;
   const ctx = () =>
     (context ??= (async () => {
       const started = [...checkJournalChain(await readJournalFromStore(store, incident)).events]
@@ -30,10 +31,10 @@ export function heldEvidenceChecker(
         .find((e) => e.type === 'capture.started');
       // A journal without its start names only the incident; checks then use the caller's own settings.
       const kase: CloudSettings = started?.type === 'capture.started' ? started.case : { incident };
-      return { kase, clients: await providerClients(kase, env, options.clients ?? {}) };
+      return { kase, clients: await providerClients(kase, env, options.clients ?? {}), run: runScope() };
     })());
   return async (artifact) => {
-    const { kase, clients } = await ctx();
+    const { kase, clients, run } = await ctx();
     for (const provider of providers) {
       const result = await provider.checkEvidence?.(
         artifact,
@@ -44,6 +45,7 @@ export function heldEvidenceChecker(
           env,
           signal: new AbortController().signal,
           dryRun: true,
+          run,
         },
         { hashContent: Boolean(options.hashSnapshots) },
       );

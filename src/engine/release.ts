@@ -14,6 +14,7 @@ import { builtinProviders, providerClients, storeForCase } from './registry.js';
 import { assertSignerContinues, unsealedTail } from '../evidence/seals.js';
 import { signerRef, type Signer } from '../evidence/signing.js';
 import { sealRelease } from './seal.js';
+import { runScope } from './run-scope.js';
 import type {
   Case,
   ChangeRecord,
@@ -104,6 +105,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       clients: await providerClients(kase, env, clients),
       env,
       dryRun: false,
+      run: runScope(),
     };
     const store = options.store ?? storeForCase(kase, env, clients);
     const fanout = new EventFanout();

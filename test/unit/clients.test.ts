@@ -2,22 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { clientsFor } from '../../src/core/provider-kit.js';
 import type { Clients } from '../../src/core/types.js';
 import type { ExecuteOptions } from '../../src/engine/execute.js';
+import { runScope } from '../../src/engine/run-scope.js';
 import type { KubeClient } from '../../providers/kubernetes/client.js';
 
 const kube = (server: string): KubeClient => ({ server }) as KubeClient;
 
 describe('injected clients', () => {
-  it('an injected entry is used as given; a missing one is built once per clients object', () => {
+  it('an injected entry is used as given; a missing one is built once per run, even with one clients object', () => {
     const injected = kube('https://injected');
-    expect(clientsFor({ clients: { kubernetes: injected } }, 'kubernetes', () => kube('https://built'))).toBe(injected);
+    const run = runScope();
+    expect(clientsFor({ clients: { kubernetes: injected }, run }, 'kubernetes', () => kube('https://built'))).toBe(
+      injected,
+    );
     let builds = 0;
     const clients: Clients = {};
     const build = () => kube(`https://built-${++builds}`);
-    const first = clientsFor({ clients }, 'kubernetes', build);
-    expect(clientsFor({ clients }, 'kubernetes', build)).toBe(first);
+    const first = clientsFor({ clients, run }, 'kubernetes', build);
+    expect(clientsFor({ clients, run }, 'kubernetes', build)).toBe(first);
     expect(builds).toBe(1);
-    // Another run's record starts afresh (executePlan makes one per run).
-    expect(clientsFor({ clients: {} }, 'kubernetes', build)).not.toBe(first);
+    // Another run starts afresh, though the caller hands it the same clients object.
+    expect(clientsFor({ clients, run: runScope() }, 'kubernetes', build)).not.toBe(first);
+    expect(builds).toBe(2);
   });
 
   it('the map is typed per provider for library callers (checked by npm run typecheck)', () => {
