@@ -50,7 +50,8 @@ import {
   type EBSClientConfig,
 } from '@aws-sdk/client-ebs';
 import type { AwsClientConfig } from '../../src/aws/config.js';
-import { guardAwsClient } from '../../src/core/guard.js';
+import { guardAwsClient } from '../../src/aws/guard-client.js';
+import { classifyAwsError, isNotFound } from '../../src/aws/errors.js';
 import { pacingMiddleware, type RateLimiter } from '../../src/aws/rate-limit.js';
 import { ec2SecurityGroupApi } from '../../src/aws/client.js';
 import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
@@ -154,7 +155,7 @@ export async function eniGroupsNow(c: Ec2Clients, NetworkInterfaceId: string): P
     const res = await c.ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [NetworkInterfaceId] }));
     return res.NetworkInterfaces?.[0]?.Groups?.map((g) => g.GroupId!);
   } catch (error) {
-    if ((error as Error).name === 'InvalidNetworkInterfaceID.NotFound') return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
 }
@@ -355,7 +356,7 @@ export async function findSnapshot(c: Ec2Clients, SnapshotId: string): Promise<S
   try {
     return (await c.ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [SnapshotId] }))).Snapshots?.[0];
   } catch (error) {
-    if (/InvalidSnapshot\.NotFound/.test((error as Error).name ?? '')) return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
 }
@@ -560,8 +561,9 @@ export async function dryRunProbe(
     return { allowed: 'unknown', detail: 'the call succeeded although DryRun was set' };
   } catch (error) {
     const name = (error as Error).name ?? '';
-    if (name === 'DryRunOperation') return { allowed: true, detail: 'DryRunOperation' };
-    if (/UnauthorizedOperation|AccessDenied/.test(name)) return { allowed: false, detail: name };
+    const { kind } = classifyAwsError(error);
+    if (kind === 'dry-run-allowed') return { allowed: true, detail: name };
+    if (kind === 'access-denied') return { allowed: false, detail: name };
     return { allowed: 'unknown', detail: `${name}: ${(error as Error).message}` };
   }
 }

@@ -1,5 +1,6 @@
 /** Read-only, batched discovery: one DescribeInstances for every id, then batched ENI/volume/ASG/ELB reads. */
 import { resolveRegion } from '../../src/aws/config.js';
+import { classifyAwsError } from '../../src/aws/errors.js';
 import { BadInputError, type InputProblem } from '../../src/core/errors.js';
 import type { ProviderContext } from '../../src/core/types.js';
 import {
@@ -36,8 +37,9 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
     try {
       for (const i of await describeInstances(c, { ids: params.instances })) byId.set(i.InstanceId!, i);
     } catch (error) {
-      const name = (error as Error).name ?? '';
-      if (/InvalidInstanceID/.test(name))
+      // The ids are the call's only input: an id that does not exist or is no id is the input's fault.
+      const { kind } = classifyAwsError(error);
+      if (kind === 'not-found' || kind === 'invalid')
         throw new BadInputError(
           { field: 'targets.ec2.instances', message: (error as Error).message },
           { cause: error },

@@ -2,6 +2,7 @@
  * Dry-run proof for each EC2 step: EC2 calls are sent with DryRun (DryRunOperation = allowed,
  * UnauthorizedOperation = missing); Auto Scaling and ELB have no DryRun, so they get read checks.
  */
+import { isAccessDenied } from '../../src/aws/errors.js';
 import type { PreflightResult, ProviderContext } from '../../src/core/types.js';
 import {
   consoleScreenshot,
@@ -41,9 +42,12 @@ async function readCheck(action: string, call: () => Promise<void>): Promise<Che
       policyFile: EC2_POLICY,
     };
   } catch (error) {
-    const name = (error as Error).name ?? '';
-    const denied = /AccessDenied|Unauthorized/.test(name);
-    return { action, allowed: denied ? false : 'unknown', detail: name, policyFile: EC2_POLICY };
+    return {
+      action,
+      allowed: isAccessDenied(error) ? false : 'unknown',
+      detail: (error as Error).name ?? '',
+      policyFile: EC2_POLICY,
+    };
   }
 }
 

@@ -5,7 +5,8 @@
  * the settle phase after the set completed, which is after the instance's containment.
  */
 import pLimit from 'p-limit';
-import { IntegrityError, RemoteError, toHoldfastError } from '../../src/core/errors.js';
+import { awsHoldfastError } from '../../src/aws/errors.js';
+import { IntegrityError, RemoteError } from '../../src/core/errors.js';
 import { getSnapshotBlock, listSnapshotBlocks } from './client.js';
 import { ec2ClientsFor } from './context.js';
 import { hashSnapshotImage } from './snapshot-image.js';
@@ -60,7 +61,7 @@ export async function runHashSnapshots(ctx: Ec2StepContext<'hash-snapshots'>): P
       hashed.push(record);
     } catch (error) {
       if (ctx.signal.aborted) throw error;
-      failed.push({ snapshotId, error: toHoldfastError(error) });
+      failed.push({ snapshotId, error: awsHoldfastError(error) });
     }
   }
   if (failed.length) {

@@ -1,17 +1,7 @@
 /** Compliance locks on snapshots, shared by the snapshot step (the set) and settle (the copies). */
+import { isUnsupported } from '../../src/aws/errors.js';
 import type { JsonObject } from '../../src/core/types.js';
 import { lockSnapshot, SNAPSHOT_LOCK_COOL_OFF_HOURS, type Ec2Clients } from './client.js';
-
-/**
- * The endpoint does not offer the API at all (an emulator or an old partition): moto answers an HTML
- * 500 that is no AWS error. A real InternalError/ServiceUnavailable is transient and is retried instead.
- */
-function isUnavailableApi(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  const name = e.name ?? '';
-  if (/NotImplemented|InvalidAction|UnknownOperation/i.test(name)) return true;
-  return e.$metadata?.httpStatusCode === 500 && !/Internal|Unavailable|Throttl/i.test(name);
-}
 
 /**
  * Lock each snapshot for `days` (LockSnapshot works on pending snapshots, so evidence is locked at
@@ -32,7 +22,9 @@ export async function lockSnapshots(
         lock: { mode: 'compliance', durationDays: days, coolOffHours: SNAPSHOT_LOCK_COOL_OFF_HOURS, ...res },
       };
     } catch (error) {
-      if (!isUnavailableApi(error)) throw error;
+      // The endpoint does not offer the API (moto answers an HTML 500 that is no AWS error); a real
+      // InternalError or ServiceUnavailable is transient and is retried instead.
+      if (!isUnsupported(error)) throw error;
       limitations.push(
         `LockSnapshot is not available here (${(error as Error).name}); ${id} is protected by tags and IAM only`,
       );

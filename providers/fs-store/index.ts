@@ -9,7 +9,7 @@ import { chmod, link, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { InternalError, RemoteError } from '../../src/core/errors.js';
+import { InternalError, KeyExistsError, RemoteError } from '../../src/core/errors.js';
 import { HashingStream, toReadable } from '../../src/evidence/hash.js';
 import type { EvidenceStore, StoredObject } from '../../src/core/types.js';
 
@@ -31,7 +31,7 @@ export function createFsStore(dir: string): EvidenceStore {
     async put(key, body, meta = {}): Promise<StoredObject> {
       const path = pathOf(key);
       if (existsSync(path))
-        throw new RemoteError(`evidence ${key} already exists in ${root}; refusing to overwrite`, false);
+        throw new KeyExistsError(`evidence ${key} already exists in ${root}; refusing to overwrite`, key);
       mkdirSync(dirname(path), { recursive: true });
       // A failed or interrupted write stays behind as *.partial, never at the evidence key.
       const partial = `${path}.${randomBytes(4).toString('hex')}.partial`;

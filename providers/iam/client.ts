@@ -34,7 +34,8 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient, type STSClientConfig } from '@aws-sdk/client-sts';
 import type { AwsClientConfig } from '../../src/aws/config.js';
-import { guardAwsClient } from '../../src/core/guard.js';
+import { isConflict, isNotFound } from '../../src/aws/errors.js';
+import { guardAwsClient } from '../../src/aws/guard-client.js';
 import type { Json, JsonObject } from '../../src/core/types.js';
 
 /** The guarded SDK clients the IAM provider uses. */
@@ -63,13 +64,11 @@ export function createIamClients(config: AwsClientConfig): IamClients {
   };
 }
 
-const isNoSuchEntity = (e: unknown) => /NoSuchEntity/.test((e as Error).name ?? '');
-
 async function orUndefined<T>(call: () => Promise<T>): Promise<T | undefined> {
   try {
     return await call();
   } catch (error) {
-    if (isNoSuchEntity(error)) return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
 }
@@ -324,7 +323,7 @@ export async function createPolicy(
     );
     return true;
   } catch (error) {
-    if (/EntityAlreadyExists/.test((error as Error).name ?? '')) return false;
+    if (isConflict(error)) return false;
     throw error;
   }
 }

@@ -3,6 +3,7 @@
  * of iam:SimulatePrincipalPolicy for the caller where that is allowed and the caller is an IAM user or
  * role; otherwise the check says "not checkable". Nothing is written.
  */
+import { isAccessDenied } from '../../src/aws/errors.js';
 import type { PreflightResult, ProviderContext } from '../../src/core/types.js';
 import { callerArn, getRole, getUser, simulatePrincipal, type IamClients } from './client.js';
 import { iamClientsFor } from './context.js';
@@ -11,8 +12,6 @@ import type { IamActions, IamStep } from './steps.js';
 
 type Check = PreflightResult['checks'][number];
 
-const denied = (e: unknown) => /AccessDenied|Unauthorized/.test((e as Error).name ?? '');
-
 async function readCheck(action: string, call: () => Promise<unknown>): Promise<Check> {
   try {
     await call();
@@ -20,7 +19,7 @@ async function readCheck(action: string, call: () => Promise<unknown>): Promise<
   } catch (error) {
     return {
       action,
-      allowed: denied(error) ? false : 'unknown',
+      allowed: isAccessDenied(error) ? false : 'unknown',
       detail: (error as Error).name,
       policyFile: IAM_POLICY,
     };
@@ -73,7 +72,7 @@ async function simulated(
       }
     } catch (error) {
       return notCheckable(
-        denied(error)
+        isAccessDenied(error)
           ? 'the caller may not call iam:SimulatePrincipalPolicy'
           : `iam:SimulatePrincipalPolicy failed (${(error as Error).name})`,
       );

@@ -4,6 +4,7 @@
  * left as it is and named. Nothing is deleted.
  */
 import { canonicalJson } from '../../src/evidence/canonical-json.js';
+import { isNotFound } from '../../src/aws/errors.js';
 import { InternalError } from '../../src/core/errors.js';
 import type { ChangeRecord, ReleaseContext } from '../../src/core/types.js';
 import { accessKeys, attachedPolicyArns, detachRevocationPolicy, findPolicy, setAccessKeyStatus } from './client.js';
@@ -42,7 +43,7 @@ export async function releaseIam(
     case 'accessKeyStatus': {
       const [, userName, , keyId] = change.resource.split('/') as [string, string, string, string];
       const keys = await accessKeys(c, userName).catch((error: Error) => {
-        if (/NoSuchEntity/.test(error.name ?? '')) return undefined;
+        if (isNotFound(error)) return undefined;
         throw error;
       });
       const key = keys?.find((k) => k.id === keyId);

@@ -1,7 +1,7 @@
 /** The only file that imports the KMS SDK. */
 import { GetPublicKeyCommand, KMSClient, SignCommand, type KMSClientConfig } from '@aws-sdk/client-kms';
 import type { AwsClientConfig } from '../../src/aws/config.js';
-import { guardAwsClient } from '../../src/core/guard.js';
+import { guardAwsClient } from '../../src/aws/guard-client.js';
 
 export { KMSClient };
 

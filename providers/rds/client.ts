@@ -21,7 +21,8 @@ import {
 import { EC2Client, type EC2ClientConfig } from '@aws-sdk/client-ec2';
 import { ec2SecurityGroupApi } from '../../src/aws/client.js';
 import type { AwsClientConfig } from '../../src/aws/config.js';
-import { guardAwsClient } from '../../src/core/guard.js';
+import { isNotFound } from '../../src/aws/errors.js';
+import { guardAwsClient } from '../../src/aws/guard-client.js';
 import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
 
 declare module '../../src/core/types.js' {
@@ -42,8 +43,6 @@ export function createRdsClients(config: AwsClientConfig): RdsClients {
     ec2: guardAwsClient(new EC2Client(config as EC2ClientConfig)),
   };
 }
-
-const isNotFound = (e: unknown) => /NotFound/.test((e as Error).name ?? '');
 
 export async function describeDbInstance(c: RdsClients, id: string): Promise<DBInstance | undefined> {
   try {

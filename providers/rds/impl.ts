@@ -1,4 +1,5 @@
 /** The SDK-bound half of the RDS provider, loaded on first use. */
+import { isAccessDenied } from '../../src/aws/errors.js';
 import { InternalError } from '../../src/core/errors.js';
 import { releaseGroups } from '../../src/aws/isolation-group.js';
 import { runByAction, type ProviderImplementation } from '../../src/core/provider-kit.js';
@@ -34,7 +35,7 @@ async function preflightRds(step: RdsStep, ctx: ProviderContext): Promise<Prefli
       ],
     };
   } catch (error) {
-    const denied = /AccessDenied|Unauthorized/.test((error as Error).name ?? '');
+    const denied = isAccessDenied(error);
     return {
       stepId: step.id,
       ok: !denied,

@@ -14,7 +14,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import type { AwsClientConfig } from '../../src/aws/config.js';
-import { guardAwsClient } from '../../src/core/guard.js';
+import { isNotFound } from '../../src/aws/errors.js';
+import { guardAwsClient } from '../../src/aws/guard-client.js';
 
 export { S3Client };
 
@@ -106,11 +107,7 @@ export async function headObject(client: S3Client, Bucket: string, Key: string, 
       legalHold: out.ObjectLockLegalHoldStatus,
     };
   } catch (error) {
-    if (
-      (error as { name?: string }).name === 'NotFound' ||
-      (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
-    )
-      return undefined;
+    if (isNotFound(error)) return undefined;
     throw error;
   }
 }
@@ -144,7 +141,7 @@ export async function describeBucketProtection(client: S3Client, Bucket: string)
     objectLock = lock.ObjectLockConfiguration?.ObjectLockEnabled;
     defaultRetention = lock.ObjectLockConfiguration?.Rule?.DefaultRetention;
   } catch (error) {
-    if (!/ObjectLockConfigurationNotFound/.test((error as Error).name ?? '')) throw error;
+    if (!isNotFound(error)) throw error;
   }
   return { versioning: versioning.Status, objectLockEnabled: objectLock === 'Enabled', defaultRetention };
 }

@@ -6,7 +6,8 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
-import { RemoteError, toHoldfastError } from '../../src/core/errors.js';
+import { KeyExistsError, RemoteError } from '../../src/core/errors.js';
+import { awsHoldfastError, isConflict } from '../../src/aws/errors.js';
 import { HashingStream, toReadable } from '../../src/evidence/hash.js';
 import { describeStoreSpec } from '../../src/evidence/store-keys.js';
 import type { AwsClientConfig } from '../../src/aws/config.js';
@@ -98,13 +99,16 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
         };
       } catch (error) {
         tee.destroy();
-        const e = toHoldfastError(error);
-        if (/PreconditionFailed|ConditionalRequestConflict/.test((error as Error).name ?? '')) {
-          throw new RemoteError(`evidence ${Key} already exists in s3://${spec.bucket}; refusing to overwrite`, false, {
-            cause: error,
-          });
-        }
-        throw e;
+        // If-None-Match: a precondition failure (or a conflicting concurrent write) means the key exists.
+        if (isConflict(error))
+          throw new KeyExistsError(
+            `evidence ${Key} already exists in s3://${spec.bucket}; refusing to overwrite`,
+            key,
+            {
+              cause: error,
+            },
+          );
+        throw awsHoldfastError(error);
       }
     },
 
@@ -151,7 +155,7 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       } catch (error) {
         return {
           ok: false,
-          problems: [`s3://${spec.bucket}: ${toHoldfastError(error).message}`],
+          problems: [`s3://${spec.bucket}: ${awsHoldfastError(error).message}`],
           limitations: [],
         };
       }

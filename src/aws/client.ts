@@ -9,7 +9,7 @@ import type { STSClient, STSClientConfig } from '@aws-sdk/client-sts';
 import type { EC2Client, IpPermission, SecurityGroup } from '@aws-sdk/client-ec2';
 import type { AwsClientConfig } from './config.js';
 import type { SecurityGroupApi, SgDescription, SgRule } from './isolation-group.js';
-import { guardAwsClient } from '../core/guard.js';
+import { guardAwsClient } from './guard-client.js';
 
 /**
  * Each SDK is loaded on its first call, so a file shared this widely costs only what a run uses: the

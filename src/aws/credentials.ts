@@ -1,12 +1,14 @@
 /**
  * The AWS credential kit: what the engine does for providers that declare `credentials: 'aws'` (and
- * for an S3 evidence store) — check the region and the role to assume, assume the role, name the caller.
+ * for an S3 evidence store) — check the region and the role to assume, assume the role, name the caller,
+ * classify AWS's errors (src/aws/errors.ts).
  */
 import type { InputProblem } from '../core/errors.js';
 import type { CredentialKit } from '../core/types.js';
 import { providerClients } from './assume-role.js';
 import { callerIdentity } from './client.js';
 import { awsClientConfig } from './config.js';
+import { awsErrorOrUndefined } from './errors.js';
 
 const AWS_REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
@@ -35,4 +37,5 @@ export const awsCredentials: CredentialKit = {
       ...(ctx.kase.assumeRole ? { assumedRole: ctx.kase.assumeRole } : {}),
     };
   },
+  classifyError: awsErrorOrUndefined,
 };

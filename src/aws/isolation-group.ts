@@ -7,6 +7,7 @@
  * SDK-free: each provider adapts its own EC2 client to `SecurityGroupApi`.
  */
 import { RemoteError } from '../core/errors.js';
+import { classifyAwsError, isConflict } from './errors.js';
 import type { JsonObject, PortRange, Step, StepContext, StepOutcome } from '../core/types.js';
 
 /** One rule with one peer: a CIDR, another security group or a managed prefix list. */
@@ -94,11 +95,8 @@ async function tolerateRace(call: () => Promise<void>): Promise<void> {
   try {
     await call();
   } catch (error) {
-    if (
-      !/InvalidPermission\.(Duplicate|NotFound)/.test((error as Error).name ?? '') &&
-      !/already exists|does not exist/i.test((error as Error).message ?? '')
-    )
-      throw error;
+    const { kind } = classifyAwsError(error);
+    if (kind !== 'conflict' && kind !== 'not-found') throw error;
   }
 }
 
@@ -161,7 +159,7 @@ export async function ensureIsolationGroups(api: SecurityGroupApi, input: Ensure
         created.push(id);
       } catch (error) {
         // Another step (or provider) created it between our find and create: adopt theirs.
-        if (!/Duplicate/i.test((error as Error).name ?? '')) throw error;
+        if (!isConflict(error)) throw error;
       }
       group = await api.findGroup(input.vpcId, name);
       if (!group) throw new RemoteError(`security group ${name} was created but cannot be found`, true);

@@ -8,6 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { BadInputError } from '../core/errors.js';
+import { isThrottled } from './errors.js';
 
 /** One API's bucket. */
 export interface BucketLimit {
@@ -97,12 +98,6 @@ export class RateLimiter {
   }
 }
 
-/** Is this SDK error AWS saying "slow down"? */
-export function isThrottle(error: unknown): boolean {
-  const name = (error as { name?: string; Code?: string })?.name ?? '';
-  return /RequestLimitExceeded|Throttl|TooManyRequests|SlowDown|RequestThrottled/.test(name);
-}
-
 /**
  * SDK middleware (finalizeRequest step, inside the retry loop so every attempt pays a token):
  * take the API's token, send, count throttles and drain the bucket when one comes back.
@@ -122,7 +117,7 @@ export function pacingMiddleware(limiter: RateLimiter) {
       try {
         return await next(args);
       } catch (error) {
-        if (isThrottle(error)) {
+        if (isThrottled(error)) {
           bucket?.drain();
           limiter.totals.throttles++;
           if (stats) stats.throttles++;

@@ -134,6 +134,20 @@ export class RemoteError extends HoldfastError {
   }
 }
 
+/**
+ * A write-once store already holds `key`: nothing was written. Stores throw it from `put`; a writer
+ * racing another (the custody log) takes the next key instead.
+ */
+export class KeyExistsError extends RemoteError {
+  constructor(
+    message: string,
+    readonly key: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, false, options);
+  }
+}
+
 /** Evidence, journal, manifest or signature does not match what was recorded. */
 export class IntegrityError extends HoldfastError {
   readonly code = 'INTEGRITY_FAILURE' as const;
@@ -188,51 +202,43 @@ export class InternalError extends HoldfastError {
   readonly code = 'INTERNAL' as const;
 }
 
-/** Normalise anything thrown into a HoldfastError, classifying common SDK errors. */
-export function toHoldfastError(error: unknown): HoldfastError {
+/**
+ * A cloud's knowledge of its own errors (src/aws/errors.ts for AWS): its errors as HoldfastErrors,
+ * undefined for errors that are not its. The engine hands in every credential kit's.
+ */
+export type CloudErrorClassifier = (error: unknown) => HoldfastError | undefined;
+
+/** Node's words for a connection that failed or went silent: worth trying again. */
+const CONNECTION_FAILURE = /ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|socket hang up/;
+
+/**
+ * Normalise anything thrown into a HoldfastError. Cloud errors are classified by `cloud` (the
+ * engine passes every credential kit's classifier); what is left is judged by its HTTP status
+ * (an `HTTP`-style numeric `code`: 403 denied, 429 and 5xx retryable) and Node's connection errors.
+ */
+export function toHoldfastError(error: unknown, cloud?: CloudErrorClassifier): HoldfastError {
   if (error instanceof HoldfastError) return error;
-  const err = error as {
-    name?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-    code?: number | string;
-    $retryable?: unknown;
-  };
+  const err = error as { name?: string; message?: string; code?: number | string } | undefined;
   const name = err?.name ?? '';
   const message = err?.message ?? String(error);
   if (name === 'AbortError') return new AbortedError('aborted', { cause: error });
-  // A create whose answer was lost: the step retries, and looks for the result first.
-  if (name === 'HoldfastUnconfirmedCall') return new RemoteError(message, true, { cause: error });
-  // No credentials at all is a set-up problem the responder can fix at once: say how, exit 2.
-  if (name === 'CredentialsProviderError') {
-    return new BadInputError(
-      `no AWS credentials found (${message}): set AWS_PROFILE (after \`aws sso login\`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where an instance or task role is available`,
-      { cause: error },
-    );
-  }
-  if (/^(ExpiredToken|ExpiredTokenException|RequestExpired)$/.test(name)) {
-    return new RemoteError(
-      `AWS credentials expired (${message}): refresh them and run the same command again; finished steps are not repeated`,
-      false,
-      { cause: error },
-    );
-  }
-  const status = err?.$metadata?.httpStatusCode ?? (typeof err?.code === 'number' ? err.code : undefined);
-  if (/UnauthorizedOperation|AccessDenied|AuthorizationError|Forbidden/i.test(name) || status === 403) {
+  const known = cloud?.(error);
+  if (known) return known;
+  const status = typeof err?.code === 'number' ? err.code : undefined;
+  if (status === 403)
     return new PermissionError(`permission denied: ${message}`, name || 'unknown', undefined, { cause: error });
-  }
   const retryable =
-    Boolean(err?.$retryable) ||
-    /Throttl|RequestLimitExceeded|TooManyRequests|SlowDown|RequestTimeout|TimeoutError|ECONNRESET|ETIMEDOUT|EPIPE|ServiceUnavailable|InternalError/i.test(
-      name + ' ' + message,
-    ) ||
     status === 429 ||
-    (status !== undefined && status >= 500);
+    (status !== undefined && status >= 500) ||
+    CONNECTION_FAILURE.test(`${typeof err?.code === 'string' ? err.code : ''} ${message}`);
   return new RemoteError(message, retryable, { cause: error });
 }
 
 /** The short text of an error for events and the manifest; never includes a cause's secrets. */
-export function describeError(error: unknown): { code: string; message: string; retryable: boolean } {
-  const e = toHoldfastError(error);
+export function describeError(
+  error: unknown,
+  cloud?: CloudErrorClassifier,
+): { code: string; message: string; retryable: boolean } {
+  const e = toHoldfastError(error, cloud);
   return { code: e.code, message: e.message, retryable: e instanceof RemoteError && e.retryable };
 }

@@ -1,10 +1,10 @@
 /**
- * The do-not-delete guard. Every AWS SDK client holdfast builds gets `guardAwsClient`, and every
+ * The do-not-delete guard. Every AWS SDK client holdfast builds gets `guardAwsClient` (src/aws/guard-client.ts,
+ * which asks `assertAwsCommandAllowed`), and every
  * Kubernetes request passes `assertKubeRequestAllowed`; both refuse destructive calls before they
  * are sent, whatever the code above them asks for.
  */
 import { InternalError } from './errors.js';
-import { noBlindRetries } from './no-blind-retry.js';
 
 /** Command-name prefixes that destroy or stop something. */
 const DESTRUCTIVE_PREFIXES = [
@@ -109,29 +109,6 @@ export function assertAwsCommandAllowed(
   }
   const reason = DESTRUCTIVE_PARAMS[name]?.(input);
   if (reason) throw new GuardRefusal(name, reason);
-}
-
-interface MiddlewareStackLike {
-  add(middleware: unknown, options: { step: 'initialize'; name: string; priority?: 'high' }): void;
-}
-
-/**
- * Install the guard as the first initialize-step middleware of an AWS SDK v3 client (`mode` is fixed
- * at build time), and (every client passes here) stop the SDK from blindly re-sending a create whose
- * answer was lost.
- */
-export function guardAwsClient<C extends { middlewareStack: MiddlewareStackLike }>(client: C, mode: GuardMode = {}): C {
-  const fixed: GuardMode = { ...mode };
-  client.middlewareStack.add(
-    (next: (args: { input: Record<string, unknown> }) => Promise<unknown>, context: { commandName?: string }) =>
-      async (args: { input: Record<string, unknown> }) => {
-        assertAwsCommandAllowed(context.commandName ?? 'UnknownCommand', args.input, fixed);
-        return next(args);
-      },
-    { step: 'initialize', name: 'holdfastDoNotDeleteGuard', priority: 'high' },
-  );
-  noBlindRetries(client);
-  return client;
 }
 
 /** Throws GuardRefusal for a Kubernetes request that deletes or evicts. */

@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { Claimants, Claims, Finding } from './claims.js';
 import type { CaptureEvent } from './events.js';
-import type { InputProblem } from './errors.js';
+import type { CloudErrorClassifier, InputProblem } from './errors.js';
 
 /** Phases run in this order per target; a step waits only for earlier phases of its own target. */
 export const PHASES = ['preserve', 'collect', 'contain', 'settle', 'seal'] as const;
@@ -315,6 +315,8 @@ export interface CredentialKit {
   providerClients(kase: CloudSettings, env: NodeJS.ProcessEnv, clients: Clients): Promise<Clients>;
   /** Who is capturing, in this cloud's terms (merged into the operator record of every artifact). */
   identify(ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>): Promise<JsonObject>;
+  /** This cloud's errors as HoldfastErrors (throttled, denied, not found…); undefined for others'. */
+  classifyError: CloudErrorClassifier;
 }
 
 /**

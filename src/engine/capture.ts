@@ -3,10 +3,10 @@
  * build the plan. All input problems, including unknown targets, surface before any change.
  */
 import { parseCase, type CaseInput } from './case.js';
-import { BadInputError, HoldfastError, toHoldfastError, type InputProblem } from '../core/errors.js';
+import { BadInputError, HoldfastError, type InputProblem } from '../core/errors.js';
 import { buildPlan } from './plan.js';
 import { claimedTargets, wantedRoleAnnotations } from './claims.js';
-import { builtinProviders, providerClients } from './registry.js';
+import { builtinProviders, holdfastErrorOf, providerClients } from './registry.js';
 import { runScope } from './run-scope.js';
 import { progressEmitter, type ProgressEvent } from '../core/events.js';
 import { quietSdkNodeNotice } from '../aws/config.js';
@@ -57,7 +57,7 @@ export async function planCase(kase: Case, options: PlanOptions = {}): Promise<C
     const provider = engaged[i]!;
     if (result.status === 'fulfilled') facts.set(provider.id, result.value);
     else {
-      const e = toHoldfastError(result.reason);
+      const e = holdfastErrorOf(result.reason);
       if (e instanceof BadInputError) inputProblems.push(...e.problems);
       else other ??= e;
     }

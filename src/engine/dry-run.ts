@@ -1,6 +1,7 @@
 /** A dry run: preflight every step (platform dry runs where they exist), write nothing. */
 import pLimit from 'p-limit';
-import { PermissionError, toHoldfastError } from '../core/errors.js';
+import { PermissionError } from '../core/errors.js';
+import { holdfastErrorOf } from './registry.js';
 import { EventFanout, type CaptureEventBody } from '../core/events.js';
 import { Journal } from '../evidence/journal.js';
 import { plannedSteps, type CaptureOutcome } from './outcome.js';
@@ -66,7 +67,7 @@ export async function dryRun(
                 ],
               };
         } catch (error) {
-          const e = toHoldfastError(error);
+          const e = holdfastErrorOf(error);
           result = {
             stepId: step.id,
             ok: false,

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { quietSdkNodeNotice } from '../aws/config.js';
-import { BadInputError, describeError, PermissionError, RemoteError, toHoldfastError } from '../core/errors.js';
+import { BadInputError, describeError, PermissionError, RemoteError } from '../core/errors.js';
 import { dryRun } from './dry-run.js';
 import {
   EventFanout,
@@ -18,7 +18,14 @@ import {
 import { openIncident } from './open-incident.js';
 import { foldTimeline } from '../evidence/timeline.js';
 import { outcomeFrom, plannedSteps, type CaptureOutcome } from './outcome.js';
-import { builtinProviders, cloudIdentity, credentialKindsOf, providerClients, storeForCase } from './registry.js';
+import {
+  builtinProviders,
+  cloudIdentity,
+  credentialKindsOf,
+  holdfastErrorOf,
+  providerClients,
+  storeForCase,
+} from './registry.js';
 import { phaseCheckpoints } from './phase-checkpoints.js';
 import { runScope } from './run-scope.js';
 import { priorityLimit } from './priority-limit.js';
@@ -378,7 +385,7 @@ async function attemptStep(step: Step, deps: RunDeps): Promise<StepResult> {
       return 'done';
     } catch (error) {
       if (base.signal.aborted) return 'aborted';
-      const e = toHoldfastError(error);
+      const e = holdfastErrorOf(error);
       const retryable = e instanceof RemoteError && e.retryable;
       if (retryable && attempt < maxAttempts) {
         const delayMs = Math.round(baseDelay * 2 ** (attempt - 1) * (0.75 + Math.random() * 0.5));

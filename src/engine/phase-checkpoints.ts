@@ -4,7 +4,8 @@
  * mid-capture, a responder elsewhere continues from the newest copy in the store — with the
  * "before" values recorded so far — and `status --store` shows the progress meanwhile.
  */
-import { RemoteError, toHoldfastError } from '../core/errors.js';
+import { RemoteError } from '../core/errors.js';
+import { holdfastErrorOf } from './registry.js';
 import { sha256Hex } from '../evidence/canonical-json.js';
 import { streamToString } from '../evidence/store-journal.js';
 import type { CaptureEventBody } from '../core/events.js';
@@ -78,7 +79,7 @@ export async function putWithRetry(
       }
       return await store.put(key, text, { contentType });
     } catch (error) {
-      const e = toHoldfastError(error);
+      const e = holdfastErrorOf(error);
       if (!(e instanceof RemoteError && e.retryable) || attempt >= CHECKPOINT_ATTEMPTS) throw e;
       await new Promise((r) => setTimeout(r, CHECKPOINT_RETRY_DELAY_MS * attempt));
     }

@@ -12,7 +12,7 @@ import { createS3Store, S3_STORE_POLICY } from '../../providers/s3-store/index.j
 import { KMS_SIGNER_POLICY } from '../../providers/kms-signer/index.js';
 import { awsClientConfig, type AwsClientConfig } from '../aws/config.js';
 import { awsCredentials } from '../aws/credentials.js';
-import type { InputProblem } from '../core/errors.js';
+import { describeError, toHoldfastError, type HoldfastError, type InputProblem } from '../core/errors.js';
 import type {
   Case,
   Clients,
@@ -67,6 +67,22 @@ export async function cloudIdentity(
   let who: JsonObject = {};
   for (const kind of kinds) who = { ...who, ...(await credentialKits[kind].identify(ctx)) };
   return who;
+}
+
+/** Any error as a HoldfastError, with every credential kit's knowledge of its cloud's errors. */
+export function holdfastErrorOf(error: unknown): HoldfastError {
+  return toHoldfastError(error, (e) => {
+    for (const kit of Object.values(credentialKits)) {
+      const known = kit.classifyError(e);
+      if (known) return known;
+    }
+    return undefined;
+  });
+}
+
+/** The short text of any error for events and the manifest, classified as `holdfastErrorOf` does. */
+export function describeFailure(error: unknown): ReturnType<typeof describeError> {
+  return describeError(holdfastErrorOf(error));
 }
 
 /** Problems with the case-level cloud settings (region, role), from every credential kit. */

@@ -4,13 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { appendCustody } from '../evidence/custody.js';
-import { BadInputError, describeError, StateWriteError } from '../core/errors.js';
+import { BadInputError, StateWriteError } from '../core/errors.js';
 import { assertIncidentId } from '../core/incident-id.js';
 import { EventFanout, type CaptureEvent, type CaptureEventBody } from '../core/events.js';
 import { journalPath, resolveStateDir } from './state-dir.js';
 import { openIncident } from './open-incident.js';
 import { deriveJournalState } from '../evidence/journal-state.js';
-import { builtinProviders, providerClients, storeForCase } from './registry.js';
+import { builtinProviders, describeFailure, providerClients, storeForCase } from './registry.js';
 import { assertSignerContinues, unsealedTail } from '../evidence/seals.js';
 import { signerRef, type Signer } from '../evidence/signing.js';
 import { sealRelease } from './seal.js';
@@ -173,7 +173,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       if (result.note) outcome.notes.push({ changeId: change.id, note: result.note });
     };
     const failure = (change: ChangeRecord, error: unknown): ReleaseResult => {
-      const e = describeError(error);
+      const e = describeFailure(error);
       return { changeId: change.id, restored: false, error: { code: e.code, message: e.message } };
     };
     emit({ type: 'release.started', changes: pending.length, ...(signer ? { signer } : {}) });

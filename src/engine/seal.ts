@@ -1,6 +1,7 @@
 /** Sealing a capture into the store, and recognising an incident that is already sealed. */
 import { existsSync, readFileSync } from 'node:fs';
-import { describeError, InternalError } from '../core/errors.js';
+import { InternalError } from '../core/errors.js';
+import { describeFailure } from './registry.js';
 import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
 import { checkJournalChain, type Journal } from '../evidence/journal.js';
 import type { JournalState } from '../evidence/journal-state.js';
@@ -226,7 +227,7 @@ export async function seal(
       manifestSha256: stored.sha256,
     };
   } catch (error) {
-    const failure = describeError(error);
+    const failure = describeFailure(error);
     const state = journal.fold.state();
     const outcome = outcomeFrom(plan, state, {
       status: 'partial',

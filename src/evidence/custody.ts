@@ -4,6 +4,7 @@
  * SHA-256 of the previous entry's stored bytes) and signed like seals when the actor has a key
  * (`<entry>.sig.json`). Appending is best effort for readers with read-only access.
  */
+import { KeyExistsError } from '../core/errors.js';
 import type { EvidenceStore, JsonObject } from '../core/types.js';
 import type { SignerRecord } from '../core/events.js';
 import { localOperator } from '../core/tool-info.js';
@@ -82,7 +83,7 @@ export async function appendCustody(
       return { key };
     } catch (error) {
       lastError = (error as Error).message;
-      if (!/already exists/.test(lastError)) break;
+      if (!(error instanceof KeyExistsError)) break;
     }
   }
   return { error: lastError };

@@ -11,7 +11,7 @@ import {
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { testIncident } from '../support/aws.js';
 import { ec2SecurityGroupApi } from '../../src/aws/client.js';
-import { guardAwsClient } from '../../src/core/guard.js';
+import { guardAwsClient } from '../../src/aws/guard-client.js';
 import { ensureIsolationGroups, isolationGroupName, type SecurityGroupApi } from '../../src/aws/isolation-group.js';
 import type { JsonObject } from '../../src/core/types.js';
 

@@ -12,7 +12,7 @@ import {
   type CaptureEvent,
   type Provider,
 } from '../../src/index.js';
-import { guardAwsClient } from '../../src/core/guard.js';
+import { guardAwsClient } from '../../src/aws/guard-client.js';
 import { RemoteError } from '../../src/core/errors.js';
 import { clientDefaults, createTestBucket, motoEnv, testIncident } from '../support/aws.js';
 import { streamProvider } from '../support/stream-provider.mjs';

@@ -4,7 +4,7 @@
  */
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { RemoteError } from '../../src/core/errors.js';
+import { KeyExistsError, RemoteError } from '../../src/core/errors.js';
 import type { EvidenceStore, StoredObject } from '../../src/core/types.js';
 import { HashingStream, toReadable } from '../../src/evidence/hash.js';
 
@@ -19,7 +19,7 @@ export function memoryStore(): MemoryStore {
     description: 'memory://test',
     objects,
     async put(key, body): Promise<StoredObject> {
-      if (objects.has(key)) throw new RemoteError(`evidence ${key} already exists; refusing to overwrite`, false);
+      if (objects.has(key)) throw new KeyExistsError(`evidence ${key} already exists; refusing to overwrite`, key);
       const hasher = new HashingStream();
       const chunks: Buffer[] = [];
       const sink = new Writable({

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { exitCodeForError } from '../../src/cli/exit-codes.js';
-import { BadInputError, toHoldfastError } from '../../src/core/errors.js';
+import { BadInputError } from '../../src/core/errors.js';
+import { holdfastErrorOf as toHoldfastError } from '../../src/engine/registry.js';
 
 const sdkError = (name: string, message: string, extra: object = {}) =>
   Object.assign(new Error(message), { name, ...extra });
 
-describe('SDK errors become a few coded errors, each with the exit code a responder can act on', () => {
+describe('SDK errors become a few coded errors (through the credential kits), each with the exit code a responder can act on', () => {
   it('no credentials is bad input (exit 2) that says how to provide them', () => {
     const e = toHoldfastError(sdkError('CredentialsProviderError', 'Could not load credentials from any providers'));
     expect(e.code).toBe('BAD_INPUT');

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import {
   assertAwsCommandAllowed,
   assertKubeRequestAllowed,
-  guardAwsClient,
   GuardRefusal,
   isHoldfastRevocationPolicyArn,
 } from '../../src/core/guard.js';
+import { guardAwsClient } from '../../src/aws/guard-client.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 

@@ -4,8 +4,9 @@
  * and make a second snapshot set or group. This middleware sits inside the SDK's retry loop and
  * turns such a failure into one the SDK does not retry; the step's retry then looks for the result
  * (by tags or name) before it creates anything. Throttling answers mean "not done" and are retried
- * by the SDK as usual.
+ * by the SDK as usual. What counts as "may have happened" is `outcomeUnknown` (src/aws/errors.ts).
  */
+import { outcomeUnknown, UNCONFIRMED_CALL_ERROR } from './errors.js';
 
 /** Calls that create something and have no client token: never sent twice blind. */
 export const UNCONFIRMED_CREATE_COMMANDS = new Set([
@@ -20,20 +21,6 @@ export const UNCONFIRMED_CREATE_COMMANDS = new Set([
   'CopyDBClusterSnapshot',
   'AddTagsToResource',
 ]);
-
-/** Name of the error a lost create answer becomes; `toHoldfastError` makes it a retryable RemoteError. */
-export const UNCONFIRMED_CALL_ERROR = 'HoldfastUnconfirmedCall';
-
-const THROTTLING =
-  /Throttl|RequestLimitExceeded|TooManyRequests|SlowDown|PriorRequestNotComplete|BandwidthLimitExceeded/;
-
-/** True when the server may have carried the call out although we got no good answer. */
-export function outcomeUnknown(error: unknown): boolean {
-  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
-  if (e?.name === 'AbortError' || THROTTLING.test(e?.name ?? '')) return false;
-  const status = e?.$metadata?.httpStatusCode;
-  return status === undefined || status >= 500;
-}
 
 interface RelativeStack {
   addRelativeTo(middleware: unknown, options: { relation: 'after'; toMiddleware: string; name: string }): void;
