@@ -141,7 +141,7 @@ async function runCapture(
   const outcome = JSON.parse(tail.trim().split('\n').at(-1) || '{}') as {
     status?: string;
     timeToContainment?: RunResult['ttc'];
-    awsCalls?: RunResult['awsCalls'];
+    calls?: { aws?: RunResult['awsCalls'] };
   };
   if (code !== 0) console.error(`  capture exited ${code}: ${stderr.slice(-1500)}`);
   return {
@@ -155,7 +155,7 @@ async function runCapture(
     loadEnd: load(),
     status: outcome.status ?? `exit ${code}`,
     ...(outcome.timeToContainment ? { ttc: outcome.timeToContainment } : {}),
-    ...(outcome.awsCalls ? { awsCalls: outcome.awsCalls } : {}),
+    ...(outcome.calls?.aws ? { awsCalls: outcome.calls.aws } : {}),
   };
 }
 

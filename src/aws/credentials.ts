@@ -38,4 +38,6 @@ export const awsCredentials: CredentialKit = {
     };
   },
   classifyError: awsErrorOrUndefined,
+  describeCalls: ({ calls, throttles, waitedMs }) =>
+    `${calls} AWS calls, ${throttles} throttled (RequestLimitExceeded, retried), ${(waitedMs / 1000).toFixed(1)} s waiting for rate-limit tokens`,
 };

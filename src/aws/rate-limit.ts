@@ -6,7 +6,7 @@
  * AWS's published ones for each category; accounts with raised limits set their own through
  * HOLDFAST_EC2_RATE_LIMITS. SDK-free: a provider's client.ts attaches `pacingMiddleware`.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { meteredCalls, type CallCounts } from '../core/call-meter.js';
 import { BadInputError } from '../core/errors.js';
 import { isThrottled } from './errors.js';
 
@@ -71,20 +71,10 @@ export class TokenBucket {
   }
 }
 
-/** Counters of one step (or of the whole process when no step is running). */
-export interface PacingStats {
-  calls: number;
-  throttles: number;
-  waitedMs: number;
-}
-
-/** Per-step counters: the runner opens a scope around a step; the middleware adds to it. */
-export const pacingScope = new AsyncLocalStorage<PacingStats>();
-
 /** Buckets per API for one account and region. */
 export class RateLimiter {
   readonly #buckets = new Map<string, TokenBucket>();
-  readonly totals: PacingStats = { calls: 0, throttles: 0, waitedMs: 0 };
+  readonly totals: CallCounts = { calls: 0, throttles: 0, waitedMs: 0 };
   constructor(private readonly limitOf: (action: string) => BucketLimit | undefined) {}
 
   bucket(action: string): TokenBucket | undefined {
@@ -100,13 +90,15 @@ export class RateLimiter {
 
 /**
  * SDK middleware (finalizeRequest step, inside the retry loop so every attempt pays a token):
- * take the API's token, send, count throttles and drain the bucket when one comes back.
+ * take the API's token, send, count calls and throttles for the running step and drain the bucket
+ * when a throttle comes back.
  */
 export function pacingMiddleware(limiter: RateLimiter) {
   return (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
     async (args: unknown): Promise<unknown> => {
       const action = (context.commandName ?? '').replace(/Command$/, '');
-      const stats = pacingScope.getStore();
+      // The running step's counts (src/core/call-meter.ts): the engine reports them without knowing AWS.
+      const stats = meteredCalls('aws');
       const bucket = limiter.bucket(action);
       const waited = bucket ? await bucket.take() : 0;
       for (const s of [limiter.totals, stats]) {

@@ -195,9 +195,10 @@ function summarise(outcome: CaptureOutcome, plan: CapturePlan, out: Output): voi
       out.say(
         `  time to containment over ${ttc.targets} targets: p50 ${(ttc.p50Ms / 1000).toFixed(1)} s, p95 ${(ttc.p95Ms / 1000).toFixed(1)} s, max ${(ttc.maxMs / 1000).toFixed(1)} s`,
       );
-    if (outcome.awsCalls?.throttles || (outcome.awsCalls?.pacedMs ?? 0) > 1000)
+    const aws = outcome.calls?.aws;
+    if (aws && (aws.throttles || aws.pacedMs > 1000))
       out.say(
-        `  AWS rate limits: ${outcome.awsCalls!.throttles} throttled calls (retried), ${(outcome.awsCalls!.pacedMs / 1000).toFixed(1)} s of calls waiting for tokens`,
+        `  AWS rate limits: ${aws.throttles} throttled calls (retried), ${(aws.pacedMs / 1000).toFixed(1)} s of calls waiting for tokens`,
       );
   }
   for (const w of outcome.waiting) out.say(`  WAITING ${w.stepId}: ${w.detail}`);

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { Claimants, Claims, Finding } from './claims.js';
 import type { CaptureEvent } from './events.js';
+import type { CallCounts } from './call-meter.js';
 import type { CloudErrorClassifier, InputProblem } from './errors.js';
 
 /** Phases run in this order per target; a step waits only for earlier phases of its own target. */
@@ -317,6 +318,8 @@ export interface CredentialKit {
   identify(ctx: Pick<ProviderContext, 'kase' | 'env' | 'clients'>): Promise<JsonObject>;
   /** This cloud's errors as HoldfastErrors (throttled, denied, not found…); undefined for others'. */
   classifyError: CloudErrorClassifier;
+  /** One line on what a step's calls cost in this cloud's rate limits (journaled when worth saying). */
+  describeCalls(counts: CallCounts): string;
 }
 
 /**

@@ -22,6 +22,7 @@ import {
   builtinProviders,
   cloudIdentity,
   credentialKindsOf,
+  credentialKits,
   holdfastErrorOf,
   providerClients,
   storeForCase,
@@ -29,7 +30,7 @@ import {
 import { phaseCheckpoints } from './phase-checkpoints.js';
 import { runScope } from './run-scope.js';
 import { priorityLimit } from './priority-limit.js';
-import { pacingScope, type PacingStats } from '../aws/rate-limit.js';
+import { callMeter, noCalls, type CallCountsByKind } from '../core/call-meter.js';
 import { isAlreadySealed, seal, sealedOutcome } from './seal.js';
 import { signerRef, type Signer } from '../evidence/signing.js';
 import { assertSignerContinues } from '../evidence/seals.js';
@@ -205,9 +206,9 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     const acquiredBy = Object.fromEntries(
       Object.entries(operator).filter(([k]) => ['osUser', 'host', 'callerArn', 'assumedRole'].includes(k)),
     );
-    const pacing: PacingStats = { calls: 0, throttles: 0, waitedMs: 0 };
+    const calls: CallCountsByKind = {};
     const results = await settleWithin(
-      runSteps(plan, { base, store, journal, emit, durable, progress, providerOf, options, acquiredBy, pacing }),
+      runSteps(plan, { base, store, journal, emit, durable, progress, providerOf, options, acquiredBy, calls }),
       signal,
       ABORT_GRACE_MS,
     );
@@ -241,7 +242,12 @@ export async function executePlan(plan: CapturePlan, options: ExecuteOptions = {
     });
     return {
       ...sealed,
-      awsCalls: { calls: pacing.calls, throttles: pacing.throttles, pacedMs: Math.round(pacing.waitedMs) },
+      calls: Object.fromEntries(
+        Object.entries(calls).map(([kind, c]) => [
+          kind,
+          { calls: c.calls, throttles: c.throttles, pacedMs: Math.round(c.waitedMs) },
+        ]),
+      ),
     };
   } finally {
     // Every listener hears every line before the caller gets the outcome.
@@ -366,12 +372,12 @@ async function attemptStep(step: Step, deps: RunDeps): Promise<StepResult> {
     if (base.signal.aborted) return 'aborted';
     emit({ type: 'step.started', stepId: step.id, attempt, phase: step.phase, title: step.title });
     try {
-      const pacing: PacingStats = { calls: 0, throttles: 0, waitedMs: 0 };
+      const calls: CallCountsByKind = {};
       let outcome: Awaited<ReturnType<Provider['run']>>;
       try {
-        outcome = await pacingScope.run(pacing, () => provider.run(step, stepContext(step, deps)));
+        outcome = await callMeter.run(calls, () => provider.run(step, stepContext(step, deps)));
       } finally {
-        reportPacing(step, pacing, deps);
+        reportCalls(step, calls, deps);
       }
       emit({
         type: 'step.done',
@@ -405,21 +411,24 @@ async function attemptStep(step: Step, deps: RunDeps): Promise<StepResult> {
   }
 }
 
-/** What AWS rate limits cost a step: journaled when it waited or was throttled; summed for the outcome. */
-function reportPacing(step: Step, pacing: PacingStats, deps: RunDeps): void {
-  const total = deps.pacing;
-  if (total) {
-    total.calls += pacing.calls;
-    total.throttles += pacing.throttles;
-    total.waitedMs += pacing.waitedMs;
+/** What rate limits cost a step, per cloud: journaled when it waited or was throttled; summed for the outcome. */
+function reportCalls(step: Step, calls: CallCountsByKind, deps: RunDeps): void {
+  for (const [kind, counts] of Object.entries(calls) as [CredentialKind, (typeof calls)[CredentialKind]][]) {
+    if (!counts) continue;
+    if (deps.calls) {
+      const total = (deps.calls[kind] ??= noCalls());
+      total.calls += counts.calls;
+      total.throttles += counts.throttles;
+      total.waitedMs += counts.waitedMs;
+    }
+    if (!counts.throttles && counts.waitedMs < PACING_WORTH_SAYING_MS) continue;
+    deps.emit({
+      type: 'step.progress',
+      stepId: step.id,
+      message: credentialKits[kind].describeCalls(counts),
+      detail: { apiCalls: counts.calls, throttles: counts.throttles, pacedMs: Math.round(counts.waitedMs) },
+    });
   }
-  if (!pacing.throttles && pacing.waitedMs < PACING_WORTH_SAYING_MS) return;
-  deps.emit({
-    type: 'step.progress',
-    stepId: step.id,
-    message: `${pacing.calls} AWS calls, ${pacing.throttles} throttled (RequestLimitExceeded, retried), ${(pacing.waitedMs / 1000).toFixed(1)} s waiting for rate-limit tokens`,
-    detail: { apiCalls: pacing.calls, throttles: pacing.throttles, pacedMs: Math.round(pacing.waitedMs) },
-  });
 }
 
 /** Below this, waiting for tokens is not worth a journal line. */

@@ -3,7 +3,14 @@ import type { CaptureStatus } from '../core/events.js';
 import type { JournalState } from '../evidence/journal-state.js';
 import type { Manifest } from '../evidence/manifest.js';
 import type { ContainmentStats, Timeline } from '../evidence/timeline.js';
-import type { ArtifactRecord, CapturePlan, ChangeRecord, FailureRecord, PreflightResult } from '../core/types.js';
+import type {
+  ArtifactRecord,
+  CapturePlan,
+  ChangeRecord,
+  CredentialKind,
+  FailureRecord,
+  PreflightResult,
+} from '../core/types.js';
 
 /** What a capture did; failure carries every field success has. */
 export interface CaptureOutcome {
@@ -25,8 +32,8 @@ export interface CaptureOutcome {
   journalPath?: string;
   /** true when the incident was already sealed with this plan's work and nothing ran. */
   alreadySealed?: boolean;
-  /** AWS calls this run sent through paced clients, the throttles AWS answered, and time spent waiting for tokens. */
-  awsCalls?: { calls: number; throttles: number; pacedMs: number };
+  /** Per cloud: calls this run sent through paced clients, the throttles answered, and time spent waiting for tokens. */
+  calls?: Partial<Record<CredentialKind, { calls: number; throttles: number; pacedMs: number }>>;
   /** Time from capture start to each target's containment: p50, p95 and max over the targets contained. */
   timeToContainment?: ContainmentStats;
 }

@@ -2,6 +2,7 @@
 import { pipeline, Transform, type Readable } from 'node:stream';
 import type { CaptureEvent, CaptureEventBody, ProgressEvent } from '../core/events.js';
 import type { Journal } from '../evidence/journal.js';
+import type { CallCountsByKind } from '../core/call-meter.js';
 import { InternalError } from '../core/errors.js';
 import { canonicalJson } from '../evidence/canonical-json.js';
 import { artifactKey } from '../evidence/store-keys.js';
@@ -30,8 +31,8 @@ export interface RunDeps {
   /** Live progress, not journaled. */
   progress: (p: Omit<ProgressEvent, 'type' | 'at' | 'incident'>) => void;
   providerOf: (step: Step) => Provider;
-  /** AWS calls, throttles and time paced, summed over this run's steps. */
-  pacing?: { calls: number; throttles: number; waitedMs: number };
+  /** Each cloud's calls, throttles and time paced, summed over this run's steps. */
+  calls?: CallCountsByKind;
   options: { concurrency?: number; retry?: { maxAttempts?: number; baseDelayMs?: number } };
 }
 
