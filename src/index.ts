@@ -5,7 +5,8 @@ export { releaseContainment, type ReleaseOptions, type ReleaseOutcome } from './
 export { verifyEvidence, latestManifestKey, type VerifyReport, type VerifyItem } from './evidence/verify.js';
 export { statusFromJournal, type StatusReport } from './report/status.js';
 export { parseCase, readCaseFile, type CaseInput } from './engine/case.js';
-export { buildPlan, assertUsablePlan, planDigest } from './engine/plan.js';
+export { buildPlan, planDigest } from './engine/plan.js';
+export { assertUsablePlan } from './engine/saved-plan.js';
 export { foldManifest, serializeManifest, MANIFEST_SCHEMA, type Manifest } from './evidence/manifest.js';
 export { checkJournalChain, Journal } from './evidence/journal.js';
 export { canonicalJson } from './evidence/canonical-json.js';

@@ -8,6 +8,7 @@ import { BadInputError, RemoteError, type InputProblem } from '../../src/core/er
 import { runByAction } from '../../src/core/provider-kit.js';
 import type { Provider, StepContext, StepOf, StepOutcome } from '../../src/core/types.js';
 import { dumpFlags, parseDumpParams, type DumpParams, type DumpTarget } from './params.js';
+import { dumpParamsInput, parseDumpStep } from './parse-step.js';
 import {
   classifyToolError,
   dumpArgs,
@@ -142,6 +143,7 @@ export const dumpProvider = {
   example:
     'DB_PW=… evidence capture --incident IR-2026-0042 --dump postgres://forensic@db.internal:5432/orders --dump-password-env DB_PW',
   parseParams: parseDumpParams,
+  savedPlan: { parseStep: parseDumpStep, paramsInput: dumpParamsInput },
   discover: discoverDumps,
   plan(facts) {
     return {

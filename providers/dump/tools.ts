@@ -68,9 +68,15 @@ export function toolEnv(env: NodeJS.ProcessEnv, t: DumpTarget, secret: SecretFil
   return clean;
 }
 
+/** The dump tools of each engine, in the order they are looked for on the PATH. */
+export const DUMP_TOOLS: Record<DumpEngine, readonly string[]> = {
+  postgres: ['pg_dump'],
+  mariadb: ['mariadb-dump', 'mysqldump'],
+};
+
 /** The dump tool for an engine: pg_dump, or mariadb-dump (falling back to mysqldump). */
 export async function findDumpTool(engine: DumpEngine): Promise<{ path: string; version: string }> {
-  const candidates = engine === 'postgres' ? ['pg_dump'] : ['mariadb-dump', 'mysqldump'];
+  const candidates = DUMP_TOOLS[engine];
   for (const c of candidates) {
     try {
       const { stdout } = await execFileAsync(c, ['--version']);

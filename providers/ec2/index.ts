@@ -5,6 +5,7 @@ import type { Provider } from '../../src/core/types.js';
 import { EC2_POLICY, type Ec2Facts, type Ec2Params } from './facts.js';
 import { ec2Flags, parseEc2Params } from './params.js';
 import { ec2DerivedTargets, planEc2 } from './plan.js';
+import { parseEc2Step } from './parse-step.js';
 import type { Ec2Step } from './steps.js';
 
 export const ec2Provider = {
@@ -16,6 +17,7 @@ export const ec2Provider = {
   example:
     'evidence capture --incident IR-2026-0042 --instance i-0abc123def4567890 --forensic-cidr 203.0.113.7/32 --store s3://ir-evidence',
   parseParams: parseEc2Params,
+  savedPlan: { parseStep: parseEc2Step },
   plan: planEc2,
   derivedTargets: ec2DerivedTargets,
   claims: { machines: ec2MachineClaim },

@@ -4,7 +4,7 @@ import { paramItems } from '../../src/core/provider-kit.js';
 import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 import type { Ec2Params } from './facts.js';
 
-const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+export const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 const TAG_FILTER = /^[^=]{1,128}=.{0,256}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/+=,.@-]+|alias\/[\w/+=,.@-]+|[0-9a-f-]{36})$/;

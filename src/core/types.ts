@@ -341,6 +341,17 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
    * plug-ins and shown as it is.
    */
   parseParams(raw: JsonObject): { params?: Params; problems: (string | InputProblem)[] };
+  /** Optional, pure: how its part of a saved plan is checked again before `apply` (src/engine/saved-plan.ts). */
+  savedPlan?: {
+    /**
+     * One step like fresh input: a known action, inputs of the types and syntax the planner writes,
+     * and what the case decides equal to what the case says. Problems name paths in the step
+     * (`inputs.instanceId`). Without it a saved plan's steps get only the engine's checks.
+     */
+    parseStep(step: Step, kase: Case): { step?: S; problems: InputProblem[] };
+    /** The raw params that parse to `params`, where `parseParams` does not take its own output. */
+    paramsInput?(params: Params): JsonObject;
+  };
   /** Read-only: describe what exists. Unknown targets are BadInput errors. */
   discover(params: Params, ctx: ProviderContext): Promise<Facts>;
   /** Pure: facts → steps. `claimants` says what other providers claim (see core/claims.ts), for texts naming them. */

@@ -4,7 +4,7 @@
  */
 import { digestOf } from '../evidence/canonical-json.js';
 import { claimantsOf } from './claims.js';
-import { BadInputError, InternalError } from '../core/errors.js';
+import { InternalError } from '../core/errors.js';
 import type { Case, CapturePlan, Provider, Step } from '../core/types.js';
 import { PHASES, PLAN_SCHEMA } from '../core/types.js';
 
@@ -100,7 +100,8 @@ function pruneMissingDependencies(steps: Step[]): void {
   for (const s of steps) s.dependsOn = s.dependsOn.filter((d) => ids.has(d));
 }
 
-function assertAcyclic(steps: Step[]): void {
+/** Throws when dependencies form a cycle (the planner's bug, or an edited saved plan). */
+export function assertAcyclic(steps: Step[]): void {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (id: string, path: string[]) => {
@@ -112,24 +113,4 @@ function assertAcyclic(steps: Step[]): void {
     state.set(id, 'done');
   };
   for (const s of steps) visit(s.id, []);
-}
-
-/** Validate a plan read from a file: known schema, untouched digest, steps of known providers. */
-export function assertUsablePlan(value: unknown, providers: readonly Provider[], name = 'plan'): CapturePlan {
-  // `name` is the field problems name: 'plan' for a library caller, the file for the CLI.
-  const refuse = (message: string) => new BadInputError({ field: name, message, continues: true });
-  const plan = value as CapturePlan;
-  if (!plan || typeof plan !== 'object') throw refuse('is not a plan object');
-  if (plan.schema !== PLAN_SCHEMA) {
-    throw refuse(`has schema ${JSON.stringify(plan.schema)}; this holdfast reads ${PLAN_SCHEMA}`);
-  }
-  if (!Array.isArray(plan.steps) || typeof plan.digest !== 'string' || !plan.case) {
-    throw refuse('lacks steps, case or digest');
-  }
-  if (planDigest(plan) !== plan.digest) {
-    throw refuse('digest does not match its content (was it edited?)');
-  }
-  const unknown = [...new Set(plan.steps.map((s) => s.provider))].filter((p) => !providers.some((q) => q.id === p));
-  if (unknown.length) throw refuse(`uses providers this holdfast lacks: ${unknown.join(', ')}`);
-  return plan;
 }

@@ -163,7 +163,7 @@ describe('the CLI names its flags', () => {
 describe('problems outside the case name what they are about', () => {
   it('an environment variable, a plan, a key file and an option are each the field', async () => {
     const { parseRateLimits } = await import('../../src/aws/rate-limit.js');
-    const { assertUsablePlan } = await import('../../src/engine/plan.js');
+    const { assertUsablePlan } = await import('../../src/engine/saved-plan.js');
     const { localSigner } = await import('../../src/evidence/signing.js');
     const { executePlan } = await import('../../src/engine/execute.js');
     const fieldsOf = (f: () => unknown) => {

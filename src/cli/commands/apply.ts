@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BadInputError } from '../../core/errors.js';
-import { assertUsablePlan } from '../../engine/plan.js';
+import { assertUsablePlan } from '../../engine/saved-plan.js';
 import type { Provider } from '../../core/types.js';
 import { createOutput } from '../output.js';
 import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';
