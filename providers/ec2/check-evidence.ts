@@ -3,10 +3,13 @@
  * exists, completed, with the tags, source volume and start time recorded, and still locked where
  * it was locked. A deleted or re-tagged snapshot fails verify like an edited file.
  */
+import { IntegrityError } from '../../src/core/errors.js';
 import type { ArtifactRecord, HeldEvidenceResult, HeldEvidenceContext } from '../../src/core/types.js';
 import { findSnapshot, getSnapshotBlock, listSnapshotBlocks, snapshotLock } from './client.js';
 import { hashSnapshotImage } from './snapshot-image.js';
 import { ec2ClientsFor } from './context.js';
+import { ebsDirectFailure } from './ebs-direct-failure.js';
+import { resolveRegion } from '../../src/aws/config.js';
 
 /** Artifact types this check owns. */
 export const EBS_SNAPSHOT_TYPES = ['ebs-snapshot', 'ebs-snapshot-copy'];
@@ -53,7 +56,16 @@ export async function checkEbsSnapshot(
       if (recorded && recorded !== hashed.sha256) problems.push(`image sha256 ${hashed.sha256}, recorded ${recorded}`);
       image = `; image sha256 ${hashed.sha256} (${hashed.size} bytes, ${hashed.writtenBlocks} written blocks${recorded ? ', as recorded' : ', none recorded to compare'})`;
     } catch (error) {
-      problems.push(`image not readable through the EBS direct APIs: ${(error as Error).message}`);
+      const failure = ebsDirectFailure(error, id, resolveRegion(region, ctx.env));
+      // A block that does not match EBS's own checksum is a finding; an unreadable image is not.
+      if (failure instanceof IntegrityError) problems.push(`image: ${failure.message}`);
+      else if (!ctx.signal.aborted)
+        return {
+          ok: false,
+          couldNotCheck: true,
+          detail: `snapshot ${id} exists, completed, as recorded; its image was not checked: ${failure.message}`,
+        };
+      else throw error;
     }
   }
   return problems.length

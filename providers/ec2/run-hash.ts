@@ -9,6 +9,8 @@ import { awsHoldfastError } from '../../src/aws/errors.js';
 import { IntegrityError, RemoteError } from '../../src/core/errors.js';
 import { getSnapshotBlock, listSnapshotBlocks } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { ebsDirectFailure } from './ebs-direct-failure.js';
+import { resolveRegion } from '../../src/aws/config.js';
 import { hashSnapshotImage } from './snapshot-image.js';
 import { ec2OutputOf, type Ec2Outcome, type Ec2StepContext, type SnapshotImageRecord } from './steps.js';
 
@@ -61,11 +63,15 @@ export async function runHashSnapshots(ctx: Ec2StepContext<'hash-snapshots'>): P
       hashed.push(record);
     } catch (error) {
       if (ctx.signal.aborted) throw error;
-      failed.push({ snapshotId, error: awsHoldfastError(error) });
+      failed.push({
+        snapshotId,
+        error: awsHoldfastError(ebsDirectFailure(error, snapshotId, resolveRegion(ctx.kase.region, ctx.env))),
+      });
     }
   }
   if (failed.length) {
-    const message = `image hash of ${failed.length} of ${ids.length} snapshots of ${instanceId} could not be computed: ${failed.map((f) => `${f.snapshotId}: ${f.error.message}`).join('; ')}`;
+    // Each failure's message names its snapshot already.
+    const message = `image hash of ${failed.length} of ${ids.length} snapshots of ${instanceId} could not be computed: ${failed.map((f) => f.error.message).join('; ')}`;
     // Retried only when every failure may pass (throttling, a dropped connection); hashed ones are kept.
     const retryable = failed.every((f) => f.error instanceof RemoteError && f.error.retryable);
     throw new RemoteError(message, retryable, { cause: failed[0]!.error });

@@ -42,3 +42,11 @@ export function exitCodeForStatus(status: CaptureStatus): number {
       return EXIT.partial;
   }
 }
+
+/**
+ * Exit code for a verify report with no failed item (a failed one is an IntegrityError, exit 5):
+ * a check an error kept from being made is exit 4, never 5 — it is no finding of tampering.
+ */
+export function exitCodeForVerify(report: { couldNotCheck: number }): number {
+  return report.couldNotCheck ? EXIT.partial : EXIT.ok;
+}

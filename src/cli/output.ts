@@ -40,10 +40,13 @@ export function describeEvent(e: CaptureEvent): string | undefined {
       return `    + ${e.artifact.type} ${e.artifact.id}${e.artifact.sha256 ? ` sha256 ${e.artifact.sha256.slice(0, 16)}…` : ''}`;
     case 'change.recorded':
       return `    ~ ${e.change.resource} ${e.change.attribute}: ${JSON.stringify(e.change.before)} → ${JSON.stringify(e.change.after)}`;
-    case 'preflight.result':
+    case 'preflight.result': {
       // A step with nothing to check (it only reads, or writes only to the store) gets no empty detail.
       if (!e.result.checks.length) return `  ${e.result.ok ? '✓' : '✗'} ${e.stepId} (no permission to check)`;
-      return `  ${e.result.ok ? '✓' : '✗'} ${e.stepId}: ${e.result.checks.map((c) => `${c.action} ${c.allowed === true ? 'allowed' : c.allowed === false ? 'DENIED' : 'not checkable'}${c.detail && c.allowed !== true ? ` (${c.detail})` : ''}`).join('; ')}`;
+      // A tick only when every permission was proved: one that could not be checked is no pass.
+      const mark = !e.result.ok ? '✗' : e.result.checks.every((c) => c.allowed === true) ? '✓' : '?';
+      return `  ${mark} ${e.stepId}: ${e.result.checks.map((c) => `${c.action} ${c.allowed === true ? 'allowed' : c.allowed === false ? 'DENIED' : 'not checkable'}${c.detail && c.allowed !== true ? ` (${c.detail})` : ''}`).join('; ')}`;
+    }
     case 'capture.aborted':
       return `aborted: ${e.reason}; the journal is closed — run the same command again to resume`;
     case 'capture.sealed':

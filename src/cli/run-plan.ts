@@ -174,7 +174,10 @@ function summarise(outcome: CaptureOutcome, plan: CapturePlan, out: Output): voi
           .filter((c) => c.allowed === false)
           .map((c) => `${r.stepId}: ${c.action}${c.policyFile ? ` (granted by ${c.policyFile})` : ''}`),
       ) ?? [];
-    out.say(`dry run for ${outcome.incident}: nothing was changed; ${outcome.preflight?.length ?? 0} steps checked`);
+    const unproved = outcome.preflight?.flatMap((r) => r.checks.filter((c) => c.allowed === 'unknown')).length ?? 0;
+    out.say(
+      `dry run for ${outcome.incident}: nothing was changed; ${outcome.preflight?.length ?? 0} steps checked${unproved ? `; ${unproved} ${unproved === 1 ? 'permission' : 'permissions'} could not be proved by a dry run (? above)` : ''}`,
+    );
     for (const d of denied) out.say(`  permission missing — ${d}`);
     // The library's store problems begin with the store's location; the CLI names its flag.
     for (const p of outcome.storeProblems ?? [])

@@ -408,6 +408,8 @@ export type HeldEvidenceContext = Omit<ProviderContext, 'kase'> & { kase: CloudS
 export interface HeldEvidenceResult {
   ok: boolean;
   detail: string;
+  /** The check could not be made (an API or transport error): no finding either way, never tampering. */
+  couldNotCheck?: boolean;
 }
 
 /** The result of undoing one change. */

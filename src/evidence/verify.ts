@@ -19,15 +19,21 @@ import { firstSigner, isSealLine, sealRef, signerFor, type SealRef } from './sea
 import { journalPrefix } from './store-keys.js';
 import { checkSignature, type SignatureRecord } from './signing.js';
 import { checkCustodyLog } from './custody.js';
-import type { ArtifactRecord, EvidenceStore, JsonObject } from '../core/types.js';
+import type { ArtifactRecord, EvidenceStore, HeldEvidenceResult, JsonObject } from '../core/types.js';
 
 export interface VerifyItem {
   kind: 'journal' | 'seal' | 'manifest' | 'release' | 'artifact' | 'signature' | 'custody';
   id: string;
   /** true only when checked and found as recorded. */
   ok: boolean;
-  /** `not-checked`: nothing could be checked here (platform-held evidence, offline); never a pass. */
-  status: 'ok' | 'failed' | 'not-checked';
+  /**
+   * Three outcomes, and a fourth that is no check at all: `ok` checked and as recorded; `failed`
+   * checked and not as recorded (tampering, or evidence gone); `could-not-check` tried, but an API,
+   * transport or access error left no finding either way (never tampering: check again);
+   * `not-checked` out of reach by design here (platform-held evidence offline, versions a folder
+   * cannot show); never a pass.
+   */
+  status: 'ok' | 'failed' | 'could-not-check' | 'not-checked';
   detail: string;
 }
 
@@ -47,11 +53,13 @@ export interface VerifyReport {
   incident: string;
   manifestKey?: string;
   notChecked: number;
+  /** Items an error kept from being checked: no finding, but no pass either. */
+  couldNotCheck: number;
   items: VerifyItem[];
 }
 
 /** An online check of evidence the platform holds (a snapshot); undefined when no provider knows the type. */
-export type HeldEvidenceCheck = (artifact: ArtifactRecord) => Promise<{ ok: boolean; detail: string } | undefined>;
+export type HeldEvidenceCheck = (artifact: ArtifactRecord) => Promise<HeldEvidenceResult | undefined>;
 
 export interface VerifyOptions {
   /** Trust only signatures by this key. */
@@ -83,6 +91,7 @@ export async function verifyEvidence(
     incident,
     ...(manifestKey ? { manifestKey } : {}),
     notChecked: items.filter((i) => i.status === 'not-checked').length,
+    couldNotCheck: items.filter((i) => i.status === 'could-not-check').length,
     items: [...items].sort((a, b) => REPORT_ORDER.indexOf(a.kind) - REPORT_ORDER.indexOf(b.kind)),
   });
 
@@ -379,7 +388,13 @@ async function checkArtifact(
     try {
       const result = await checkHeld(artifact);
       return result
-        ? { kind: 'artifact', id: artifact.id, ...result }
+        ? {
+            kind: 'artifact',
+            id: artifact.id,
+            ok: result.ok,
+            detail: result.detail,
+            ...(result.couldNotCheck ? { status: 'could-not-check' as const } : {}),
+          }
         : {
             kind: 'artifact',
             id: artifact.id,
@@ -388,11 +403,13 @@ async function checkArtifact(
             detail: `${artifact.type} (${where}): no online check for this type`,
           };
     } catch (error) {
+      // The platform could not be asked (credentials, network, an API error): no finding either way.
       return {
         kind: 'artifact',
         id: artifact.id,
         ok: false,
-        detail: `cannot check ${where}: ${(error as Error).message}`,
+        status: 'could-not-check',
+        detail: `could not check ${where}: ${(error as Error).message}`,
       };
     }
   }
@@ -416,7 +433,21 @@ async function checkArtifact(
             : `bytes match, but its lock was weakened since capture: ${weakened}`,
     };
   } catch (error) {
-    return { kind: 'artifact', id: artifact.id, ok: false, detail: `cannot read ${key}: ${(error as Error).message}` };
+    // Gone from the store is a finding; a read that failed while the object is there (or while the
+    // store cannot even say) is not.
+    const present = await store.head(storeKey).then(
+      (h) => h !== undefined,
+      () => undefined,
+    );
+    return present === false
+      ? { kind: 'artifact', id: artifact.id, ok: false, detail: `${key} is missing from the store` }
+      : {
+          kind: 'artifact',
+          id: artifact.id,
+          ok: false,
+          status: 'could-not-check',
+          detail: `could not read ${key}: ${(error as Error).message}`,
+        };
   }
 }
 

@@ -13,6 +13,7 @@ import { journalPath, resolveStateDir } from '../../engine/state-dir.js';
 import { finishInterruptedSeal } from '../../engine/seal.js';
 import { heldEvidenceChecker } from '../../engine/held-evidence.js';
 import { signerFromOptions } from '../signer-options.js';
+import { exitCodeForVerify } from '../exit-codes.js';
 
 /** Register `verify`. */
 export function registerVerifyCommand(program: Command): void {
@@ -117,18 +118,23 @@ export function registerVerifyCommand(program: Command): void {
       out.data({ type: 'verify', ...report, ...(custody.key ? { custodyKey: custody.key } : {}) });
       if (custody.error) out.say(`note: could not append to the custody log (${custody.error})`);
       out.say(`verify ${incident} in ${store.description}:`);
-      const mark = { ok: 'ok  ', failed: 'FAIL', 'not-checked': 'n/c ' } as const;
+      const mark = { ok: 'ok  ', failed: 'FAIL', 'could-not-check': 'ERR ', 'not-checked': 'n/c ' } as const;
       for (const item of report.items)
         out.say(`  ${mark[item.status]} ${item.kind.padEnd(9)} ${item.id}  ${item.detail}`);
+      if (report.couldNotCheck)
+        out.say(
+          `${report.couldNotCheck} ${report.couldNotCheck === 1 ? 'check' : 'checks'} could not be made (ERR above): an error, not a finding — fix what each names and run verify again`,
+        );
       if (!report.ok) {
         const failed = report.items.filter((i) => i.status === 'failed').map((i) => `${i.kind} ${i.id}: ${i.detail}`);
         throw new IntegrityError(`integrity check failed for ${incident}: ${failed.length} item(s)`, {
           details: failed,
         });
       }
-      const checked = report.items.length - report.notChecked;
+      const checked = report.items.length - report.notChecked - report.couldNotCheck;
       out.say(
-        `all ${checked} checks passed${report.notChecked ? `; ${report.notChecked} not checked (n/c above: offline, or versions a folder cannot show)` : ''}`,
+        `${report.couldNotCheck ? '' : 'all '}${checked} checks passed${report.couldNotCheck ? `, none failed; ${report.couldNotCheck} could not be made` : ''}${report.notChecked ? `; ${report.notChecked} not checked (n/c above: offline, or versions a folder cannot show)` : ''}`,
       );
+      process.exitCode = exitCodeForVerify(report);
     });
 }
