@@ -52,6 +52,7 @@ import {
 import type { AwsClientConfig } from '../../src/aws/config.js';
 import { guardAwsClient } from '../../src/aws/guard-client.js';
 import { classifyAwsError, isNotFound } from '../../src/aws/errors.js';
+import { uncheckableDetail } from './ebs-direct-failure.js';
 import { pacingMiddleware, type RateLimiter } from '../../src/aws/rate-limit.js';
 import { ec2SecurityGroupApi } from '../../src/aws/client.js';
 import type { SecurityGroupApi } from '../../src/aws/isolation-group.js';
@@ -564,6 +565,9 @@ export async function dryRunProbe(
     const { kind } = classifyAwsError(error);
     if (kind === 'dry-run-allowed') return { allowed: true, detail: name };
     if (kind === 'access-denied') return { allowed: false, detail: name };
+    // An answer that is no AWS answer is said in words, not as the SDK's parse error.
+    const uncheckable = uncheckableDetail(error);
+    if (uncheckable) return { allowed: 'unknown', detail: uncheckable };
     return { allowed: 'unknown', detail: `${name}: ${(error as Error).message}` };
   }
 }

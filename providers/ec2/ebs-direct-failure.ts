@@ -16,6 +16,12 @@ export function unusableAnswer(error: unknown): string | undefined {
   return `the endpoint answered${c.status ? ` HTTP ${c.status}` : ''} with something that is not an AWS answer`;
 }
 
+/** A dry-run check's detail for an answer that is no AWS answer, or undefined for any other error. */
+export function uncheckableDetail(error: unknown): string | undefined {
+  const unusable = unusableAnswer(error);
+  return unusable && `could not check: ${unusable} (it may not offer this API)`;
+}
+
 /**
  * The error to report for a failed read of `snapshotId`'s image in `region`: an IntegrityError (a
  * block whose bytes do not match EBS's checksum) passes unchanged; anything else becomes a short

@@ -19,7 +19,7 @@ import {
   shareSnapshot,
   type Ec2Clients,
 } from './client.js';
-import { unusableAnswer } from './ebs-direct-failure.js';
+import { uncheckableDetail } from './ebs-direct-failure.js';
 import { EC2_POLICY, ec2ClientsFor } from './context.js';
 import type { Ec2Actions, Ec2Step } from './steps.js';
 
@@ -44,11 +44,10 @@ async function readCheck(action: string, call: () => Promise<void>): Promise<Che
     };
   } catch (error) {
     // An answer that is no AWS answer proves nothing about the permission: say what it was.
-    const unusable = unusableAnswer(error);
     return {
       action,
       allowed: isAccessDenied(error) ? false : 'unknown',
-      detail: unusable ? `could not check: ${unusable} (it may not offer this API)` : ((error as Error).name ?? ''),
+      detail: uncheckableDetail(error) ?? (error as Error).name ?? '',
       policyFile: EC2_POLICY,
     };
   }
