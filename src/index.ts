@@ -28,3 +28,10 @@ export * from './core/errors.js';
 export type { CaptureEvent, CaptureStatus } from './core/events.js';
 export type * from './core/types.js';
 export { PHASES, PLAN_SCHEMA } from './core/types.js';
+// The watch daemon's path, for bots and daemons of their own: a message body → findings → a decision → a capture.
+export { handleFinding, type HandleOptions, type FindingResult } from './watch/handle.js';
+export { normaliseMessage } from './watch/normalise.js';
+export { parseWatchRules, readWatchRules, decideFinding, type WatchRules, type Decision } from './watch/rules.js';
+export { incidentFor } from './watch/incident-for.js';
+export { FindingRejected, type Finding, type AffectedResource, type FindingSource } from './watch/finding.js';
+export { CAPTURE_REQUEST_SCHEMA } from './watch/capture-request.js';

@@ -32,6 +32,13 @@ const OPTION_FLAGS: Readonly<Record<string, string>> = {
   concurrency: '--concurrency',
   stateDir: '--state-dir',
   signer: '--sign-key or --sign-kms-key',
+  // evidence watch
+  queue: '--queue',
+  queues: '--queue',
+  rules: '--rules',
+  listen: '--listen',
+  visibilityTimeout: '--visibility-timeout',
+  messages: '--messages',
 };
 
 /** The first word of a commander flag spec: '--instance <id>' → '--instance'. */

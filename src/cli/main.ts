@@ -13,6 +13,7 @@ import { registerProvidersCommand } from './commands/providers.js';
 import { registerReleaseCommand } from './commands/release.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerVerifyCommand } from './commands/verify.js';
+import { registerWatchCommand } from './commands/watch.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { cliErrorText, inputNames } from './input-names.js';
 
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
   registerProvidersCommand(program, providers);
   registerKeygenCommand(program);
   registerDrillCommand(program, providers);
+  registerWatchCommand(program);
   try {
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);

@@ -19,7 +19,7 @@ export const STATE_DIR_HELP =
   'where local journals live (default: $HOLDFAST_STATE_DIR, an existing ./.holdfast, else ~/.local/state/holdfast)';
 
 /** After an aborted run has written its outcome, how long before the process exits regardless of open sockets. */
-const ABORT_EXIT_DELAY_MS = 200;
+export const ABORT_EXIT_DELAY_MS = 200;
 
 export interface RunPlanOptions {
   providers: readonly Provider[];

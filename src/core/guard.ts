@@ -72,6 +72,12 @@ export function isHoldfastRevocationPolicyArn(arn: unknown): boolean {
  */
 export interface GuardMode {
   release?: boolean;
+  /**
+   * The watch daemon's SQS client: DeleteMessage (and nothing else that deletes) is let through, so
+   * a finding's message leaves its queue once the incident's seal is durable. A message is a
+   * delivery of a finding, not evidence: the finding itself is kept in the incident's record.
+   */
+  queueConsumer?: boolean;
 }
 
 /** Parameters that turn a harmless call into one that can destroy evidence. */
@@ -104,6 +110,7 @@ export function assertAwsCommandAllowed(
 ): void {
   const name = commandName.replace(/Command$/, '');
   if (name === 'DetachRolePolicy' && mode.release && isHoldfastRevocationPolicyArn(input.PolicyArn)) return;
+  if (name === 'DeleteMessage' && mode.queueConsumer) return;
   if (DESTRUCTIVE_PREFIXES.some((p) => name.startsWith(p)) || DESTRUCTIVE_COMMANDS.has(name)) {
     throw new GuardRefusal(name, 'destructive API');
   }

@@ -1,0 +1,72 @@
+/**
+ * `handleFinding`: one finding → a decision → (for contain and collect) a capture of the incident
+ * its resource belongs to, through the public library API (planCapture, executePlan). The same path
+ * serves the daemon, a chat bot and a test; nothing here knows about queues.
+ */
+import { planCapture, executePlan, type CaptureOutcome, type ExecuteOptions } from '../index.js';
+import { BadInputError } from '../core/errors.js';
+import type { CaptureEvent } from '../core/events.js';
+import type { Clients, Provider } from '../core/types.js';
+import type { Finding } from './finding.js';
+import { caseForFinding, incidentFor } from './incident-for.js';
+import { decideFinding, type Decision, type WatchRules } from './rules.js';
+
+/** What `handleFinding` needs; everything but rules and store is optional and injectable. */
+export interface HandleOptions {
+  rules: WatchRules;
+  /** The evidence store, as `--store` takes it (s3://bucket/prefix or a directory). */
+  store: string;
+  stateDir?: string;
+  env?: NodeJS.ProcessEnv;
+  clients?: Clients;
+  providers?: readonly Provider[];
+  signal?: AbortSignal;
+  onEvent?: (event: CaptureEvent) => void;
+  retry?: ExecuteOptions['retry'];
+  concurrency?: number;
+}
+
+/** What became of one finding. */
+export interface FindingResult {
+  finding: Finding;
+  decision: Decision;
+  /** The incident its resource belongs to (also for notify and ignore, when it names a resource). */
+  incident?: string;
+  /** The capture's outcome, for contain and collect. */
+  outcome?: CaptureOutcome;
+  /** Another run holds the incident right now (its lock): try again later. */
+  busy?: string;
+}
+
+/** The lock's message when another run holds the incident (src/engine/incident-lock.ts). */
+const BUSY = /is being captured or released right now|was just locked/;
+
+/** Decide a finding and, for contain and collect, capture its incident (resumed, or found sealed, when it exists). */
+export async function handleFinding(finding: Finding, options: HandleOptions): Promise<FindingResult> {
+  const decision = decideFinding(finding, options.rules);
+  const first = finding.resources[0];
+  const incident = first ? incidentFor(first) : undefined;
+  const base: FindingResult = { finding, decision, ...(incident ? { incident } : {}) };
+  if (decision.action !== 'contain' && decision.action !== 'collect') return base;
+  const input = caseForFinding(finding, decision, options.rules, options.store);
+  const common = {
+    ...(options.providers ? { providers: options.providers } : {}),
+    ...(options.clients ? { clients: options.clients } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  try {
+    const plan = await planCapture(input, common);
+    const outcome = await executePlan(plan, {
+      ...common,
+      ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.retry ? { retry: options.retry } : {}),
+      ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+    });
+    return { ...base, outcome };
+  } catch (error) {
+    if (error instanceof BadInputError && BUSY.test(error.message)) return { ...base, busy: error.message };
+    throw error;
+  }
+}
