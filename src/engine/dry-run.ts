@@ -2,95 +2,50 @@
 import pLimit from 'p-limit';
 import { PermissionError } from '../core/errors.js';
 import { holdfastErrorOf } from './registry.js';
-import { EventFanout, type CaptureEventBody } from '../core/events.js';
-import { Journal } from '../evidence/journal.js';
 import { plannedSteps, type CaptureOutcome } from './outcome.js';
 import { toolInfo } from '../core/tool-info.js';
-import type {
-  CapturePlan,
-  EvidenceStore,
-  JsonObject,
-  PreflightResult,
-  Provider,
-  ProviderContext,
-  Step,
-} from '../core/types.js';
+import type { IncidentRun } from './run.js';
+import type { PreparedRun } from './execute.js';
+import type { CapturePlan, PreflightResult, Provider, ProviderContext, Step } from '../core/types.js';
 
 /** Steps in flight at once when no concurrency is given. */
 export const DEFAULT_DRY_RUN_CONCURRENCY = 8;
 
-/** Preflight every step of the plan and the store; emits events but journals nothing to disk. */
+/** Preflight every step of the plan and the store; the run's events go to listeners, its journal stays in memory. */
 export async function dryRun(
   plan: CapturePlan,
-  deps: {
-    base: ProviderContext;
-    store: EvidenceStore;
-    storeCheck: Awaited<ReturnType<EvidenceStore['preflight']>>;
-    providerOf: (s: Step) => Provider;
-    operator: JsonObject;
-    options: { onEvent?: (e: import('../core/events.js').CaptureEvent) => void; concurrency?: number };
-  },
+  run: IncidentRun,
+  prepared: PreparedRun,
+  concurrency = DEFAULT_DRY_RUN_CONCURRENCY,
 ): Promise<CaptureOutcome> {
-  const journal = Journal.inMemory(plan.incident);
-  const fanout = new EventFanout();
-  fanout.subscribe(deps.options.onEvent);
-  const emit = (body: CaptureEventBody) => fanout.emit(journal.append(body));
-  emit({
+  run.openInMemory();
+  run.emit({
     type: 'capture.started',
     captureId: 'dry-run',
     case: plan.case,
     planDigest: plan.digest,
-    operator: deps.operator,
+    operator: prepared.operator,
     tool: toolInfo(),
     resumed: false,
     steps: plan.steps.length,
     plannedSteps: plannedSteps(plan),
   });
-  const limit = pLimit(Math.max(1, deps.options.concurrency ?? DEFAULT_DRY_RUN_CONCURRENCY));
+  const limit = pLimit(Math.max(1, concurrency));
   const results = await Promise.all(
     plan.steps.map((step) =>
-      limit(async (): Promise<PreflightResult> => {
-        const provider = deps.providerOf(step);
-        let result: PreflightResult;
-        try {
-          result = provider.preflight
-            ? await provider.preflight(step, deps.base)
-            : {
-                stepId: step.id,
-                ok: true,
-                checks: [
-                  {
-                    action: `${step.provider}:${step.action}`,
-                    allowed: 'unknown',
-                    detail: 'no platform dry run for this step',
-                  },
-                ],
-              };
-        } catch (error) {
-          const e = holdfastErrorOf(error);
-          result = {
-            stepId: step.id,
-            ok: false,
-            checks: [
-              {
-                action: e instanceof PermissionError ? e.action : `${step.provider}:${step.action}`,
-                allowed: e instanceof PermissionError ? false : 'unknown',
-                detail: e.message,
-                ...(e instanceof PermissionError && e.policyFile ? { policyFile: e.policyFile } : {}),
-              },
-            ],
-          };
-        }
-        emit({ type: 'preflight.result', stepId: step.id, result });
+      limit(async () => {
+        const result = await preflightStep(step, prepared.providerOf(step), prepared.base);
+        run.emit({ type: 'preflight.result', stepId: step.id, result });
         return result;
       }),
     ),
   );
-  for (const l of [...plan.limitations, ...deps.storeCheck.limitations])
-    emit({ type: 'capture.limitation', message: l });
-  const ok = results.every((r) => r.ok) && deps.storeCheck.ok;
+  const { storeCheck } = prepared;
+  for (const l of [...plan.limitations, ...storeCheck.limitations])
+    run.emit({ type: 'capture.limitation', message: l });
+  await run.close();
   return {
-    status: ok ? 'planned' : 'failed',
+    status: results.every((r) => r.ok) && storeCheck.ok ? 'planned' : 'failed',
     incident: plan.incident,
     captureId: 'dry-run',
     dryRun: true,
@@ -98,8 +53,32 @@ export async function dryRun(
     waiting: plan.waiting.map((w) => ({ stepId: w.stepId, detail: w.reason })),
     artifacts: [],
     changes: [],
-    limitations: [...plan.limitations, ...deps.storeCheck.limitations],
+    limitations: [...plan.limitations, ...storeCheck.limitations],
     preflight: results,
-    storeProblems: deps.storeCheck.problems,
+    storeProblems: storeCheck.problems,
   };
+}
+
+/** One step's preflight: its provider's platform dry run, or "unknown" where it has none; an error is a failed check. */
+async function preflightStep(step: Step, provider: Provider, ctx: ProviderContext): Promise<PreflightResult> {
+  try {
+    if (provider.preflight) return await provider.preflight(step, ctx);
+    const check = { action: `${step.provider}:${step.action}`, allowed: 'unknown' as const };
+    return { stepId: step.id, ok: true, checks: [{ ...check, detail: 'no platform dry run for this step' }] };
+  } catch (error) {
+    const e = holdfastErrorOf(error);
+    const denied = e instanceof PermissionError;
+    return {
+      stepId: step.id,
+      ok: false,
+      checks: [
+        {
+          action: denied ? e.action : `${step.provider}:${step.action}`,
+          allowed: denied ? false : 'unknown',
+          detail: e.message,
+          ...(denied && e.policyFile ? { policyFile: e.policyFile } : {}),
+        },
+      ],
+    };
+  }
 }

@@ -4,6 +4,7 @@
  */
 import type { HeldEvidenceCheck } from '../evidence/verify.js';
 import { checkJournalChain } from '../evidence/journal.js';
+import { deriveJournalState } from '../evidence/journal-state.js';
 import { readJournalFromStore } from '../evidence/store-journal.js';
 import type { Clients, CloudSettings, EvidenceStore, Provider, RunScope } from '../core/types.js';
 import { builtinProviders, providerClients } from './registry.js';
@@ -26,11 +27,9 @@ export function heldEvidenceChecker(
   let context: Promise<{ kase: CloudSettings; clients: Clients; run: RunScope }> | undefined;
   const ctx = () =>
     (context ??= (async () => {
-      const started = [...checkJournalChain(await readJournalFromStore(store, incident)).events]
-        .reverse()
-        .find((e) => e.type === 'capture.started');
+      const { events } = checkJournalChain(await readJournalFromStore(store, incident));
       // A journal without its start names only the incident; checks then use the caller's own settings.
-      const kase: CloudSettings = started?.type === 'capture.started' ? started.case : { incident };
+      const kase: CloudSettings = deriveJournalState(events).lastStart?.case ?? { incident };
       return { kase, clients: await providerClients(kase, env, options.clients ?? {}), run: runScope() };
     })());
   return async (artifact) => {

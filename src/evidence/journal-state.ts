@@ -21,6 +21,8 @@ export interface JournalState {
   planDigest?: string;
   operator?: JsonObject;
   tool?: JsonObject;
+  /** The last `capture.started` (its case, planned steps and signer): the run the journal now continues. */
+  lastStart?: Extract<CaptureEvent, { type: 'capture.started' }>;
   firstAt?: string;
   lastAt?: string;
   steps: Map<string, StepState>;
@@ -91,6 +93,7 @@ export class JournalFold {
         s.planDigest = e.planDigest;
         s.operator = e.operator;
         s.tool = e.tool;
+        s.lastStart = e;
         s.aborted = false;
         break;
       case 'step.started': {

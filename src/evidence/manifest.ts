@@ -4,7 +4,7 @@
  */
 import { canonicalJson, sha256Hex } from './canonical-json.js';
 import type { CaptureEvent, CaptureStatus } from '../core/events.js';
-import { deriveJournalState } from './journal-state.js';
+import { deriveJournalState, type JournalState } from './journal-state.js';
 import { foldTimeline, type Timeline } from './timeline.js';
 import type { JournalCopyPin } from './store-journal.js';
 import type { ArtifactRecord, ChangeRecord, FailureRecord, JsonObject, Step } from '../core/types.js';
@@ -47,9 +47,11 @@ export interface SealInfo {
 /** What the fold reads of a step: a plan's steps, or a sealed manifest's when verify folds it again. */
 export type FoldedStep = { id: string; title: string; phase: string; target: string };
 
-/** Status of a capture: failures make it partial; held-back containment makes it awaiting approval. */
-export function captureStatus(steps: readonly Pick<Step, 'id'>[], events: readonly CaptureEvent[]): CaptureStatus {
-  const state = deriveJournalState(events);
+/**
+ * Status of a capture from its journal's fold (the one rule: the engine's outcome, `capture.finished`
+ * and the manifest all use it): failures make it partial; held-back containment, awaiting approval.
+ */
+export function captureStatus(steps: readonly Pick<Step, 'id'>[], state: Pick<JournalState, 'steps'>): CaptureStatus {
   const statuses = steps.map((s) => state.steps.get(s.id)?.status);
   if (statuses.some((s) => s === 'failed' || s === 'skipped' || s === 'started' || s === undefined)) {
     return statuses.every((s) => s !== 'done') ? 'failed' : 'partial';
@@ -85,7 +87,7 @@ export function foldManifest(steps: readonly FoldedStep[], events: readonly Capt
     tool: state.tool ?? {},
     startedAt: state.firstAt ?? seal.sealedAt,
     endedAt: seal.sealedAt,
-    status: captureStatus(steps, events),
+    status: captureStatus(steps, state),
     store: seal.store,
     steps: steps.map((s) => ({
       id: s.id,
