@@ -4,7 +4,7 @@ import { lazily } from '../../src/core/provider-kit.js';
 import type { Provider } from '../../src/core/types.js';
 import { EC2_POLICY, type Ec2Facts, type Ec2Params } from './facts.js';
 import { ec2Flags, parseEc2Params } from './params.js';
-import { ec2DerivedTargets, planEc2 } from './plan.js';
+import { ec2Findings, planEc2 } from './plan.js';
 import { parseEc2Step } from './parse-step.js';
 import type { Ec2Step } from './steps.js';
 
@@ -19,7 +19,7 @@ export const ec2Provider = {
   parseParams: parseEc2Params,
   savedPlan: { parseStep: parseEc2Step },
   plan: planEc2,
-  derivedTargets: ec2DerivedTargets,
+  findings: ec2Findings,
   claims: { machines: ec2MachineClaim },
   ...lazily(async () => (await import('./impl.js')).implementation),
   async checkEvidence(artifact, ctx, options) {

@@ -1,5 +1,6 @@
 /** Pure: EC2 facts → steps. No I/O, no clock. */
-import type { Case, JsonObject, StepDraft } from '../../src/core/types.js';
+import type { MachineIdentityFinding } from '../../src/core/claims.js';
+import type { Case, StepDraft } from '../../src/core/types.js';
 import type { Ec2Facts, InstanceFacts } from './facts.js';
 import type { Ec2Step } from './steps.js';
 
@@ -165,12 +166,14 @@ export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft<Ec2Step
 }
 
 /**
- * Pure: each targeted instance's profile, for the `iam` provider, which records the role and
- * decides (by severity and --revoke-role-sessions) whether to revoke its sessions.
+ * Pure: each targeted instance's profile, as a finding: the provider that owns such identities
+ * (`iam`) records the role and decides (by severity and --revoke-role-sessions) whether to revoke
+ * its sessions.
  */
-export function ec2DerivedTargets(facts: Ec2Facts): Record<string, JsonObject> {
-  const instanceProfiles = facts.instances
-    .filter((i) => i.instanceProfile)
-    .map((i) => `${i.instanceId}=${i.instanceProfile}`);
-  return instanceProfiles.length ? { iam: { instanceProfiles } } : {};
+export function ec2Findings(facts: Ec2Facts): MachineIdentityFinding[] {
+  return facts.instances.flatMap((i) =>
+    i.instanceProfile
+      ? [{ kind: 'machine-identity' as const, machine: i.instanceId, identity: i.instanceProfile }]
+      : [],
+  );
 }

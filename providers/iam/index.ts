@@ -1,5 +1,5 @@
 /** The IAM provider: record the suspect's role or user, then revoke its sessions and keys without deleting anything. */
-import { iamRoleClaim } from './claims.js';
+import { iamMachineIdentityClaim, iamRoleClaim } from './claims.js';
 import { lazily } from '../../src/core/provider-kit.js';
 import type { Provider } from '../../src/core/types.js';
 import { IAM_POLICY, type IamFacts, type IamParams } from './facts.js';
@@ -18,6 +18,6 @@ export const iamProvider = {
     'evidence capture --incident IR-2026-0042 --instance i-0abc123def4567890 --iam-user ci-deploy --severity high',
   parseParams: parseIamParams,
   plan: planIam,
-  claims: { roles: iamRoleClaim },
+  claims: { roles: iamRoleClaim, machineIdentities: iamMachineIdentityClaim },
   ...lazily(async () => (await import('./impl.js')).implementation),
 } satisfies Provider<IamParams, IamFacts, IamStep>;

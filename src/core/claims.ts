@@ -1,10 +1,11 @@
 /**
- * Findings and claims: how one provider hands another what it found in that provider's domain
- * without naming it. The Kubernetes provider says "node n1 runs on the machine `aws:///…/i-0abc`"
- * or "pod shop/web runs as service account shop/web, whose annotation names cloud role R"; the
- * providers that own such machines and roles (ec2, iam) declare what they recognise, and
- * engine/claims.ts matches the two. A new cloud adds its claims in its own folder; the finder
- * does not change.
+ * Findings and claims: the one way a provider hands another what it found in that provider's
+ * domain, without naming it. The Kubernetes provider says "node n1 runs on the machine
+ * `aws:///…/i-0abc`" or "pod shop/web runs as service account shop/web, whose annotation names
+ * cloud role R"; the EC2 provider says "instance i-0abc runs with identity
+ * `arn:aws:iam::…:instance-profile/p`"; the providers that own such machines and identities (ec2,
+ * iam) declare what they recognise, and engine/claims.ts matches the two. A new cloud adds its
+ * claims in its own folder; the finder does not change.
  */
 import type { JsonObject } from './types.js';
 
@@ -27,7 +28,16 @@ export type RoleFinding = {
   pod?: string;
 };
 
-export type Finding = MachineFinding | RoleFinding;
+/** A targeted machine runs with a cloud identity attached to it (an EC2 instance profile). */
+export type MachineIdentityFinding = {
+  kind: 'machine-identity';
+  /** The machine's id as its provider names it (`i-0abc…`). */
+  machine: string;
+  /** The identity as the cloud names it (an instance profile's ARN). */
+  identity: string;
+};
+
+export type Finding = MachineFinding | RoleFinding | MachineIdentityFinding;
 
 /** A provider's claim on the machines behind Kubernetes nodes. */
 export interface MachineClaim {
@@ -59,10 +69,19 @@ export interface RoleClaim {
   targets(found: RoleFinding[]): JsonObject | undefined;
 }
 
+/** A provider's claim on the identities attached to machines (instance profiles). */
+export interface MachineIdentityClaim {
+  /** Whether this provider owns identities named like this one. */
+  recognises(identity: string): boolean;
+  /** This provider's params for the machine identities found. */
+  targets(found: MachineIdentityFinding[]): JsonObject;
+}
+
 /** What a provider claims among other providers' findings. */
 export interface Claims {
   machines?: MachineClaim;
   roles?: RoleClaim;
+  machineIdentities?: MachineIdentityClaim;
 }
 
 /** A machine a provider recognised behind a providerID, with the words to name it. */

@@ -360,14 +360,10 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
   preflight?(step: S, ctx: ProviderContext): Promise<PreflightResult>;
   run(step: S, ctx: StepContext): Promise<StepOutcome>;
   /**
-   * Optional, pure: targets this provider's facts add to other providers it knows (e.g. an EC2
-   * instance's profile role for iam). Keyed by provider id.
-   */
-  derivedTargets?(facts: Facts, kase: Case): Record<string, JsonObject>;
-  /**
    * Optional, pure: what its facts say about other providers' domains, without naming them (the
-   * machine behind a Kubernetes node, the cloud role a pod runs as). The engine hands each finding
-   * to the provider whose `claims` recognise it, as that provider's targets.
+   * machine behind a Kubernetes node, the cloud role a pod runs as, an instance's profile). The
+   * engine hands each finding to the provider whose `claims` recognise it, as that provider's
+   * targets: the one way providers give each other targets.
    */
   findings?(facts: Facts, kase: Case): Finding[];
   /** Optional: what this provider recognises among other providers' findings. */

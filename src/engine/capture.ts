@@ -29,45 +29,70 @@ export async function planCapture(input: CaseInput, options: PlanOptions = {}): 
   return planCase(kase, options);
 }
 
-/** Plan an already validated case. */
+/**
+ * Plan an already validated case. Each engaged provider is discovered once: a provider that claims
+ * other providers' findings (core/claims.ts) waits for the finders still to be read, since their
+ * findings may widen its targets (a node's machine for ec2, an instance's profile for iam).
+ */
 export async function planCase(kase: Case, options: PlanOptions = {}): Promise<CapturePlan> {
   const providers = options.providers ?? builtinProviders;
-  const ctx: ProviderContext = {
-    incident: kase.incident,
-    kase,
-    signal: options.signal ?? new AbortController().signal,
-    clients: await providerClients(kase, options.env ?? process.env, options.clients ?? {}),
-    env: options.env ?? process.env,
-    dryRun: true,
-    run: runScope(),
-  };
-  const roleAnnotations = wantedRoleAnnotations(kase, providers);
-  if (roleAnnotations.length) ctx.roleAnnotations = roleAnnotations;
-  const engaged = providers.filter((p) => kase.targets[p.id]);
+  const env = options.env ?? process.env;
+  const clients = await providerClients(kase, env, options.clients ?? {});
+  const signal = options.signal ?? new AbortController().signal;
+  const run = runScope();
   const progress = progressEmitter(kase.incident, options.onProgress);
   const notice = quietSdkNodeNotice();
   if (notice) progress({ warning: notice });
-  progress({ waitingOn: `discovery: reading what ${engaged.map((p) => p.id).join(', ')} target (read-only calls)` });
-  const settled = await Promise.allSettled(engaged.map((p) => p.discover(kase.targets[p.id]!, ctx)));
-  progress({ done: true });
   const facts = new Map<string, unknown>();
-  const inputProblems: InputProblem[] = [];
+  /** The params each provider was discovered with (the case's own object, so a widened one differs). */
+  const discoveredWith = new Map<string, JsonObject>();
+  let current = kase;
+  for (;;) {
+    const targets = current.targets;
+    const pending = providers.filter((p) => targets[p.id] && discoveredWith.get(p.id) !== targets[p.id]);
+    if (!pending.length) break;
+    const finders = pending.filter((p) => p.findings);
+    const ready = pending.filter((p) => !p.claims || finders.every((f) => f === p));
+    // Finders that claim each other's findings are read together (and again if a finding widens one).
+    const round = ready.length ? ready : pending;
+    const ctx: ProviderContext = { incident: current.incident, kase: current, signal, clients, env, dryRun: true, run };
+    const roleAnnotations = wantedRoleAnnotations(current, providers);
+    if (roleAnnotations.length) ctx.roleAnnotations = roleAnnotations;
+    progress({ waitingOn: `discovery: reading what ${round.map((p) => p.id).join(', ')} target (read-only calls)` });
+    const failure = await discover(round, ctx, facts);
+    progress({ done: true });
+    for (const p of round) discoveredWith.set(p.id, targets[p.id]!);
+    if (failure) {
+      // Every provider's problems at once, in one error: read the ones still waiting too.
+      const rest = pending.filter((p) => !round.includes(p));
+      const more = rest.length ? await discover(rest, ctx, facts) : undefined;
+      if (failure.problems.length || more?.problems.length)
+        throw new BadInputError([...failure.problems, ...(more?.problems ?? [])]);
+      throw failure.other ?? more?.other;
+    }
+    current = deriveTargets(current, facts, providers) ?? current;
+  }
+  return buildPlan(current, facts, providers);
+}
+
+/** Discover `round` in parallel into `facts`; the input problems and the first other failure, if any. */
+async function discover(
+  round: readonly Provider[],
+  ctx: ProviderContext,
+  facts: Map<string, unknown>,
+): Promise<{ problems: InputProblem[]; other?: HoldfastError } | undefined> {
+  const settled = await Promise.allSettled(round.map((p) => p.discover(ctx.kase.targets[p.id]!, ctx)));
+  const problems: InputProblem[] = [];
   let other: HoldfastError | undefined;
   settled.forEach((result, i) => {
-    const provider = engaged[i]!;
-    if (result.status === 'fulfilled') facts.set(provider.id, result.value);
+    if (result.status === 'fulfilled') facts.set(round[i]!.id, result.value);
     else {
       const e = holdfastErrorOf(result.reason);
-      if (e instanceof BadInputError) inputProblems.push(...e.problems);
+      if (e instanceof BadInputError) problems.push(...e.problems);
       else other ??= e;
     }
   });
-  // Every provider's problems at once, in one error.
-  if (inputProblems.length) throw new BadInputError(inputProblems);
-  if (other) throw other;
-  const derived = deriveTargets(kase, facts, providers);
-  if (derived) return planCase(derived, options);
-  return buildPlan(kase, facts, providers);
+  return problems.length || other ? { problems, ...(other ? { other } : {}) } : undefined;
 }
 
 /** A case widened by targets that providers derived from their facts, or undefined when nothing new. */
@@ -77,11 +102,8 @@ function deriveTargets(kase: Case, facts: Map<string, unknown>, providers: reado
   for (const provider of providers) {
     if (!facts.has(provider.id)) continue;
     const own = facts.get(provider.id);
-    // Targets it names itself, then those other providers claim among its findings.
-    const extra = [
-      ...Object.entries(provider.derivedTargets?.(own, kase) ?? {}),
-      ...Object.entries(provider.findings ? claimedTargets(provider.findings(own, kase), providers) : {}),
-    ];
+    // The targets other providers claim among its findings.
+    const extra = Object.entries(provider.findings ? claimedTargets(provider.findings(own, kase), providers) : {});
     for (const [id, params] of extra) {
       const other = providers.find((p) => p.id === id);
       if (!other) continue;

@@ -2,7 +2,7 @@
  * Matches what providers find (core/claims.ts `Finding`) with what other providers claim, so a
  * finder (Kubernetes) names no cloud and a cloud's providers declare what they recognise. Pure.
  */
-import type { Claimants, ClaimedMachine, Finding, RoleFinding } from '../core/claims.js';
+import type { Claimants, ClaimedMachine, Finding, MachineIdentityFinding, RoleFinding } from '../core/claims.js';
 import type { Case, JsonObject, Provider } from '../core/types.js';
 
 /** What planners are told about the providers' claims (the words for machines behind nodes). */
@@ -42,8 +42,12 @@ export function claimedTargets(
   const claimants = claimantsOf(providers);
   const machines = new Map<string, string[]>();
   const roles = new Map<string, RoleFinding[]>();
+  const identities = new Map<string, MachineIdentityFinding[]>();
   for (const f of findings) {
-    if (f.kind === 'machine') {
+    if (f.kind === 'machine-identity') {
+      const owner = providers.find((p) => p.claims?.machineIdentities?.recognises(f.identity));
+      if (owner) identities.set(owner.id, [...(identities.get(owner.id) ?? []), f]);
+    } else if (f.kind === 'machine') {
       const m = f.target ? claimants.machine(f.providerID) : undefined;
       if (!m) continue;
       const ids = machines.get(m.provider) ?? [];
@@ -62,6 +66,9 @@ export function claimedTargets(
     const found = roles.get(p.id);
     const params = found && p.claims?.roles?.targets(found);
     if (params) out[p.id] = { ...out[p.id], ...params };
+    const held = identities.get(p.id);
+    if (held?.length && p.claims?.machineIdentities)
+      out[p.id] = { ...out[p.id], ...p.claims.machineIdentities.targets(held) };
   }
   return out;
 }
