@@ -2,6 +2,12 @@
 export { planCapture, planCase, type PlanOptions } from './engine/capture.js';
 export { executePlan, journalPath, type CaptureOutcome, type ExecuteOptions } from './engine/execute.js';
 export { releaseContainment, type ReleaseOptions, type ReleaseOutcome } from './engine/release.js';
+// Many incidents in one process (a daemon): each executePlan or releaseContainment call is its own
+// run (its lock, journal, events, abort and provider state); IncidentRun is that run, for callers
+// composing their own; IncidentBusyError says another run holds the incident now.
+export { IncidentRun, ABORT_GRACE_MS, type RunOptions } from './engine/run.js';
+export { runScope } from './engine/run-scope.js';
+export { IncidentBusyError } from './engine/incident-lock.js';
 export { verifyEvidence, latestManifestKey, type VerifyReport, type VerifyItem } from './evidence/verify.js';
 export { statusFromJournal, type StatusReport } from './report/status.js';
 export { parseCase, readCaseFile, type CaseInput } from './engine/case.js';

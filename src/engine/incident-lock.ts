@@ -20,6 +20,12 @@ import { dirname } from 'node:path';
 import { BadInputError, StateWriteError, fsFailureReason } from '../core/errors.js';
 import { STATE_DIR_MODE, STATE_FILE_MODE } from '../evidence/journal.js';
 
+/**
+ * Another run holds the incident right now (bad input, exit 2, like any refused request): a daemon
+ * tells it from other bad input by its class and tries again later.
+ */
+export class IncidentBusyError extends BadInputError {}
+
 /** Who holds a lock. */
 export interface LockHolder {
   pid: number;
@@ -136,7 +142,7 @@ export function lockIncident(journalPath: string, incident: string): () => void 
       }
       const holder = readHolder(path);
       if (holder && !holderIsGone(holder)) {
-        throw new BadInputError({
+        throw new IncidentBusyError({
           field: 'incident',
           message: `${incident} is being captured or released right now by process ${holder.pid} on ${holder.host}; wait for it or stop it, then run again (a lock from another host is never taken over: remove ${path} by hand only if that run is gone)`,
           continues: true,
@@ -146,7 +152,7 @@ export function lockIncident(journalPath: string, incident: string): () => void 
         // Unreadable holder: an older holdfast's bare pid, or damage. Judge a bare pid on this host.
         const pid = Number(readFileSync(path, 'utf8').trim());
         if (pid && pid !== process.pid && alive(pid))
-          throw new BadInputError({
+          throw new IncidentBusyError({
             field: 'incident',
             message: `${incident} is being captured or released right now by process ${pid} on this machine; wait for it or stop it, then run again`,
             continues: true,
@@ -168,7 +174,7 @@ export function lockIncident(journalPath: string, incident: string): () => void 
           // it is theirs to sort out
         }
         unlinkSync(aside);
-        throw new BadInputError({
+        throw new IncidentBusyError({
           field: 'incident',
           message: `${incident} was just locked by process ${moved.pid}; wait for it`,
           continues: true,

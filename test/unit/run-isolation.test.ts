@@ -12,6 +12,7 @@ import type { CaptureEvent } from '../../src/core/events.js';
 import type { Case, Clients, Provider, StepDraft } from '../../src/core/types.js';
 import { checkJournalChain } from '../../src/evidence/journal.js';
 import { executePlan } from '../../src/engine/execute.js';
+import { IncidentBusyError } from '../../src/index.js';
 import { buildPlan } from '../../src/engine/plan.js';
 import { memoryStore } from '../support/memory-store.js';
 
@@ -147,5 +148,41 @@ describe('two incidents in one process', () => {
     const keys = [...store.objects.keys()];
     expect(keys.some((k) => k.startsWith('IR-ISO-A/'))).toBe(true);
     expect(keys.every((k) => k.startsWith('IR-ISO-A/') || k.startsWith('IR-ISO-B/'))).toBe(true);
+  });
+
+  it('one incident at a time: a second run of the same incident is refused as busy, by class, and changes nothing', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    let runs = 0;
+    const provider: Provider = {
+      id: 'fake',
+      summary: 'fake',
+      flags: [],
+      policies: [],
+      example: '',
+      parseParams: (raw) => ({ params: raw, problems: [] }),
+      discover: async () => ({}),
+      plan: () => ({ steps: [draft('tag/t0', 'preserve', 'fake:t0')] }),
+      run: async () => {
+        runs++;
+        await held;
+        return {};
+      },
+    };
+    const plan = buildPlan(kase('IR-ISO-SAME'), new Map([['fake', {}]]), [provider]);
+    const options = {
+      providers: [provider],
+      store: memoryStore(),
+      stateDir: mkdtempSync(join(tmpdir(), 'hf-iso-same-')),
+      env: {},
+      operator: { test: 'isolation' },
+    };
+    const first = executePlan(plan, options);
+    // The first run holds the lock while its step waits.
+    while (runs === 0) await new Promise((r) => setTimeout(r, 2));
+    await expect(executePlan(plan, options)).rejects.toBeInstanceOf(IncidentBusyError);
+    release();
+    expect((await first).status).toBe('complete');
+    expect(runs).toBe(1);
   });
 });
