@@ -1,7 +1,7 @@
 /** The result of a capture, as the library returns it, built from the plan and the journal state. */
 import type { CaptureStatus } from '../core/events.js';
 import type { JournalState } from '../evidence/journal-state.js';
-import type { Manifest } from '../evidence/manifest.js';
+import { stepResults, type Manifest } from '../evidence/manifest.js';
 import type { ContainmentStats, Timeline } from '../evidence/timeline.js';
 import type {
   ArtifactRecord,
@@ -55,14 +55,7 @@ export function outcomeFrom(
   state: JournalState,
   extra: { status: CaptureStatus; captureId: string; journalPath?: string; timeline?: Timeline },
 ): CaptureOutcome {
-  const failures: FailureRecord[] = [];
-  const waiting: CaptureOutcome['waiting'] = [];
-  for (const step of plan.steps) {
-    const s = state.steps.get(step.id);
-    if (s?.status === 'failed' && s.failure) failures.push(s.failure);
-    if (s?.status === 'skipped') failures.push({ stepId: step.id, code: 'SKIPPED', message: s.detail ?? 'skipped' });
-    if (s?.status === 'waiting') waiting.push({ stepId: step.id, detail: s.detail ?? 'awaits approval' });
-  }
+  const { failures, waiting } = stepResults(plan.steps, state, false);
   return {
     status: extra.status,
     incident: plan.incident,

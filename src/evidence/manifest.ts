@@ -60,15 +60,22 @@ export function captureStatus(steps: readonly Pick<Step, 'id'>[], state: Pick<Jo
   return 'complete';
 }
 
-/** Fold the journal into a manifest (pure: the clock is passed in through `seal`). */
-export function foldManifest(steps: readonly FoldedStep[], events: readonly CaptureEvent[], seal: SealInfo): Manifest {
-  const state = deriveJournalState(events);
+/**
+ * The steps that failed (or were skipped) and those held back, from the journal's fold, in step
+ * order: the one rule the manifest and the engine's outcome share. With `notRun`, a step that never
+ * finished is a failure too (a manifest accounts for every planned step).
+ */
+export function stepResults(
+  steps: readonly Pick<Step, 'id'>[],
+  state: Pick<JournalState, 'steps'>,
+  notRun: boolean,
+): { failures: FailureRecord[]; waiting: { stepId: string; detail: string }[] } {
   const failures: FailureRecord[] = [];
   const waiting: { stepId: string; detail: string }[] = [];
   for (const step of steps) {
     const s = state.steps.get(step.id);
     if (!s || s.status === 'started') {
-      failures.push({ stepId: step.id, code: 'NOT_RUN', message: 'step did not finish (interrupted)' });
+      if (notRun) failures.push({ stepId: step.id, code: 'NOT_RUN', message: 'step did not finish (interrupted)' });
     } else if (s.status === 'failed' && s.failure) {
       failures.push(s.failure);
     } else if (s.status === 'skipped') {
@@ -77,6 +84,13 @@ export function foldManifest(steps: readonly FoldedStep[], events: readonly Capt
       waiting.push({ stepId: step.id, detail: s.detail ?? 'awaits approval' });
     }
   }
+  return { failures, waiting };
+}
+
+/** Fold the journal into a manifest (pure: the clock is passed in through `seal`). */
+export function foldManifest(steps: readonly FoldedStep[], events: readonly CaptureEvent[], seal: SealInfo): Manifest {
+  const state = deriveJournalState(events);
+  const { failures, waiting } = stepResults(steps, state, true);
   const stepIds = new Set(steps.map((s) => s.id));
   return {
     schema: MANIFEST_SCHEMA,

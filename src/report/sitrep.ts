@@ -43,9 +43,7 @@ export interface Sitrep {
  */
 export function buildSitrep(incident: string, events: readonly CaptureEvent[], now: string, run?: RunState): Sitrep {
   const state = deriveJournalState(events);
-  const start = [...events]
-    .reverse()
-    .find((e): e is Extract<CaptureEvent, { type: 'capture.started' }> => e.type === 'capture.started');
+  const start = state.lastStart;
   const severity = String((start?.case as { severity?: string } | undefined)?.severity ?? 'unknown');
   const planned = start?.plannedSteps ?? [];
   const titles = new Map(planned.map((p) => [p.id, p.title]));

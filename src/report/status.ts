@@ -78,9 +78,7 @@ export interface StatusReport {
 export function statusFromJournal(incident: string, events: readonly CaptureEvent[], lock?: LockState): StatusReport {
   const state = deriveJournalState(events);
   const run = runStateOf(events, lock);
-  const lastStart = [...events]
-    .reverse()
-    .find((e): e is Extract<CaptureEvent, { type: 'capture.started' }> => e.type === 'capture.started');
+  const { lastStart } = state;
   const planned = lastStart?.plannedSteps ?? [];
   const steps: StatusStep[] = planned.map((p) => {
     const s = state.steps.get(p.id);
