@@ -12,7 +12,7 @@ export { verifyEvidence, latestManifestKey, type VerifyReport, type VerifyItem }
 export { statusFromJournal, type StatusReport } from './report/status.js';
 export { parseCase, readCaseFile, type CaseInput } from './engine/case.js';
 export { buildPlan, planDigest } from './engine/plan.js';
-export { assertUsablePlan } from './engine/saved-plan.js';
+export { assertSignedPlan, assertUsablePlan, signPlan } from './engine/saved-plan.js';
 export { foldManifest, serializeManifest, MANIFEST_SCHEMA, type Manifest } from './evidence/manifest.js';
 export { checkJournalChain, Journal } from './evidence/journal.js';
 export { canonicalJson } from './evidence/canonical-json.js';

@@ -103,8 +103,13 @@ export interface CapturePlan {
   limitations: string[];
   /** Steps held back and why. */
   waiting: { stepId: string; reason: string }[];
-  /** SHA-256 (hex) of the canonical plan without this field. */
+  /** SHA-256 (hex) of the canonical plan without this field and without `signature`. */
   digest: string;
+  /**
+   * `evidence plan --sign-key`: a holdfast/signature@2 record of kind `plan` over `digest`
+   * (src/evidence/signing.ts), so that `apply --require-signed` runs only the reviewed plan.
+   */
+  signature?: JsonObject;
 }
 
 /** Something evidence-bearing that a step produced. */

@@ -63,9 +63,9 @@ export function buildPlan(
   return { ...body, digest: digestOf(body) };
 }
 
-/** Recompute a plan's digest (to check a saved plan was not edited). */
+/** Recompute a plan's digest (to check a saved plan was not edited); a signature over it is not part of it. */
 export function planDigest(plan: Omit<CapturePlan, 'digest'> & { digest?: string }): string {
-  const { digest: _ignored, ...body } = plan;
+  const { digest: _ignored, signature: _signature, ...body } = plan;
   return digestOf(body);
 }
 

@@ -5,6 +5,7 @@
  * only detects accidents; these detect edits. No call is made here.
  */
 import { canonicalJson } from '../evidence/canonical-json.js';
+import { checkSignature, isSignatureRecord, signRecord, type Signer } from '../evidence/signing.js';
 import { BadInputError, HoldfastError, type InputProblem } from '../core/errors.js';
 import type { CapturePlan, Case, Provider, Step } from '../core/types.js';
 import { PHASES, PLAN_SCHEMA } from '../core/types.js';
@@ -159,4 +160,38 @@ function stepProblems(step: Step, i: number, plan: CapturePlan, providers: reado
   const provider = providers.find((p) => p.id === step.provider);
   if (provider?.savedPlan) problems.push(...provider.savedPlan.parseStep(step, kase).problems);
   return problems.map(named);
+}
+
+/** The plan with a signature over its digest (`evidence plan --sign-key`): the reviewed plan, as `apply --require-signed` wants it. */
+export async function signPlan(plan: CapturePlan, signer: Signer): Promise<CapturePlan> {
+  const { signature: _previous, ...unsigned } = plan;
+  const record = await signRecord(signer, {
+    kind: 'plan',
+    incident: plan.incident,
+    recordKey: 'plan',
+    recordSha256: planDigest(unsigned),
+  });
+  return { ...unsigned, signature: { ...record } };
+}
+
+/**
+ * Refuse a plan that is not signed, or whose signature is not over its digest, for its incident,
+ * by the pinned key when one is given (without one, any key's valid signature passes: pin the
+ * reviewer's). Returns what the signature says of its signer. Check `assertUsablePlan` first: it
+ * proves the digest is the content's.
+ */
+export function assertSignedPlan(plan: CapturePlan, options: { publicKeyPem?: string } = {}, name = 'plan'): string {
+  const refuse = (message: string) =>
+    new BadInputError({ field: name === 'plan' ? 'plan.signature' : `${name}: signature`, message });
+  if (!plan.signature) throw refuse('the plan is not signed (sign it with `evidence plan --sign-key`)');
+  const record = plan.signature;
+  if (!isSignatureRecord(record)) throw refuse('is not a signature record (holdfast/signature@2)');
+  const checked = checkSignature(record, {
+    kind: 'plan',
+    incident: plan.incident,
+    recordSha256: planDigest(plan),
+    ...(options.publicKeyPem ? { pinnedPublicKeyPem: options.publicKeyPem } : {}),
+  });
+  if (!checked.ok) throw refuse(checked.detail);
+  return checked.detail;
 }

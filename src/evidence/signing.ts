@@ -50,6 +50,29 @@ export interface SignatureRecord {
   signature: string;
 }
 
+const SIGNATURE_TEXT_MEMBERS = [
+  'schema',
+  'kind',
+  'incident',
+  'recordKey',
+  'recordSha256',
+  'algorithm',
+  'keyId',
+  'publicKey',
+  'publicKeyFingerprint',
+  'message',
+  'signature',
+] as const;
+
+/** Whether JSON read from a file (a saved plan's `signature`) has a signature record's members, all text. */
+export function isSignatureRecord(value: unknown): value is SignatureRecord {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    SIGNATURE_TEXT_MEMBERS.every((k) => typeof (value as Record<string, unknown>)[k] === 'string')
+  );
+}
+
 /** Fingerprint of a public key: hex SHA-256 of its SPKI DER. */
 export function publicKeyFingerprint(pem: string): string {
   return createHash('sha256')
@@ -90,8 +113,8 @@ export function generateSigningKey(path: string): { privateKey: string; publicKe
   return { privateKey: path, publicKey: `${path}.pub`, fingerprint: publicKeyFingerprint(publicPem) };
 }
 
-/** What a signature may cover: a capture's manifest, a release record, a custody-log entry. */
-export type SignedKind = 'manifest' | 'release' | 'custody';
+/** What a signature may cover: a capture's manifest, a release record, a custody-log entry, a reviewed plan. */
+export type SignedKind = 'manifest' | 'release' | 'custody' | 'plan';
 
 /** The signer as the journal records it when a run starts, so verify can compare without a pinned key. */
 export type SignerRef = SignerRecord;

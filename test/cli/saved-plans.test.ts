@@ -145,3 +145,64 @@ describe('evidence apply checks a saved plan like fresh input', () => {
     expect(existsSync(join(cwd, 'es'))).toBe(false);
   });
 });
+
+describe('evidence plan --sign-key and apply --require-signed', () => {
+  it('the signed plan applies with the reviewer pinned; unsigned, edited or re-signed plans do not, before any call', async () => {
+    for (const name of ['reviewer', 'attacker'])
+      expect((await runCli(['keygen', '--out', name], { cwd, env: env() })).code).toBe(0);
+    const args = [
+      'plan',
+      '--incident',
+      incident,
+      '--instance',
+      seeded.instanceId,
+      '--forensic-cidr',
+      '198.51.100.7/32',
+    ];
+    const signed = await runCli([...args, '--store', 'es', '--out', 'signed.json', '--sign-key', 'reviewer'], {
+      cwd,
+      env: env(),
+    });
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(signed.stderr).toMatch(/plan signed by local:[0-9a-f]{16}/);
+    const valid = await validatePlans('signed.json');
+    expect(valid.code, valid.stderr).toBe(0);
+
+    const pinned = ['--require-signed', '--public-key', 'reviewer.pub'];
+    const ok = await runCli(['apply', 'signed.json', ...pinned, '--dry-run'], { cwd, env: env() });
+    expect(ok.stderr).toMatch(/ed25519 signature by local:[0-9a-f]{16} \(key [0-9a-f]{16}…\) is valid/);
+    expect(ok.code, ok.stderr).toBe(0);
+
+    const calls = proxy.calls.length;
+    const viaProxy = env({ AWS_ENDPOINT_URL: proxy.endpoint });
+    const unsigned = await runCli(['apply', 'plan.json', ...pinned], { cwd, env: viaProxy });
+    expect(unsigned.stderr).toContain('plan plan.json: signature: the plan is not signed');
+    expect(unsigned.code).toBe(2);
+
+    // Edited, its digest recomputed, the reviewer's signature kept.
+    const plan = JSON.parse(readFileSync(join(cwd, 'signed.json'), 'utf8')) as CapturePlan;
+    plan.limitations = [];
+    plan.digest = planDigest(plan);
+    writeFileSync(join(cwd, 'edited.json'), JSON.stringify(plan));
+    const edited = await runCli(['apply', 'edited.json'], { cwd, env: viaProxy });
+    expect(edited.stderr).toContain('plan edited.json: signature: signature is for a different plan digest');
+    expect(edited.code).toBe(2);
+
+    // Re-signed with the attacker's own key: only the pin tells.
+    const resigned = await runCli([...args, '--store', 'es', '--out', 'resigned.json', '--sign-key', 'attacker'], {
+      cwd,
+      env: env(),
+    });
+    expect(resigned.code).toBe(0);
+    const other = await runCli(['apply', 'resigned.json', ...pinned], { cwd, env: viaProxy });
+    expect(other.stderr).toContain(
+      'plan resigned.json: signature: signed with a key other than the pinned --public-key',
+    );
+    expect(other.code).toBe(2);
+    expect(proxy.calls.slice(calls)).toEqual([]);
+
+    const lone = await runCli(['apply', 'signed.json', '--public-key', 'reviewer.pub'], { cwd, env: viaProxy });
+    expect(lone.stderr).toContain('--public-key pins the plan signer: give --require-signed too');
+    expect(lone.code).toBe(2);
+  });
+});

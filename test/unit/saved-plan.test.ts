@@ -1,11 +1,15 @@
 /** A saved plan is input: apply re-parses its case and checks every step before any call (issue 19). */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BadInputError, type InputProblem } from '../../src/core/errors.js';
 import type { CapturePlan } from '../../src/core/types.js';
 import { parseCase, type CaseInput } from '../../src/engine/case.js';
 import { buildPlan, planDigest } from '../../src/engine/plan.js';
 import { builtinProviders } from '../../src/engine/registry.js';
-import { assertUsablePlan } from '../../src/engine/saved-plan.js';
+import { assertSignedPlan, assertUsablePlan, signPlan } from '../../src/engine/saved-plan.js';
+import { generateSigningKey, localSigner } from '../../src/evidence/signing.js';
 import type { Ec2Facts, InstanceFacts } from '../../providers/ec2/facts.js';
 import type { DumpFacts } from '../../providers/dump/index.js';
 import { GOLDEN_CASES } from './fixtures/run-golden/cases.js';
@@ -253,5 +257,51 @@ describe('a saved plan is checked like fresh input', () => {
       if (p.case.store.kind === 's3') p.case.store.bucket = 'Not_A_Bucket';
     });
     expect(problemsOf(store).map((p) => p.field)).toEqual(['plan.case.store']);
+  });
+});
+
+describe('a signed plan: apply --require-signed runs only the reviewed plan', () => {
+  const keys = mkdtempSync(join(tmpdir(), 'hf-plan-keys-'));
+  const reviewer = generateSigningKey(join(keys, 'reviewer'));
+  const attacker = generateSigningKey(join(keys, 'attacker'));
+  const reviewerPem = readFileSync(reviewer.publicKey, 'utf8');
+
+  it('signing adds a signature over the digest and leaves the digest as it was', async () => {
+    const plan = savedPlan();
+    const signed = JSON.parse(JSON.stringify(await signPlan(plan, localSigner(reviewer.privateKey)))) as CapturePlan;
+    expect(signed.digest).toBe(plan.digest);
+    expect(planDigest(signed)).toBe(plan.digest);
+    expect(signed.signature).toMatchObject({ kind: 'plan', incident: plan.incident, recordSha256: plan.digest });
+    expect(assertUsablePlan(signed, builtinProviders)).toEqual(signed);
+    expect(assertSignedPlan(signed, { publicKeyPem: reviewerPem })).toMatch(
+      /ed25519 signature by local:\w+ .* is valid/,
+    );
+  });
+
+  it('unsigned, edited after signing, re-signed by another key, or a broken signature: refused, naming the signature', async () => {
+    const plan = savedPlan();
+    const signed = await signPlan(plan, localSigner(reviewer.privateKey));
+    const refusal = (p: CapturePlan, pin = true) => {
+      try {
+        assertSignedPlan(p, pin ? { publicKeyPem: reviewerPem } : {});
+      } catch (error) {
+        expect(error).toBeInstanceOf(BadInputError);
+        const [problem] = (error as BadInputError).problems;
+        expect(problem?.field).toBe('plan.signature');
+        return problem!.message;
+      }
+      throw new Error('accepted');
+    };
+    expect(refusal(plan)).toMatch(/not signed/);
+    // Edited and its digest recomputed, the reviewer's signature kept: the signature is for another digest.
+    const edited = { ...signed, limitations: [] };
+    expect(refusal({ ...edited, digest: planDigest(edited) })).toMatch(/different plan digest/);
+    // Re-signed by the attacker: valid, but not the pinned reviewer's key.
+    const resigned = await signPlan({ ...edited, digest: planDigest(edited) }, localSigner(attacker.privateKey));
+    expect(refusal(resigned)).toMatch(/key other than the pinned/);
+    expect(assertSignedPlan(resigned)).toMatch(/is valid/);
+    const flipped = { ...signed, signature: { ...signed.signature, signature: Buffer.alloc(64).toString('base64') } };
+    expect(refusal(flipped, false)).toMatch(/does not verify/);
+    expect(refusal({ ...signed, signature: { kind: 'plan' } })).toMatch(/is not a signature record/);
   });
 });

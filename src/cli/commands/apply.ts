@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BadInputError } from '../../core/errors.js';
-import { assertUsablePlan } from '../../engine/saved-plan.js';
+import { publicKeyFingerprint } from '../../evidence/signing.js';
+import { assertSignedPlan, assertUsablePlan } from '../../engine/saved-plan.js';
 import type { Provider } from '../../core/types.js';
 import { createOutput } from '../output.js';
 import { addRunOptions, runOptionsFrom, runPlanFromCli } from '../run-plan.js';
@@ -15,8 +16,10 @@ export function registerApplyCommand(program: Command, providers: readonly Provi
     .argument('<plan>', 'plan JSON file')
     .addHelpText(
       'after',
-      '\nExample:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json && evidence apply plan.json',
-    );
+      '\nExamples:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json && evidence apply plan.json\n  evidence apply plan.json --require-signed --public-key reviewer.key.pub',
+    )
+    .option('--require-signed', 'refuse a plan without a valid signature (`evidence plan --sign-key`)')
+    .option('--public-key <file>', "with --require-signed: only a signature by this public key (PEM), the reviewer's");
   addRunOptions(cmd).action(async (file: string, opts: Record<string, unknown>) => {
     const out = createOutput(Boolean(opts.json));
     let value: unknown;
@@ -26,6 +29,29 @@ export function registerApplyCommand(program: Command, providers: readonly Provi
       throw new BadInputError(`plan ${file}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`);
     }
     const plan = assertUsablePlan(value, providers, `plan ${file}`);
+    if (opts.publicKey !== undefined && !opts.requireSigned)
+      throw new BadInputError('--public-key pins the plan signer: give --require-signed too');
+    // A signature that is there must hold even when none is required: a failing one means an edit.
+    if (opts.requireSigned || plan.signature) {
+      const publicKeyPem = typeof opts.publicKey === 'string' ? readPublicKey(opts.publicKey) : undefined;
+      out.say(assertSignedPlan(plan, publicKeyPem ? { publicKeyPem } : {}, `plan ${file}`));
+    }
     process.exitCode = await runPlanFromCli(plan, out, runOptionsFrom(opts, providers, plan.case.region));
   });
+}
+
+/** A PEM public key file, or bad input naming --public-key. */
+function readPublicKey(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new BadInputError(`--public-key ${path}: ${(error as NodeJS.ErrnoException).code ?? 'cannot read'}`);
+  }
+  try {
+    publicKeyFingerprint(pem);
+  } catch {
+    throw new BadInputError(`--public-key ${path}: not a PEM public key`);
+  }
+  return pem;
 }

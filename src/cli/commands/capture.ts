@@ -2,6 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { planCapture } from '../../engine/capture.js';
+import { signPlan } from '../../engine/saved-plan.js';
+import { signerFromOptions } from '../signer-options.js';
 import type { CapturePlan, Provider } from '../../core/types.js';
 import { addCaseOptions } from '../case-options.js';
 import { describeStoreSpec } from '../../evidence/store-keys.js';
@@ -77,20 +79,26 @@ export function registerCaptureCommands(program: Command, providers: readonly Pr
   const toPlanCase = addCaseOptions(planCmd, providers);
   planCmd
     .option('--out <file>', 'save the plan as JSON (for `evidence apply`)')
+    .option('--sign-key <file>', 'sign the plan with this Ed25519 key, for `evidence apply --require-signed`')
+    .option('--sign-kms-key <arn>', 'sign the plan with this AWS KMS ECC_NIST_P256 key')
     .option('--no-preflight', 'skip the permission preflight')
     .option('--json', 'NDJSON events and the plan on stdout')
     .addHelpText(
       'after',
-      `\nExamples:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json\n  evidence apply plan.json`,
+      `\nExamples:\n  evidence plan --incident IR-2026-0042 --instance i-0abc123def4567890 --out plan.json\n  evidence apply plan.json\n  evidence plan … --out plan.json --sign-key reviewer.key && evidence apply plan.json --require-signed --public-key reviewer.key.pub`,
     )
     .action(async (opts: Record<string, unknown>) => {
       const out = createOutput(Boolean(opts.json));
       const display = createDisplay(out);
       try {
-        const plan = await planCapture(toPlanCase(opts), {
+        const caseInput = toPlanCase(opts);
+        const signer = signerFromOptions(opts, typeof caseInput.region === 'string' ? caseInput.region : undefined);
+        const planned = await planCapture(caseInput, {
           providers,
           onProgress: (p) => (out.data(p), display.progress(p)),
         });
+        const plan = signer ? await signPlan(planned, signer) : planned;
+        if (signer) display.say(`plan signed by ${signer.keyId}`);
         if (typeof opts.out === 'string') {
           writeFileSync(opts.out, `${JSON.stringify(plan, null, 2)}\n`);
           display.say(`plan saved to ${opts.out}`);
