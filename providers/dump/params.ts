@@ -1,6 +1,6 @@
 /** Dump targets: database URLs without passwords, and where the password comes from. */
 import { valueProblem, type InputProblem } from '../../src/core/errors.js';
-import { paramItems } from '../../src/core/provider-kit.js';
+import { paramReader } from '../../src/core/provider-kit.js';
 import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 
 export type DumpEngine = 'postgres' | 'mariadb';
@@ -148,8 +148,7 @@ function parseDatabaseEntry(entry: unknown, index: number): { target?: DumpTarge
 
 /** Validate the dump provider's params; problems name case paths (`targets.dump.urls[0]`). */
 export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problems: InputProblem[] } {
-  const problems: InputProblem[] = [];
-  const known = new Set([
+  const read = paramReader('dump', raw, [
     'urls',
     'databases',
     'passwordEnv',
@@ -157,9 +156,8 @@ export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problem
     'serializableDeferrable',
     'lockWaitTimeout',
   ]);
-  for (const key of Object.keys(raw))
-    if (!known.has(key)) problems.push({ field: `targets.dump.${key}`, message: 'unknown field' });
-  const urls = paramItems(raw.urls, 'targets.dump.urls');
+  const { problems } = read;
+  const urls = read.list('urls');
   const databases = raw.databases === undefined ? [] : Array.isArray(raw.databases) ? raw.databases : null;
   if (databases === null)
     problems.push({
@@ -182,8 +180,8 @@ export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problem
     problems.push(...r.problems);
     if (r.target) targets.push(r.target);
   });
-  const passwordEnv = raw.passwordEnv ? String(raw.passwordEnv) : null;
-  const passwordFile = raw.passwordFile ? String(raw.passwordFile) : null;
+  const passwordEnv = read.text('passwordEnv');
+  const passwordFile = read.text('passwordFile');
   problems.push(...passwordSourceProblems('targets.dump', passwordEnv, passwordFile));
   const seen = new Set<string>();
   for (const t of targets) {
@@ -191,7 +189,8 @@ export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problem
     if (seen.has(key)) problems.push({ field: 'targets.dump', message: `${t.url} is named twice` });
     seen.add(key);
   }
-  const lockWaitTimeout = raw.lockWaitTimeout ? String(raw.lockWaitTimeout) : DEFAULT_LOCK_WAIT_TIMEOUT;
+  const lockWaitTimeout = read.text('lockWaitTimeout') ?? DEFAULT_LOCK_WAIT_TIMEOUT;
+  const serializableDeferrable = read.flag('serializableDeferrable');
   if (!/^\d+(ms|s|min)?$/.test(lockWaitTimeout))
     problems.push(valueProblem('targets.dump.lockWaitTimeout', lockWaitTimeout, ': expected e.g. 30s, 500ms or 2min'));
   return problems.length
@@ -201,7 +200,7 @@ export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problem
           targets,
           passwordEnv,
           passwordFile,
-          serializableDeferrable: raw.serializableDeferrable === true || raw.serializableDeferrable === 'true',
+          serializableDeferrable,
           lockWaitTimeout,
         },
         problems,

@@ -1,6 +1,6 @@
 /** Validate the EC2 provider's targets and options; every problem names its case path. */
 import { valueProblem, type InputProblem } from '../../src/core/errors.js';
-import { paramItems } from '../../src/core/provider-kit.js';
+import { paramReader } from '../../src/core/provider-kit.js';
 import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 import type { Ec2Params } from './facts.js';
 
@@ -49,32 +49,29 @@ export const ec2Flags: ProviderFlag[] = [
 
 /** Parse raw params (flags or case file) into Ec2Params; problems name case paths (`targets.ec2.instances[0]`). */
 export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems: InputProblem[] } {
-  const problems: InputProblem[] = [];
-  const known = new Set(['instances', 'instanceTags', 'lockSnapshotsDays', 'copyToAccount', 'kmsKey', 'hashSnapshots']);
-  for (const key of Object.keys(raw))
-    if (!known.has(key)) problems.push({ field: `targets.ec2.${key}`, message: 'unknown field' });
-  const instanceItems = paramItems(raw.instances, 'targets.ec2.instances', true);
+  const read = paramReader('ec2', raw, [
+    'instances',
+    'instanceTags',
+    'lockSnapshotsDays',
+    'copyToAccount',
+    'kmsKey',
+    'hashSnapshots',
+  ]);
+  const { problems } = read;
+  const instanceItems = read.list('instances', true);
   for (const { text, at } of instanceItems)
     if (!INSTANCE_ID.test(text))
       problems.push(valueProblem(at, text, 'is not an EC2 instance id (i-0123456789abcdef0)'));
   const instances = [...new Set(instanceItems.map((i) => i.text))];
-  const tagItems = paramItems(raw.instanceTags, 'targets.ec2.instanceTags', true);
+  const tagItems = read.list('instanceTags', true);
   for (const { text, at } of tagItems)
     if (!TAG_FILTER.test(text)) problems.push(valueProblem(at, text, ': expected key=value'));
   const instanceTags = tagItems.map((t) => t.text);
   if (!instances.length && !instanceTags.length)
     problems.push({ field: 'targets.ec2', message: 'give targets.ec2.instances or targets.ec2.instanceTags' });
-  let lock: number | null = null;
-  if (raw.lockSnapshotsDays !== undefined && raw.lockSnapshotsDays !== null) {
-    lock = Number(raw.lockSnapshotsDays);
-    if (!Number.isInteger(lock) || lock < 1 || lock > MAX_SNAPSHOT_LOCK_DAYS)
-      problems.push({
-        field: 'targets.ec2.lockSnapshotsDays',
-        message: `expected whole days from 1 to ${MAX_SNAPSHOT_LOCK_DAYS}, got ${JSON.stringify(raw.lockSnapshotsDays)}`,
-      });
-  }
-  const copyToAccount = raw.copyToAccount ? String(raw.copyToAccount) : null;
-  const kmsKey = raw.kmsKey ? String(raw.kmsKey) : null;
+  const lock = read.wholeNumber('lockSnapshotsDays', 1, MAX_SNAPSHOT_LOCK_DAYS, 'days');
+  const copyToAccount = read.text('copyToAccount');
+  const kmsKey = read.text('kmsKey');
   if (copyToAccount && !ACCOUNT_ID.test(copyToAccount))
     problems.push(valueProblem('targets.ec2.copyToAccount', copyToAccount, 'is not a 12-digit account id'));
   if (kmsKey && !KMS_KEY.test(kmsKey))
@@ -91,9 +88,7 @@ export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems:
       message: 'is only used with targets.ec2.copyToAccount',
       continues: true,
     });
-  const hashSnapshots = raw.hashSnapshots ?? false;
-  if (typeof hashSnapshots !== 'boolean')
-    problems.push(valueProblem('targets.ec2.hashSnapshots', hashSnapshots, 'is not true or false'));
+  const hashSnapshots = read.flag('hashSnapshots');
   return problems.length
     ? { problems }
     : {
@@ -103,7 +98,7 @@ export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems:
           lockSnapshotsDays: lock,
           copyToAccount,
           kmsKey,
-          hashSnapshots: hashSnapshots === true,
+          hashSnapshots,
         },
         problems,
       };

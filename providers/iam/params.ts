@@ -1,6 +1,6 @@
 /** Validate the IAM provider's targets and options; every problem names its case path. */
 import { valueProblem, type InputProblem } from '../../src/core/errors.js';
-import { paramItems } from '../../src/core/provider-kit.js';
+import { paramItems, paramReader } from '../../src/core/provider-kit.js';
 import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 import type { IamParams } from './facts.js';
 
@@ -72,15 +72,14 @@ function pairs(value: unknown, field: string, left: RegExp, right: RegExp, probl
 
 /** Parse raw params (flags, case file or derived targets) into IamParams; problems name case paths. */
 export function parseIamParams(raw: JsonObject): { params?: IamParams; problems: InputProblem[] } {
-  const problems: InputProblem[] = [];
-  for (const key of Object.keys(raw))
-    if (!KNOWN.includes(key)) problems.push({ field: `targets.iam.${key}`, message: 'unknown field' });
-  const roleItems = paramItems(raw.roles, 'targets.iam.roles', true);
+  const read = paramReader('iam', raw, KNOWN);
+  const { problems } = read;
+  const roleItems = read.list('roles', true);
   for (const { text, at } of roleItems)
     if (!PRINCIPAL_NAME.test(text) && !ROLE_ARN.test(text))
       problems.push(valueProblem(at, text, 'is not a role name or role ARN (arn:aws:iam::123456789012:role/name)'));
   const roles = [...new Set(roleItems.map((r) => r.text))];
-  const userItems = paramItems(raw.users, 'targets.iam.users', true);
+  const userItems = read.list('users', true);
   for (const { text, at } of userItems)
     if (!PRINCIPAL_NAME.test(text)) problems.push(valueProblem(at, text, 'is not an IAM user name'));
   const users = [...new Set(userItems.map((u) => u.text))];
@@ -93,7 +92,8 @@ export function parseIamParams(raw: JsonObject): { params?: IamParams; problems:
     ROLE_ARN,
     problems,
   );
-  const flag = (v: unknown) => v === true || v === 'true';
+  const revokeRoleSessions = read.flag('revokeRoleSessions');
+  const revokePodRoles = read.flag('revokePodRoles');
   return problems.length
     ? { problems }
     : {
@@ -103,8 +103,8 @@ export function parseIamParams(raw: JsonObject): { params?: IamParams; problems:
           instanceProfiles,
           podRoles,
           podRoleServiceAccounts,
-          revokeRoleSessions: flag(raw.revokeRoleSessions),
-          revokePodRoles: flag(raw.revokePodRoles),
+          revokeRoleSessions,
+          revokePodRoles,
         },
         problems,
       };

@@ -1,6 +1,6 @@
 /** Validate the Kubernetes targets; every problem names its case path. */
 import { valueProblem, type InputProblem } from '../../src/core/errors.js';
-import { paramItems } from '../../src/core/provider-kit.js';
+import { paramReader } from '../../src/core/provider-kit.js';
 import type { JsonObject, ProviderFlag } from '../../src/core/types.js';
 import type { KubeParams } from './facts.js';
 
@@ -59,8 +59,7 @@ export const kubeFlags: ProviderFlag[] = [
 
 /** Parse raw params (flags or case file); problems name case paths (`targets.kubernetes.pods[2]`). */
 export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problems: InputProblem[] } {
-  const problems: InputProblem[] = [];
-  const known = [
+  const read = paramReader('kubernetes', raw, [
     'pods',
     'podSelectors',
     'nodes',
@@ -69,22 +68,21 @@ export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problem
     'checkpoint',
     'isolateNode',
     'tolerateNodeFailure',
-  ];
-  for (const key of Object.keys(raw))
-    if (!known.includes(key)) problems.push({ field: `targets.kubernetes.${key}`, message: 'unknown field' });
-  const podItems = paramItems(raw.pods, 'targets.kubernetes.pods');
+  ]);
+  const { problems } = read;
+  const podItems = read.list('pods');
   for (const { text, at } of podItems) {
     const [ns, name, extra] = text.split('/');
     if (!ns || !name || extra !== undefined || !NAME.test(ns) || !NAME.test(name))
       problems.push(valueProblem(at, text, ': expected namespace/name'));
   }
-  const selectorItems = paramItems(raw.podSelectors, 'targets.kubernetes.podSelectors');
+  const selectorItems = read.list('podSelectors');
   for (const { text, at } of selectorItems) {
     const [ns, labels] = text.split(':');
     if (!ns || !NAME.test(ns) || !labels || labels.split(',').some((l) => !LABEL.test(l)))
       problems.push(valueProblem(at, text, ': expected namespace:label=value[,label=value]'));
   }
-  const nodeItems = paramItems(raw.nodes, 'targets.kubernetes.nodes');
+  const nodeItems = read.list('nodes');
   for (const { text, at } of nodeItems)
     if (!NAME.test(text)) problems.push(valueProblem(at, text, 'is not a node name'));
   const pods = [...new Set(podItems.map((p) => p.text))];
@@ -95,7 +93,9 @@ export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problem
       field: 'targets.kubernetes',
       message: 'give targets.kubernetes.pods, targets.kubernetes.podSelectors or targets.kubernetes.nodes',
     });
-  const flag = (v: unknown) => v === true || v === 'true';
+  const checkpoint = read.flag('checkpoint');
+  const isolateNode = read.flag('isolateNode');
+  const tolerateNodeFailure = read.flag('tolerateNodeFailure');
   return problems.length
     ? { problems }
     : {
@@ -103,11 +103,11 @@ export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problem
           pods,
           podSelectors,
           nodes,
-          kubeconfig: raw.kubeconfig ? String(raw.kubeconfig) : null,
-          context: raw.context ? String(raw.context) : null,
-          checkpoint: flag(raw.checkpoint),
-          isolateNode: flag(raw.isolateNode),
-          ...(flag(raw.tolerateNodeFailure) ? { tolerateNodeFailure: true } : {}),
+          kubeconfig: read.text('kubeconfig'),
+          context: read.text('context'),
+          checkpoint,
+          isolateNode,
+          ...(tolerateNodeFailure ? { tolerateNodeFailure: true } : {}),
         },
         problems,
       };

@@ -1,6 +1,6 @@
 /** The RDS provider: deletion protection, snapshots and isolation for DB instances and Aurora clusters. */
 import { valueProblem, type InputProblem } from '../../src/core/errors.js';
-import { lazily, paramItems } from '../../src/core/provider-kit.js';
+import { lazily, paramReader } from '../../src/core/provider-kit.js';
 import type { JsonObject, Provider } from '../../src/core/types.js';
 import { RDS_POLICY, type RdsFacts, type RdsParams } from './facts.js';
 import { planRds, relateRds } from './plan.js';
@@ -11,12 +11,10 @@ const DB_ID = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
 
 /** Parse raw params (flags or case file); problems name case paths (`targets.rds.dbInstances[0]`). */
 export function parseRdsParams(raw: JsonObject): { params?: RdsParams; problems: InputProblem[] } {
-  const problems: InputProblem[] = [];
-  for (const key of Object.keys(raw))
-    if (!['dbInstances', 'dbClusters', 'approvePending'].includes(key))
-      problems.push({ field: `targets.rds.${key}`, message: 'unknown field' });
-  const instanceItems = paramItems(raw.dbInstances, 'targets.rds.dbInstances', true);
-  const clusterItems = paramItems(raw.dbClusters, 'targets.rds.dbClusters', true);
+  const read = paramReader('rds', raw, ['dbInstances', 'dbClusters', 'approvePending']);
+  const { problems } = read;
+  const instanceItems = read.list('dbInstances', true);
+  const clusterItems = read.list('dbClusters', true);
   for (const { text, at } of instanceItems)
     if (!DB_ID.test(text)) problems.push(valueProblem(at, text, 'is not a DB instance identifier'));
   for (const { text, at } of clusterItems)
@@ -25,13 +23,14 @@ export function parseRdsParams(raw: JsonObject): { params?: RdsParams; problems:
   const dbClusters = [...new Set(clusterItems.map((c) => c.text))];
   if (!dbInstances.length && !dbClusters.length)
     problems.push({ field: 'targets.rds', message: 'give targets.rds.dbInstances or targets.rds.dbClusters' });
+  const approvePending = read.flag('approvePending');
   return problems.length
     ? { problems }
     : {
         params: {
           dbInstances,
           dbClusters,
-          approvePending: raw.approvePending === true || raw.approvePending === 'true',
+          approvePending,
         },
         problems,
       };

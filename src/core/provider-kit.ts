@@ -1,9 +1,10 @@
-/** Small pieces every provider needs, in one place: client memoisation and action dispatch. */
-import { InternalError } from './errors.js';
+/** Small pieces every provider needs, in one place: client memoisation, action dispatch and reading params. */
+import { InternalError, valueProblem, type InputProblem } from './errors.js';
 import type {
   ActionSpec,
   ChangeRecord,
   Clients,
+  JsonObject,
   PreflightResult,
   ProviderContext,
   ReleaseContext,
@@ -97,4 +98,54 @@ export function paramItems(value: unknown, field: string, splitCommas = false): 
       .map((text) => ({ text: text.trim(), at }))
       .filter((item) => item.text);
   });
+}
+
+/** How a boolean param may be spelled: JSON's own, or the same words as text (a flag, an env var). */
+const FLAG_SPELLINGS = new Map<unknown, boolean>([
+  [true, true],
+  [false, false],
+  ['true', true],
+  ['false', false],
+]);
+
+/**
+ * The one way providers read their raw params (`targets.<id>`): unknown fields, lists, booleans,
+ * whole numbers and texts, each problem named by its case path and collected in `problems`.
+ * Booleans are `true`/`false` (or those words as text); anything else ("yes", 1) is refused, never
+ * read as false.
+ */
+export function paramReader(providerId: string, raw: JsonObject, known: readonly string[]) {
+  const problems: InputProblem[] = [];
+  const field = (name: string) => `targets.${providerId}.${name}`;
+  for (const key of Object.keys(raw))
+    if (!known.includes(key)) problems.push({ field: field(key), message: 'unknown field' });
+  return {
+    problems,
+    /** The case path of one of this provider's params. */
+    field,
+    /** The text items of a list param (`paramItems`). */
+    list: (name: string, splitCommas = false): ParamItem[] => paramItems(raw[name], field(name), splitCommas),
+    /** A boolean param; absent is false. */
+    flag(name: string): boolean {
+      const value = raw[name];
+      if (value === undefined || value === null) return false;
+      const known = FLAG_SPELLINGS.get(value);
+      if (known === undefined) problems.push(valueProblem(field(name), value, 'is not true or false'));
+      return known ?? false;
+    },
+    /** A whole number from `min` to `max` (`unit` names it in the problem); null when absent. */
+    wholeNumber(name: string, min: number, max: number, unit: string): number | null {
+      const value = raw[name];
+      if (value === undefined || value === null) return null;
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < min || n > max)
+        problems.push({
+          field: field(name),
+          message: `expected whole ${unit} from ${min} to ${max}, got ${JSON.stringify(value)}`,
+        });
+      return n;
+    },
+    /** A text param; null when absent or empty. */
+    text: (name: string): string | null => (raw[name] ? String(raw[name]) : null),
+  };
 }
