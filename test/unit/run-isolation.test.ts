@@ -44,20 +44,26 @@ const kase = (incident: string): Case => ({
   targets: { fake: {} },
 });
 
+/** A fake provider: the plan and run given, the rest inert. */
+const fakeProvider = (plan: Provider['plan'], run: Provider['run']): Provider => ({
+  id: 'fake',
+  summary: 'fake',
+  flags: [],
+  policies: [],
+  example: '',
+  parseParams: (raw) => ({ params: raw, problems: [] }),
+  discover: async () => ({}),
+  plan,
+  run,
+});
+
 describe('two incidents in one process', () => {
   it('keep their memoised state, events, abort and journal apart', async () => {
     const builds: Shared[] = [];
     const inFlight = new Set<string>();
     const stop = new AbortController();
-    const provider: Provider = {
-      id: 'fake',
-      summary: 'fake',
-      flags: [],
-      policies: [],
-      example: '',
-      parseParams: (raw) => ({ params: raw, problems: [] }),
-      discover: async () => ({}),
-      plan: (_facts, k) =>
+    const provider = fakeProvider(
+      (_facts, k) =>
         // Six targets, each preserved, collected and contained; target names carry the incident.
         ({
           steps: Array.from({ length: 6 }, (_, i) => [
@@ -66,7 +72,7 @@ describe('two incidents in one process', () => {
             draft(`isolate/${k.incident}-t${i}`, 'contain', `fake:${k.incident}-t${i}`),
           ]).flat(),
         }),
-      run: async (step, ctx) => {
+      async (step, ctx) => {
         const shared = ctx.run.memo('fake:shared', () => {
           const built = { builtFor: ctx.incident, steps: [] as string[] };
           builds.push(built);
@@ -88,7 +94,7 @@ describe('two incidents in one process', () => {
         await new Promise((r) => setTimeout(r, 5));
         return { outputs: { ranIn: ctx.incident } };
       },
-    };
+    );
     const clients: Clients = {};
     const stateDir = mkdtempSync(join(tmpdir(), 'hf-iso-'));
     const store = memoryStore();
@@ -154,21 +160,14 @@ describe('two incidents in one process', () => {
     let release: () => void = () => {};
     const held = new Promise<void>((r) => (release = r));
     let runs = 0;
-    const provider: Provider = {
-      id: 'fake',
-      summary: 'fake',
-      flags: [],
-      policies: [],
-      example: '',
-      parseParams: (raw) => ({ params: raw, problems: [] }),
-      discover: async () => ({}),
-      plan: () => ({ steps: [draft('tag/t0', 'preserve', 'fake:t0')] }),
-      run: async () => {
+    const provider = fakeProvider(
+      () => ({ steps: [draft('tag/t0', 'preserve', 'fake:t0')] }),
+      async () => {
         runs++;
         await held;
         return {};
       },
-    };
+    );
     const plan = buildPlan(kase('IR-ISO-SAME'), new Map([['fake', {}]]), [provider]);
     const options = {
       providers: [provider],
