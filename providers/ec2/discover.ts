@@ -1,5 +1,6 @@
 /** Read-only, batched discovery: one DescribeInstances for every id, then batched ENI/volume/ASG/ELB reads. */
-import { resolveRegion } from '../../src/aws/config.js';
+import { awsClientConfig, resolveRegion } from '../../src/aws/config.js';
+import { callerIdentity } from '../../src/aws/client.js';
 import { classifyAwsError } from '../../src/aws/errors.js';
 import { BadInputError, type InputProblem } from '../../src/core/errors.js';
 import type { ProviderContext } from '../../src/core/types.js';
@@ -34,26 +35,31 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
   const problems: InputProblem[] = [];
   const region = resolveRegion(ctx.kase.region, ctx.env);
   if (params.instances.length) {
+    let missing: string[];
     try {
       for (const i of await describeInstances(c, { ids: params.instances })) byId.set(i.InstanceId!, i);
+      missing = params.instances.filter((id) => !byId.has(id));
     } catch (error) {
       // The ids are the call's only input: an id that does not exist or is no id is the input's fault.
-      const { kind } = classifyAwsError(error);
-      if (kind === 'not-found' || kind === 'invalid')
-        throw new BadInputError(
-          { field: 'targets.ec2.instances', message: (error as Error).message },
-          { cause: error },
-        );
-      throw error;
+      const { kind, message } = classifyAwsError(error);
+      if (kind === 'invalid') throw new BadInputError({ field: 'targets.ec2.instances', message }, { cause: error });
+      if (kind !== 'not-found') throw error;
+      // AWS names the ids it did not find in its message; all of them when it names none of ours.
+      const named = params.instances.filter((id) => message.includes(id));
+      missing = named.length ? named : params.instances;
     }
-    params.instances.forEach((id, i) => {
-      if (!byId.has(id))
+    if (missing.length) {
+      // Where it looked, so a responder sees a wrong region or account at once. Other regions are not
+      // searched: one DescribeInstances per region (17+) is no cheap look in the middle of an incident.
+      const who = await callerIdentity(awsClientConfig(ctx), ctx.clients['aws:sts']);
+      const account = who.account ? `account ${who.account}` : "the credentials' account";
+      for (const id of missing)
         problems.push({
-          field: `targets.ec2.instances[${i}]`,
-          message: `${id}: no such instance in ${region}`,
+          field: `targets.ec2.instances[${params.instances.indexOf(id)}]`,
+          message: `${id}: no such instance in region ${region} of ${account} (searched there only); if it runs elsewhere, give its \`region\` or credentials for its account (\`assumeRole\`)`,
           continues: true,
         });
-    });
+    }
   }
   for (const [i, tag] of params.instanceTags.entries()) {
     const found = await describeInstances(c, { filters: instanceTagFilters(tag) });

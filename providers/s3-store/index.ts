@@ -6,8 +6,14 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough } from 'node:stream';
-import { KeyExistsError, RemoteError } from '../../src/core/errors.js';
-import { awsHoldfastError, isConflict } from '../../src/aws/errors.js';
+import {
+  BadInputError,
+  KeyExistsError,
+  PermissionError,
+  RemoteError,
+  type HoldfastError,
+} from '../../src/core/errors.js';
+import { awsHoldfastError, classifyAwsError, isConflict } from '../../src/aws/errors.js';
 import { HashingStream, toReadable } from '../../src/evidence/hash.js';
 import { describeStoreSpec } from '../../src/evidence/store-keys.js';
 import type { AwsClientConfig } from '../../src/aws/config.js';
@@ -24,6 +30,33 @@ const MS_PER_DAY = 86_400_000;
 
 type S3Spec = Extract<StoreSpec, { kind: 's3' }>;
 
+/**
+ * A failed call on the store's bucket in words that name the place and what to do: a bucket these
+ * credentials cannot see is bad input (the `store` field), a denial names the policy that grants the
+ * call; anything else is the kit's translation. A missing key stays the caller's business.
+ */
+export function bucketFailure(error: unknown, bucket: string, region: string): HoldfastError {
+  const c = classifyAwsError(error);
+  const where = `s3://${bucket} (region ${region})`;
+  if (c.code === 'NoSuchBucket' || (c.kind === 'not-found' && c.code !== 'NoSuchKey' && c.code !== 'NoSuchVersion'))
+    return new BadInputError(
+      {
+        field: 'store',
+        message: `${where}: no such bucket, or not one these credentials can see; create it (with Object Lock) or name an existing one`,
+        continues: true,
+      },
+      { cause: error },
+    );
+  if (c.kind === 'access-denied')
+    return new PermissionError(
+      `${where}: access denied${c.deniedAction ? ` to ${c.deniedAction}` : ''} for these credentials; grant them ${S3_STORE_POLICY} (verify: policies/aws/verify.json) on this bucket, or use the account that owns it`,
+      c.deniedAction ?? (c.code || 's3'),
+      S3_STORE_POLICY,
+      { cause: error },
+    );
+  return awsHoldfastError(error);
+}
+
 /** Create the S3 evidence store; `client` may be injected (tests, library callers). */
 export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: S3Client): EvidenceStore {
   let clientPromise: Promise<S3Client> | undefined;
@@ -35,6 +68,17 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
     (lockChecked ??= Promise.all([sdk(), client()])
       .then(([m, c]) => m.describeBucketProtection(c, spec.bucket))
       .then((p) => p.objectLockEnabled && p.versioning === 'Enabled'));
+
+  /** A read on the bucket; its failure named by bucketFailure (a missing key is the call's own answer). */
+  const onBucket = async <T>(call: (m: Awaited<ReturnType<typeof sdk>>, c: S3Client) => Promise<T>): Promise<T> => {
+    const [m, c] = await Promise.all([sdk(), client()]);
+    try {
+      return await call(m, c);
+    } catch (error) {
+      if (classifyAwsError(error).code === 'NoSuchKey') throw error;
+      throw bucketFailure(error, spec.bucket, config.region);
+    }
+  };
 
   return {
     description: describeStoreSpec(spec),
@@ -108,17 +152,17 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
               cause: error,
             },
           );
-        throw awsHoldfastError(error);
+        throw bucketFailure(error, spec.bucket, config.region);
       }
     },
 
     async head(key) {
-      const found = await (await sdk()).headObject(await client(), spec.bucket, fullKey(key));
+      const found = await onBucket((m, c) => m.headObject(c, spec.bucket, fullKey(key)));
       return found ? { key, size: found.size, ...(found.versionId ? { versionId: found.versionId } : {}) } : undefined;
     },
 
     async get(key, versionId): Promise<Readable> {
-      return (await sdk()).getObject(await client(), spec.bucket, fullKey(key), versionId);
+      return onBucket((m, c) => m.getObject(c, spec.bucket, fullKey(key), versionId));
     },
 
     async protectionOf(key, versionId) {
@@ -134,7 +178,7 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
 
     async list(prefix) {
       const base = spec.prefix ? `${spec.prefix}/` : '';
-      return (await (await sdk()).listKeys(await client(), spec.bucket, base + prefix))
+      return (await onBucket((m, c) => m.listKeys(c, spec.bucket, base + prefix)))
         .map((k) => k.slice(base.length))
         .sort();
     },
@@ -155,10 +199,16 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       } catch (error) {
         return {
           ok: false,
-          problems: [`s3://${spec.bucket}: ${awsHoldfastError(error).message}`],
+          problems: [preflightProblem(bucketFailure(error, spec.bucket, config.region), spec.bucket)],
           limitations: [],
         };
       }
     },
   };
+}
+
+/** A store problem begins with the store's location (the `store` field's value); the failure's own words follow. */
+function preflightProblem(failure: HoldfastError, bucket: string): string {
+  const text = failure instanceof BadInputError ? (failure.problems[0]?.message ?? failure.message) : failure.message;
+  return text.startsWith(`s3://${bucket}`) ? text : `s3://${bucket}: ${text}`;
 }

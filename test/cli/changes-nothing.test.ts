@@ -145,7 +145,11 @@ describe('nothing changes', () => {
       ['capture', '--incident', 'IR-BAD-1', '--test-stream', 'UPPER', '--store', 'es'],
       /--test-stream "UPPER"/,
     ],
-    ['missing plan file', ['apply', 'missing-plan.json'], /plan missing-plan.json: ENOENT/],
+    [
+      'missing plan file',
+      ['apply', 'missing-plan.json'],
+      /plan missing-plan.json: cannot read \/\S+\/missing-plan.json: missing \(ENOENT\); save one with `evidence plan … --out missing-plan.json`/,
+    ],
     ['release without --approve', ['release', '--incident', 'IR-BAD-1'], /--approve is required/],
     ['verify with a bad incident', ['verify', '--incident', '../etc'], /--incident "..\/etc"/],
   ];

@@ -1,7 +1,8 @@
 /** `evidence apply plan.json`: execute exactly a saved plan. */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BadInputError } from '../../core/errors.js';
+import { BadInputError, fsFailureReason } from '../../core/errors.js';
 import { publicKeyFingerprint } from '../../evidence/signing.js';
 import { assertSignedPlan, assertUsablePlan } from '../../engine/saved-plan.js';
 import type { Provider } from '../../core/types.js';
@@ -22,11 +23,20 @@ export function registerApplyCommand(program: Command, providers: readonly Provi
     .option('--public-key <file>', "with --require-signed: only a signature by this public key (PEM), the reviewer's");
   addRunOptions(cmd).action(async (file: string, opts: Record<string, unknown>) => {
     const out = createOutput(Boolean(opts.json));
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      // Where it looked and why it could not read there, in words, never a bare errno.
+      throw new BadInputError(
+        `plan ${file}: cannot read ${resolve(file)}: ${fsFailureReason(error)}; save one with \`evidence plan … --out ${file}\``,
+      );
+    }
     let value: unknown;
     try {
-      value = JSON.parse(readFileSync(file, 'utf8'));
+      value = JSON.parse(text);
     } catch (error) {
-      throw new BadInputError(`plan ${file}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`);
+      throw new BadInputError(`plan ${file}: not valid JSON (${(error as Error).message})`);
     }
     const plan = assertUsablePlan(value, providers, `plan ${file}`);
     if (opts.publicKey !== undefined && !opts.requireSigned)

@@ -97,7 +97,8 @@ export function registerVerifyCommand(program: Command): void {
             : {}),
         });
       } catch (error) {
-        if (error instanceof BadInputError)
+        // Only "no journal for the incident" is answered with where verify looked; a store problem speaks for itself.
+        if (error instanceof BadInputError && error.problems.some((p) => p.field === 'incident'))
           throw new BadInputError(`--incident ${incident}: no journal for this incident; looked in:`, {
             details: lookedIn,
           });
