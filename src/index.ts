@@ -10,6 +10,24 @@ export { runScope } from './engine/run-scope.js';
 export { IncidentBusyError } from './engine/incident-lock.js';
 export { verifyEvidence, latestManifestKey, type VerifyReport, type VerifyItem } from './evidence/verify.js';
 export { statusFromJournal, type StatusReport } from './report/status.js';
+export {
+  buildSitrep,
+  renderSitrepMarkdown,
+  renderSitrepText,
+  type Sitrep,
+  type SitrepFormat,
+} from './report/sitrep.js';
+export {
+  isSlackWebhookUrl,
+  renderSitrepSlack,
+  sitrepSlackMessage,
+  slackEscape,
+  slackMessage,
+  slackNotice,
+  type ChatMessageParts,
+  type SlackMessage,
+} from './report/slack.js';
+export { recordIncidentRoles, type RecordRolesOptions, type RolesInput } from './engine/roles.js';
 export { parseCase, readCaseFile, type CaseInput } from './engine/case.js';
 export { buildPlan, planDigest } from './engine/plan.js';
 export { assertSignedPlan, assertUsablePlan, signPlan } from './engine/saved-plan.js';

@@ -81,7 +81,29 @@ export async function runIsolate(ctx: Ec2StepContext<'isolate'>): Promise<Ec2Out
       false,
     );
   }
-  return { outputs: { isolated }, limitations };
+  return { outputs: { isolated, contained: await containedLines(ctx, instanceId, isolated) }, limitations };
+}
+
+/**
+ * What the sitrep says is contained, in a responder's words: the host with its Name tag, which
+ * interfaces, and who may still reach it (the isolation group admits only the forensic CIDRs).
+ */
+async function containedLines(
+  ctx: Ec2StepContext<'isolate'>,
+  instanceId: string,
+  isolated: string[],
+): Promise<string[]> {
+  if (!isolated.length) return [];
+  // Read ahead with the fleet at collect; read again only when that read is old.
+  const instance = (await ec2FleetFor(ctx).instance(instanceId)).value;
+  const name = instance?.Tags?.find((t) => t.Key === 'Name')?.Value;
+  const cidrs = ctx.kase.forensicCidrs;
+  const reach = cidrs.length
+    ? `only ${cidrs.join(', ')} may still reach it`
+    : 'nothing may reach it (no forensic CIDR)';
+  const interfaces =
+    isolated.length === 1 ? `its interface ${isolated[0]}` : `its ${isolated.length} interfaces ${isolated.join(', ')}`;
+  return [`${instanceId}${name ? ` (${name})` : ''}: cut off on ${interfaces}; ${reach}`];
 }
 
 /**

@@ -19,7 +19,7 @@ export type Ec2Actions = {
   };
   deregister: { inputs: { instanceId: string; registrations: TargetRegistration[] }; outputs: NoOutputs };
   'isolation-group': IsolationGroupAction;
-  isolate: { inputs: { instanceId: string; enis: EniFacts[] }; outputs: { isolated: string[] } };
+  isolate: { inputs: { instanceId: string; enis: EniFacts[] }; outputs: { isolated: string[]; contained: string[] } };
   settle: {
     inputs: {
       instanceId: string;

@@ -47,7 +47,9 @@ export function addCaseOptions(
     .option('--retain-days <days>', 'Object Lock retention for every stored object (default 365)')
     .addOption(new Option('--retention-mode <mode>', 'Object Lock mode').choices(['COMPLIANCE', 'GOVERNANCE']))
     .option('--legal-hold', 'also put a legal hold on every stored object')
-    .option('--allow-unlocked-store', 'accept an S3 bucket without Object Lock (recorded as a limitation)');
+    .option('--allow-unlocked-store', 'accept an S3 bucket without Object Lock (recorded as a limitation)')
+    .option('--commander <name>', 'the Incident Commander (journaled; sitreps name them)')
+    .option('--responder <name>', 'a responder working the incident (repeatable; journaled)', collect);
 
   const refs = new Map<string, ProviderOptionRef>();
   for (const provider of providers) {

@@ -25,6 +25,8 @@ export const CASE_FLAGS: Readonly<Record<Exclude<keyof CaseInput, 'targets'>, st
   retentionMode: '--retention-mode',
   legalHold: '--legal-hold',
   allowUnlockedStore: '--allow-unlocked-store',
+  commander: '--commander',
+  responders: '--responder',
 };
 
 /** Library options (executePlan, releaseContainment, verifyEvidence) that a flag sets. */

@@ -12,6 +12,7 @@ import { registerKeygenCommand } from './commands/keygen.js';
 import { registerProvidersCommand } from './commands/providers.js';
 import { registerReleaseCommand } from './commands/release.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerSitrepCommand } from './commands/sitrep.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
@@ -44,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
   registerCaptureCommands(program, providers);
   registerApplyCommand(program, providers);
   registerStatusCommand(program);
+  registerSitrepCommand(program);
   registerVerifyCommand(program);
   registerReleaseCommand(program, providers);
   registerProvidersCommand(program, providers);

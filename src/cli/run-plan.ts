@@ -4,9 +4,8 @@ import { BadInputError } from '../core/errors.js';
 import { inputNames, renderProblem } from './input-names.js';
 import { addSignerOptions, signerFromOptions } from './signer-options.js';
 import { executePlan, type CaptureOutcome } from '../engine/execute.js';
-import { readJournalEvents } from '../evidence/journal.js';
-import { createWebhookNotifier } from '../report/notify.js';
-import { buildSitrep, renderSitrepMarkdown } from '../report/sitrep.js';
+import type { WebhookNotifier } from '../report/notify.js';
+import { notifierFromOptions, reportSitrep } from './sitrep-output.js';
 import type { Signer } from '../evidence/signing.js';
 import type { CapturePlan, Provider } from '../core/types.js';
 import { EXIT, exitCodeForStatus } from './exit-codes.js';
@@ -27,7 +26,7 @@ export interface RunPlanOptions {
   concurrency?: number;
   stateDir?: string;
   signer?: Signer;
-  notifyWebhook?: string;
+  notifier?: WebhookNotifier;
 }
 
 /** Options shared by the commands that execute a plan (`capture`, `apply`). */
@@ -48,28 +47,15 @@ export function runOptionsFrom(
 ): RunPlanOptions {
   const concurrency = parseConcurrency(opts.concurrency);
   const signer = signerFromOptions(opts, region);
+  const notifier = notifierFromOptions(opts);
   return {
     providers,
     dryRun: Boolean(opts.dryRun),
     ...(concurrency ? { concurrency } : {}),
     ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
     ...(signer ? { signer } : {}),
-    ...(typeof opts.notifyWebhook === 'string' ? { notifyWebhook: webhookUrl(opts.notifyWebhook) } : {}),
+    ...(notifier ? { notifier } : {}),
   };
-}
-
-/** A webhook URL, or `env:NAME` to read it from the environment (chat webhook URLs carry a token: keep them out of argv). */
-export function webhookUrl(value: string): string {
-  const url = value.startsWith('env:') ? process.env[value.slice(4)] : value;
-  if (!url) throw new BadInputError(`--notify-webhook ${value}: the variable is not set`);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new BadInputError(`--notify-webhook ${value.startsWith('env:') ? value : '<url>'}: not a URL`);
-  }
-  if (!['http:', 'https:'].includes(parsed.protocol)) throw new BadInputError(`--notify-webhook: only http(s) URLs`);
-  return url;
 }
 
 /** Steps in flight at most: beyond this, sockets and memory grow while AWS's request rates cap the speed anyway. */
@@ -107,7 +93,7 @@ export async function runPlanFromCli(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const notifier = options.notifyWebhook ? createWebhookNotifier(options.notifyWebhook) : undefined;
+  const notifier = options.notifier;
   try {
     const outcome = await executePlan(plan, {
       providers: options.providers,
@@ -128,20 +114,14 @@ export async function runPlanFromCli(
     });
     display.stop();
     summarise(outcome, plan, out);
-    if (notifier) {
-      const sitrep = buildSitrep(plan.incident, readJournalEvents(outcome.journalPath), new Date().toISOString());
-      const posted = await notifier.finish({
-        type: 'sitrep',
-        dryRun: outcome.dryRun,
-        status: outcome.status,
-        sitrep,
-        markdown: renderSitrepMarkdown(sitrep),
+    // A dry run journals nothing: its sitrep would be the one before it.
+    if (!outcome.dryRun || notifier)
+      await reportSitrep(plan.incident, outcome.journalPath, out, {
+        ...(notifier ? { notifier } : {}),
+        json: { dryRun: outcome.dryRun, status: outcome.status },
+        what: 'capture',
+        quiet: outcome.dryRun,
       });
-      if (posted.failed)
-        out.say(
-          `note: ${posted.failed} of ${posted.sent + posted.failed} webhook posts failed (the capture is not affected)`,
-        );
-    }
     out.data({ type: 'outcome', ...outcome });
     // Calls abandoned at Ctrl-C may hold sockets open until their timeout: their intents are
     // journaled and the journal is closed, so exit now rather than wait for them.
@@ -205,5 +185,6 @@ function summarise(outcome: CaptureOutcome, plan: CapturePlan, out: Output): voi
       );
   }
   for (const w of outcome.waiting) out.say(`  WAITING ${w.stepId}: ${w.detail}`);
-  for (const l of outcome.limitations) out.say(`  limitation: ${l}`);
+  // A capture's limitations are in its sitrep, printed next, one line each; a dry run has none.
+  if (outcome.dryRun) for (const l of outcome.limitations) out.say(`  limitation: ${l}`);
 }

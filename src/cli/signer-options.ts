@@ -1,5 +1,6 @@
 /** `--sign-key` / `--sign-kms-key` for commands that seal a manifest. */
 import type { Command } from 'commander';
+import { addNotifyOptions } from './sitrep-output.js';
 import { kmsSigner } from '../../providers/kms-signer/index.js';
 import { awsClientConfig } from '../aws/config.js';
 import { BadInputError } from '../core/errors.js';
@@ -9,13 +10,12 @@ const KMS_KEY_PATTERN =
   /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/+=,.@-]+|alias\/[\w/+=,.@-]+|[0-9a-f-]{36})$/;
 
 export function addSignerOptions(cmd: Command): Command {
-  return cmd
-    .option('--sign-key <file>', 'sign the manifest with this Ed25519 key (make one with `evidence keygen`)')
-    .option('--sign-kms-key <arn>', 'sign the manifest with this AWS KMS ECC_NIST_P256 key')
-    .option(
-      '--notify-webhook <url>',
-      'POST each phase change and the final sitrep as JSON (failures never stop a capture); env:NAME reads the URL from a variable',
-    );
+  return addNotifyOptions(
+    cmd
+      .option('--sign-key <file>', 'sign the manifest with this Ed25519 key (make one with `evidence keygen`)')
+      .option('--sign-kms-key <arn>', 'sign the manifest with this AWS KMS ECC_NIST_P256 key'),
+    'each phase change and the final sitrep',
+  );
 }
 
 /** The signer the options ask for, validated before anything runs. */

@@ -83,7 +83,26 @@ export type CaptureEventBody =
       signatureKey?: string;
       signer?: string;
     }
-  | { type: 'custody'; action: string; actor: JsonObject; detail?: JsonObject };
+  | { type: 'custody'; action: string; actor: JsonObject; detail?: JsonObject }
+  | {
+      /**
+       * Who holds the incident's roles, as a capture, release or sitrep was told: `commander` replaces
+       * the Incident Commander (`takeOver`: an IC hand-over from `previousCommander`), `responders` join.
+       */
+      type: 'roles.recorded';
+      commander?: string;
+      responders: string[];
+      takeOver: boolean;
+      previousCommander?: string;
+      /** Who ran the command (OS user, host). */
+      by: JsonObject;
+    }
+  | {
+      /** The Incident Commander declared the incident a false alarm: the final sitrep says so. */
+      type: 'incident.false-alarm';
+      commander?: string;
+      by: JsonObject;
+    };
 
 /** A signing key as journaled: its id, algorithm and the SHA-256 of its public key (SPKI DER). */
 export type SignerRecord = { keyId: string; algorithm: string; publicKeyFingerprint: string };

@@ -46,6 +46,10 @@ export type Case = {
   connectTimeout?: number;
   /** Seconds a remote call may send and receive nothing before it fails as retryable (default in src/aws/config.ts). */
   requestTimeout?: number;
+  /** The Incident Commander, as the responder named them (`--commander`); journaled with the case. */
+  commander?: string;
+  /** Responders working the incident (`--responder`, repeatable). */
+  responders?: string[];
   store: StoreSpec;
   /** Validated params per provider id (only providers with targets appear). */
   targets: Record<string, JsonObject>;

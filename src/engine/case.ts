@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { forensicCidrProblem, parsePortRanges } from '../core/cidr.js';
 import { BadInputError, type InputProblem } from '../core/errors.js';
 import { incidentProblems } from '../core/incident-id.js';
+import { personNameProblem } from '../core/roles.js';
 import type { Case, JsonObject, PortRange, Provider, Severity, StoreSpec } from '../core/types.js';
 import { SEVERITIES } from '../core/types.js';
 import { cloudSettingProblems } from './registry.js';
@@ -41,6 +42,8 @@ export interface CaseInput {
   retentionMode?: unknown;
   legalHold?: unknown;
   allowUnlockedStore?: unknown;
+  commander?: unknown;
+  responders?: unknown;
   targets?: unknown;
 }
 
@@ -61,6 +64,8 @@ const CASE_FIELDS: readonly (keyof CaseInput)[] = [
   'retentionMode',
   'legalHold',
   'allowUnlockedStore',
+  'commander',
+  'responders',
   'targets',
 ];
 
@@ -201,6 +206,7 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
   const connectTimeout = asSeconds(input.connectTimeout, 'connectTimeout', problems);
   const requestTimeout = asSeconds(input.requestTimeout, 'requestTimeout', problems);
 
+  const { commander, responders } = parseRoles(input, problems);
   const store = parseStoreSpec(input, problems, cwd);
   const targets = parseTargets(input.targets, providers, problems);
 
@@ -216,9 +222,34 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
     ...(typeof assumeRole === 'string' ? { assumeRole } : {}),
     ...(connectTimeout !== undefined ? { connectTimeout } : {}),
     ...(requestTimeout !== undefined ? { requestTimeout } : {}),
+    ...(commander ? { commander } : {}),
+    ...(responders.length ? { responders } : {}),
     store,
     targets,
   };
+}
+
+/** The Incident Commander and responders a case names, each a checked name (responders: no repeats). */
+export function parseRoles(
+  input: { commander?: unknown; responders?: unknown },
+  problems: InputProblem[],
+): { commander?: string; responders: string[] } {
+  let commander: string | undefined;
+  if (input.commander !== undefined) {
+    const problem = typeof input.commander === 'string' ? personNameProblem(input.commander) : 'expected a name (text)';
+    if (problem) problems.push({ field: 'commander', message: problem });
+    else commander = (input.commander as string).trim();
+  }
+  const responders: string[] = [];
+  const list: unknown[] =
+    input.responders === undefined ? [] : Array.isArray(input.responders) ? input.responders : [input.responders];
+  list.forEach((item, i) => {
+    const field = Array.isArray(input.responders) ? `responders[${i}]` : 'responders';
+    const problem = typeof item === 'string' ? personNameProblem(item) : 'expected a name (text)';
+    if (problem) problems.push({ field, message: problem });
+    else if (!responders.includes((item as string).trim())) responders.push((item as string).trim());
+  });
+  return { ...(commander ? { commander } : {}), responders };
 }
 
 /** A provider's problem as a structured one: plain text (a plug-in's) stays as it is, field ''. */

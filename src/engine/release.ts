@@ -14,6 +14,8 @@ import { assertSignerContinues, unsealedTail } from '../evidence/seals.js';
 import { signerRef, type Signer } from '../evidence/signing.js';
 import { sealRelease } from './seal.js';
 import { IncidentRun } from './run.js';
+import { rolesEvent, type RolesInput } from './roles.js';
+import { foldRoles } from '../evidence/roles.js';
 import type {
   Case,
   ChangeRecord,
@@ -46,6 +48,8 @@ export interface ReleaseOptions {
   signer?: Signer;
   /** Hand workloads back to their controllers even where one is predicted to delete them (see ReleaseContext). */
   readopt?: boolean;
+  /** Who holds the incident's roles, journaled with the release when it changes them. */
+  roles?: RolesInput;
 }
 
 export interface ReleaseOutcome {
@@ -115,6 +119,8 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       return { ...outcome, status: 'nothing-to-release', journalKey: sealed.journalKey };
     }
     run.emit({ type: 'release.started', changes: pending.length, ...(signer ? { signer } : {}) });
+    const roles = options.roles ? rolesEvent(options.roles, foldRoles(journal.events)) : undefined;
+    if (roles) run.emit(roles);
     await undoChanges(run, pending, ctx, outcome);
     run.emit({ type: 'release.finished', restored: outcome.restored.length, failed: outcome.failed.length });
     const { journalKey } = await sealRelease(incident, sealWith);

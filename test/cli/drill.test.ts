@@ -33,8 +33,12 @@ describe('evidence drill', () => {
       for (const t of ['ebs-snapshot', 'rds-snapshot', 'postgres-dump', 'k8s-pod', 'k8s-events', 'k8s-log'])
         expect(types.has(t), t).toBe(true);
       // Printed: the final sitrep, after release; the one before release is kept in the report.
-      expect(res.stderr).toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — released/);
-      expect(res.stderr).not.toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — contained/);
+      expect(res.stderr).toMatch(/\[HIGH\] IR-DRILL-[0-9a-f]+ — released/);
+      // What was contained, then released, with the forensic access it had.
+      expect(res.stderr).toMatch(
+        /Contained, then released:\n( {2}- .*\n)* {2}- i-[0-9a-f]+ \(web-[0-9a-z]+\): cut off/,
+      );
+      expect(res.stderr).not.toMatch(/\[HIGH\] IR-DRILL-[0-9a-f]+ — contained/);
       expect((report as unknown as { containedSitrep: { status: string } }).containedSitrep.status).toBe('contained');
       expect(res.stderr).toMatch(/phase seal\s+\d+ ms/);
       expect(res.stderr).toMatch(/✓ capture\s+\d+ ms/);
@@ -73,7 +77,7 @@ describe('evidence drill', () => {
       expect((report as unknown as { containedSitrep: { status: string } }).containedSitrep.status).toBe('contained');
       expect(report.sitrep.status).toBe('released');
       expect(res.stderr).toContain('While containment waited for approval');
-      expect(res.stderr).toMatch(/## \[LOW\] IR-DRILL-[0-9a-f]+ — confirmed: .* awaiting approval/);
+      expect(res.stderr).toMatch(/\[LOW\] IR-DRILL-[0-9a-f]+ — confirmed: .* awaiting approval/);
     },
   );
 });

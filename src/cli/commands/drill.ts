@@ -1,7 +1,7 @@
 /** `evidence drill`: rehearse the whole response against local emulators; no cloud account needed. */
 import { Option, type Command } from 'commander';
 import { DRILL_SCENARIOS, SCENARIO_SPECS } from '../../drill/scenarios.js';
-import { renderSitrepMarkdown } from '../../report/sitrep.js';
+import { renderSitrepText } from '../../report/sitrep.js';
 import type { Provider } from '../../core/types.js';
 import { EXIT } from '../exit-codes.js';
 import { createOutput, describeEvent } from '../output.js';
@@ -82,8 +82,8 @@ export function registerDrillCommand(program: Command, providers: readonly Provi
       for (const p of report.phases ?? [])
         out.say(`  phase ${p.phase.padEnd(8)} ${p.ms === null ? 'unfinished' : `${p.ms} ms`}`);
       if (report.waitingSitrep)
-        out.say(`\nWhile containment waited for approval:\n\n${renderSitrepMarkdown(report.waitingSitrep)}`);
-      if (report.sitrep) out.say(`\n${renderSitrepMarkdown(report.sitrep)}`);
+        out.say(`\nWhile containment waited for approval:\n\n${renderSitrepText(report.waitingSitrep)}`);
+      if (report.sitrep) out.say(`\n${renderSitrepText(report.sitrep)}`);
       out.data({ type: 'drill', ...report });
       out.say(`drill ${report.ok ? 'passed' : 'FAILED'} for ${report.incident} (work files in ${report.workdir})`);
       process.exitCode = report.ok ? EXIT.ok : EXIT.partial;

@@ -3,19 +3,19 @@ import type { Command } from 'commander';
 import { assertIncidentId } from '../../engine/case.js';
 import { storeFromOption } from '../store-option.js';
 import { BadInputError } from '../../core/errors.js';
-import { readJournalEvents } from '../../evidence/journal.js';
-import { createWebhookNotifier } from '../../report/notify.js';
 import { releaseContainment } from '../../engine/release.js';
-import { buildSitrep, renderSitrepMarkdown } from '../../report/sitrep.js';
+import { recordIncidentRoles } from '../../engine/roles.js';
 import type { Provider } from '../../core/types.js';
 import { EXIT } from '../exit-codes.js';
 import { createOutput, describeEvent } from '../output.js';
-import { STATE_DIR_HELP, webhookUrl } from '../run-plan.js';
+import { STATE_DIR_HELP } from '../run-plan.js';
+import { addNotifyOptions, notifierFromOptions, reportSitrep } from '../sitrep-output.js';
+import { collectNames, rolesFromOptions } from './sitrep.js';
 import { signerFromOptions } from '../signer-options.js';
 
 /** Register `release`. */
 export function registerReleaseCommand(program: Command, providers: readonly Provider[]): void {
-  program
+  const cmd = program
     .command('release')
     .description('restore what containment changed (groups, labels, cordons); deletes nothing')
     .option('--incident <id>', 'incident id')
@@ -28,13 +28,13 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
     .option('--restore-protection', 'also restore termination/stop protection and other preservation changes')
     .option('--store <where>', 'read the journal from this store when it is not on this machine')
     .option('--state-dir <dir>', STATE_DIR_HELP)
-    .option(
-      '--notify-webhook <url>',
-      'post the release and the new sitrep as JSON (or env:NAME to read the URL from a variable)',
-    )
+    .option('--commander <name>', 'the Incident Commander (journaled with the release; sitreps name them)')
+    .option('--responder <name>', 'a responder working the incident (repeatable; journaled)', collectNames)
     .option('--sign-key <file>', 'sign the release record (required when the capture was signed: the same key)')
     .option('--sign-kms-key <arn>', 'sign the release record with this AWS KMS ECC_NIST_P256 key')
-    .option('--json', 'NDJSON events and the outcome on stdout')
+    .option('--json', 'NDJSON events and the outcome on stdout');
+  addNotifyOptions(cmd, 'the release and the new sitrep');
+  cmd
     .addHelpText(
       'after',
       '\nExamples:\n  evidence release --incident IR-2026-0042 --dry-run\n  evidence release --incident IR-2026-0042 --approve',
@@ -47,8 +47,9 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
           '--approve is required to release containment (or --dry-run to see what it would undo)',
         );
       const store = typeof opts.store === 'string' ? storeFromOption(opts.store) : undefined;
-      const hook = typeof opts.notifyWebhook === 'string' ? webhookUrl(opts.notifyWebhook) : undefined;
+      const notifier = notifierFromOptions(opts);
       const signer = signerFromOptions(opts);
+      const roles = rolesFromOptions(opts);
       const outcome = await releaseContainment({
         incident,
         ...(signer ? { signer } : {}),
@@ -56,6 +57,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
         restoreProtection: Boolean(opts.restoreProtection),
         dryRun: Boolean(opts.dryRun),
         readopt: Boolean(opts.readopt),
+        ...(roles ? { roles } : {}),
         ...(store ? { store } : {}),
         ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
         onEvent: (e) => {
@@ -64,8 +66,8 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
           if (line) out.say(line);
         },
       });
-      out.data({ type: 'outcome', ...outcome });
       if (outcome.wouldRestore) {
+        out.data({ type: 'outcome', ...outcome });
         for (const c of outcome.wouldRestore)
           out.say(
             `  would restore ${c.resource} ${c.attribute}: ${JSON.stringify(c.after)} → ${JSON.stringify(c.before)}`,
@@ -81,20 +83,30 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
           `release ${incident}: nothing to release — no containment is recorded, or all of it was already released`,
         );
       else out.say(`release ${outcome.status}: ${outcome.restored.length} restored, ${outcome.failed.length} failed`);
-      if (hook) {
-        // Containment lifted is news for the channel that was told it was in place.
-        const sitrep = buildSitrep(incident, readJournalEvents(outcome.journalPath), new Date().toISOString());
-        const posted = await createWebhookNotifier(hook).finish({
+      // Roles given with nothing to release are journaled on their own, sealed the same way.
+      if (roles && outcome.status === 'nothing-to-release')
+        await recordIncidentRoles({
+          incident,
+          roles,
+          ...(store ? { store } : {}),
+          ...(signer ? { signer } : {}),
+          ...(typeof opts.stateDir === 'string' ? { stateDir: opts.stateDir } : {}),
+        });
+      // Containment lifted is news for the channel that was told it was in place.
+      await reportSitrep(incident, outcome.journalPath, out, {
+        ...(notifier ? { notifier } : {}),
+        json: {
           type: 'release',
           status: outcome.status,
           restored: outcome.restored.length,
           failed: outcome.failed.length,
           notes: outcome.notes,
-          sitrep,
-          markdown: renderSitrepMarkdown(sitrep),
-        });
-        if (posted.failed) out.say('note: the webhook post failed (the release is not affected)');
-      }
+        },
+        note: `Release ${outcome.status}: ${outcome.restored.length} changes restored, ${outcome.failed.length} failed.`,
+        what: 'release',
+      });
+      // The outcome stays the last line a script reads.
+      out.data({ type: 'outcome', ...outcome });
       process.exitCode = outcome.failed.length ? EXIT.partial : EXIT.ok;
     });
 }

@@ -7,7 +7,8 @@ import { readJournalFromStore } from '../../evidence/store-journal.js';
 import { BadInputError } from '../../core/errors.js';
 import { journalPath, resolveStateDir } from '../../engine/execute.js';
 import { checkJournalChain } from '../../evidence/journal.js';
-import { buildSitrep, renderSitrepMarkdown } from '../../report/sitrep.js';
+import { buildSitrep } from '../../report/sitrep.js';
+import { writeSitrep } from './sitrep.js';
 import { statusFromJournal, type StatusReport } from '../../report/status.js';
 import { inspectLock, type LockState } from '../../engine/incident-lock.js';
 import { findIncidentStore } from '../../engine/incident-store.js';
@@ -23,7 +24,10 @@ export function registerStatusCommand(program: Command): void {
     .option('--incident <id>', 'incident id (without it: every incident journaled in the state dir)')
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--store <where>', 'read the journal from this evidence store when it is not on this machine')
-    .option('--sitrep', 'a situation report (Markdown on stdout; with --json, as data)')
+    .option(
+      '--sitrep',
+      'a situation report (Markdown on stdout; with --json, as data): `evidence sitrep` has more formats',
+    )
     .option('--json', 'the status as JSON on stdout')
     .addHelpText(
       'after',
@@ -63,9 +67,11 @@ export function registerStatusCommand(program: Command): void {
       const chain = checkJournalChain(text);
       if (opts.sitrep) {
         const run = statusFromJournal(incident, chain.events, lock).run;
-        const sitrep = buildSitrep(incident, chain.events, new Date().toISOString(), run);
-        if (opts.json) out.data({ type: 'sitrep', ...sitrep });
-        else process.stdout.write(renderSitrepMarkdown(sitrep));
+        // The same as `evidence sitrep --format markdown` (or json), kept for scripts written before it.
+        writeSitrep(
+          buildSitrep(incident, chain.events, new Date().toISOString(), { run }),
+          opts.json ? 'json' : 'markdown',
+        );
         return;
       }
       const report = statusFromJournal(incident, chain.events, lock);
@@ -110,7 +116,7 @@ function listIncidents(stateDir: string, out: ReturnType<typeof createOutput>): 
   for (const incident of incidents) {
     const chain = checkJournalChain(readFileSync(journalPath(stateDir, incident), 'utf8'));
     const report = statusFromJournal(incident, chain.events, inspectLock(journalPath(stateDir, incident)));
-    const sitrep = buildSitrep(incident, chain.events, new Date().toISOString(), report.run);
+    const sitrep = buildSitrep(incident, chain.events, new Date().toISOString(), { run: report.run });
     out.data({
       type: 'incident',
       incident,
