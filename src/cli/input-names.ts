@@ -41,6 +41,8 @@ const OPTION_FLAGS: Readonly<Record<string, string>> = {
   listen: '--listen',
   visibilityTimeout: '--visibility-timeout',
   messages: '--messages',
+  lease: '--lease',
+  leaseSeconds: '--lease-seconds',
 };
 
 /** The first word of a commander flag spec: '--instance <id>' → '--instance'. */

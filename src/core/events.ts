@@ -26,6 +26,8 @@ export type CaptureEventBody =
       plannedSteps: { id: string; title: string; phase: string; target: string; awaitsApproval: boolean }[];
       /** The key that will sign this run's seal; verify compares the signature's key with it. */
       signer?: SignerRecord;
+      /** The incident lease this run holds (evidence watch): a new generation is a takeover. */
+      lease?: { holder: string; generation: number };
     }
   | { type: 'step.started'; stepId: string; attempt: number; phase: string; title: string }
   | { type: 'step.progress'; stepId: string; message: string; detail?: JsonObject }

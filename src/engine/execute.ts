@@ -17,7 +17,9 @@ import { signerRef, type Signer } from '../evidence/signing.js';
 import { assertSignerContinues } from '../evidence/seals.js';
 import { localOperator, toolInfo } from '../core/tool-info.js';
 import { captureStatus } from '../evidence/manifest.js';
-import { IncidentRun } from './run.js';
+import { IncidentRun, type IncidentFence } from './run.js';
+
+export type { IncidentFence } from './run.js';
 import { runSteps, type StepResult } from './run-steps.js';
 import type {
   CapturePlan,
@@ -55,6 +57,12 @@ export interface ExecuteOptions {
   operator?: JsonObject;
   /** Signs the manifest digest at seal (local Ed25519 key or KMS). */
   signer?: Signer;
+  /**
+   * A lease this run holds on the incident (the watch daemon's per-incident lease): its generation
+   * is journaled at start, and every journal line is refused once `assertHeld` throws (the lease
+   * was lost or taken over), so a stale holder writes nothing more.
+   */
+  fence?: IncidentFence;
 }
 
 /** What a capture and a dry run of a plan both need before anything is journaled. */
@@ -147,6 +155,7 @@ async function capture(
     steps: plan.steps.length,
     plannedSteps: plannedSteps(plan),
     ...(signer ? { signer } : {}),
+    ...(options.fence ? { lease: { holder: options.fence.holder, generation: options.fence.generation } } : {}),
   });
   if (journal.tornTail)
     run.emit({

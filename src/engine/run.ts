@@ -40,6 +40,16 @@ export interface RunOptions {
   onProgress?: ((progress: ProgressEvent) => void) | undefined;
   /** The steps the run carries out (providers read them as `ctx.run.steps`). */
   steps?: readonly Step[] | undefined;
+  /** A lease fencing this run's journal: every line is refused once it is no longer held. */
+  fence?: IncidentFence | undefined;
+}
+
+/** A fencing token: who holds the incident's lease, its generation, and a check that it is still held. */
+export interface IncidentFence {
+  holder: string;
+  generation: number;
+  /** Throws when the lease is no longer this run's (lost, expired, taken over). */
+  assertHeld(): void;
 }
 
 /** One incident run: see the module comment. */
@@ -110,6 +120,13 @@ export class IncidentRun {
   emit(body: CaptureEventBody): CaptureEvent {
     const journal = this.journal;
     let line: CaptureEvent;
+    try {
+      this.#options.fence?.assertHeld();
+    } catch (error) {
+      // A stale holder: nothing more is written, and the run stops.
+      if (!this.#stop.signal.aborted) this.#stop.abort(error);
+      throw error;
+    }
     try {
       line = this.#groupCommit ? journal.write(body) : journal.append(body);
     } catch (error) {

@@ -122,3 +122,86 @@ export function createQueueApi(config: AwsClientConfig, injected?: SQSClient): Q
     },
   };
 }
+
+/** An incident lease as stored: who holds it, its generation (fencing token) and when it was last renewed. */
+export interface StoredLease {
+  /** Empty when released. */
+  holder: string;
+  generation: number;
+  /** When the holder last renewed it (ms since epoch). */
+  renewedAt: number;
+  durationSeconds: number;
+  /** The backend's version for compare-and-swap (a Kubernetes resourceVersion). */
+  version: string;
+}
+
+/** Compare-and-swap storage for leases; `create` and `replace` answer false when someone else wrote first. */
+export interface LeaseApi {
+  readonly description: string;
+  read(name: string): Promise<StoredLease | undefined>;
+  create(name: string, lease: Omit<StoredLease, 'version'>): Promise<boolean>;
+  replace(name: string, lease: StoredLease): Promise<boolean>;
+}
+
+/**
+ * Leases as coordination.k8s.io/v1 Lease objects: `leaseTransitions` + 1 is the generation, and
+ * every write is a compare-and-swap on resourceVersion (etcd decides; a 409 means someone else won).
+ * https://kubernetes.io/docs/concepts/architecture/leases/
+ */
+export async function createKubeLeaseApi(options: { namespace: string; kubeconfig?: string }): Promise<LeaseApi> {
+  const k8s = await import('@kubernetes/client-node');
+  const kc = new k8s.KubeConfig();
+  if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+  else kc.loadFromDefault();
+  const api = kc.makeApiClient(k8s.CoordinationV1Api);
+  const { namespace } = options;
+  const status = (error: unknown) => (error as { code?: number }).code;
+  const toStored = (l: import('@kubernetes/client-node').V1Lease): StoredLease => ({
+    holder: l.spec?.holderIdentity ?? '',
+    generation: (l.spec?.leaseTransitions ?? 0) + 1,
+    renewedAt: l.spec?.renewTime ? new Date(l.spec.renewTime).getTime() : 0,
+    durationSeconds: l.spec?.leaseDurationSeconds ?? 0,
+    version: l.metadata?.resourceVersion ?? '',
+  });
+  const spec = (lease: Omit<StoredLease, 'version'>) => ({
+    ...(lease.holder ? { holderIdentity: lease.holder } : {}),
+    leaseDurationSeconds: lease.durationSeconds,
+    leaseTransitions: lease.generation - 1,
+    // MicroTime: the API server wants six fractional digits, which V1MicroTime writes and Date does not.
+    renewTime: new k8s.V1MicroTime(lease.renewedAt),
+    acquireTime: new k8s.V1MicroTime(lease.renewedAt),
+  });
+  return {
+    description: `Kubernetes Leases in namespace ${namespace}`,
+    async read(name) {
+      try {
+        return toStored(await api.readNamespacedLease({ name, namespace }));
+      } catch (error) {
+        if (status(error) === 404) return undefined;
+        throw error;
+      }
+    },
+    async create(name, lease) {
+      try {
+        await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: spec(lease) } });
+        return true;
+      } catch (error) {
+        if (status(error) === 409) return false;
+        throw error;
+      }
+    },
+    async replace(name, lease) {
+      try {
+        await api.replaceNamespacedLease({
+          name,
+          namespace,
+          body: { metadata: { name, namespace, resourceVersion: lease.version }, spec: spec(lease) },
+        });
+        return true;
+      } catch (error) {
+        if (status(error) === 409) return false;
+        throw error;
+      }
+    },
+  };
+}

@@ -94,6 +94,7 @@ export async function watchQueues(options: WatchOptions): Promise<WatchSummary> 
   log({ level: 'info', msg: 'watching', queues, once: Boolean(options.once) });
   options.onReady?.();
 
+  let returnedUntil = 0;
   const settle = async (m: QueueMessage, how: 'remove' | { visibleIn: number }, why: string) => {
     try {
       if (how === 'remove') {
@@ -102,6 +103,8 @@ export async function watchQueues(options: WatchOptions): Promise<WatchSummary> 
       } else {
         await queueApi.setVisibility(m, how.visibleIn);
         if (how.visibleIn === 0) summary.handedBack++;
+        // With --once, a message put back for later is still this run's to drain.
+        returnedUntil = Math.max(returnedUntil, Date.now() + how.visibleIn * 1000);
       }
       log({
         level: 'info',
@@ -212,6 +215,7 @@ export async function watchQueues(options: WatchOptions): Promise<WatchSummary> 
       const result = await handleFinding(finding, { ...options, signal: stop, onEvent });
       metrics.count('holdfast_watch_findings_total', { source: finding.source, decision: result.decision.action });
       if (result.outcome) metrics.count('holdfast_watch_captures_total', { outcome: result.outcome.status });
+      if (result.lease?.takeover) metrics.count('holdfast_watch_lease_takeovers_total');
       if (result.incident && result.outcome) incidents.add(result.incident);
       log({
         level: 'info',
@@ -232,7 +236,8 @@ export async function watchQueues(options: WatchOptions): Promise<WatchSummary> 
               failures: result.outcome.failures.length,
             }
           : {}),
-        ...(result.busy ? { busy: true } : {}),
+        ...(result.busy ? { busy: result.busy } : {}),
+        ...(result.lease ? { leaseGeneration: result.lease.generation, takeover: result.lease.takeover } : {}),
       });
       return result;
     });
@@ -271,7 +276,7 @@ export async function watchQueues(options: WatchOptions): Promise<WatchSummary> 
       }
     }
     if (options.once) {
-      if (received === 0 && inFlight.size === 0) idleRounds++;
+      if (received === 0 && inFlight.size === 0 && Date.now() > returnedUntil) idleRounds++;
       else idleRounds = 0;
       // Two empty rounds in a row with nothing in flight: what was there is drained.
       if (idleRounds >= 2) break;

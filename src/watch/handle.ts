@@ -10,6 +10,7 @@ import type { Clients, Provider } from '../core/types.js';
 import type { Finding } from './finding.js';
 import { caseForFinding, incidentFor } from './incident-for.js';
 import { decideFinding, type Decision, type WatchRules } from './rules.js';
+import type { IncidentLeases } from './lease.js';
 
 /** What `handleFinding` needs; everything but rules and store is optional and injectable. */
 export interface HandleOptions {
@@ -24,6 +25,11 @@ export interface HandleOptions {
   onEvent?: (event: CaptureEvent) => void;
   retry?: ExecuteOptions['retry'];
   concurrency?: number;
+  /**
+   * Per-incident leases shared by the replicas: the capture runs only while this replica holds the
+   * incident's lease, and its journal is fenced by the lease's generation.
+   */
+  leases?: IncidentLeases;
 }
 
 /** What became of one finding. */
@@ -34,8 +40,10 @@ export interface FindingResult {
   incident?: string;
   /** The capture's outcome, for contain and collect. */
   outcome?: CaptureOutcome;
-  /** Another run holds the incident right now (its lock): try again later. */
+  /** Another run holds the incident right now (its lock or lease): try again later. */
   busy?: string;
+  /** The lease generation this capture ran under, and whether it took the lease over from another replica. */
+  lease?: { generation: number; takeover: boolean };
 }
 
 /** The lock's message when another run holds the incident (src/engine/incident-lock.ts). */
@@ -55,18 +63,46 @@ export async function handleFinding(finding: Finding, options: HandleOptions): P
     ...(options.env ? { env: options.env } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  const lease = options.leases ? await options.leases.acquire(input.incident) : undefined;
+  if (options.leases && !lease)
+    return {
+      ...base,
+      busy: `the lease on ${input.incident} is held by another replica (${options.leases.api.description})`,
+    };
+  // A lost lease stops the run: its journal already refuses every line (the fence).
+  const lost = new AbortController();
+  lease?.keepAlive((error) => lost.abort(error));
+  const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
   try {
-    const plan = await planCapture(input, common);
+    const plan = await planCapture(input, { ...common, signal });
     const outcome = await executePlan(plan, {
       ...common,
+      signal,
+      ...(lease ? { fence: { ...lease, assertHeld: () => fenceCheck(lease, lost) } } : {}),
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     });
-    return { ...base, outcome };
+    return {
+      ...base,
+      outcome,
+      ...(lease ? { lease: { generation: lease.generation, takeover: lease.takeover } } : {}),
+    };
   } catch (error) {
     if (error instanceof BadInputError && BUSY.test(error.message)) return { ...base, busy: error.message };
+    throw error;
+  } finally {
+    await lease?.release().catch(() => undefined);
+  }
+}
+
+/** The lease's check, which also stops the run the moment it fails (not only at the next renewal). */
+function fenceCheck(lease: { assertHeld(): void }, lost: AbortController): void {
+  try {
+    lease.assertHeld();
+  } catch (error) {
+    lost.abort(error);
     throw error;
   }
 }

@@ -3,7 +3,7 @@
  * in-memory store (test/support/memory-store.ts). No server: these are the engine's own rules —
  * dependencies, the concurrency limit, retries, abort and resume — which no emulator can exercise.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -206,6 +206,39 @@ describe('scheduler (in process: fake provider, in-memory store)', () => {
         .map((d) => `fake:${d.id}`)
         .sort(),
     );
+  });
+
+  it('a run fenced by a lease journals its generation and writes nothing once the lease is lost', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'hf-sched-fence-'));
+    const incident = 'IR-SCHED-FENCE';
+    let lost = false;
+    const trace: Trace = { order: [], running: 0, maxRunning: 0 };
+    const provider = fakeProvider(fleet(2), trace, { ms: 5, onStart: (id) => id === 'fake:snap/t1' && (lost = true) });
+    const plan = buildPlan({ ...kase, incident }, new Map([['fake', {}]]), [provider]);
+    const run = executePlan(plan, {
+      providers: [provider],
+      store: memoryStore(),
+      stateDir,
+      operator: { test: 'fence' },
+      env: {},
+      concurrency: 1,
+      fence: {
+        holder: 'replica-a',
+        generation: 7,
+        assertHeld: () => {
+          if (lost) throw new Error('the lease was taken over');
+        },
+      },
+    });
+    await expect(run).rejects.toThrow('the lease was taken over');
+    const lines = readFileSync(join(stateDir, incident, 'journal.ndjson'), 'utf8')
+      .trim()
+      .split('\n');
+    const events = lines.map((l) => JSON.parse(l) as CaptureEvent);
+    expect(events[0]).toMatchObject({ type: 'capture.started', lease: { holder: 'replica-a', generation: 7 } });
+    // The last line written is snap/t1's start: its result, and everything after, was refused.
+    expect(events.at(-1)).toMatchObject({ type: 'step.started', stepId: 'fake:snap/t1' });
+    expect(events.some((e) => e.type === 'capture.sealed' || e.type === 'capture.finished')).toBe(false);
   });
 
   it("a later step adds to an earlier step's artifact method (journaled as the artifact recorded again), never changes it", async () => {

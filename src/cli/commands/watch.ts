@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import { awsClientConfig } from '../../aws/config.js';
 import { BadInputError, type InputProblem } from '../../core/errors.js';
 import { parseStoreSpec } from '../../engine/case.js';
-import { createQueueApi } from '../../watch/client.js';
+import { hostname } from 'node:os';
+import { createKubeLeaseApi, createQueueApi } from '../../watch/client.js';
+import { DEFAULT_LEASE_SECONDS, IncidentLeases } from '../../watch/lease.js';
 import { watchQueues, DEFAULT_VISIBILITY_SECONDS, DEFAULT_MESSAGE_CONCURRENCY } from '../../watch/daemon.js';
 import { serveHealth } from '../../watch/http.js';
 import { WatchMetrics } from '../../watch/metrics.js';
@@ -63,6 +65,11 @@ export function registerWatchCommand(program: Command): void {
     )
     .option('--messages <n>', `messages worked on at once (default ${DEFAULT_MESSAGE_CONCURRENCY})`)
     .option('--region <region>', 'AWS region of the queues')
+    .option(
+      '--lease <where>',
+      'per-incident leases shared by the replicas: k8s:NAMESPACE (coordination.k8s.io Lease objects; KUBECONFIG or in-cluster)',
+    )
+    .option('--lease-seconds <n>', 'how long a lease lasts without renewal (default 15)')
     .option('--json', 'errors as one JSON line (logs are always JSON lines on stdout)')
     .addHelpText(
       'after',
@@ -88,8 +95,26 @@ export function registerWatchCommand(program: Command): void {
       const listen = typeof opts.listen === 'string' ? parseListen(opts.listen, problems) : undefined;
       const visibilitySeconds = wholeNumber(opts.visibilityTimeout, 'visibilityTimeout', 10, 43_200, problems);
       const messageConcurrency = wholeNumber(opts.messages, 'messages', 1, 100, problems);
+      const leaseSeconds = wholeNumber(opts.leaseSeconds, 'leaseSeconds', 2, 600, problems);
+      let leaseNamespace: string | undefined;
+      if (opts.lease !== undefined) {
+        const m = /^k8s:([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/.exec(String(opts.lease));
+        if (m) leaseNamespace = m[1];
+        else
+          problems.push({
+            field: 'lease',
+            message: `expected k8s:NAMESPACE, got ${JSON.stringify(opts.lease)} (S3 leases are not built yet)`,
+          });
+      }
       if (problems.length) throw new BadInputError(problems);
       const rules = readWatchRules(opts.rules as string);
+      const leases = leaseNamespace
+        ? new IncidentLeases(
+            await createKubeLeaseApi({ namespace: leaseNamespace }),
+            `${hostname()}/${process.pid}`,
+            leaseSeconds ?? DEFAULT_LEASE_SECONDS,
+          )
+        : undefined;
       const region = typeof opts.region === 'string' ? opts.region : undefined;
       const queueApi = createQueueApi(
         awsClientConfig({ kase: region ? { region } : {}, env: process.env, clients: {} }),
@@ -127,6 +152,7 @@ export function registerWatchCommand(program: Command): void {
           ...(messageConcurrency ? { messageConcurrency } : {}),
           log,
           metrics,
+          ...(leases ? { leases } : {}),
           onReady: () => {
             state.ready = true;
           },
