@@ -5,7 +5,7 @@
 import type { InputProblem } from '../../src/core/errors.js';
 import { equals, shape, text, type Check } from '../../src/core/input-shape.js';
 import type { Case, JsonObject, Step } from '../../src/core/types.js';
-import { dumpStepId, type DumpStep } from './index.js';
+import { dumpStepId, type DumpStep } from './steps.js';
 import type { DumpEngine, DumpParams } from './params.js';
 import { DUMP_TOOLS } from './tools.js';
 

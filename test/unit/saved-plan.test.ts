@@ -11,7 +11,7 @@ import { builtinProviders } from '../../src/engine/registry.js';
 import { assertSignedPlan, assertUsablePlan, signPlan } from '../../src/engine/saved-plan.js';
 import { generateSigningKey, localSigner } from '../../src/evidence/signing.js';
 import type { Ec2Facts, InstanceFacts } from '../../providers/ec2/facts.js';
-import type { DumpFacts } from '../../providers/dump/index.js';
+import type { DumpFacts } from '../../providers/dump/facts.js';
 import { GOLDEN_CASES } from './fixtures/run-golden/cases.js';
 
 const I1 = 'i-0123456789abcdef0';
