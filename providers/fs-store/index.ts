@@ -45,6 +45,11 @@ export function createFsStore(dir: string): EvidenceStore {
       try {
         await link(partial, path); // link fails if the key appeared meanwhile: no clobbering
       } catch (error) {
+        // Another writer placed the key between the check above and here.
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST')
+          throw new KeyExistsError(`evidence ${key} already exists in ${root}; refusing to overwrite`, key, {
+            cause: error,
+          });
         throw new RemoteError(`could not place evidence ${key}: ${(error as Error).message}`, false, { cause: error });
       }
       await chmod(path, READ_ONLY_MODE);

@@ -95,7 +95,8 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       const [m, c] = await Promise.all([sdk(), client()]);
       const hasher = new HashingStream();
       const tee = new PassThrough();
-      const piping = pipeline(toReadable(body), hasher, tee);
+      // The signal stops the body too: a source that stalls would otherwise hold the upload open.
+      const piping = pipeline(toReadable(body), hasher, tee, ...(meta.signal ? [{ signal: meta.signal }] : []));
       const retainUntil = new Date(Date.now() + spec.retainDays * MS_PER_DAY);
       try {
         const [, uploaded] = await Promise.all([

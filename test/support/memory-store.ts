@@ -15,22 +15,33 @@ export interface MemoryStore extends EvidenceStore {
 
 export function memoryStore(): MemoryStore {
   const objects = new Map<string, Buffer>();
+  /** Keys being written: a second put of one is refused at once, as a real store's would be. */
+  const writing = new Set<string>();
+  const putNew = async (key: string, body: Parameters<EvidenceStore['put']>[1], signal?: AbortSignal) => {
+    const hasher = new HashingStream();
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk);
+        done();
+      },
+    });
+    await pipeline(toReadable(body), hasher, sink, ...(signal ? [{ signal }] : []));
+    objects.set(key, Buffer.concat(chunks));
+    return { key, sha256: hasher.digest(), size: hasher.size, location: { store: 'memory', key } };
+  };
   return {
     description: 'memory://test',
     objects,
-    async put(key, body): Promise<StoredObject> {
-      if (objects.has(key)) throw new KeyExistsError(`evidence ${key} already exists; refusing to overwrite`, key);
-      const hasher = new HashingStream();
-      const chunks: Buffer[] = [];
-      const sink = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          chunks.push(chunk);
-          done();
-        },
-      });
-      await pipeline(toReadable(body), hasher, sink);
-      objects.set(key, Buffer.concat(chunks));
-      return { key, sha256: hasher.digest(), size: hasher.size, location: { store: 'memory', key } };
+    async put(key, body, meta = {}): Promise<StoredObject> {
+      if (objects.has(key) || writing.has(key))
+        throw new KeyExistsError(`evidence ${key} already exists; refusing to overwrite`, key);
+      writing.add(key);
+      try {
+        return await putNew(key, body, meta.signal);
+      } finally {
+        writing.delete(key);
+      }
     },
     async head(key) {
       const bytes = objects.get(key);
