@@ -116,6 +116,13 @@ export const builtinServices: readonly { id: string; summary: string; policies: 
     when: 'pods owned by custom controllers',
   },
   {
+    id: 'watch',
+    summary:
+      'the `evidence watch` daemon: receive findings from SQS, keep them invisible while working, remove them once sealed',
+    policies: ['policies/aws/watch.json'],
+    when: 'evidence watch (with the policies of the providers its rules use)',
+  },
+  {
     id: 'kms-signer',
     summary: 'signs the manifest digest with an AWS KMS ECC_NIST_P256 key',
     policies: [KMS_SIGNER_POLICY],

@@ -4,6 +4,9 @@
  * lets the next holder in with the next generation.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { createKubeLeaseApi } from '../../src/watch/client.js';
 import { IncidentLeases, LeaseLostError, type HeldLease } from '../../src/watch/lease.js';
@@ -72,5 +75,55 @@ describe('incident leases on the kube-apiserver', () => {
     expect(() => taken.assertHeld()).not.toThrow();
     await taken.release();
     expect(await a.acquire(incident)).toMatchObject({ generation: 3, takeover: false });
+  }, 60_000);
+
+  it("deploy/kubernetes/watch.yaml's Role is enough for leases (as its ServiceAccount) and cannot delete one", async () => {
+    const ns = await namespace();
+    const docs = parseAllDocuments(
+      readFileSync(new URL('../../deploy/kubernetes/watch.yaml', import.meta.url), 'utf8'),
+    ).map((d) => d.toJS() as Record<string, any>);
+    const inNs = (d: Record<string, any>): Record<string, any> => ({
+      ...d,
+      metadata: { ...d.metadata, namespace: ns },
+    });
+    const account = inNs(docs.find((d) => d.kind === 'ServiceAccount')!);
+    const role = inNs(docs.find((d) => d.kind === 'Role')!);
+    const binding = inNs(docs.find((d) => d.kind === 'RoleBinding')!);
+    binding.subjects = binding.subjects.map((s: Record<string, string>) => ({ ...s, namespace: ns }));
+    await ok(kube(), 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, account);
+    await ok(kube(), 'POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles`, role);
+    await ok(kube(), 'POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, binding);
+    const token = await ok(kube(), 'POST', `/api/v1/namespaces/${ns}/serviceaccounts/${account.metadata.name}/token`, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds: 600 },
+    });
+    const kubeconfig = kube().kubeconfigForToken(`watch-${ns}`, token.status.token);
+    const leases = new IncidentLeases(await createKubeLeaseApi({ namespace: ns, kubeconfig }), 'replica-sa', 2);
+    const incident = `HF-IAM-${randomBytes(10).toString('hex')}`;
+    // RBAC changes reach the authorizer within moments; retry the first acquire briefly.
+    let held: HeldLease | undefined;
+    for (let i = 0; i < 20 && !held; i++) {
+      held = await leases.acquire(incident).catch(() => undefined);
+      if (!held) await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(held).toMatchObject({ generation: 1 });
+    await held!.release();
+    expect(await leases.acquire(incident)).toMatchObject({ generation: 2 });
+    const name = `holdfast-${incident.toLowerCase()}`;
+    // As the ServiceAccount: deleting a lease is refused (the Role has no delete).
+    const denied = await new Promise<number>((resolve, reject) => {
+      const req = httpsRequest(
+        `${kube().server}/apis/coordination.k8s.io/v1/namespaces/${ns}/leases/${name}`,
+        { method: 'DELETE', ca: kube().caCert, headers: { authorization: `Bearer ${token.status.token}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(denied).toBe(403);
   }, 60_000);
 });
