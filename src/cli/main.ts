@@ -13,6 +13,7 @@ import { registerProvidersCommand } from './commands/providers.js';
 import { registerReleaseCommand } from './commands/release.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerSitrepCommand } from './commands/sitrep.js';
+import { registerReportCommand } from './commands/report.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
   registerApplyCommand(program, providers);
   registerStatusCommand(program);
   registerSitrepCommand(program);
+  registerReportCommand(program);
   registerVerifyCommand(program);
   registerReleaseCommand(program, providers);
   registerProvidersCommand(program, providers);

@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
@@ -15,12 +15,15 @@ import { seedAws, type SeededAws } from '../../src/drill/client.js';
 import { motoPython } from '../../src/emulators/moto.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { runCli } from '../support/cli.js';
+import { chromiumPath, openInBrowser, screenshot } from '../support/browser.js';
 
 const execFileAsync = promisify(execFile);
 const CONFORMANCE = fileURLToPath(new URL('../conformance/verify_evidence.py', import.meta.url));
 const VALIDATE = fileURLToPath(new URL('../conformance/validate_schemas.py', import.meta.url));
 const SCHEMAS = fileURLToPath(new URL('../../schemas', import.meta.url));
 const FORENSIC = '198.51.100.7/32';
+/** Kept after the run for people to look at (gitignored). */
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 let seeded: SeededAws;
 let cwd: string;
 let incident: string;
@@ -204,4 +207,53 @@ describe('evidence sitrep on a captured EC2 incident', () => {
     expect(types.filter((t) => t === 'roles.recorded')).toHaveLength(2);
     expect(types.filter((t) => t === 'incident.false-alarm')).toHaveLength(1);
   });
+
+  it('report: one self-contained HTML file a real browser renders with no console errors, one timeline bar per target', async () => {
+    const html = join(cwd, 'report.html');
+    const res = await cli(['report', '--incident', incident, '--out', html]);
+    expect(res.code, res.stderr).toBe(0);
+    const text = readFileSync(html, 'utf8');
+    // Self-contained: no script at all, nothing fetched (the page's CSP would refuse it and the console say so).
+    expect(text).not.toMatch(/<script|<link|@import|url\(|src="http/i);
+    const journal = readFileSync(join(cwd, '.holdfast', incident, 'journal.ndjson'), 'utf8');
+    const targets = new Set(
+      journal
+        .split('\n')
+        .filter(Boolean)
+        .flatMap((l) => {
+          const e = JSON.parse(l) as { type: string; plannedSteps?: { target: string }[] };
+          return e.type === 'capture.started' ? (e.plannedSteps ?? []).map((p) => p.target) : [];
+        }),
+    );
+    if (!chromiumPath()) {
+      // Installed by test/support/prepare-servers.sh; CI must have it.
+      expect(process.env.CI, 'chromium is missing: bash test/support/install-chromium.sh').not.toBe('true');
+      console.warn('chromium is not installed: the report was not opened in a browser');
+      return;
+    }
+    const page = await openInBrowser(html);
+    expect(page.console).toEqual([]);
+    const bars = [...page.dom.matchAll(/<g class="target-bar" data-target="([^"]+)"/g)].map((m) => m[1]);
+    expect(bars.sort()).toEqual([...targets].sort());
+    // The instance's row has all four bars: it was preserved, collected, contained and released.
+    const row = page.dom.slice(page.dom.indexOf(`data-target="ec2:${seeded.instanceId}"`)).split('</g>')[0]!;
+    for (const segment of ['preserve', 'collect', 'contain', 'release']) expect(row).toContain(`segment ${segment}`);
+    expect(page.dom).toContain('Katherine Johnson');
+    expect(page.dom).toMatch(/Verification<\/span><b class="ok">passed/);
+    expect(page.dom).toMatch(/[0-9a-f]{64}/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const png = join(ARTIFACTS, 'retrospective-report.png');
+    await screenshot(html, png);
+    expect(statSync(png).size).toBeGreaterThan(10_000);
+    // The detector is not blind: a page that fetches gets a console line.
+    const fetching = join(cwd, 'fetching.html');
+    writeFileSync(fetching, text.replace('</main>', '<img src="http://127.0.0.1:9/x.png"></main>'));
+    expect((await openInBrowser(fetching)).console.length).toBeGreaterThan(0);
+
+    const md = await cli(['report', '--incident', incident, '--format', 'markdown', '--out', '-', '--offline']);
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stdout).toMatch(new RegExp(`^# ${incident} — retrospective report`));
+    expect(md.stdout).toContain('## Artifacts');
+    expect(md.stdout).toContain('| target | preserve | collect | contain | release | time to containment |');
+  }, 120_000);
 });
