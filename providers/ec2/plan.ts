@@ -1,5 +1,6 @@
 /** Pure: EC2 facts → steps. No I/O, no clock. */
 import type { MachineIdentityFinding } from '../../src/core/claims.js';
+import { forensicAccessDecision } from '../../src/core/cidr.js';
 import type { Case, StepDraft } from '../../src/core/types.js';
 import type { Ec2Facts, InstanceFacts } from './facts.js';
 import type { Ec2Step } from './steps.js';
@@ -160,8 +161,7 @@ export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft<Ec2Step
       );
     }
   }
-  if (!kase.forensicCidrs.length)
-    limitations.push('no --forensic-cidr: the isolation groups admit nobody, forensic access included');
+  if (vpcs.length) limitations.push(...forensicAccessDecision(kase, 'the isolation groups'));
   return { steps, limitations };
 }
 

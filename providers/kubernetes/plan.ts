@@ -3,6 +3,7 @@
  * Per pod: collect first (events expire), then quarantine in this order — NetworkPolicy, labels
  * (quarantine label, then the holding selectors' keys), eviction protection — then cordon its node.
  */
+import { forensicAccessDecision } from '../../src/core/cidr.js';
 import type { Claimants, Finding } from '../../src/core/claims.js';
 import type { Case, StepDraft } from '../../src/core/types.js';
 import type { KubeFacts, PodFacts, PodStepInputs } from './facts.js';
@@ -202,8 +203,7 @@ export function planKube(
       );
     }
   }
-  if (!kase.forensicCidrs.length)
-    limitations.push('no --forensic-cidr: the quarantine NetworkPolicy admits nobody, forensic access included');
+  if (facts.pods.length) limitations.push(...forensicAccessDecision(kase, 'the quarantine NetworkPolicies'));
   return { steps, limitations };
 }
 

@@ -1,4 +1,5 @@
 /** Pure: RDS facts → steps; containment of a database waits for any dump of it (relate). */
+import { forensicAccessDecision } from '../../src/core/cidr.js';
 import type { Case, Step, StepDraft } from '../../src/core/types.js';
 import type { RdsFacts } from './facts.js';
 import { rdsSnapshotIdentifier } from './snapshot-id.js';
@@ -74,6 +75,8 @@ export function planRds(facts: RdsFacts, kase: Case): { steps: StepDraft<RdsStep
       inputs: { vpcId },
     });
   }
+  if (steps.some((s) => s.action === 'isolation-group'))
+    limitations.push(...forensicAccessDecision(kase, 'the isolation groups'));
   limitations.push(
     'an isolated database still answers on connections its clients already hold until they close; RDS does not cut established sessions',
   );

@@ -23,6 +23,10 @@ export function addCaseOptions(
     .option('--incident <id>', 'incident id, e.g. IR-2026-0042 (becomes tags, keys and snapshot names)')
     .option('--case <file>', 'YAML or JSON case file; flags override its fields')
     .option('--forensic-cidr <cidr>', 'CIDR the isolation still admits (repeatable; /16 or narrower)', collect)
+    .option(
+      '--no-forensic-access',
+      'contain without forensic access: the isolation admits nobody (without it, containment needs --forensic-cidr)',
+    )
     .option('--forensic-ports <ports>', 'ports the forensic CIDRs may reach, e.g. 22,443 (default: all)')
     .addOption(
       new Option('--severity <level>', 'incident severity; at low, containment waits for approval').choices([

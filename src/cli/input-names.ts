@@ -15,6 +15,7 @@ export const CASE_FLAGS: Readonly<Record<Exclude<keyof CaseInput, 'targets'>, st
   approveContainment: '--approve-containment',
   contain: '--no-contain',
   forensicCidrs: '--forensic-cidr',
+  forensicAccess: '--no-forensic-access',
   forensicPorts: '--forensic-ports',
   region: '--region',
   assumeRole: '--assume-role',

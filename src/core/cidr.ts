@@ -1,6 +1,7 @@
 /** Forensic CIDR and port-range validation: the isolation group must never admit the world. */
 import { isIPv4, isIPv6 } from 'node:net';
-import type { PortRange } from './types.js';
+import { BadInputError } from './errors.js';
+import type { Case, PortRange } from './types.js';
 
 /** IPv4 forensic ranges wider than this prefix are refused (a /16 is already a whole site; 0.0.0.0/0 is the world). */
 export const MIN_IPV4_FORENSIC_PREFIX = 16;
@@ -59,4 +60,26 @@ export function parsePortRanges(text: string): { ranges: PortRange[]; problems: 
   }
   if (!ranges.length && !problems.length) problems.push('no ports given');
   return { ranges, problems };
+}
+
+/**
+ * Forensic access is a decision: containment that cuts a target off must either admit the forensic
+ * hosts or say, explicitly, that it admits nobody. `what` names the isolation (e.g. "the isolation
+ * groups"). Returns the limitation to record when access was declined; throws, naming the input,
+ * when neither was given. Nothing to decide without containment.
+ */
+export function forensicAccessDecision(
+  kase: Pick<Case, 'contain' | 'forensicCidrs' | 'forensicAccess'>,
+  what: string,
+): string[] {
+  if (!kase.contain || kase.forensicCidrs.length) return [];
+  if (kase.forensicAccess === false)
+    return [
+      `forensic access declined: ${what} admit nobody, forensic hosts included (contained without forensic CIDRs, as decided)`,
+    ];
+  throw new BadInputError({
+    field: 'forensicCidrs',
+    message: `none given, and containment would leave ${what} admitting nobody, forensic hosts included: give the forensic hosts' CIDRs, or decide to contain without forensic access (\`forensicAccess\`)`,
+    continues: true,
+  });
 }

@@ -39,6 +39,8 @@ export type Case = {
   /** false with --no-contain: contain-phase steps are not planned at all. */
   contain: boolean;
   forensicCidrs: string[];
+  /** false when the responder decided to contain without forensic access (no CIDRs); absent otherwise. */
+  forensicAccess?: false;
   forensicPorts?: PortRange[];
   region?: string;
   assumeRole?: string;

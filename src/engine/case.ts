@@ -32,6 +32,8 @@ export interface CaseInput {
   approveContainment?: unknown;
   contain?: unknown;
   forensicCidrs?: unknown;
+  /** false: contain without forensic access (no CIDRs), a decision rather than an omission. */
+  forensicAccess?: unknown;
   forensicPorts?: unknown;
   region?: unknown;
   assumeRole?: unknown;
@@ -54,6 +56,7 @@ const CASE_FIELDS: readonly (keyof CaseInput)[] = [
   'approveContainment',
   'contain',
   'forensicCidrs',
+  'forensicAccess',
   'forensicPorts',
   'region',
   'assumeRole',
@@ -189,6 +192,14 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
     else forensicCidrs.push(text);
   }
 
+  const forensicAccess = asBoolean(input.forensicAccess, 'forensicAccess', problems, true);
+  if (!forensicAccess && forensicCidrs.length)
+    problems.push({
+      field: 'forensicAccess',
+      message: 'and forensic CIDRs (`forensicCidrs`) are both given: choose one',
+      continues: true,
+    });
+
   let forensicPorts: PortRange[] | undefined;
   if (input.forensicPorts !== undefined) {
     const text = asStringList(input.forensicPorts, 'forensicPorts', problems)
@@ -217,6 +228,7 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
     approveContainment: asBoolean(input.approveContainment, 'approveContainment', problems, false),
     contain: asBoolean(input.contain, 'contain', problems, true),
     forensicCidrs,
+    ...(forensicAccess ? {} : { forensicAccess: false as const }),
     ...(forensicPorts ? { forensicPorts } : {}),
     ...(typeof region === 'string' ? { region } : {}),
     ...(typeof assumeRole === 'string' ? { assumeRole } : {}),

@@ -159,6 +159,7 @@ describe('IAM containment through the CLI (moto)', () => {
       suspect,
       '--severity',
       'medium',
+      '--no-forensic-access',
       '--store',
       'es',
     ];

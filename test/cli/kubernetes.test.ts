@@ -458,6 +458,7 @@ describe('--isolate-node (EKS)', () => {
         '--pod',
         `${ns}/web-5d4f-x7k2p`,
         '--isolate-node',
+        '--no-forensic-access',
         '--kubeconfig',
         kube().kubeconfigPath('admin'),
         '--store',

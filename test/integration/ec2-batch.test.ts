@@ -101,6 +101,7 @@ describe('--instance-tag', () => {
     const plan = await planCapture(
       {
         incident: testIncident('TAG'),
+        forensicAccess: false,
         store: '/tmp/unused',
         targets: { ec2: { instanceTags: [`Name=web-${suffix}`] } },
       },

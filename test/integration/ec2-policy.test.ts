@@ -184,7 +184,12 @@ describe('missing permission in a dry run', () => {
     const providers = [ec2Provider as unknown as Provider];
     const dir = mkdtempSync(join(tmpdir(), 'hf-deny-'));
     const plan = await planCapture(
-      { incident: testIncident('DENY'), store: join(dir, 'es'), targets: { ec2: { instances: [seeded.instanceId] } } },
+      {
+        incident: testIncident('DENY'),
+        forensicAccess: false,
+        store: join(dir, 'es'),
+        targets: { ec2: { instances: [seeded.instanceId] } },
+      },
       { providers, env, clients: { ec2: clients } },
     );
     const outcome = await executePlan(plan, { providers, env, clients: { ec2: clients }, stateDir: dir, dryRun: true });

@@ -83,7 +83,12 @@ describe('IRSA pod roles', () => {
 
     // Without the opt-in, no service account is read (the capture role alone suffices) and nothing is revoked.
     const plain = await planCapture(
-      { incident, store: join(dir, 'es'), targets: { kubernetes: { pods: [`${shop}/web`], kubeconfig: captureOnly } } },
+      {
+        incident,
+        forensicAccess: false,
+        store: join(dir, 'es'),
+        targets: { kubernetes: { pods: [`${shop}/web`], kubeconfig: captureOnly } },
+      },
       // A fresh clients object per case: built clients are kept per object, and each case names its own kubeconfig.
       { providers, env, clients: { iam: iamClients } },
     );
@@ -92,6 +97,7 @@ describe('IRSA pod roles', () => {
     const plan = await planCapture(
       {
         incident,
+        forensicAccess: false,
         store: join(dir, 'es'),
         targets: { kubernetes: { pods: [`${shop}/web`], kubeconfig: withIrsa }, iam: { revokePodRoles: true } },
       },
@@ -123,6 +129,7 @@ describe('IRSA pod roles', () => {
       planCapture(
         {
           incident: testIncident('IRSAX'),
+          forensicAccess: false,
           store: join(dir, 'es'),
           targets: { kubernetes: { pods: [`shop-${s}/web`], kubeconfig: captureOnly }, iam: { revokePodRoles: true } },
         },

@@ -109,6 +109,7 @@ describe('policies/aws/iam.json', () => {
     const plan = await planCapture(
       {
         incident,
+        forensicAccess: false,
         store: join(dir, 'es'),
         targets: { ec2: { instances: [instance] }, iam: { users: [`suspect-${s}`] } },
       },

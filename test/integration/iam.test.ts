@@ -142,7 +142,12 @@ describe('iam provider: role sessions of an instance profile', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hf-iam-'));
     const incident = testIncident('IAMR');
     const { clients, sent } = injected();
-    const input = { incident, store: join(dir, 'es'), targets: { ec2: { instances: [seeded.suspect] } } };
+    const input = {
+      incident,
+      forensicAccess: false,
+      store: join(dir, 'es'),
+      targets: { ec2: { instances: [seeded.suspect] } },
+    };
     const plan = await planCapture(input, { providers, env, clients });
     const revoke = plan.steps.find((st) => st.id === `iam:revoke-sessions/role/${seeded.role.RoleName}`)!;
     expect(revoke, 'severity high implies revocation for an instance with a profile').toBeDefined();
@@ -220,7 +225,7 @@ describe('iam provider: role sessions of an instance profile', () => {
     const env = motoEnv();
     const dir = mkdtempSync(join(tmpdir(), 'hf-iam-'));
     const { clients } = injected();
-    const base = { incident: testIncident('IAMM'), severity: 'medium', store: join(dir, 'es') };
+    const base = { incident: testIncident('IAMM'), severity: 'medium', forensicAccess: false, store: join(dir, 'es') };
     const plain = await planCapture(
       { ...base, targets: { ec2: { instances: [seeded.suspect] } } },
       { providers, env, clients },
@@ -345,6 +350,7 @@ describe('iam provider: dry run', () => {
     const plan = await planCapture(
       {
         incident: testIncident('IAMD'),
+        forensicAccess: false,
         store: join(dir, 'es'),
         targets: { ec2: { instances: [seeded.suspect] }, iam: { users: [user] } },
       },

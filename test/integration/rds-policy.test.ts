@@ -48,6 +48,7 @@ describe('policies/aws/rds.json', () => {
     const plan = await planCapture(
       {
         incident,
+        forensicAccess: false,
         store: join(dir, 'es'),
         targets: { rds: { dbInstances: [seeded.dbInstance], dbClusters: [`pol-${suffix}`] } },
       },
@@ -87,7 +88,12 @@ describe('pending modifications (moto never has any: injected into the describe 
     const env = motoEnv();
     const dir = mkdtempSync(join(tmpdir(), 'hf-pending-'));
     const incident = testIncident('PEND');
-    const input = { incident, store: join(dir, 'es'), targets: { rds: { dbInstances: [seeded.dbInstance] } } };
+    const input = {
+      incident,
+      forensicAccess: false,
+      store: join(dir, 'es'),
+      targets: { rds: { dbInstances: [seeded.dbInstance] } },
+    };
     const plan = await planCapture(input, { providers, env, clients: { rds: clients } });
     expect(plan.limitations.join()).toMatch(/pending modifications \(DBInstanceClass\).*--approve-pending/);
     const first = await executePlan(plan, { providers, env, clients: { rds: clients }, stateDir: dir });
@@ -115,6 +121,7 @@ describe('dump before isolation', () => {
       approveContainment: false,
       contain: true,
       forensicCidrs: [],
+      forensicAccess: false,
       store: { kind: 'fs', dir: '/tmp/x' },
       targets: { rds: {}, dump: {} },
     } as Case;

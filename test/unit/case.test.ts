@@ -43,6 +43,17 @@ describe('parseCase', () => {
     expect(kase.store).toEqual({ kind: 'fs', dir: '/tmp/evidence-store' });
   });
 
+  it('takes forensicAccess: false as the decision to contain without forensic hosts, and refuses it beside CIDRs', () => {
+    const base = { incident: 'IR-2026-0042', targets: { fake: { things: ['x'] } } };
+    expect(parseCase({ ...base, forensicAccess: false }, [fake], { cwd: '/tmp' }).forensicAccess).toBe(false);
+    expect(parseCase({ ...base, forensicAccess: 'false' }, [fake], { cwd: '/tmp' }).forensicAccess).toBe(false);
+    expect('forensicAccess' in parseCase(base, [fake], { cwd: '/tmp' })).toBe(false);
+    expect(problemsOf({ ...base, forensicAccess: false, forensicCidrs: ['203.0.113.7/32'] }).join()).toMatch(
+      /forensicAccess:? and forensic CIDRs \(`forensicCidrs`\) are both given: choose one/,
+    );
+    expect(problemsOf({ ...base, forensicAccess: 'nope' }).join()).toMatch(/forensicAccess: expected true or false/);
+  });
+
   it('reports every problem at once, each naming its case field', () => {
     const problems = problemsOf({
       incident: 'bad id!',

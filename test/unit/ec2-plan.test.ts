@@ -102,6 +102,15 @@ describe('EC2 planner', () => {
     expect(standing.steps.map((s) => s.id)).not.toContain('ec2:standby/i-3');
   });
 
+  it('refuses containment without forensic CIDRs unless forensic access is declined; --no-contain needs no decision', () => {
+    expect(() => plan(facts([instance('i-7')]), kase({ forensicCidrs: [] }))).toThrow(
+      /forensicCidrs: none given, and containment would leave the isolation groups admitting nobody/,
+    );
+    const preserved = plan(facts([instance('i-7')]), kase({ forensicCidrs: [], contain: false }));
+    expect(preserved.steps.some((s) => s.phase === 'contain')).toBe(false);
+    expect(preserved.limitations.join('\n')).not.toMatch(/forensic/);
+  });
+
   it('makes one isolation-group step per VPC of non-requester-managed interfaces, and lists the limits', () => {
     const a = instance('i-4', {
       enis: [
@@ -112,7 +121,7 @@ describe('EC2 planner', () => {
     });
     const b = instance('i-5', { spot: true });
     const c = instance('i-6', { rootDeviceType: 'instance-store' });
-    const p = plan(facts([a, b, c]), kase({ forensicCidrs: [] }));
+    const p = plan(facts([a, b, c]), kase({ forensicCidrs: [], forensicAccess: false }));
     expect(p.steps.filter((s) => s.action === 'isolation-group').map((s) => s.id)).toEqual([
       'ec2:isolation-group/vpc-a',
       'ec2:isolation-group/vpc-b',
@@ -124,7 +133,7 @@ describe('EC2 planner', () => {
     expect(text).toContain('eni-rm on i-4 is managed by another AWS service');
     expect(text).toContain('i-5 is a Spot instance: stop protection is not supported');
     expect(text).toContain('i-6 has an instance-store root: stop protection is not supported');
-    expect(text).toContain('no --forensic-cidr');
+    expect(text).toContain('forensic access declined: the isolation groups admit nobody');
     expect(text).toMatch(/ICMP and flows through NAT gateways, Network Load Balancers and PrivateLink stay tracked/);
     expect(text).toMatch(/VPC DNS resolver .* instance metadata service/);
     expect(p.steps.find((s) => s.id === 'ec2:protect/i-5')!.inputs.stopProtectionBlocker).toMatch(/Spot/);

@@ -170,8 +170,16 @@ describe('Kubernetes planner', () => {
     expect(derived(facts([pod('web-1')], [node('node-1', { providerID: 'aws:///us-east-1a/i-0abc' })]))).toEqual({});
   });
 
-  it('warns when no forensic CIDR can reach the pod', () => {
-    expect(plan(facts([pod('web-1')]), kase({ forensicCidrs: [] })).limitations.join('\n')).toMatch(/admits nobody/);
+  it('refuses to quarantine a pod without forensic CIDRs unless forensic access is declined, and then says so', () => {
+    expect(() => plan(facts([pod('web-1')]), kase({ forensicCidrs: [] }))).toThrow(
+      /forensicCidrs: none given, and containment would leave the quarantine NetworkPolicies admitting nobody/,
+    );
+    const declined = plan(facts([pod('web-1')]), kase({ forensicCidrs: [], forensicAccess: false }));
+    expect(declined.limitations.join('\n')).toMatch(
+      /forensic access declined: the quarantine NetworkPolicies admit nobody/,
+    );
+    // Preservation alone cuts nobody off: nothing to decide.
+    expect(plan(facts([pod('web-1')]), kase({ forensicCidrs: [], contain: false })).steps.length).toBeGreaterThan(0);
   });
 });
 
