@@ -13,9 +13,13 @@ export const MAX_IAM_POLICY_NAME_LENGTH = 128;
 const HASH_LENGTH = 8;
 export const REVOCATION_STATEMENT_SID = 'HoldfastRevokeOlderSessions';
 
-/** `holdfast-revoke-<incident>-<role>`; shortened with a hash of the full name when too long. */
-export function revocationPolicyName(incident: string, roleName: string): string {
-  const full = `${HOLDFAST_REVOCATION_POLICY_PREFIX}${incident}-${roleName}`;
+/**
+ * `holdfast-revoke-<incident>-<role>`; shortened with a hash of the full name when too long. A
+ * containment episode after a release (2, 3, …) gets its own policy, `holdfast-revoke-<incident>.<n>-<role>`
+ * (an incident id has no dot), so each episode keeps its own cutoff and the earlier ones stay as a record.
+ */
+export function revocationPolicyName(incident: string, roleName: string, episode = 1): string {
+  const full = `${HOLDFAST_REVOCATION_POLICY_PREFIX}${incident}${episode > 1 ? `.${episode}` : ''}-${roleName}`;
   if (full.length <= MAX_IAM_POLICY_NAME_LENGTH) return full;
   const hash = createHash('sha256').update(full).digest('hex').slice(0, HASH_LENGTH);
   return `${full.slice(0, MAX_IAM_POLICY_NAME_LENGTH - HASH_LENGTH - 1)}-${hash}`;

@@ -14,7 +14,13 @@ import {
   setAccessKeyStatus,
 } from './client.js';
 import { iamClientsFor } from './context.js';
-import { conditionTime, revocationDocument, revocationTimeOf } from './revocation-policy.js';
+import {
+  conditionTime,
+  revocationDocument,
+  revocationPolicyArn,
+  revocationPolicyName,
+  revocationTimeOf,
+} from './revocation-policy.js';
 import type { IamOutcome, IamStepContext } from './steps.js';
 
 /** Tag values that mark a policy as this incident's revocation (a same-named policy without them is refused). */
@@ -25,14 +31,18 @@ export const REVOCATION_TAG_VALUE = 'revoke-sessions';
 export async function runRevokeSessions(
   ctx: IamStepContext<'revoke-sessions'>,
 ): Promise<IamOutcome<'revoke-sessions'>> {
-  const { roleName, roleArn, policyName, policyArn, blastRadiusText } = ctx.step.inputs;
+  const { roleName, roleArn, blastRadiusText } = ctx.step.inputs;
+  const episode = containmentEpisode(ctx);
+  // Each containment episode has its own policy: a re-containment after release denies sessions issued before it.
+  const policyName = episode > 1 ? revocationPolicyName(ctx.incident, roleName, episode) : ctx.step.inputs.policyName;
+  const policyArn = episode > 1 ? revocationPolicyArn(roleArn, policyName) : ctx.step.inputs.policyArn;
   const c = iamClientsFor(ctx);
   let policy = await findPolicy(c, policyArn);
   if (!policy) {
-    // A run that crashed after journaling its intent keeps the time it chose: one revocation time per role and incident.
+    // A run that crashed after journaling its intent keeps the time it chose: one revocation time per role, incident and episode.
     const earlier = ctx.previous.intents.find((i) => i.create === 'iam-policy' && i.policyArn === policyArn);
     const notBefore = typeof earlier?.notBefore === 'string' ? earlier.notBefore : conditionTime(new Date());
-    await ctx.recordIntent({ create: 'iam-policy', policyArn, notBefore });
+    await ctx.recordIntent({ create: 'iam-policy', policyArn, notBefore, episode });
     await createPolicy(c, {
       name: policyName,
       path: HOLDFAST_IAM_POLICY_PATH,
@@ -69,11 +79,30 @@ export async function runRevokeSessions(
     resource: roleArn,
     attribute: 'revocationPolicy',
     before: null,
-    after: { policyArn, defaultVersionId: policy.defaultVersionId, notBefore, document: policy.document },
+    after: { policyArn, defaultVersionId: policy.defaultVersionId, notBefore, document: policy.document, episode },
     reversible: true,
   });
   await attachRolePolicy(c, roleName, policyArn);
   return { outputs };
+}
+
+/**
+ * Which containment episode this run is: 1 at first; one more than the last recorded revocation's
+ * once a release restored it (capture after release contains again, from now); an episode whose
+ * intent was journaled before a crash keeps its number.
+ */
+function containmentEpisode(ctx: IamStepContext<'revoke-sessions'>): number {
+  const episodeOf = (value: unknown) => {
+    const n = (value as { episode?: unknown } | null | undefined)?.episode;
+    return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 1;
+  };
+  const last = ctx.previous.changes.filter((ch) => ch.attribute === 'revocationPolicy').at(-1);
+  const fromChange = last ? episodeOf(last.after) + (ctx.previous.released?.includes(last.id) ? 1 : 0) : 1;
+  const fromIntents = Math.max(
+    1,
+    ...ctx.previous.intents.filter((i) => i.create === 'iam-policy').map((i) => episodeOf(i)),
+  );
+  return Math.max(fromChange, fromIntents);
 }
 
 /** The journal resource of one access key (user names and key ids have no slash). */

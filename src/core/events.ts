@@ -72,7 +72,16 @@ export type CaptureEventBody =
       signer?: string;
     }
   | { type: 'release.started'; changes: number; signer?: SignerRecord }
-  | { type: 'change.released'; changeId: string; resource: string; attribute: string; restored: boolean; note?: string }
+  | {
+      type: 'change.released';
+      changeId: string;
+      resource: string;
+      attribute: string;
+      restored: boolean;
+      note?: string;
+      /** Not restored by decision (credential containment stays in force): the next capture contains again. */
+      kept?: boolean;
+    }
   | { type: 'release.failed'; changeId: string; resource: string; code: string; message: string }
   | { type: 'release.finished'; restored: number; failed: number }
   | {

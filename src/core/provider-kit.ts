@@ -59,7 +59,7 @@ export interface ProviderImplementation<Params, Facts, S extends Step = Step> {
   discover(params: Params, ctx: ProviderContext): Promise<Facts>;
   preflight(step: S, ctx: ProviderContext): Promise<PreflightResult>;
   run(step: S, ctx: StepContext): Promise<StepOutcome>;
-  release(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }>;
+  release(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string; kept?: boolean }>;
 }
 
 /**

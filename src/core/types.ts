@@ -276,8 +276,11 @@ export interface StepContext<S extends Step = Step> extends ProviderContext {
   amendArtifactMethod(id: string, added: JsonObject): Promise<ArtifactRecord>;
   /** Outputs of a finished dependency (or of the same step id from an earlier run). */
   outputOf(stepId: string): JsonObject | undefined;
-  /** Artifacts and changes this step recorded in earlier, interrupted runs. */
-  previous: { artifacts: ArtifactRecord[]; changes: ChangeRecord[]; intents: JsonObject[] };
+  /**
+   * Artifacts and changes this step recorded in earlier runs (interrupted, or undone by a release),
+   * and the ids of those changes a release restored (a step run again after release contains again).
+   */
+  previous: { artifacts: ArtifactRecord[]; changes: ChangeRecord[]; intents: JsonObject[]; released?: string[] };
 }
 
 export interface PreflightResult {
@@ -308,6 +311,13 @@ export interface ReleaseContext extends ProviderContext {
    * delete one (Kubernetes: after a pod-deletion cost that makes the evidence pod the last choice).
    */
   readopt: boolean;
+  /** Also lift credential containment (revoked sessions, deactivated keys); by default it stays in force. */
+  restoreCredentials: boolean;
+  /**
+   * Other incidents journaled in this state directory that hold a change `match` accepts and no
+   * release restored (e.g. the same user's keys): their ids.
+   */
+  heldByOtherIncidents(match: (change: ChangeRecord) => boolean): Promise<string[]>;
   progress(message: string, detail?: JsonObject): void;
 }
 
@@ -385,7 +395,7 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
    */
   relate?(steps: Step[]): Record<string, string[]>;
   /** Undo one reversible change exactly. */
-  release?(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string }>;
+  release?(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string; kept?: boolean }>;
   /**
    * Optional, instead of `release`: undo this provider's pending changes together, where a
    * resource's changes must be judged and applied as one (a pod's labels in one patch, after
@@ -424,6 +434,8 @@ export interface ReleaseResult {
   changeId: string;
   restored: boolean;
   note?: string;
+  /** Not restored by decision (credential containment stays in force); a later capture contains again. */
+  kept?: boolean;
   error?: { code: string; message: string };
 }
 

@@ -16,6 +16,7 @@ import { sealRelease } from './seal.js';
 import { IncidentRun } from './run.js';
 import { rolesEvent, type RolesInput } from './roles.js';
 import { foldRoles } from '../evidence/roles.js';
+import { incidentsHolding } from './other-incidents.js';
 import type {
   Case,
   ChangeRecord,
@@ -50,6 +51,11 @@ export interface ReleaseOptions {
   readopt?: boolean;
   /** Who holds the incident's roles, journaled with the release when it changes them. */
   roles?: RolesInput;
+  /**
+   * Also lift credential containment (revoked role sessions, deactivated access keys). By default
+   * release restores service and leaves stolen credentials off; providers say so per change.
+   */
+  restoreCredentials?: boolean;
 }
 
 export interface ReleaseOutcome {
@@ -87,6 +93,9 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       ...(await run.context(kase)),
       restoreProtection: Boolean(options.restoreProtection),
       readopt: Boolean(options.readopt),
+      restoreCredentials: Boolean(options.restoreCredentials),
+      heldByOtherIncidents: async (match: (change: ChangeRecord) => boolean) =>
+        incidentsHolding(resolveStateDir(options.stateDir, options.env ?? process.env), incident, match),
       progress: () => {},
     };
     const store = run.storeFor(kase);
@@ -198,6 +207,7 @@ async function undoChanges(
       attribute: change.attribute,
       restored: result.restored,
       ...(result.note ? { note: result.note } : {}),
+      ...(result.kept ? { kept: true } : {}),
     });
     if (result.restored) outcome.restored.push(change);
     if (result.note) outcome.notes.push({ changeId: change.id, note: result.note });

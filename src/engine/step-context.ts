@@ -40,7 +40,12 @@ export interface RunDeps {
 export function stepContext(step: Step, deps: RunDeps): StepContext {
   const { emit, store, base, journal } = deps;
   const fold = journal.fold;
-  const previous = { ...fold.recordedBy(step.id), intents: [...(fold.intents.get(step.id) ?? [])] };
+  const recorded = fold.recordedBy(step.id);
+  const previous = {
+    ...recorded,
+    intents: [...(fold.intents.get(step.id) ?? [])],
+    released: recorded.changes.filter((c) => fold.isReleased(c.id)).map((c) => c.id),
+  };
   return {
     ...base,
     step,

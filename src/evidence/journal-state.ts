@@ -32,12 +32,18 @@ export interface JournalState {
   limitations: string[];
   /** The latest seal, if any, and whether events followed it. */
   sealed?: { status: CaptureStatus; manifestKey: string; manifestVersionId?: string; journalKey: string; seq: number };
-  released: Map<string, { restored: boolean; at: string }>;
+  /** Per change, the last release's result; `kept`: left in force by decision (credential containment). */
+  released: Map<string, { restored: boolean; at: string; kept?: boolean }>;
   /**
    * Done steps whose changes a release has since undone (step id → release time). A capture run
    * after release runs them again, so "capture" never reports containment that is no longer there.
    */
   releasedSteps: Map<string, string>;
+  /**
+   * Of those, the steps whose containment a release kept in force by decision (credentials): still
+   * in force, yet run again by the next capture, which contains from its own time.
+   */
+  keptSteps: Map<string, string>;
   aborted: boolean;
 }
 
@@ -55,7 +61,7 @@ export class JournalFold {
   /** Artifact and change ids per step, for a resumed step's `previous` records. */
   #byStep = new Map<string, Set<string>>();
   #limitations = new Set<string>();
-  #scalars: Scalars = { released: new Map(), releasedSteps: new Map(), aborted: false };
+  #scalars: Scalars = { released: new Map(), releasedSteps: new Map(), keptSteps: new Map(), aborted: false };
 
   /** The artifact recorded under `id`, if any. */
   artifact(id: string): ArtifactRecord | undefined {
@@ -65,6 +71,15 @@ export class JournalFold {
   /** The change recorded under `id`, if any. */
   change(id: string): ChangeRecord | undefined {
     return this.#changes.get(id);
+  }
+
+  /**
+   * Whether a release ended the change `id`'s containment episode (restored it, or kept it in force
+   * by decision) and nothing made it again since.
+   */
+  isReleased(id: string): boolean {
+    const r = this.#scalars.released.get(id);
+    return Boolean(r?.restored || r?.kept);
   }
 
   /** What an earlier run of `stepId` recorded. */
@@ -122,6 +137,7 @@ export class JournalFold {
         break;
       case 'step.done':
         s.releasedSteps.delete(e.stepId);
+        s.keptSteps.delete(e.stepId);
         Object.assign(this.#stepOf(e.stepId), {
           status: 'done',
           outputs: e.outputs,
@@ -157,9 +173,13 @@ export class JournalFold {
         };
         break;
       case 'change.released': {
-        s.released.set(e.changeId, { restored: e.restored, at: e.at });
+        s.released.set(e.changeId, { restored: e.restored, at: e.at, ...(e.kept ? { kept: true } : {}) });
         const stepId = this.#changes.get(e.changeId)?.stepId;
-        if (e.restored && stepId && this.steps.get(stepId)?.status === 'done') s.releasedSteps.set(stepId, e.at);
+        // Kept in force still ends the episode: capturing again contains again, from its own time.
+        if ((e.restored || e.kept) && stepId && this.steps.get(stepId)?.status === 'done')
+          s.releasedSteps.set(stepId, e.at);
+        if (e.kept && stepId) s.keptSteps.set(stepId, e.at);
+        else if (e.restored && stepId) s.keptSteps.delete(stepId);
         break;
       }
       default:

@@ -1,6 +1,8 @@
 /**
  * The retrospective timeline (pure): first action, each phase's start and end, when each target's
- * containment completed, and time to containment per target and overall.
+ * containment completed, and time to containment per target and overall. Time to containment is
+ * measured per containment episode: a capture after a release starts a new episode, and a target
+ * contained again counts from that capture, not from the first one.
  */
 import type { CaptureEvent } from '../core/events.js';
 import { PHASES } from '../core/types.js';
@@ -9,7 +11,13 @@ export interface Timeline {
   captureStartedAt?: string;
   firstActionAt?: string;
   phases: { phase: string; startedAt: string; endedAt?: string }[];
-  containment: { target: string; containedAt: string; timeToContainmentMs: number }[];
+  containment: { target: string; containedAt: string; timeToContainmentMs: number; episode?: number }[];
+  /**
+   * Present once a release ended the first episode: each episode's start (the first capture after
+   * the previous release) and, when released, the release's start. Containment entries then name
+   * the episode (1-based) their time is measured in.
+   */
+  episodes?: { episode: number; startedAt: string; releasedAt?: string }[];
   /** Until the last target was contained; absent while any planned containment is unfinished. */
   timeToContainmentMs?: number;
   /** Time to containment across the targets contained so far (nearest-rank percentiles). */
@@ -43,7 +51,12 @@ export function foldTimeline(events: readonly CaptureEvent[]): Timeline {
   const phaseEnd = new Map<string, string>();
   const doneAt = new Map<string, string>();
   let firstActionAt: string | undefined;
+  const episodes: { episode: number; startedAt: string; releasedAt?: string }[] = [];
   for (const e of events) {
+    const current = episodes.at(-1);
+    if (e.type === 'capture.started' && (!current || current.releasedAt))
+      episodes.push({ episode: episodes.length + 1, startedAt: e.at });
+    if (e.type === 'release.started' && current && !current.releasedAt) current.releasedAt = e.at;
     const step = e.stepId ? planned.get(e.stepId) : undefined;
     if (!step) continue;
     if (e.type === 'step.started') {
@@ -72,7 +85,14 @@ export function foldTimeline(events: readonly CaptureEvent[]): Timeline {
       continue;
     }
     const containedAt = times.sort().at(-1)!;
-    containment.push({ target, containedAt, timeToContainmentMs: Date.parse(containedAt) - Date.parse(origin) });
+    // Measured from the start of the episode the target's containment completed in.
+    const episode = [...episodes].reverse().find((ep) => ep.startedAt <= containedAt);
+    containment.push({
+      target,
+      containedAt,
+      timeToContainmentMs: Date.parse(containedAt) - Date.parse(episode?.startedAt ?? origin),
+      ...(episodes.length > 1 && episode ? { episode: episode.episode } : {}),
+    });
   }
   const perTarget = containmentStats(containment.map((c) => c.timeToContainmentMs));
   const overall = allContained ? perTarget?.maxMs : undefined;
@@ -85,6 +105,7 @@ export function foldTimeline(events: readonly CaptureEvent[]): Timeline {
       ...(phaseEnd.has(p) ? { endedAt: phaseEnd.get(p)! } : {}),
     })),
     containment,
+    ...(episodes.length > 1 ? { episodes } : {}),
     ...(overall !== undefined ? { timeToContainmentMs: overall } : {}),
     ...(perTarget ? { perTarget } : {}),
   };

@@ -136,8 +136,10 @@ export function buildSitrep(
     `${a.type} ${a.id}${a.sha256 ? ` (sha256 ${a.sha256.slice(0, 12)}…)` : ''}`;
   const artifacts = state.artifacts.filter((a) => !unsealedIds.has(a.id)).map(describe);
   const unsealed = state.artifacts.filter((a) => unsealedIds.has(a.id)).map(describe);
-  const contained = containedLines(planned, state, line, (id) => !state.releasedSteps.has(id));
-  const released = containedLines(planned, state, line, (id) => state.releasedSteps.has(id));
+  // Credential containment a release kept in force is still in force.
+  const stillHeld = (id: string) => !state.releasedSteps.has(id) || state.keptSteps.has(id);
+  const contained = containedLines(planned, state, line, stillHeld);
+  const released = containedLines(planned, state, line, (id) => !stillHeld(id));
   const releasedAt = [...state.releasedSteps.values()].sort().at(-1);
 
   const interrupted = options.run?.state === 'interrupted' ? options.run.resume : undefined;
@@ -191,8 +193,16 @@ export function buildSitrep(
 function timeToContainmentText(t: Timeline): string {
   const overall = formatDuration(t.timeToContainmentMs);
   const p = t.perTarget;
-  if (!p || p.targets < 2) return overall;
-  return `${overall} (per target over ${p.targets}: p50 ${formatDuration(p.p50Ms)}, p95 ${formatDuration(p.p95Ms)}, max ${formatDuration(p.maxMs)})`;
+  if (!p || p.targets < 2) return `${overall}${episodeNote(t)}`;
+  return `${overall} (per target over ${p.targets}: p50 ${formatDuration(p.p50Ms)}, p95 ${formatDuration(p.p95Ms)}, max ${formatDuration(p.maxMs)})${episodeNote(t)}`;
+}
+
+/** Which containment episode the time is measured in, once a release has ended the first. */
+function episodeNote(timeline: Timeline): string {
+  const episodes = timeline.episodes;
+  const last = episodes?.at(-1);
+  if (!episodes || !last) return '';
+  return ` — containment episode ${last.episode}, measured from the capture at ${last.startedAt} (after the release at ${episodes.at(-2)?.releasedAt ?? '?'}), not from the first capture${last.releasedAt ? `; released again at ${last.releasedAt}` : ''}`;
 }
 
 /** Who may still reach a contained resource, in words. */

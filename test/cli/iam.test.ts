@@ -89,7 +89,22 @@ describe('IAM containment through the CLI (moto)', () => {
       ),
     );
 
-    const released = await runCli(['release', '--incident', incident, '--approve'], { cwd, env: motoEnv() });
+    // Release restores service, not credentials: both stay contained, and the output says so.
+    const service = await runCli(['release', '--incident', incident, '--approve'], { cwd, env: motoEnv() });
+    expect(service.code).toBe(0);
+    expect(service.stderr).toContain(`user ${user}'s access key ${active}: credential containment stays in force`);
+    expect(service.stderr).toContain(`role ${role}'s sessions: credential containment stays in force`);
+    expect(await keyStatuses(user)).toEqual({ [active]: 'Inactive', [inactive]: 'Inactive' });
+    expect(await attached()).toHaveLength(1);
+    // The sitrep still lists what is still in force.
+    const after = await runCli(['status', '--incident', incident, '--sitrep'], { cwd, env: motoEnv() });
+    const stillContained = after.stdout.split('### Contained\n')[1]!.split('###')[0]!;
+    expect(stillContained).toContain(`- user ${user}: access key ${active} set Inactive (not deleted)`);
+
+    const released = await runCli(['release', '--incident', incident, '--approve', '--restore-credentials'], {
+      cwd,
+      env: motoEnv(),
+    });
     expect(released.code).toBe(0);
     expect(await keyStatuses(user)).toEqual({ [active]: 'Active', [inactive]: 'Inactive' });
     expect(await attached()).toEqual([]);

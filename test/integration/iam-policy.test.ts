@@ -120,7 +120,14 @@ describe('policies/aws/iam.json', () => {
     expect(simulated?.detail).toMatch(/not checkable: iam:SimulatePrincipalPolicy failed/);
     const outcome = await executePlan(plan, { providers, env, clients, stateDir: dir });
     expect(outcome.failures).toEqual([]);
-    const released = await releaseContainment({ incident, providers, env, clients, stateDir: dir });
+    const released = await releaseContainment({
+      incident,
+      providers,
+      env,
+      clients,
+      stateDir: dir,
+      restoreCredentials: true,
+    });
     expect(released.failed).toEqual([]);
 
     const policy = readPolicy('aws/iam.json');

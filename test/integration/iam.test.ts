@@ -208,7 +208,23 @@ describe('iam provider: role sessions of an instance profile', () => {
     expect((await attached(seeded.role.RoleName!)).filter((a) => a === policyArn)).toHaveLength(1);
     expect(again.changes.filter((c) => c.attribute === 'revocationPolicy')).toHaveLength(1);
 
-    const released = await releaseContainment({ incident, providers, env, clients, stateDir: dir });
+    // By default release restores service only: the revocation stays attached, and the release says so.
+    const service = await releaseContainment({ incident, providers, env, clients, stateDir: dir });
+    expect(service.failed).toEqual([]);
+    expect(service.restored.map((c) => c.attribute)).not.toContain('revocationPolicy');
+    expect(service.notes.map((n) => n.note).join('\n')).toContain(
+      `role ${seeded.role.RoleName}'s sessions: credential containment stays in force`,
+    );
+    expect(await attached(seeded.role.RoleName!)).toContain(policyArn);
+
+    const released = await releaseContainment({
+      incident,
+      providers,
+      env,
+      clients,
+      stateDir: dir,
+      restoreCredentials: true,
+    });
     expect(released.failed).toEqual([]);
     expect(released.restored.map((c) => c.attribute)).toContain('revocationPolicy');
     expect(await attached(seeded.role.RoleName!)).not.toContain(policyArn);
@@ -282,7 +298,17 @@ describe("iam provider: a user's access keys", () => {
       expect(journal).not.toContain(secret);
     }
 
-    const released = await releaseContainment({ incident, providers, env, clients, stateDir: dir });
+    const service = await releaseContainment({ incident, providers, env, clients, stateDir: dir });
+    expect(service.restored).toEqual([]);
+    expect(await keyStatuses(user)).toEqual({ [active.AccessKeyId!]: 'Inactive', [inactive.AccessKeyId!]: 'Inactive' });
+    const released = await releaseContainment({
+      incident,
+      providers,
+      env,
+      clients,
+      stateDir: dir,
+      restoreCredentials: true,
+    });
     expect(released.failed).toEqual([]);
     expect(await keyStatuses(user)).toEqual({ [active.AccessKeyId!]: 'Active', [inactive.AccessKeyId!]: 'Inactive' });
     expect([...sent].filter((a) => /:(Delete|Remove|Detach|Put)/.test(a))).toEqual([]);
@@ -325,7 +351,14 @@ describe('iam provider: release of a revocation changed by hand', () => {
         }),
       }),
     );
-    const released = await releaseContainment({ incident, providers, env, clients, stateDir: dir });
+    const released = await releaseContainment({
+      incident,
+      providers,
+      env,
+      clients,
+      stateDir: dir,
+      restoreCredentials: true,
+    });
     expect(released.restored).toEqual([]);
     expect(released.notes.map((n) => n.note).join('\n')).toMatch(
       new RegExp(

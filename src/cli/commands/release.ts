@@ -26,6 +26,10 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
       'give pods back to controllers even where one is predicted to delete them (Kubernetes: after setting controller.kubernetes.io/pod-deletion-cost so the evidence pod is deleted last)',
     )
     .option('--restore-protection', 'also restore termination/stop protection and other preservation changes')
+    .option(
+      '--restore-credentials',
+      'also lift credential containment (revoked role sessions, deactivated access keys); refused while another open incident holds the same principal',
+    )
     .option('--store <where>', 'read the journal from this store when it is not on this machine')
     .option('--state-dir <dir>', STATE_DIR_HELP)
     .option('--commander <name>', 'the Incident Commander (journaled with the release; sitreps name them)')
@@ -55,6 +59,7 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
         ...(signer ? { signer } : {}),
         providers,
         restoreProtection: Boolean(opts.restoreProtection),
+        restoreCredentials: Boolean(opts.restoreCredentials),
         dryRun: Boolean(opts.dryRun),
         readopt: Boolean(opts.readopt),
         ...(roles ? { roles } : {}),
