@@ -22,6 +22,9 @@ export const ec2Provider = {
   findings: ec2Findings,
   claims: { machines: ec2MachineClaim },
   ...lazily(async () => (await import('./impl.js')).implementation),
+  async checkRelease(changes, ctx) {
+    return (await import('./release.js')).checkEc2Release(changes, ctx);
+  },
   async checkEvidence(artifact, ctx, options) {
     if (!['ebs-snapshot', 'ebs-snapshot-copy'].includes(artifact.type)) return undefined;
     return (await import('./check-evidence.js')).checkEbsSnapshot(artifact, ctx, options);

@@ -1,6 +1,6 @@
 /** Undo one recorded EC2 change exactly: ENI groups, Standby, target registrations, and protection on request. */
 import { InternalError } from '../../src/core/errors.js';
-import { releaseGroups } from '../../src/aws/isolation-group.js';
+import { groupReleaseDecision, releaseGroups } from '../../src/aws/isolation-group.js';
 import type { ChangeRecord, ReleaseContext } from '../../src/core/types.js';
 import {
   autoScalingMembership,
@@ -15,6 +15,9 @@ import {
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
 
+const unrecordedGroups = (eni: string) =>
+  `${eni}'s original groups were not recorded (isolation was interrupted without a journal); left isolated`;
+
 /** Undo one recorded EC2 change exactly. */
 export async function releaseEc2(
   change: ChangeRecord,
@@ -24,11 +27,7 @@ export async function releaseEc2(
   switch (change.attribute) {
     case 'groups': {
       const before = change.before as string[] | null;
-      if (!before?.length)
-        return {
-          restored: false,
-          note: `${change.resource}'s original groups were not recorded (isolation was interrupted without a journal); left isolated`,
-        };
+      if (!before?.length) return { restored: false, note: unrecordedGroups(change.resource) };
       return releaseGroups(securityGroupApi(c), {
         incident: ctx.incident,
         name: change.resource,
@@ -70,4 +69,36 @@ export async function releaseEc2(
       }
       throw new InternalError(`ec2 cannot release ${change.attribute} of ${change.resource}`);
   }
+}
+
+/** Read-only: the interfaces and Standby changes release would leave alone now, with the same notes release gives. */
+export async function checkEc2Release(
+  changes: ChangeRecord[],
+  ctx: ReleaseContext,
+): Promise<{ changeId: string; note: string }[]> {
+  const c = ec2ClientsFor(ctx);
+  const left: { changeId: string; note: string }[] = [];
+  for (const change of changes) {
+    if (change.attribute === 'groups') {
+      const before = change.before as string[] | null;
+      const decision = before?.length
+        ? await groupReleaseDecision(securityGroupApi(c), {
+            incident: ctx.incident,
+            name: change.resource,
+            current: await eniGroupsNow(c, change.resource),
+            before,
+          })
+        : { act: 'leave', note: unrecordedGroups(change.resource) };
+      if (decision.act === 'leave') left.push({ changeId: change.id, note: decision.note });
+    } else if (change.attribute === 'lifecycleState') {
+      const instanceId = change.resource.replace(/^asg:/, '').split('/')[1]!;
+      const [now] = await autoScalingMembership(c, [instanceId]);
+      if (!now?.lifecycleState.startsWith('Standby'))
+        left.push({
+          changeId: change.id,
+          note: `${instanceId} is ${now?.lifecycleState ?? 'not in a group'}; left as it is`,
+        });
+    }
+  }
+  return left;
 }

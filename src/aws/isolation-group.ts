@@ -223,21 +223,37 @@ export async function releaseGroups(
     restore: () => Promise<void>;
   },
 ): Promise<{ restored: boolean; note: string }> {
+  const decision = await groupReleaseDecision(api, input);
+  if (decision.act !== 'restore') return { restored: decision.act === 'already', note: decision.note };
+  await input.restore();
+  return {
+    restored: true,
+    note: `${input.name} back to ${input.before.join(', ')}; the isolation groups stay, tagged`,
+  };
+}
+
+/**
+ * What release does with an interface's groups as they are now (read-only; `release --dry-run`
+ * asks it too, so the dry run promises what the run does): restore them, nothing (already back),
+ * or leave them alone because someone changed them since capture.
+ */
+export async function groupReleaseDecision(
+  api: Pick<SecurityGroupApi, 'describeGroup'>,
+  input: { incident: string; name: string; current: readonly string[] | undefined; before: readonly string[] },
+): Promise<{ act: 'restore' | 'already' | 'leave'; note: string }> {
   const { incident, name, current, before } = input;
-  if (!current) return { restored: false, note: `${name} no longer exists` };
+  if (!current) return { act: 'leave', note: `${name} no longer exists` };
   if ([...current].sort().join() === [...before].sort().join())
-    return { restored: true, note: `${name} was already back on ${before.join(', ')}` };
+    return { act: 'already', note: `${name} was already back on ${before.join(', ')}` };
   const foreign: string[] = [];
   for (const id of current) {
     const group = await api.describeGroup(id).catch(() => undefined);
     if (group?.tags?.['holdfast:incident'] !== incident) foreign.push(id);
   }
-  if (!current.length || foreign.length) {
+  if (!current.length || foreign.length)
     return {
-      restored: false,
+      act: 'leave',
       note: `${name}: it is on ${current.join(', ') || 'no group'} now, not on groups holdfast set for ${incident}: changed since capture (by hand or another incident); left as it is — restore ${before.join(', ')} by hand if that is intended`,
     };
-  }
-  await input.restore();
-  return { restored: true, note: `${name} back to ${before.join(', ')}; the isolation groups stay, tagged` };
+  return { act: 'restore', note: '' };
 }

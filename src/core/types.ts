@@ -405,6 +405,11 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
   /** Optional, read-only: what releasing these changes would lead to, said by `release --dry-run`. */
   predictRelease?(changes: ChangeRecord[], ctx: ReleaseContext): Promise<string[]>;
   /**
+   * Optional, read-only: which of these changes release would leave alone as things are now, and
+   * why (the same judgement `release` makes), so `release --dry-run` promises what the run does.
+   */
+  checkRelease?(changes: ChangeRecord[], ctx: ReleaseContext): Promise<{ changeId: string; note: string }[]>;
+  /**
    * Optional, read-only: check evidence the platform holds (a snapshot) is still as recorded, for
    * `evidence verify`. Undefined for artifact types this provider does not own.
    */

@@ -64,6 +64,10 @@ export interface ReleaseOutcome {
   restored: ChangeRecord[];
   /** With `dryRun`: the changes release would undo, newest first (each is checked against its current state when run). */
   wouldRestore?: ChangeRecord[];
+  /** With `dryRun`: the changes release would leave alone as things are now, and why (providers' checkRelease). */
+  wouldLeave?: { change: ChangeRecord; note: string }[];
+  /** Changes release left as they are (changed since capture, gone, evidence kept), each with why; not failures. */
+  leftAlone: { change: ChangeRecord; note: string }[];
   /** With `dryRun`: what providers predict releasing would lead to (e.g. a controller deleting a pod). */
   predictions?: string[];
   failed: { change: ChangeRecord; code: string; message: string }[];
@@ -104,6 +108,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
       incident,
       status: 'complete',
       restored: [],
+      leftAlone: [],
       failed: [],
       notes: [],
       journalPath: path,
@@ -111,8 +116,18 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
     const tail = unsealedTail(journal.events);
     const releaseTail = tail.length > 0 && tail.some((e) => e.type.startsWith('release.'));
     if (!pending.length && !(releaseTail && !options.dryRun)) return { ...outcome, status: 'nothing-to-release' };
-    if (options.dryRun)
-      return { ...outcome, status: 'dry-run', wouldRestore: pending, predictions: await predict(run, pending, ctx) };
+    if (options.dryRun) {
+      // The same judgement the run makes, read-only: what is still as holdfast left it is restored.
+      const wouldLeave = await checkLeftAlone(run, pending, ctx);
+      const left = new Set(wouldLeave.map((l) => l.change.id));
+      return {
+        ...outcome,
+        status: 'dry-run',
+        wouldRestore: pending.filter((c) => !left.has(c.id)),
+        wouldLeave,
+        predictions: await predict(run, pending, ctx),
+      };
+    }
     // Checked before any change: a signed incident's release record is signed with the same key.
     const signer = options.signer ? await signerRef(options.signer) : undefined;
     assertSignerContinues(journal.events, signer, incident);
@@ -176,6 +191,24 @@ function pendingChanges(state: JournalState, restoreProtection: boolean): Change
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
 }
 
+/** The changes providers say release would leave alone now, and why (read-only). */
+async function checkLeftAlone(
+  run: IncidentRun,
+  pending: ChangeRecord[],
+  ctx: ReleaseContext,
+): Promise<{ change: ChangeRecord; note: string }[]> {
+  const left: { change: ChangeRecord; note: string }[] = [];
+  for (const provider of run.providers) {
+    const mine = pending.filter((c) => c.provider === provider.id);
+    if (!provider.checkRelease || !mine.length) continue;
+    for (const { changeId, note } of await provider.checkRelease(mine, ctx)) {
+      const change = mine.find((c) => c.id === changeId);
+      if (change) left.push({ change, note });
+    }
+  }
+  return left;
+}
+
 /** What providers predict releasing these changes would lead to (read-only). */
 async function predict(run: IncidentRun, pending: ChangeRecord[], ctx: ReleaseContext): Promise<string[]> {
   const predictions: string[] = [];
@@ -210,6 +243,7 @@ async function undoChanges(
       ...(result.kept ? { kept: true } : {}),
     });
     if (result.restored) outcome.restored.push(change);
+    else outcome.leftAlone.push({ change, note: result.note ?? 'left as it is' });
     if (result.note) outcome.notes.push({ changeId: change.id, note: result.note });
   };
   const failure = (change: ChangeRecord, error: unknown): ReleaseResult => {

@@ -77,9 +77,12 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
           out.say(
             `  would restore ${c.resource} ${c.attribute}: ${JSON.stringify(c.after)} → ${JSON.stringify(c.before)}`,
           );
+        for (const l of outcome.wouldLeave ?? [])
+          out.say(`  would leave ${l.change.resource} ${l.change.attribute} alone: ${l.note}`);
         for (const p of outcome.predictions ?? []) out.say(`  predicted: ${p}`);
+        const leave = outcome.wouldLeave?.length ?? 0;
         out.say(
-          `release dry run: ${outcome.wouldRestore.length} changes would be undone (each only if still as holdfast left it); nothing was changed`,
+          `release dry run: ${outcome.wouldRestore.length} changes would be undone${leave ? `, ${leave} left alone (why above)` : ''} (each judged again when run); nothing was changed`,
         );
         return;
       }
@@ -87,7 +90,14 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
         out.say(
           `release ${incident}: nothing to release — no containment is recorded, or all of it was already released`,
         );
-      else out.say(`release ${outcome.status}: ${outcome.restored.length} restored, ${outcome.failed.length} failed`);
+      else {
+        // Every change is counted: restored, left alone (with why) or failed; none silently.
+        for (const l of outcome.leftAlone)
+          out.say(`  left alone: ${l.change.resource} ${l.change.attribute} — ${l.note}`);
+        out.say(
+          `release ${outcome.status}: ${outcome.restored.length} restored, left alone: ${outcome.leftAlone.length}${outcome.leftAlone.length ? ' (why above)' : ''}, ${outcome.failed.length} failed`,
+        );
+      }
       // Roles given with nothing to release are journaled on their own, sealed the same way.
       if (roles && outcome.status === 'nothing-to-release')
         await recordIncidentRoles({
@@ -104,10 +114,11 @@ export function registerReleaseCommand(program: Command, providers: readonly Pro
           type: 'release',
           status: outcome.status,
           restored: outcome.restored.length,
+          leftAlone: outcome.leftAlone.length,
           failed: outcome.failed.length,
           notes: outcome.notes,
         },
-        note: `Release ${outcome.status}: ${outcome.restored.length} changes restored, ${outcome.failed.length} failed.`,
+        note: `Release ${outcome.status}: ${outcome.restored.length} changes restored, ${outcome.leftAlone.length} left alone, ${outcome.failed.length} failed.`,
         what: 'release',
       });
       // The outcome stays the last line a script reads.
