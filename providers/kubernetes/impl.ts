@@ -3,7 +3,6 @@ import { runByAction, type ProviderImplementation } from '../../src/core/provide
 import { discoverKube } from './discover.js';
 import type { KubeFacts, KubeParams } from './facts.js';
 import { preflightKube } from './preflight.js';
-import { releaseKube } from './release.js';
 import { runCheckpoint, runCollect, runNodeRecord } from './run-collect.js';
 import {
   runCordon,
@@ -27,5 +26,4 @@ export const implementation: ProviderImplementation<KubeParams, KubeFacts, KubeS
     cordon: runCordon,
     'host-network': runHostNetworkCheck,
   }),
-  release: releaseKube,
 };

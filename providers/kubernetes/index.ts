@@ -18,6 +18,8 @@ export const kubernetesProvider = {
   findings: kubeFindings,
   ...lazily(async () => (await import('./impl.js')).implementation),
   // A pod's changes are released together, after predicting what its controllers will do.
-  releaseMany: async (changes, ctx) => (await import('./release.js')).releaseKubeChanges(changes, ctx),
-  predictRelease: async (changes, ctx) => (await import('./release.js')).predictKubeRelease(changes, ctx),
+  release: {
+    many: async (changes, ctx) => (await import('./release.js')).releaseKubeChanges(changes, ctx),
+    predict: async (changes, ctx) => (await import('./release.js')).predictKubeRelease(changes, ctx),
+  },
 } satisfies Provider<KubeParams, KubeFacts, KubeStep>;

@@ -480,13 +480,3 @@ export async function releaseKubeChanges(changes: ChangeRecord[], ctx: ReleaseCo
 export async function predictKubeRelease(changes: ChangeRecord[], ctx: ReleaseContext): Promise<string[]> {
   return (await run(changes, ctx, true)).predictions;
 }
-
-/** One change alone (the engine batches through releaseKubeChanges). */
-export async function releaseKube(
-  change: ChangeRecord,
-  ctx: ReleaseContext,
-): Promise<{ restored: boolean; note?: string }> {
-  const [result] = await releaseKubeChanges([change], ctx);
-  if (result?.error) throw new RemoteError(result.error.message, false);
-  return { restored: Boolean(result?.restored), ...(result?.note ? { note: result.note } : {}) };
-}

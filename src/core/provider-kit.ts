@@ -7,6 +7,7 @@ import type {
   JsonObject,
   PreflightResult,
   ProviderContext,
+  ReleaseCapability,
   ReleaseContext,
   Step,
   StepContext,
@@ -54,12 +55,15 @@ export function outputReader<Spec extends ActionSpec>() {
   ): Spec[A]['outputs'] | undefined => ctx.outputOf(stepId) as Spec[A]['outputs'] | undefined;
 }
 
-/** The parts of a provider that need its SDK. */
+/**
+ * The parts of a provider that need its SDK. `release` undoes one change at a time; a provider that
+ * releases its changes together (Kubernetes) declares `release: { many }` in its index.ts instead.
+ */
 export interface ProviderImplementation<Params, Facts, S extends Step = Step> {
   discover(params: Params, ctx: ProviderContext): Promise<Facts>;
   preflight(step: S, ctx: ProviderContext): Promise<PreflightResult>;
   run(step: S, ctx: StepContext): Promise<StepOutcome>;
-  release(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string; kept?: boolean }>;
+  release?(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string; kept?: boolean }>;
 }
 
 /**
@@ -68,14 +72,22 @@ export interface ProviderImplementation<Params, Facts, S extends Step = Step> {
  */
 export function lazily<Params, Facts, S extends Step = Step>(
   load: () => Promise<ProviderImplementation<Params, Facts, S>>,
-): ProviderImplementation<Params, Facts, S> {
+): Omit<ProviderImplementation<Params, Facts, S>, 'release'> & {
+  release: Extract<ReleaseCapability, { one: unknown }>;
+} {
   let loaded: Promise<ProviderImplementation<Params, Facts, S>> | undefined;
   const get = () => (loaded ??= load());
   return {
     discover: async (params, ctx) => (await get()).discover(params, ctx),
     preflight: async (step, ctx) => (await get()).preflight(step, ctx),
     run: async (step, ctx) => (await get()).run(step, ctx),
-    release: async (change, ctx) => (await get()).release(change, ctx),
+    release: {
+      async one(change, ctx) {
+        const impl = await get();
+        if (!impl.release) throw new InternalError(`${change.provider} has no release of one change`);
+        return impl.release(change, ctx);
+      },
+    },
   };
 }
 

@@ -394,16 +394,8 @@ export interface Provider<Params extends JsonObject = JsonObject, Facts = unknow
    * containment waits for the dump of the same database). Returns stepId → ids it must wait for.
    */
   relate?(steps: Step[]): Record<string, string[]>;
-  /** Undo one reversible change exactly. */
-  release?(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string; kept?: boolean }>;
-  /**
-   * Optional, instead of `release`: undo this provider's pending changes together, where a
-   * resource's changes must be judged and applied as one (a pod's labels in one patch, after
-   * predicting what its controllers will do). One result per change; `error` marks a failure.
-   */
-  releaseMany?(changes: ChangeRecord[], ctx: ReleaseContext): Promise<ReleaseResult[]>;
-  /** Optional, read-only: what releasing these changes would lead to, said by `release --dry-run`. */
-  predictRelease?(changes: ChangeRecord[], ctx: ReleaseContext): Promise<string[]>;
+  /** Optional: undo its reversible changes (one at a time, or all of them together). */
+  release?: ReleaseCapability;
   /**
    * Optional, read-only: which of these changes release would leave alone as things are now, and
    * why (the same judgement `release` makes), so `release --dry-run` promises what the run does.
@@ -433,6 +425,19 @@ export interface HeldEvidenceResult {
   /** The check could not be made (an API or transport error): no finding either way, never tampering. */
   couldNotCheck?: boolean;
 }
+
+/**
+ * How a provider undoes its changes: `one` change at a time exactly as journaled (newest first,
+ * across providers), or `many` together where a resource's changes must be judged and applied as
+ * one (a pod's labels in one patch, after predicting what its controllers will do; one result per
+ * change, `error` marking a failure), with an optional read-only `predict` for `release --dry-run`.
+ */
+export type ReleaseCapability =
+  | { one(change: ChangeRecord, ctx: ReleaseContext): Promise<{ restored: boolean; note?: string; kept?: boolean }> }
+  | {
+      many(changes: ChangeRecord[], ctx: ReleaseContext): Promise<ReleaseResult[]>;
+      predict?(changes: ChangeRecord[], ctx: ReleaseContext): Promise<string[]>;
+    };
 
 /** The result of undoing one change. */
 export interface ReleaseResult {

@@ -214,12 +214,14 @@ async function predict(run: IncidentRun, pending: ChangeRecord[], ctx: ReleaseCo
   const predictions: string[] = [];
   for (const provider of run.providers) {
     const mine = pending.filter((c) => c.provider === provider.id);
-    if (provider.predictRelease && mine.length) predictions.push(...(await provider.predictRelease(mine, ctx)));
+    const release = provider.release;
+    if (release && 'predict' in release && release.predict && mine.length)
+      predictions.push(...(await release.predict(mine, ctx)));
   }
   return predictions;
 }
 
-/** Undo each change through its provider (a provider with `releaseMany` gets all of its own at once), journaling each result. */
+/** Undo each change through its provider (a provider that releases `many` gets all of its own at once), journaling each result. */
 async function undoChanges(
   run: IncidentRun,
   pending: ChangeRecord[],
@@ -256,15 +258,15 @@ async function undoChanges(
   };
   const together = new Set<string>();
   for (const change of pending) {
-    const provider = run.providers.find((p) => p.id === change.provider);
-    if (provider?.releaseMany) {
+    const release = run.providers.find((p) => p.id === change.provider)?.release;
+    if (release && 'many' in release) {
       // All of this provider's changes at once, the first time one of them comes up.
-      if (together.has(provider.id)) continue;
-      together.add(provider.id);
-      const changes = pending.filter((c) => c.provider === provider.id);
+      if (together.has(change.provider)) continue;
+      together.add(change.provider);
+      const changes = pending.filter((c) => c.provider === change.provider);
       let results: ReleaseResult[];
       try {
-        results = await provider.releaseMany(changes, ctx);
+        results = await release.many(changes, ctx);
       } catch (error) {
         rethrowJournalFailure(error);
         results = changes.map((c) => failure(c, error));
@@ -273,13 +275,13 @@ async function undoChanges(
         settle(
           c,
           results.find((r) => r.changeId === c.id) ??
-            failure(c, new Error(`${provider.id} gave no result for ${c.id}`)),
+            failure(c, new Error(`${change.provider} gave no result for ${c.id}`)),
         );
       continue;
     }
     try {
-      if (!provider?.release) throw new BadInputError(`provider ${change.provider} cannot release ${change.attribute}`);
-      settle(change, { changeId: change.id, ...(await provider.release(change, ctx)) });
+      if (!release) throw new BadInputError(`provider ${change.provider} cannot release ${change.attribute}`);
+      settle(change, { changeId: change.id, ...(await release.one(change, ctx)) });
     } catch (error) {
       rethrowJournalFailure(error);
       settle(change, failure(change, error));

@@ -31,7 +31,7 @@ const OPERATOR = { osUser: 'examiner', host: 'forensics-1' };
 
 /** A provider with the real planner whose steps only record, deterministically, what a real runner would. */
 function scripted(provider: Provider, fail: readonly string[]): Provider {
-  const { preflight: _preflight, releaseMany: _releaseMany, predictRelease: _predict, ...planner } = provider;
+  const { preflight: _preflight, release: _release, ...planner } = provider;
   return {
     ...planner,
     run: async (step, ctx: StepContext) => {
@@ -79,7 +79,7 @@ function scripted(provider: Provider, fail: readonly string[]): Provider {
       if (fail.includes(step.id)) throw new RemoteError(`${step.id}: refused by the scripted cloud`, false);
       return { outputs: { ran: step.id }, limitations, ...(step.phase === 'contain' ? { note: 'contained' } : {}) };
     },
-    release: async (change) => ({ restored: true, note: `restored ${change.attribute}` }),
+    release: { one: async (change) => ({ restored: true, note: `restored ${change.attribute}` }) },
   };
 }
 
