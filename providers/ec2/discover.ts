@@ -28,6 +28,42 @@ export function instanceTagFilters(tag: string): Filter[] {
   ];
 }
 
+/** Groups holdfast names per incident: `holdfast-<role>-<incident>-<vpc>` (src/aws/isolation-group.ts). */
+const HOLDFAST_GROUP_NAME = /^holdfast-(isolation|convert)-([A-Za-z][A-Za-z0-9-]*)-(vpc-[0-9a-f]+)$/;
+
+/** Another incident whose isolation (or convert) group is on these interfaces now, with what shows it. */
+function heldByOther(
+  incident: string,
+  enis: readonly {
+    NetworkInterfaceId?: string | undefined;
+    Groups?: { GroupId?: string | undefined; GroupName?: string | undefined }[] | undefined;
+  }[],
+): InstanceFacts['heldBy'] {
+  const evidence = new Map<string, string[]>();
+  for (const e of enis)
+    for (const g of e.Groups ?? []) {
+      const other = HOLDFAST_GROUP_NAME.exec(g.GroupName ?? '')?.[2];
+      if (!other || other === incident) continue;
+      const list = evidence.get(other) ?? [];
+      list.push(`${e.NetworkInterfaceId} is on its ${g.GroupName?.split('-')[1]} group ${g.GroupId}`);
+      evidence.set(other, list);
+    }
+  const [first] = [...evidence].sort(([a], [b]) => a.localeCompare(b));
+  return first ? { incident: first[0], evidence: first[1] } : undefined;
+}
+
+/** The holdfast:* tags on each resource that has any: what a tag step finds before it writes. */
+function holdfastTagsOf(
+  resources: readonly (readonly [string, { Key?: string | undefined; Value?: string | undefined }[] | undefined])[],
+): Record<string, Record<string, string>> {
+  const out: Record<string, Record<string, string>> = {};
+  for (const [id, tags] of resources) {
+    const ours = (tags ?? []).filter((t) => t.Key?.startsWith('holdfast:'));
+    if (ours.length) out[id] = Object.fromEntries(ours.map((t) => [t.Key!, t.Value ?? '']));
+  }
+  return out;
+}
+
 /** Describe the targeted instances; unknown ids and tags matching nothing are BadInput. */
 export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Promise<Ec2Facts> {
   const c = ec2ClientsFor(ctx);
@@ -95,6 +131,15 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
   const instances: InstanceFacts[] = ids.map((id) => {
     const i = byId.get(id)!;
     const asg = membership.find((m) => m.instanceId === id);
+    const own = enis.filter((e) => e.Attachment?.InstanceId === id);
+    const held = heldByOther(ctx.incident, own);
+    const holdfastTags = holdfastTagsOf([
+      [id, i.Tags],
+      ...own.map((e) => [e.NetworkInterfaceId!, e.TagSet] as const),
+      ...volumes
+        .filter((v) => v.Attachments?.some((a) => a.InstanceId === id))
+        .map((v) => [v.VolumeId!, v.Tags] as const),
+    ]);
     return {
       instanceId: id,
       state: i.State?.Name ?? 'unknown',
@@ -144,7 +189,21 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
       registrations: registrations
         .filter((r) => r.instanceId === id)
         .map((r) => ({ targetGroupArn: r.targetGroupArn, ...(r.port ? { port: r.port } : {}) })),
+      ...(Object.keys(holdfastTags).length ? { holdfastTags } : {}),
+      ...(held ? { heldBy: held } : {}),
     };
   });
+  // One incident per target: another incident's containment in place is refused unless joined.
+  for (const inst of instances) {
+    const held = inst.heldBy;
+    if (!held || held.incident === ctx.kase.join) continue;
+    const i = params.instances.indexOf(inst.instanceId);
+    problems.push({
+      field: i < 0 ? 'targets.ec2.instanceTags' : `targets.ec2.instances[${i}]`,
+      message: `${inst.instanceId} is held by open incident ${held.incident} (${held.evidence.join('; ')}): capture it under ${held.incident}, or join it (\`join\` ${held.incident}) to record the hold without changing anything it did`,
+      continues: true,
+    });
+  }
+  if (problems.length) throw new BadInputError(problems);
   return { region: resolveRegion(ctx.kase.region, ctx.env), params, instances };
 }

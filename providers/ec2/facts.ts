@@ -54,6 +54,10 @@ export type InstanceFacts = {
   volumes: VolumeFacts[];
   autoScaling?: { group: string; lifecycleState: string; targetGroupArns: string[] };
   registrations: TargetRegistration[];
+  /** The holdfast:* tags found on the instance, its volumes and interfaces (resource id → tags); only those that have some. */
+  holdfastTags?: Record<string, Record<string, string>>;
+  /** Another incident's containment in place on it: its interfaces on that incident's isolation or convert group. */
+  heldBy?: { incident: string; evidence: string[] };
 };
 
 /** The EC2 provider's discovered facts: plain, serialisable data. */

@@ -35,7 +35,14 @@ function inputShapes(kase: Case, params: Ec2Params, instanceId: string): Record<
   const instance = equals(instanceId, "the step's id");
   const snapshotStep = equals(`ec2:snapshot/${instanceId}`, "the step's instance");
   return {
-    tag: shape({ instanceId: instance, resources: listOf(text(/^(i|vol|eni)-[0-9a-z]{1,32}$/, 'is not an id')) }),
+    tag: shape(
+      {
+        instanceId: instance,
+        resources: listOf(text(/^(i|vol|eni)-[0-9a-z]{1,32}$/, 'is not an id')),
+        observed: anyObject,
+      },
+      ['observed'],
+    ),
     protect: shape({
       instanceId: instance,
       stopProtectionBlocker: nullable(text()),
@@ -61,8 +68,10 @@ function inputShapes(kase: Case, params: Ec2Params, instanceId: string): Record<
           volumes: listOf(anyObject),
           autoScaling: anyObject,
           registrations: listOf(anyObject),
+          holdfastTags: anyObject,
+          heldBy: anyObject,
         },
-        ['accountId', 'instanceProfile', 'autoScaling'],
+        ['accountId', 'instanceProfile', 'autoScaling', 'holdfastTags', 'heldBy'],
       ),
     }),
     snapshot: shape({

@@ -23,7 +23,27 @@ function target(i: InstanceFacts): string {
   return `ec2:${i.instanceId}`;
 }
 
-function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft<Ec2Step>[] {
+/** The incident this capture joined that holds `i` (discovery refused any other hold). */
+function joinedHold(i: InstanceFacts, kase: Case): string | undefined {
+  return i.heldBy && i.heldBy.incident === kase.join ? i.heldBy.incident : undefined;
+}
+
+/** A joined instance: its configuration recorded, nothing of the holding incident's work touched. */
+function joinedSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft<Ec2Step>[] {
+  return [
+    {
+      id: `describe/${i.instanceId}`,
+      action: 'describe',
+      phase: 'collect',
+      target: target(i),
+      title: `record ${i.instanceId}'s configuration and console output (held by ${i.heldBy!.incident}, joined)`,
+      inputs: { instanceId: i.instanceId, region: facts.region, facts: i },
+    },
+  ];
+}
+
+function instanceSteps(i: InstanceFacts, facts: Ec2Facts, kase: Case): StepDraft<Ec2Step>[] {
+  if (joinedHold(i, kase)) return joinedSteps(i, facts);
   const t = target(i);
   const id = i.instanceId;
   const steps: StepDraft<Ec2Step>[] = [
@@ -33,7 +53,11 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft<Ec2Step>[] 
       phase: 'preserve',
       target: t,
       title: `tag ${id}, its volumes and interfaces as evidence`,
-      inputs: { instanceId: id, resources: [id, ...i.volumes.map((v) => v.id), ...i.enis.map((e) => e.id)] },
+      inputs: {
+        instanceId: id,
+        resources: [id, ...i.volumes.map((v) => v.id), ...i.enis.map((e) => e.id)],
+        ...(i.holdfastTags ? { observed: i.holdfastTags } : {}),
+      },
     },
     {
       id: `protect/${id}`,
@@ -137,9 +161,10 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft<Ec2Step>[] 
 
 /** Plan every instance, plus one isolation-group step per VPC. */
 export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft<Ec2Step>[]; limitations: string[] } {
-  const steps = facts.instances.flatMap((i) => instanceSteps(i, facts));
+  const steps = facts.instances.flatMap((i) => instanceSteps(i, facts, kase));
+  const contained = facts.instances.filter((i) => !joinedHold(i, kase));
   const vpcs = [
-    ...new Set(facts.instances.flatMap((i) => i.enis.filter((e) => !e.requesterManaged).map((e) => e.vpcId))),
+    ...new Set(contained.flatMap((i) => i.enis.filter((e) => !e.requesterManaged).map((e) => e.vpcId))),
   ].sort();
   for (const vpcId of vpcs) {
     steps.push({
@@ -153,6 +178,13 @@ export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft<Ec2Step
   }
   const limitations = [...EC2_LIMITATIONS];
   for (const i of facts.instances) {
+    const held = joinedHold(i, kase);
+    if (held)
+      limitations.push(
+        `${i.instanceId} is held by open incident ${held} (${i.heldBy!.evidence.join('; ')}); joined: this incident records its configuration only and leaves ${held}'s tags, snapshots and isolation as they are`,
+      );
+  }
+  for (const i of contained) {
     const blocker = stopProtectionBlocker(i);
     if (blocker) limitations.push(blocker);
     for (const e of i.enis.filter((x) => x.requesterManaged)) {
@@ -171,8 +203,9 @@ export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft<Ec2Step
  * its sessions.
  */
 export function ec2Findings(facts: Ec2Facts): MachineIdentityFinding[] {
+  // A held instance (discovery refused it unless joined) is the holding incident's: its role too.
   return facts.instances.flatMap((i) =>
-    i.instanceProfile
+    i.instanceProfile && !i.heldBy
       ? [{ kind: 'machine-identity' as const, machine: i.instanceId, identity: i.instanceProfile }]
       : [],
   );

@@ -12,14 +12,15 @@ import type { Ec2Outcome, Ec2StepContext } from './steps.js';
 
 /** Tags every resource of the instance so anyone (and a re-run) sees it is evidence. */
 export async function runTag(ctx: Ec2StepContext<'tag'>): Promise<Ec2Outcome<'tag'>> {
-  const { resources } = ctx.step.inputs;
+  const { resources, observed = {} } = ctx.step.inputs;
   // The same tags on every instance, so one CreateTags carries a whole batch of the fleet.
   const tags = { 'holdfast:incident': ctx.incident, 'holdfast:do-not-delete': 'true' };
   // Write-ahead: the record is durable before the call is sent.
   // Recorded together: one group commit covers them all before the call is sent.
   await Promise.all(
     resources.map((r) =>
-      ctx.recordChange({ resource: r, attribute: 'tags', before: null, after: tags, reversible: false }),
+      // What was there: another (released) incident's tags stay on record as this change's before.
+      ctx.recordChange({ resource: r, attribute: 'tags', before: observed[r] ?? null, after: tags, reversible: false }),
     ),
   );
   await ec2FleetFor(ctx).tag(resources, tags);

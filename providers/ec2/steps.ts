@@ -6,7 +6,11 @@ import type { EniFacts, InstanceFacts, TargetRegistration } from './facts.js';
 
 /** Every EC2 action, keyed by name. */
 export type Ec2Actions = {
-  tag: { inputs: { instanceId: string; resources: string[] }; outputs: { tagged: string[] } };
+  tag: {
+    /** `observed`: the holdfast:* tags discovery found per resource (the `before` each change records). */
+    inputs: { instanceId: string; resources: string[]; observed?: Record<string, Record<string, string>> };
+    outputs: { tagged: string[] };
+  };
   protect: {
     inputs: { instanceId: string; stopProtectionBlocker: string | null; volumes: { id: string; device: string }[] };
     outputs: NoOutputs;

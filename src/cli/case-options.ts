@@ -28,6 +28,10 @@ export function addCaseOptions(
       'contain without forensic access: the isolation admits nobody (without it, containment needs --forensic-cidr)',
     )
     .option('--forensic-ports <ports>', 'ports the forensic CIDRs may reach, e.g. 22,443 (default: all)')
+    .option(
+      '--join <incident>',
+      'targets already held by this open incident are recorded as held by it and left as it left them (else refused)',
+    )
     .addOption(
       new Option('--severity <level>', 'incident severity; at low, containment waits for approval').choices([
         'high',

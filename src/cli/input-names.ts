@@ -17,6 +17,7 @@ export const CASE_FLAGS: Readonly<Record<Exclude<keyof CaseInput, 'targets'>, st
   forensicCidrs: '--forensic-cidr',
   forensicAccess: '--no-forensic-access',
   forensicPorts: '--forensic-ports',
+  join: '--join',
   region: '--region',
   assumeRole: '--assume-role',
   connectTimeout: '--connect-timeout',

@@ -42,6 +42,11 @@ export type Case = {
   /** false when the responder decided to contain without forensic access (no CIDRs); absent otherwise. */
   forensicAccess?: false;
   forensicPorts?: PortRange[];
+  /**
+   * The open incident that already holds (some of) the targets: they are recorded as held by it and
+   * left as it left them (no second snapshot set, no tag, no isolation). Without it, capture refuses them.
+   */
+  join?: string;
   region?: string;
   assumeRole?: string;
   /** Seconds to establish a connection to a remote API (default in src/aws/config.ts). */

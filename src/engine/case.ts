@@ -35,6 +35,8 @@ export interface CaseInput {
   /** false: contain without forensic access (no CIDRs), a decision rather than an omission. */
   forensicAccess?: unknown;
   forensicPorts?: unknown;
+  /** The open incident that holds the targets: record its hold instead of refusing (changes none of its work). */
+  join?: unknown;
   region?: unknown;
   assumeRole?: unknown;
   connectTimeout?: unknown;
@@ -58,6 +60,7 @@ const CASE_FIELDS: readonly (keyof CaseInput)[] = [
   'forensicCidrs',
   'forensicAccess',
   'forensicPorts',
+  'join',
   'region',
   'assumeRole',
   'connectTimeout',
@@ -210,6 +213,16 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
     forensicPorts = parsed.ranges;
   }
 
+  if (input.join !== undefined) {
+    problems.push(...incidentProblems(input.join, 'join'));
+    if (input.join === input.incident)
+      problems.push({
+        field: 'join',
+        message: 'names this incident itself; join another open incident',
+        continues: true,
+      });
+  }
+
   // Region and role belong to a cloud: its credential kit checks them (engine/registry.ts).
   const { region, assumeRole } = input;
   problems.push(...cloudSettingProblems({ region, assumeRole }));
@@ -230,6 +243,7 @@ export function parseCase(input: CaseInput, providers: readonly Provider[], opti
     forensicCidrs,
     ...(forensicAccess ? {} : { forensicAccess: false as const }),
     ...(forensicPorts ? { forensicPorts } : {}),
+    ...(typeof input.join === 'string' ? { join: input.join } : {}),
     ...(typeof region === 'string' ? { region } : {}),
     ...(typeof assumeRole === 'string' ? { assumeRole } : {}),
     ...(connectTimeout !== undefined ? { connectTimeout } : {}),
