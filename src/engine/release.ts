@@ -93,15 +93,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
         message: `${incident}: the journal has no capture`,
         continues: true,
       });
-    const ctx: ReleaseContext = {
-      ...(await run.context(kase)),
-      restoreProtection: Boolean(options.restoreProtection),
-      readopt: Boolean(options.readopt),
-      restoreCredentials: Boolean(options.restoreCredentials),
-      heldByOtherIncidents: async (match: (change: ChangeRecord) => boolean) =>
-        incidentsHolding(resolveStateDir(options.stateDir, options.env ?? process.env), incident, match),
-      progress: () => {},
-    };
+    const ctx = await releaseContext(run, kase, options);
     const store = run.storeFor(kase);
     const pending = pendingChanges(state, Boolean(options.restoreProtection));
     const outcome: ReleaseOutcome = {
@@ -153,6 +145,19 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   } finally {
     await run.close();
   }
+}
+
+/** What providers get to release with: the run's context and the caller's release choices. */
+async function releaseContext(run: IncidentRun, kase: Case, options: ReleaseOptions): Promise<ReleaseContext> {
+  return {
+    ...(await run.context(kase)),
+    restoreProtection: Boolean(options.restoreProtection),
+    readopt: Boolean(options.readopt),
+    restoreCredentials: Boolean(options.restoreCredentials),
+    heldByOtherIncidents: async (match: (change: ChangeRecord) => boolean) =>
+      incidentsHolding(resolveStateDir(options.stateDir, options.env ?? process.env), options.incident, match),
+    progress: () => {},
+  };
 }
 
 /** The incident's local journal path; without it, the store (or the case naming it) must be given to read it from. */
