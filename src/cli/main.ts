@@ -14,6 +14,7 @@ import { registerReleaseCommand } from './commands/release.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerSitrepCommand } from './commands/sitrep.js';
 import { registerReportCommand } from './commands/report.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
@@ -48,6 +49,7 @@ async function main(argv: string[]): Promise<number> {
   registerStatusCommand(program);
   registerSitrepCommand(program);
   registerReportCommand(program);
+  registerExportCommand(program);
   registerVerifyCommand(program);
   registerReleaseCommand(program, providers);
   registerProvidersCommand(program, providers);

@@ -30,27 +30,47 @@ export function motoPython(): string {
 
 /** Path of the moto_server executable, installing it into the cache venv when missing. */
 export async function ensureMoto(log: (line: string) => void = () => {}): Promise<string> {
-  const bin = join(venvDir(), 'bin', 'moto_server');
+  return ensurePythonTool({
+    venv: venvDir(),
+    packages: [`moto[server]==${MOTO_VERSION}`],
+    bin: 'moto_server',
+    what: 'the AWS emulator (moto)',
+    log,
+  });
+}
+
+/**
+ * A command from PyPI in its own venv under the cache (moto, case-utils' case_validate): installed
+ * on first use, found at once afterwards. Returns the command's path.
+ */
+export async function ensurePythonTool(tool: {
+  venv: string;
+  packages: string[];
+  bin: string;
+  what: string;
+  log?: (line: string) => void;
+}): Promise<string> {
+  const bin = join(tool.venv, 'bin', tool.bin);
   if (existsSync(bin)) return bin;
   mkdirSync(cacheDir(), { recursive: true });
   const python = process.env.HOLDFAST_PYTHON ?? 'python3';
-  log(`installing moto[server]==${MOTO_VERSION} into ${venvDir()} (first use only)`);
+  tool.log?.(`installing ${tool.packages.join(' ')} into ${tool.venv} (first use only)`);
   try {
-    await execFileAsync(python, ['-m', 'venv', venvDir()], { timeout: 120_000 });
+    await execFileAsync(python, ['-m', 'venv', tool.venv], { timeout: 120_000 });
     await execFileAsync(
-      join(venvDir(), 'bin', 'pip'),
-      ['install', '--quiet', '--disable-pip-version-check', `moto[server]==${MOTO_VERSION}`],
+      join(tool.venv, 'bin', 'pip'),
+      ['install', '--quiet', '--disable-pip-version-check', ...tool.packages],
       { timeout: 600_000, maxBuffer: 16 * 1024 * 1024 },
     );
   } catch (error) {
     const detail = (error as { stderr?: string }).stderr ?? String(error);
     throw new Error(
-      `could not install the AWS emulator (moto) with ${python}: ${detail.trim().slice(-800)}\n` +
+      `could not install ${tool.what} with ${python}: ${detail.trim().slice(-800)}\n` +
         'install Python 3 with the venv module (Debian: apt-get install python3-venv) and retry',
       { cause: error },
     );
   }
-  if (!existsSync(bin)) throw new Error(`moto installed but ${bin} is missing`);
+  if (!existsSync(bin)) throw new Error(`${tool.what} installed but ${bin} is missing`);
   return bin;
 }
 

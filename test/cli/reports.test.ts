@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:http';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { motoPython } from '../../src/emulators/moto.js';
 import { motoEnv, testIncident } from '../support/aws.js';
 import { runCli } from '../support/cli.js';
 import { chromiumPath, openInBrowser, screenshot } from '../support/browser.js';
+import { caseValidate } from '../support/case-utils.js';
 
 const execFileAsync = promisify(execFile);
 const CONFORMANCE = fileURLToPath(new URL('../conformance/verify_evidence.py', import.meta.url));
@@ -256,4 +257,53 @@ describe('evidence sitrep on a captured EC2 incident', () => {
     expect(md.stdout).toContain('## Artifacts');
     expect(md.stdout).toContain('| target | preserve | collect | contain | release | time to containment |');
   }, 120_000);
+
+  it('export --format case: CASE 1.5 JSON-LD the community validator accepts; a broken export fails it', async () => {
+    const file = join(cwd, 'case.jsonld');
+    const res = await cli(['export', '--incident', incident, '--format', 'case', '--out', file]);
+    expect(res.code, res.stderr).toBe(0);
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { '@graph': Record<string, unknown>[] };
+    const ofType = (t: string) => doc['@graph'].filter((n) => n['@type'] === t);
+    expect(ofType('case-investigation:Investigation')).toHaveLength(1);
+    expect(ofType('uco-tool:Tool')[0]).toMatchObject({
+      'uco-core:name': 'holdfast',
+      'uco-tool:version': expect.any(String),
+    });
+    const manifest = JSON.parse(
+      readFileSync(
+        join(
+          cwd,
+          'es',
+          incident,
+          'manifest',
+          readdirSync(join(cwd, 'es', incident, 'manifest')).find(
+            (f) => f.endsWith('.json') && !f.endsWith('.sig.json'),
+          )!,
+        ),
+        'utf8',
+      ),
+    ) as { artifacts: { sha256?: string }[]; steps: unknown[] };
+    expect(ofType('case-investigation:ProvenanceRecord')).toHaveLength(manifest.artifacts.length);
+    expect(ofType('case-investigation:InvestigativeAction')).toHaveLength(manifest.steps.length);
+    const hashes =
+      JSON.stringify(doc).match(/"uco-types:hashValue":\{"@type":"xsd:hexBinary","@value":"([0-9A-F]{64})"/g) ?? [];
+    expect(hashes.length).toBe(manifest.artifacts.filter((a) => a.sha256).length);
+    expect(
+      ofType('uco-identity:Person')
+        .map((p) => p['uco-core:name'])
+        .sort(),
+    ).toEqual(['Alan Turing', 'Grace Hopper', 'Katherine Johnson'].sort());
+    const valid = await caseValidate(file);
+    expect(valid.conforms, valid.report).toBe(true);
+
+    // Broken: a hash that is not hex, and an action whose start time is not a time.
+    const broken = JSON.stringify(doc)
+      .replace(/("uco-types:hashValue":\{"@type":"xsd:hexBinary","@value":")[0-9A-F]{64}/, '$1not-a-hash')
+      .replace(/("uco-action:startTime":\{"@type":"xsd:dateTime","@value":")[^"]+/, '$1yesterday');
+    const brokenFile = join(cwd, 'broken.jsonld');
+    writeFileSync(brokenFile, broken);
+    const invalid = await caseValidate(brokenFile);
+    expect(invalid.conforms).toBe(false);
+    expect(invalid.report).toMatch(/Severity: sh:Violation/);
+  }, 300_000);
 });
