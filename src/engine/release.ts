@@ -86,13 +86,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   try {
     const { journal } = run;
     const state = journal.fold.state();
-    const kase = options.kase ?? state.lastStart?.case;
-    if (!kase)
-      throw new BadInputError({
-        field: 'incident',
-        message: `${incident}: the journal has no capture`,
-        continues: true,
-      });
+    const kase = caseOf(state, options);
     const ctx = await releaseContext(run, kase, options);
     const store = run.storeFor(kase);
     const pending = pendingChanges(state, Boolean(options.restoreProtection));
@@ -108,18 +102,7 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
     const tail = unsealedTail(journal.events);
     const releaseTail = tail.length > 0 && tail.some((e) => e.type.startsWith('release.'));
     if (!pending.length && !(releaseTail && !options.dryRun)) return { ...outcome, status: 'nothing-to-release' };
-    if (options.dryRun) {
-      // The same judgement the run makes, read-only: what is still as holdfast left it is restored.
-      const wouldLeave = await checkLeftAlone(run, pending, ctx);
-      const left = new Set(wouldLeave.map((l) => l.change.id));
-      return {
-        ...outcome,
-        status: 'dry-run',
-        wouldRestore: pending.filter((c) => !left.has(c.id)),
-        wouldLeave,
-        predictions: await predict(run, pending, ctx),
-      };
-    }
+    if (options.dryRun) return dryRunRelease(run, pending, ctx, outcome);
     // Checked before any change: a signed incident's release record is signed with the same key.
     const signer = options.signer ? await signerRef(options.signer) : undefined;
     assertSignerContinues(journal.events, signer, incident);
@@ -145,6 +128,35 @@ export async function releaseContainment(options: ReleaseOptions): Promise<Relea
   } finally {
     await run.close();
   }
+}
+
+/** The case release works in: the caller's, else the one the journal's last capture ran. */
+function caseOf(state: JournalState, options: ReleaseOptions): Case {
+  const kase = options.kase ?? state.lastStart?.case;
+  if (kase) return kase;
+  throw new BadInputError({
+    field: 'incident',
+    message: `${options.incident}: the journal has no capture`,
+    continues: true,
+  });
+}
+
+/** `release --dry-run`: the same judgement the run makes, read-only: what is still as holdfast left it is restored. */
+async function dryRunRelease(
+  run: IncidentRun,
+  pending: ChangeRecord[],
+  ctx: ReleaseContext,
+  outcome: ReleaseOutcome,
+): Promise<ReleaseOutcome> {
+  const wouldLeave = await checkLeftAlone(run, pending, ctx);
+  const left = new Set(wouldLeave.map((l) => l.change.id));
+  return {
+    ...outcome,
+    status: 'dry-run',
+    wouldRestore: pending.filter((c) => !left.has(c.id)),
+    wouldLeave,
+    predictions: await predict(run, pending, ctx),
+  };
 }
 
 /** What providers get to release with: the run's context and the caller's release choices. */
