@@ -4,6 +4,7 @@
  */
 import { userAgent } from '../core/tool-info.js';
 import type { Case, ProviderContext } from '../core/types.js';
+import { awsMaxAttempts } from '../core/test-seam.js';
 
 export const DEFAULT_REGION = 'us-east-1';
 /** Seconds to establish a connection (AWS endpoints answer a TCP connect in well under a second). */
@@ -88,7 +89,7 @@ export function awsClientConfig(
   const requestSeconds =
     ctx.kase.requestTimeout ?? (envSeconds > 0 ? envSeconds : undefined) ?? DEFAULT_REQUEST_TIMEOUT_SECONDS;
   const endpoint = ctx.env.AWS_ENDPOINT_URL;
-  const maxAttempts = ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS ? Number(ctx.env.HOLDFAST_AWS_MAX_ATTEMPTS) : undefined;
+  const maxAttempts = awsMaxAttempts(ctx.env);
   // Static keys in the context's env win over the SDK's default chain, so a caller (the drill, a
   // daemon serving several accounts) can hand each capture its own environment.
   const fromEnv =

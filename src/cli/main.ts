@@ -19,10 +19,11 @@ import { registerVerifyCommand } from './commands/verify.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { cliErrorText, inputNames } from './input-names.js';
+import { pluginModule } from '../core/test-seam.js';
 
-/** Providers from HOLDFAST_PLUGIN (a module exporting `providers`), for tests and site-specific add-ons. */
+/** Providers from the test seam's plug-in module (a module exporting `providers`), for tests and site add-ons. */
 async function pluginProviders(): Promise<Provider[]> {
-  const path = process.env.HOLDFAST_PLUGIN;
+  const path = pluginModule();
   if (!path) return [];
   const mod = (await import(path)) as { providers?: Provider[] };
   return mod.providers ?? [];

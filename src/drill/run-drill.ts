@@ -23,6 +23,7 @@ import { verifyEvidence, type VerifyReport } from '../evidence/verify.js';
 import { seedAws, type SeededAws } from './client.js';
 
 import { DRILL_SCENARIOS, SCENARIO_SPECS, type DrillScenario } from './scenarios.js';
+import { TEST_SEAM } from '../core/test-seam.js';
 
 export { DRILL_SCENARIOS, type DrillScenario };
 
@@ -143,7 +144,7 @@ export async function runDrill(options: DrillOptions): Promise<DrillReport> {
       AWS_ACCESS_KEY_ID: 'drill',
       AWS_SECRET_ACCESS_KEY: 'drill',
       AWS_REGION: 'us-east-1',
-      HOLDFAST_AWS_MAX_ATTEMPTS: '2',
+      [TEST_SEAM.awsMaxAttempts]: '2',
     };
     delete env.AWS_PROFILE;
     delete env.AWS_SESSION_TOKEN;

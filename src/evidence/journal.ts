@@ -21,6 +21,7 @@ import { canonicalJson, sha256Hex } from './canonical-json.js';
 import { fsFailureReason, IntegrityError, InternalError, StateWriteError } from '../core/errors.js';
 import type { CaptureEvent, CaptureEventBody } from '../core/events.js';
 import { JournalFold } from './journal-state.js';
+import { crashAtEvent } from '../core/test-seam.js';
 
 /** `prev` of the first line. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -65,9 +66,6 @@ export function checkJournalChain(text: string): ChainCheck {
 export function readJournalEvents(path: string | undefined): JournalLine[] {
   return path && existsSync(path) ? checkJournalChain(readFileSync(path, 'utf8')).events : [];
 }
-
-/** Test hook (documented in the README): SIGKILL this process right after journal line k is on disk. */
-export const CRASH_AT_EVENT_ENV = 'HOLDFAST_CRASH_AT_EVENT';
 
 /** State files (journal, lock) are readable by their owner only: they hold what release needs. */
 export const STATE_FILE_MODE = 0o600;
@@ -142,8 +140,7 @@ export class Journal {
     this.#synced = check.events.length;
     this.#size = Buffer.byteLength(text.length ? `${text.join('\n')}\n` : '');
     this.tornTail = torn;
-    const crashAt = Number(process.env[CRASH_AT_EVENT_ENV]);
-    this.#crashAt = Number.isInteger(crashAt) && crashAt > 0 ? crashAt : undefined;
+    this.#crashAt = crashAtEvent();
     for (const e of check.events) this.fold.apply(e);
     if (path) {
       try {

@@ -38,6 +38,9 @@ beforeAll(async () => {
   expect(paths.filter((p) => p.endsWith('.map')).length).toBeGreaterThan(0);
   expect(paths).toContain('scripts/build-kube.sh');
   expect(paths.filter((p) => p.startsWith('test/'))).toEqual([]);
+  // The drill's emulators ship; the tests' fault proxy and kube binder do not (docs/testing.md).
+  expect(paths).toContain('dist/src/emulators/moto.js');
+  expect(paths.filter((p) => /emulators\/(fault-proxy|kube-binder)\./.test(p))).toEqual([]);
   writeFileSync(join(dir, 'package.json'), '{"name":"responder-laptop","private":true}\n');
   await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, packed!.filename)], {
     cwd: dir,

@@ -48,26 +48,24 @@ beforeAll(async () => {
   cwd = mkdtempSync(join(tmpdir(), 'hf-saved-'));
   incident = testIncident('SAVED');
   proxy = await startFaultProxy(inject('motoEndpoint'));
-  const planned = await runCli(
-    [
-      'plan',
-      '--incident',
-      incident,
-      '--instance',
-      seeded.instanceId,
-      '--forensic-cidr',
-      '198.51.100.7/32',
-      '--store',
-      'es',
-      '--out',
-      'plan.json',
-    ],
-    { cwd, env: env() },
-  );
+  const planned = await runCli([...planArgs(), '--out', 'plan.json'], { cwd, env: env() });
   expect(planned.code, planned.stderr).toBe(0);
 });
 
 afterAll(async () => proxy?.close());
+
+/** `evidence plan` for the seeded instance into the local store `es`. */
+const planArgs = () => [
+  'plan',
+  '--incident',
+  incident,
+  '--instance',
+  seeded.instanceId,
+  '--forensic-cidr',
+  '198.51.100.7/32',
+  '--store',
+  'es',
+];
 
 /** The saved plan, edited with the library's own digest function as an attacker would. */
 function forge(change: (plan: CapturePlan) => void, file: string): void {
@@ -150,16 +148,8 @@ describe('evidence plan --sign-key and apply --require-signed', () => {
   it('the signed plan applies with the reviewer pinned; unsigned, edited or re-signed plans do not, before any call', async () => {
     for (const name of ['reviewer', 'attacker'])
       expect((await runCli(['keygen', '--out', name], { cwd, env: env() })).code).toBe(0);
-    const args = [
-      'plan',
-      '--incident',
-      incident,
-      '--instance',
-      seeded.instanceId,
-      '--forensic-cidr',
-      '198.51.100.7/32',
-    ];
-    const signed = await runCli([...args, '--store', 'es', '--out', 'signed.json', '--sign-key', 'reviewer'], {
+    const args = planArgs();
+    const signed = await runCli([...args, '--out', 'signed.json', '--sign-key', 'reviewer'], {
       cwd,
       env: env(),
     });
@@ -189,7 +179,7 @@ describe('evidence plan --sign-key and apply --require-signed', () => {
     expect(edited.code).toBe(2);
 
     // Re-signed with the attacker's own key: only the pin tells.
-    const resigned = await runCli([...args, '--store', 'es', '--out', 'resigned.json', '--sign-key', 'attacker'], {
+    const resigned = await runCli([...args, '--out', 'resigned.json', '--sign-key', 'attacker'], {
       cwd,
       env: env(),
     });
