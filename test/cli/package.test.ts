@@ -124,7 +124,7 @@ process.stdout.write(JSON.stringify({ status: outcome.status, warnings: progress
       expect(res.stderr).toContain('drill passed');
       expect(res.code).toBe(0);
       expect(res.stderr).not.toContain('skipped kubernetes');
-      expect(res.stderr).toMatch(/## \[HIGH\] IR-DRILL-[0-9a-f]+ — released/);
+      expect(res.stderr).toMatch(/\[HIGH\] IR-DRILL-[0-9a-f]+ — released/);
     },
   );
 });
