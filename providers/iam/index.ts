@@ -20,4 +20,7 @@ export const iamProvider = {
   plan: planIam,
   claims: { roles: iamRoleClaim, machineIdentities: iamMachineIdentityClaim },
   ...lazily(async () => (await import('./impl.js')).implementation),
+  async checkRelease(changes, ctx) {
+    return (await import('./release.js')).checkIamRelease(changes, ctx);
+  },
 } satisfies Provider<IamParams, IamFacts, IamStep>;

@@ -64,6 +64,19 @@ export async function releaseIam(
   }
 }
 
+/** For `release --dry-run`: the credential containment this release would keep in force, and why (reads no cloud state). */
+export async function checkIamRelease(
+  changes: ChangeRecord[],
+  ctx: ReleaseContext,
+): Promise<{ changeId: string; note: string }[]> {
+  const left: { changeId: string; note: string }[] = [];
+  for (const change of changes) {
+    const kept = await credentialsKept(change, ctx);
+    if (kept) left.push({ changeId: change.id, note: kept.note });
+  }
+  return left;
+}
+
 /**
  * Detach this incident's revocation policies of earlier containment episodes still attached to the
  * role (kept in force by a release that restored service only); each must be ours by tag and

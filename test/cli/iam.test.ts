@@ -89,7 +89,15 @@ describe('IAM containment through the CLI (moto)', () => {
       ),
     );
 
-    // Release restores service, not credentials: both stay contained, and the output says so.
+    // Its dry run says so first; the release restores service, not credentials: both stay contained, and the output says so.
+    const dryRelease = await runCli(['release', '--incident', incident, '--dry-run'], { cwd, env: motoEnv() });
+    expect(dryRelease.code).toBe(0);
+    expect(dryRelease.stderr).toMatch(
+      new RegExp(
+        `would leave user/${user}/access-key/${active} accessKeyStatus alone: .*credential containment stays in force`,
+      ),
+    );
+    expect(dryRelease.stderr).toMatch(/0 changes would be undone, 2 left alone/);
     const service = await runCli(['release', '--incident', incident, '--approve'], { cwd, env: motoEnv() });
     expect(service.code).toBe(0);
     expect(service.stderr).toContain(`user ${user}'s access key ${active}: credential containment stays in force`);
