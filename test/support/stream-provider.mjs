@@ -128,8 +128,11 @@ export const streamProvider = {
     );
     return { outputs: { name } };
   },
-  async release(change) {
-    return { restored: change.attribute === 'isolated', note: `released ${change.resource}` };
+  // Release is a capability object (src/core/types.ts): one change at a time.
+  release: {
+    async one(change) {
+      return { restored: change.attribute === 'isolated', note: `released ${change.resource}` };
+    },
   },
 };
 
