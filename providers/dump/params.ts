@@ -193,16 +193,11 @@ export function parseDumpParams(raw: JsonObject): { params?: DumpParams; problem
   const serializableDeferrable = read.flag('serializableDeferrable');
   if (!/^\d+(ms|s|min)?$/.test(lockWaitTimeout))
     problems.push(valueProblem('targets.dump.lockWaitTimeout', lockWaitTimeout, ': expected e.g. 30s, 500ms or 2min'));
-  return problems.length
-    ? { problems }
-    : {
-        params: {
-          targets,
-          passwordEnv,
-          passwordFile,
-          serializableDeferrable,
-          lockWaitTimeout,
-        },
-        problems,
-      };
+  return read.result({
+    targets,
+    passwordEnv,
+    passwordFile,
+    serializableDeferrable,
+    lockWaitTimeout,
+  });
 }

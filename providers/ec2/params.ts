@@ -89,17 +89,12 @@ export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems:
       continues: true,
     });
   const hashSnapshots = read.flag('hashSnapshots');
-  return problems.length
-    ? { problems }
-    : {
-        params: {
-          instances,
-          instanceTags,
-          lockSnapshotsDays: lock,
-          copyToAccount,
-          kmsKey,
-          hashSnapshots,
-        },
-        problems,
-      };
+  return read.result({
+    instances,
+    instanceTags,
+    lockSnapshotsDays: lock,
+    copyToAccount,
+    kmsKey,
+    hashSnapshots,
+  });
 }

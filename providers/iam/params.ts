@@ -92,20 +92,14 @@ export function parseIamParams(raw: JsonObject): { params?: IamParams; problems:
     ROLE_ARN,
     problems,
   );
-  const revokeRoleSessions = read.flag('revokeRoleSessions');
-  const revokePodRoles = read.flag('revokePodRoles');
-  return problems.length
-    ? { problems }
-    : {
-        params: {
-          roles,
-          users,
-          instanceProfiles,
-          podRoles,
-          podRoleServiceAccounts,
-          revokeRoleSessions,
-          revokePodRoles,
-        },
-        problems,
-      };
+  // The flags are read inside the call: their problems count before it decides.
+  return read.result({
+    roles,
+    users,
+    instanceProfiles,
+    podRoles,
+    podRoleServiceAccounts,
+    revokeRoleSessions: read.flag('revokeRoleSessions'),
+    revokePodRoles: read.flag('revokePodRoles'),
+  });
 }

@@ -93,22 +93,16 @@ export function parseKubeParams(raw: JsonObject): { params?: KubeParams; problem
       field: 'targets.kubernetes',
       message: 'give targets.kubernetes.pods, targets.kubernetes.podSelectors or targets.kubernetes.nodes',
     });
-  const checkpoint = read.flag('checkpoint');
-  const isolateNode = read.flag('isolateNode');
   const tolerateNodeFailure = read.flag('tolerateNodeFailure');
-  return problems.length
-    ? { problems }
-    : {
-        params: {
-          pods,
-          podSelectors,
-          nodes,
-          kubeconfig: read.text('kubeconfig'),
-          context: read.text('context'),
-          checkpoint,
-          isolateNode,
-          ...(tolerateNodeFailure ? { tolerateNodeFailure: true } : {}),
-        },
-        problems,
-      };
+  // The flags are read inside the call: their problems count before it decides.
+  return read.result({
+    pods,
+    podSelectors,
+    nodes,
+    kubeconfig: read.text('kubeconfig'),
+    context: read.text('context'),
+    checkpoint: read.flag('checkpoint'),
+    isolateNode: read.flag('isolateNode'),
+    ...(tolerateNodeFailure ? { tolerateNodeFailure: true } : {}),
+  });
 }

@@ -45,14 +45,9 @@ export function parseRdsParams(raw: JsonObject): { params?: RdsParams; problems:
   if (!dbInstances.length && !dbClusters.length)
     problems.push({ field: 'targets.rds', message: 'give targets.rds.dbInstances or targets.rds.dbClusters' });
   const approvePending = read.flag('approvePending');
-  return problems.length
-    ? { problems }
-    : {
-        params: {
-          dbInstances,
-          dbClusters,
-          approvePending,
-        },
-        problems,
-      };
+  return read.result({
+    dbInstances,
+    dbClusters,
+    approvePending,
+  });
 }

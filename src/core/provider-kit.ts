@@ -159,5 +159,8 @@ export function paramReader(providerId: string, raw: JsonObject, known: readonly
     },
     /** A text param; null when absent or empty. */
     text: (name: string): string | null => (raw[name] ? String(raw[name]) : null),
+    /** What `parseParams` returns: the params only when nothing is wrong, and every problem. */
+    result: <P>(params: P): { params?: P; problems: InputProblem[] } =>
+      problems.length ? { problems } : { params, problems },
   };
 }
