@@ -4,7 +4,7 @@
  * here do they become `--instance` and friends. Provider flags come from each provider's `flags`
  * declaration, so a new provider adds its flags in one place.
  */
-import { BadInputError, type InputProblem } from '../core/errors.js';
+import { BadInputError, HoldfastError, type InputProblem } from '../core/errors.js';
 import type { CaseInput } from '../engine/case.js';
 import type { Provider } from '../core/types.js';
 
@@ -97,4 +97,39 @@ export function cliErrorText(error: Error & { fullMessage: string }, names: Read
   return error instanceof BadInputError
     ? error.fullMessageWith((p) => renderProblem(p, names))
     : flagsInText(error.fullMessage, names);
+}
+
+/**
+ * An error as one JSON line for bots (`--json`): a stable `code` (the error class's), the `field` it
+ * concerns (the library's name; `flag` is the CLI's) and the `message`; every problem of bad input.
+ */
+export function errorJsonLine(error: unknown, names: ReadonlyMap<string, string>): Record<string, unknown> {
+  const flagOf = (field: string) => names.get(field.replace(/\[\d+\]/g, ''));
+  if (error instanceof BadInputError) {
+    const problems = error.problems.map((p) => ({
+      field: p.field,
+      ...(flagOf(p.field) ? { flag: flagOf(p.field) } : {}),
+      message: p.message,
+    }));
+    return {
+      type: 'error',
+      code: error.code,
+      field: problems[0]?.field ?? '',
+      ...(problems[0]?.flag ? { flag: problems[0].flag } : {}),
+      message: cliErrorText(error, names),
+      problems,
+    };
+  }
+  if (error instanceof HoldfastError) {
+    const extra = error as HoldfastError & { action?: string; policyFile?: string; path?: string; command?: string };
+    return {
+      type: 'error',
+      code: error.code,
+      field: extra.path ?? '',
+      message: error.message,
+      ...(extra.action ? { action: extra.action } : {}),
+      ...(extra.policyFile ? { policyFile: extra.policyFile } : {}),
+    };
+  }
+  return { type: 'error', code: 'INTERNAL', field: '', message: String((error as Error)?.message ?? error) };
 }

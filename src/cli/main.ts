@@ -18,7 +18,7 @@ import { registerExportCommand } from './commands/export.js';
 import { registerVerifyCommand } from './commands/verify.js';
 import { registerWatchCommand } from './commands/watch.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
-import { cliErrorText, inputNames } from './input-names.js';
+import { cliErrorText, errorJsonLine, inputNames } from './input-names.js';
 import { pluginModule } from '../core/test-seam.js';
 
 /** Providers from the test seam's plug-in module (a module exporting `providers`), for tests and site add-ons. */
@@ -61,6 +61,15 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return Number(process.exitCode ?? 0);
   } catch (error) {
+    // With --json a bot gets every error as one JSON line on stdout (code, field, message), beside the text.
+    if (argv.includes('--json') && !(error instanceof CommanderError && error.exitCode === 0))
+      process.stdout.write(
+        `${JSON.stringify(
+          error instanceof CommanderError
+            ? { type: 'error', code: 'BAD_INPUT', field: '', message: error.message.replace(/^error: /, '') }
+            : errorJsonLine(error, names),
+        )}\n`,
+      );
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return EXIT.ok;
       process.stderr.write(`${helpHint(active)}\n`);

@@ -11,6 +11,7 @@ import type { Finding } from './finding.js';
 import { caseForFinding, incidentFor } from './incident-for.js';
 import { decideFinding, type Decision, type WatchRules } from './rules.js';
 import type { IncidentLeases } from './lease.js';
+import { captureNotifiers, postFindingNotice, type WatchWebhook } from './sitreps.js';
 
 /** What `handleFinding` needs; everything but rules and store is optional and injectable. */
 export interface HandleOptions {
@@ -30,6 +31,8 @@ export interface HandleOptions {
    * incident's lease, and its journal is fenced by the lease's generation.
    */
   leases?: IncidentLeases;
+  /** Webhooks that hear each capture's phase changes and sitrep, and each notify-only finding. */
+  webhooks?: readonly WatchWebhook[];
 }
 
 /** What became of one finding. */
@@ -55,6 +58,8 @@ export async function handleFinding(finding: Finding, options: HandleOptions): P
   const first = finding.resources[0];
   const incident = first ? incidentFor(first) : undefined;
   const base: FindingResult = { finding, decision, ...(incident ? { incident } : {}) };
+  if (decision.action === 'notify' && options.webhooks?.length)
+    await postFindingNotice(options.webhooks, finding, decision, incident);
   if (decision.action !== 'contain' && decision.action !== 'collect') return base;
   const input = caseForFinding(finding, decision, options.rules, options.store);
   const common = {
@@ -75,15 +80,22 @@ export async function handleFinding(finding: Finding, options: HandleOptions): P
   const signal = options.signal ? AbortSignal.any([options.signal, lost.signal]) : lost.signal;
   try {
     const plan = await planCapture(input, { ...common, signal });
+    const notifiers = options.webhooks?.length ? captureNotifiers(options.webhooks) : undefined;
+    const onEvent = (event: CaptureEvent) => {
+      options.onEvent?.(event);
+      notifiers?.listener(event);
+    };
     const outcome = await executePlan(plan, {
       ...common,
       signal,
       ...(lease ? { fence: { ...lease, assertHeld: () => fenceCheck(lease, lost) } } : {}),
       ...(options.stateDir ? { stateDir: options.stateDir } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      onEvent,
       ...(options.retry ? { retry: options.retry } : {}),
       ...(options.concurrency ? { concurrency: options.concurrency } : {}),
     });
+    if (notifiers && outcome.status !== 'aborted' && !outcome.alreadySealed)
+      await notifiers.finish(input.incident, outcome.journalPath, `${finding.source}: ${finding.title}`);
     return {
       ...base,
       outcome,

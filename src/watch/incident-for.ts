@@ -68,9 +68,13 @@ export function caseForFinding(
     severity: collectOnly ? 'low' : caseSeverity(finding, rules),
     approveContainment: false,
     forensicCidrs: rules.forensicCidrs,
+    ...(rules.forensicAccess ? {} : { forensicAccess: false }),
     ...(region ? { region } : {}),
     ...(rules.assumeRole && account ? { assumeRole: rules.assumeRole.replace('{account}', account) } : {}),
     store,
     targets,
+    // Who leads and who helps: the request's, else the rules' defaults; they head every sitrep.
+    ...((finding.commander ?? rules.commander) ? { commander: finding.commander ?? rules.commander } : {}),
+    ...((finding.responders ?? rules.responders).length ? { responders: finding.responders ?? rules.responders } : {}),
   };
 }

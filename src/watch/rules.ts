@@ -52,6 +52,8 @@ export interface WatchRules {
   /** The cluster name given to pod findings that do not name theirs. */
   cluster: string;
   forensicCidrs: string[];
+  /** false: contain without forensic access (no CIDRs), decided once for every incident. */
+  forensicAccess: boolean;
   /** Role to assume per account, `{account}` replaced (absent: the daemon's own credentials). */
   assumeRole?: string;
   /** GuardDuty-scale thresholds for the case's severity: at least `high` is high, at least `medium` medium. */
@@ -68,6 +70,7 @@ const TOP_FIELDS = [
   'clusters',
   'cluster',
   'forensicCidrs',
+  'forensicAccess',
   'assumeRole',
   'severity',
   'commander',
@@ -199,6 +202,14 @@ export function parseWatchRules(raw: unknown, file = ''): WatchRules {
       });
     return !problem;
   });
+  const forensicAccess = o.forensicAccess ?? true;
+  if (typeof forensicAccess !== 'boolean')
+    problems.push({
+      field: 'forensicAccess',
+      message: `expected true or false, got ${JSON.stringify(o.forensicAccess)}`,
+    });
+  else if (!forensicAccess && forensicCidrs.length)
+    problems.push({ field: 'forensicAccess', message: 'is false and forensicCidrs are given: choose one' });
   const assumeRole =
     o.assumeRole === undefined
       ? undefined
@@ -251,12 +262,21 @@ export function parseWatchRules(raw: unknown, file = ''): WatchRules {
         });
       else rules.push({ match, action: r.action as WatchAction, at });
     });
+  // Containment cuts a resource off: who may still reach it is decided here, once, not per incident.
+  if (forensicAccess === true && !forensicCidrs.length && rules.some((r) => r.action === 'contain'))
+    problems.push({
+      field: 'forensicCidrs',
+      message:
+        "none given, and a rule contains: give the forensic hosts' CIDRs, or decide to contain without forensic access (forensicAccess: false)",
+      continues: true,
+    });
   if (problems.length) throw new BadInputError(problems.map(named));
   return {
     accounts,
     clusters,
     cluster,
     forensicCidrs,
+    forensicAccess: forensicAccess !== false,
     ...(assumeRole ? { assumeRole } : {}),
     severity,
     ...(commander ? { commander } : {}),

@@ -80,6 +80,52 @@ describe('evidence watch (CLI)', () => {
     );
   });
 
+  it('--json: every error is one JSON line on stdout with a stable code, the field (and its flag) and the message', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'hf-watch-cli-'));
+    const watch = await runCli(['watch', '--json'], { cwd, env: motoEnv() });
+    expect(watch.code).toBe(2);
+    expect(watch.lines).toEqual([
+      expect.objectContaining({ type: 'error', code: 'BAD_INPUT', field: 'queue', flag: '--queue' }),
+    ]);
+    expect(watch.lines[0]!.problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: 'store', flag: '--store' })]),
+    );
+    // "instance not found" and "bucket missing" are told apart by their field.
+    const env = motoEnv({ HOLDFAST_STATE_DIR: join(cwd, 'state') });
+    const missing = await runCli(
+      ['capture', '--incident', 'IR-JSON-1', '--instance', 'i-0123456789abcdef0', '--store', 'es', '--json'],
+      { cwd, env },
+    );
+    expect(missing.code).toBe(2);
+    expect(missing.lines.at(-1)).toMatchObject({
+      type: 'error',
+      code: 'BAD_INPUT',
+      field: 'targets.ec2.instances[0]',
+      flag: '--instance',
+    });
+    const real = (await seedFleet(motoEc2(inject('motoEndpoint')), randomBytes(3).toString('hex'), 1, 1))
+      .instanceIds[0]!;
+    const bucket = await runCli(
+      [
+        'capture',
+        '--incident',
+        'IR-JSON-2',
+        '--instance',
+        real,
+        '--forensic-cidr',
+        '203.0.113.7/32',
+        '--store',
+        `s3://no-such-bucket-${randomBytes(4).toString('hex')}`,
+        '--json',
+      ],
+      { cwd, env },
+    );
+    expect(bucket.code).toBe(2);
+    expect(bucket.lines.at(-1)!.problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ field: 'store' })]),
+    );
+  });
+
   it('SIGTERM mid-capture hands the message back; another replica on the same state dir resumes and seals, one snapshot set', async () => {
     const moto = inject('motoEndpoint');
     const ec2 = motoEc2(moto);

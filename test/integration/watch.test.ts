@@ -5,6 +5,7 @@
  * findings are ignored with a reason.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -79,6 +80,22 @@ function guardDutyFor(instanceId: string, id: string, updatedAt: string, sample 
   return detail;
 }
 
+/** A webhook receiver on loopback: every JSON body it is sent. */
+async function receiver() {
+  const bodies: Record<string, any>[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      bodies.push(JSON.parse(body));
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+  return { url, bodies, close: () => new Promise((r) => server.close(r)) };
+}
+
 describe('evidence watch (library loop against moto)', () => {
   it('findings through EventBridge and SQS: one sealed incident per instance, repeats join, bad messages to the DLQ, samples ignored', async () => {
     const suffix = randomBytes(4).toString('hex');
@@ -139,6 +156,8 @@ describe('evidence watch (library loop against moto)', () => {
     ])
       await sqs.send(new SendMessageCommand({ QueueUrl: queue, MessageBody: body }));
 
+    const slack = await receiver();
+    const generic = await receiver();
     const dir = mkdtempSync(join(tmpdir(), 'hf-watch-'));
     const logs: Record<string, unknown>[] = [];
     const metrics = new WatchMetrics();
@@ -148,6 +167,8 @@ describe('evidence watch (library loop against moto)', () => {
       rules: parseWatchRules({
         accounts: [ACCOUNT],
         forensicCidrs: ['203.0.113.7/32'],
+        commander: 'Dana Reyes',
+        responders: ['Sam Okafor'],
         rules: [
           { match: { source: 'guardduty', type: 'UnauthorizedAccess:EC2/*', minSeverity: 7 }, action: 'contain' },
           { match: { source: 'securityhub', tags: { Environment: 'prod' } }, action: 'contain' },
@@ -160,7 +181,9 @@ describe('evidence watch (library loop against moto)', () => {
       visibilitySeconds: 30,
       log: (line) => logs.push(line),
       metrics,
+      webhooks: [{ url: slack.url, format: 'slack' }, { url: generic.url }],
     });
+    await Promise.all([slack.close(), generic.close()]);
 
     const incidentA = incidentFor({ kind: 'ec2-instance', account: ACCOUNT, region: 'us-east-1', instanceId: a });
     const incidentB = incidentFor({ kind: 'ec2-instance', account: ACCOUNT, region: 'us-east-1', instanceId: b });
@@ -193,6 +216,16 @@ describe('evidence watch (library loop against moto)', () => {
     expect(metrics.value('holdfast_watch_findings_total', { source: 'guardduty', decision: 'contain' })).toBe(3);
     expect(metrics.value('holdfast_watch_findings_total', { source: 'guardduty', decision: 'ignore' })).toBe(1);
     expect(metrics.render()).toMatch(/holdfast_watch_finding_to_containment_seconds_count [1-9]/);
+    // People heard: each capture's start and phases and one sitrep per sealed incident, in both shapes.
+    const sitreps = generic.bodies.filter((b) => b.type === 'sitrep');
+    expect(sitreps.map((b) => b.incident).sort()).toEqual([incidentA, incidentB].sort());
+    expect(generic.bodies.filter((b) => b.type === 'capture.started')).toHaveLength(2);
+    expect(sitreps[0]!.markdown).toMatch(/Dana Reyes/);
+    expect(slack.bodies.length).toBe(generic.bodies.length);
+    expect(slack.bodies.every((b) => typeof b.text === 'string' && Array.isArray(b.blocks))).toBe(true);
+    expect(slack.bodies.some((b) => b.text.includes(incidentA) && /Dana Reyes/.test(JSON.stringify(b.blocks)))).toBe(
+      true,
+    );
   }, 180_000);
 
   it('refuses a queue without a dead-letter queue before receiving anything', async () => {

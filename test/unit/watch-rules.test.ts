@@ -73,7 +73,7 @@ describe('watch rules', () => {
   });
 
   it('never acts on sample, archived or resolved findings, or outside the listed accounts and clusters, whatever the rules say', () => {
-    const all = parseWatchRules({ accounts: ['123456789012'], rules: [{ action: 'contain' }] });
+    const all = parseWatchRules({ accounts: ['123456789012'], forensicAccess: false, rules: [{ action: 'contain' }] });
     expect(decideFinding(one('guardduty-eks-sample.eventbridge.json'), all)).toMatchObject({
       action: 'ignore',
       reason: 'a sample finding (never acted on)',
@@ -84,7 +84,11 @@ describe('watch rules', () => {
       action: 'ignore',
       reason: 'the source archived, resolved or suppressed it',
     });
-    const elsewhere = parseWatchRules({ accounts: ['210987654321'], rules: [{ action: 'contain' }] });
+    const elsewhere = parseWatchRules({
+      accounts: ['210987654321'],
+      forensicAccess: false,
+      rules: [{ action: 'contain' }],
+    });
     expect(decideFinding(one('guardduty-ec2.eventbridge.json'), elsewhere)).toMatchObject({
       action: 'ignore',
       reason: "account 123456789012 is not in the rules' accounts",
@@ -95,6 +99,7 @@ describe('watch rules', () => {
   it('matches tags, accounts and Falco minPriority; a request gets at most what it asked; nothing to capture is at most notify', () => {
     const r = parseWatchRules({
       accounts: ['123456789012'],
+      forensicCidrs: ['203.0.113.7/32'],
       rules: [
         { match: { source: 'securityhub', tags: { Environment: 'prod' } }, action: 'contain' },
         { match: { source: 'falco', minPriority: 'Error' }, action: 'collect' },
@@ -137,6 +142,7 @@ rules:
       `${path}: rules[0].action expected contain, collect, notify, ignore, got "destroy"`,
       `${path}: rules[1].match.priority Falco priorities match only source falco, not guardduty`,
       expect.stringMatching(/rules\[2\]\.match\.priority expected a Falco priority/),
+      `${path}: forensicCidrs none given, and a rule contains: give the forensic hosts' CIDRs, or decide to contain without forensic access (forensicAccess: false)`,
     ]);
     expect(problemsOf(() => parseWatchRules({ rules: [] }))).toEqual([
       expect.stringMatching(/^accounts is required/),
@@ -170,6 +176,7 @@ rules:
       'clusters',
       'commander',
       'default',
+      'forensicAccess',
       'forensicCidrs',
       'responders',
       'rules',

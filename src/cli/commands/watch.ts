@@ -10,6 +10,8 @@ import { watchQueues, DEFAULT_VISIBILITY_SECONDS, DEFAULT_MESSAGE_CONCURRENCY } 
 import { serveHealth } from '../../watch/http.js';
 import { WatchMetrics } from '../../watch/metrics.js';
 import { readWatchRules } from '../../watch/rules.js';
+import type { WatchWebhook } from '../../watch/sitreps.js';
+import { webhookUrl } from '../sitrep-output.js';
 import { ABORT_EXIT_DELAY_MS, STATE_DIR_HELP } from '../run-plan.js';
 import { EXIT } from '../exit-codes.js';
 
@@ -70,6 +72,16 @@ export function registerWatchCommand(program: Command): void {
       'per-incident leases shared by the replicas: k8s:NAMESPACE (coordination.k8s.io Lease objects; KUBECONFIG or in-cluster)',
     )
     .option('--lease-seconds <n>', 'how long a lease lasts without renewal (default 15)')
+    .option(
+      '--notify-webhook <url>',
+      "POST each capture's phase changes and sitrep, and each notify-only finding, as JSON (a hooks.slack.com URL gets Slack's shape); env:NAME reads the URL from a variable (repeatable)",
+      collect,
+    )
+    .option(
+      '--notify-slack <url>',
+      'the same in Slack incoming-webhook shape (text plus blocks, mrkdwn) (repeatable)',
+      collect,
+    )
     .option('--json', 'errors as one JSON line (logs are always JSON lines on stdout)')
     .addHelpText(
       'after',
@@ -107,6 +119,13 @@ export function registerWatchCommand(program: Command): void {
           });
       }
       if (problems.length) throw new BadInputError(problems);
+      const webhooks: WatchWebhook[] = [
+        ...((opts.notifyWebhook as string[] | undefined) ?? []).map((u) => ({ url: webhookUrl(u) })),
+        ...((opts.notifySlack as string[] | undefined) ?? []).map((u) => ({
+          url: webhookUrl(u),
+          format: 'slack' as const,
+        })),
+      ];
       const rules = readWatchRules(opts.rules as string);
       const leases = leaseNamespace
         ? new IncidentLeases(
@@ -153,6 +172,7 @@ export function registerWatchCommand(program: Command): void {
           log,
           metrics,
           ...(leases ? { leases } : {}),
+          ...(webhooks.length ? { webhooks } : {}),
           onReady: () => {
             state.ready = true;
           },
