@@ -17,6 +17,7 @@ import {
   CreateTagsCommand,
   DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
+  DescribeInstanceTypesCommand,
   DescribeLockedSnapshotsCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSnapshotsCommand,
@@ -49,6 +50,13 @@ import {
   ListSnapshotBlocksCommand,
   type EBSClientConfig,
 } from '@aws-sdk/client-ebs';
+import {
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  SendCommandCommand,
+  SSMClient,
+  type SSMClientConfig,
+} from '@aws-sdk/client-ssm';
 import type { AwsClientConfig } from '../../src/aws/config.js';
 import { guardAwsClient } from '../../src/aws/guard-client.js';
 import { classifyAwsError, isNotFound } from '../../src/aws/errors.js';
@@ -73,6 +81,8 @@ export interface Ec2Clients {
   elb: ElasticLoadBalancingV2Client;
   /** EBS direct APIs: read a snapshot's blocks (for --hash-snapshots and verify --hash-snapshots). */
   ebs: EBSClient;
+  /** SSM Run Command: the memory step (--memory). */
+  ssm: SSMClient;
 }
 
 /**
@@ -92,6 +102,7 @@ export function createEc2Clients(config: AwsClientConfig, limiter?: RateLimiter)
     autoscaling: guardAwsClient(new AutoScalingClient(config as AutoScalingClientConfig)),
     elb: guardAwsClient(new ElasticLoadBalancingV2Client(config as ElasticLoadBalancingV2ClientConfig)),
     ebs: guardAwsClient(new EBSClient(config as EBSClientConfig)),
+    ssm: guardAwsClient(new SSMClient(config as SSMClientConfig)),
   };
 }
 
@@ -618,4 +629,78 @@ export async function getSnapshotBlock(
     ...(out.Checksum ? { checksum: out.Checksum } : {}),
     ...(out.ChecksumAlgorithm ? { algorithm: out.ChecksumAlgorithm } : {}),
   };
+}
+
+/** SSM's view of instances: agent ping status and platform, by instance id (absent: not managed). */
+export async function ssmManagedInstances(
+  c: Ec2Clients,
+  ids: string[],
+): Promise<Map<string, { pingStatus: string; platformType: string }>> {
+  const found = new Map<string, { pingStatus: string; platformType: string }>();
+  for (const batch of chunks(ids, MAX_SSM_INSTANCE_IDS)) {
+    let NextToken: string | undefined;
+    do {
+      const page = await c.ssm.send(
+        new DescribeInstanceInformationCommand({
+          Filters: [{ Key: 'InstanceIds', Values: batch }],
+          ...(NextToken ? { NextToken } : {}),
+        }),
+      );
+      for (const i of page.InstanceInformationList ?? [])
+        found.set(i.InstanceId!, { pingStatus: i.PingStatus ?? 'unknown', platformType: i.PlatformType ?? 'unknown' });
+      NextToken = page.NextToken;
+    } while (NextToken);
+  }
+  return found;
+}
+
+/** Instance ids per DescribeInstanceInformation filter (SSM accepts up to 50). */
+export const MAX_SSM_INSTANCE_IDS = 50;
+
+/** Memory of instance types in MiB (DescribeInstanceTypes). */
+export async function instanceTypeMemory(c: Ec2Clients, types: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const batch of chunks(types, 100)) {
+    const res = await c.ec2.send(new DescribeInstanceTypesCommand({ InstanceTypes: batch as never }));
+    for (const t of res.InstanceTypes ?? []) if (t.MemoryInfo?.SizeInMiB) out[t.InstanceType!] = t.MemoryInfo.SizeInMiB;
+  }
+  return out;
+}
+
+/**
+ * Run a shell script on one instance through SSM Run Command (AWS-RunShellScript). No output bucket:
+ * output stays in SSM (the evidence bucket is never an SSM output bucket).
+ */
+export async function sendShellScript(
+  c: Ec2Clients,
+  InstanceId: string,
+  script: string,
+  executionTimeoutSeconds: number,
+  comment: string,
+): Promise<string> {
+  const res = await c.ssm.send(
+    new SendCommandCommand({
+      InstanceIds: [InstanceId],
+      DocumentName: 'AWS-RunShellScript',
+      Comment: comment.slice(0, 100),
+      TimeoutSeconds: 600,
+      Parameters: { commands: [script], executionTimeout: [String(executionTimeoutSeconds)] },
+    }),
+  );
+  return res.Command!.CommandId!;
+}
+
+/** A command's status on one instance, and the end of its error output; undefined before SSM knows it. */
+export async function commandInvocation(
+  c: Ec2Clients,
+  CommandId: string,
+  InstanceId: string,
+): Promise<{ status: string; stderr: string } | undefined> {
+  try {
+    const res = await c.ssm.send(new GetCommandInvocationCommand({ CommandId, InstanceId }));
+    return { status: res.Status ?? 'Unknown', stderr: (res.StandardErrorContent ?? '').slice(-400) };
+  } catch (error) {
+    if ((error as Error).name === 'InvocationDoesNotExist') return undefined;
+    throw error;
+  }
 }

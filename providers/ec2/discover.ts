@@ -14,6 +14,7 @@ import {
   type Filter,
 } from './client.js';
 import { ec2ClientsFor } from './context.js';
+import { discoverMemory } from './discover-memory.js';
 import type { Ec2Facts, Ec2Params, InstanceFacts } from './facts.js';
 
 /** States in which an instance still holds evidence worth preserving. */
@@ -205,5 +206,18 @@ export async function discoverEc2(params: Ec2Params, ctx: ProviderContext): Prom
     });
   }
   if (problems.length) throw new BadInputError(problems);
-  return { region: resolveRegion(ctx.kase.region, ctx.env), params, instances };
+  const memory =
+    params.memory || ctx.kase.severity === 'high'
+      ? await discoverMemory(
+          params,
+          ctx,
+          c,
+          ids.map((id) => ({
+            instanceId: id,
+            instanceType: byId.get(id)!.InstanceType ?? '',
+            platform: byId.get(id)!.Platform,
+          })),
+        )
+      : undefined;
+  return { region: resolveRegion(ctx.kase.region, ctx.env), params, instances, ...(memory ? { memory } : {}) };
 }

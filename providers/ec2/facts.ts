@@ -13,7 +13,39 @@ export interface Ec2Params extends JsonObject {
   kmsKey: string | null;
   /** After each snapshot set completes, read every snapshot through the EBS direct APIs and record its image SHA-256. */
   hashSnapshots: boolean;
+  /** --memory: acquire each Linux instance's memory through SSM (also implied at severity high for SSM-managed instances). */
+  memory?: boolean;
+  /** --avml-binary: the AVML to run on the hosts, instead of the one scripts/build-avml.sh built into the cache. */
+  avmlBinary?: string;
+  /** --memory-timeout: seconds one acquisition may take before containment goes on without it. */
+  memoryTimeoutSeconds?: number;
 }
+
+/** The AVML binary holdfast sends to hosts, as discovery found it. */
+export type AvmlTool = { path: string; version: string; sha256: string };
+
+/** What discovery read for the memory step of one instance. */
+export type MemoryFacts = {
+  /** `windows` or `linux` (DescribeInstances' Platform; absent means Linux). */
+  platform: 'linux' | 'windows';
+  /** DescribeInstanceInformation: `online` (agent pinging), `offline`, `not-managed`, or `unknown` when it could not be read. */
+  ssm: 'online' | 'offline' | 'not-managed' | 'unknown';
+  /** Why `ssm` is unknown or offline (error name, ping status). */
+  ssmDetail?: string;
+  /** Memory of the instance type (DescribeInstanceTypes), to size the upload. */
+  memoryMiB?: number;
+};
+
+/** Discovery's memory facts, present only when memory may be acquired (--memory or severity high). */
+export type Ec2MemoryFacts = {
+  /** Whether --memory asked for it (else severity high implied it). */
+  explicit: boolean;
+  tool?: AvmlTool;
+  /** Why there is no tool (implied memory only; --memory without one is bad input). */
+  toolProblem?: string;
+  timeoutSeconds: number;
+  instances: Record<string, MemoryFacts>;
+};
 
 /** One network interface as discovered. */
 export type EniFacts = {
@@ -65,4 +97,5 @@ export type Ec2Facts = {
   region: string;
   params: Ec2Params;
   instances: InstanceFacts[];
+  memory?: Ec2MemoryFacts;
 };

@@ -9,6 +9,7 @@ import { runDeregister, runIsolate, runIsolationGroup } from './run-contain.js';
 import { runProtect, runStandby, runTag } from './run-preserve.js';
 import { runHashSnapshots } from './run-hash.js';
 import { runSettle } from './run-settle.js';
+import { runMemory, runMemoryImage } from './run-memory.js';
 import type { Ec2Actions, Ec2Step } from './steps.js';
 
 /** Discovery, preflight, step runners and release of the EC2 provider. */
@@ -26,6 +27,8 @@ export const implementation: ProviderImplementation<Ec2Params, Ec2Facts, Ec2Step
     isolate: runIsolate,
     settle: runSettle,
     'hash-snapshots': runHashSnapshots,
+    memory: runMemory,
+    'memory-image': runMemoryImage,
   }),
   release: releaseEc2,
 };

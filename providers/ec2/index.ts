@@ -5,12 +5,14 @@ import type { Provider } from '../../src/core/types.js';
 import { EC2_POLICY, type Ec2Facts, type Ec2Params } from './facts.js';
 import { ec2Flags, parseEc2Params } from './params.js';
 import { ec2Findings, planEc2 } from './plan.js';
+import { relateMemory } from './plan-memory.js';
 import { parseEc2Step } from './parse-step.js';
 import type { Ec2Step } from './steps.js';
 
 export const ec2Provider = {
   id: 'ec2',
-  summary: 'EC2 instances: tag and protect, Standby, crash-consistent EBS snapshot sets, per-ENI isolation',
+  summary:
+    'EC2 instances: tag and protect, Standby, crash-consistent EBS snapshot sets, memory through SSM (AVML), per-ENI isolation',
   credentials: 'aws',
   flags: ec2Flags,
   policies: [EC2_POLICY],
@@ -20,6 +22,7 @@ export const ec2Provider = {
   savedPlan: { parseStep: parseEc2Step },
   plan: planEc2,
   findings: ec2Findings,
+  relate: relateMemory,
   claims: { machines: ec2MachineClaim },
   ...lazily(async () => (await import('./impl.js')).implementation),
   async checkRelease(changes, ctx) {

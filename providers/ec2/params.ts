@@ -8,6 +8,10 @@ export const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
 const TAG_FILTER = /^[^=]{1,128}=.{0,256}$/;
 const ACCOUNT_ID = /^\d{12}$/;
 const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[\w/+=,.@-]+|alias\/[\w/+=,.@-]+|[0-9a-f-]{36})$/;
+/** How long a memory acquisition may hold up the instance's containment by default. */
+export const DEFAULT_MEMORY_TIMEOUT_SECONDS = 1800;
+/** SSM's executionTimeout accepts up to 172800 s (48 h). */
+export const MAX_MEMORY_TIMEOUT_SECONDS = 172_800;
 /** LockSnapshot accepts 1 to 36500 days. */
 export const MAX_SNAPSHOT_LOCK_DAYS = 36_500;
 
@@ -45,6 +49,23 @@ export const ec2Flags: ProviderFlag[] = [
     param: 'hashSnapshots',
     boolean: true,
   },
+  {
+    flags: '--memory',
+    description:
+      'acquire the memory of each Linux instance with AVML through SSM Run Command before it is isolated (implied at severity high for instances SSM manages)',
+    param: 'memory',
+    boolean: true,
+  },
+  {
+    flags: '--avml-binary <path>',
+    description: 'the AVML binary to run on the hosts (default: the one scripts/build-avml.sh built)',
+    param: 'avmlBinary',
+  },
+  {
+    flags: '--memory-timeout <seconds>',
+    description: `how long one memory acquisition may hold up containment (default ${DEFAULT_MEMORY_TIMEOUT_SECONDS})`,
+    param: 'memoryTimeoutSeconds',
+  },
 ];
 
 /** Parse raw params (flags or case file) into Ec2Params; problems name case paths (`targets.ec2.instances[0]`). */
@@ -56,6 +77,9 @@ export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems:
     'copyToAccount',
     'kmsKey',
     'hashSnapshots',
+    'memory',
+    'avmlBinary',
+    'memoryTimeoutSeconds',
   ]);
   const { problems } = read;
   const instanceItems = read.list('instances', true);
@@ -89,6 +113,9 @@ export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems:
       continues: true,
     });
   const hashSnapshots = read.flag('hashSnapshots');
+  const memory = read.flag('memory');
+  const avmlBinary = read.text('avmlBinary');
+  const memoryTimeoutSeconds = read.wholeNumber('memoryTimeoutSeconds', 30, MAX_MEMORY_TIMEOUT_SECONDS, 'seconds');
   return read.result({
     instances,
     instanceTags,
@@ -96,5 +123,9 @@ export function parseEc2Params(raw: JsonObject): { params?: Ec2Params; problems:
     copyToAccount,
     kmsKey,
     hashSnapshots,
+    // Only when given: plans without memory stay as they were.
+    ...(memory ? { memory } : {}),
+    ...(avmlBinary ? { avmlBinary } : {}),
+    ...(memoryTimeoutSeconds !== null ? { memoryTimeoutSeconds } : {}),
   });
 }

@@ -7,7 +7,8 @@ import { type InputProblem } from '../../src/core/errors.js';
 import { anyObject, bool, equals, int, listOf, nullable, shape, text, type Check } from '../../src/core/input-shape.js';
 import type { Case, Step } from '../../src/core/types.js';
 import type { Ec2Params } from './facts.js';
-import { INSTANCE_ID } from './params.js';
+import { DEFAULT_MEMORY_TIMEOUT_SECONDS, INSTANCE_ID } from './params.js';
+import { MAX_MEMORY_PARTS, MAX_SINGLE_PUT_BYTES } from './plan-memory.js';
 import type { Ec2Actions, Ec2Step } from './steps.js';
 
 /** An EC2 resource id: its prefix, then lowercase letters and digits (AWS's are 8 or 17 hex digits). */
@@ -95,8 +96,31 @@ function inputShapes(kase: Case, params: Ec2Params, instanceId: string): Record<
       kmsKey: equals(params.kmsKey, 'targets.ec2.kmsKey in the case'),
     }),
     'hash-snapshots': shape({ instanceId: instance, snapshotStep, region: region(kase) }),
+    memory: shape({
+      instanceId: instance,
+      region: region(kase),
+      avml,
+      timeoutSeconds: equals(
+        params.memoryTimeoutSeconds ?? DEFAULT_MEMORY_TIMEOUT_SECONDS,
+        'targets.ec2.memoryTimeoutSeconds in the case',
+      ),
+      parts: int(1, MAX_MEMORY_PARTS),
+      partMiB: int(1, MAX_SINGLE_PUT_BYTES / 2 ** 20),
+    }),
+    'memory-image': shape({
+      instanceId: instance,
+      region: region(kase),
+      acquireStep: equals(`ec2:memory/${instanceId}`, "the step's instance"),
+      avml,
+    }),
   };
 }
+
+/** The pinned AVML: a version and a SHA-256 (the host refuses any other binary). */
+const avml = shape({
+  version: text(/^\d+\.\d+\.\d+$/, 'is not an AVML version'),
+  sha256: text(/^[0-9a-f]{64}$/, 'is not a hex SHA-256'),
+});
 
 /**
  * Check one EC2 step of a saved plan against its case. Fields are paths in the step (`inputs.instanceId`).

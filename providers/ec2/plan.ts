@@ -3,12 +3,19 @@ import type { MachineIdentityFinding } from '../../src/core/claims.js';
 import { forensicAccessDecision } from '../../src/core/cidr.js';
 import type { Case, StepDraft } from '../../src/core/types.js';
 import type { Ec2Facts, InstanceFacts } from './facts.js';
+import { memorySteps } from './plan-memory.js';
 import type { Ec2Step } from './steps.js';
 
 /** What security-group isolation cannot do, for the manifest. */
 export const EC2_LIMITATIONS = [
   'security groups do not cut every flow at once: ICMP and flows through NAT gateways, Network Load Balancers and PrivateLink stay tracked until they go idle',
   'security groups do not block the VPC DNS resolver (169.254.169.253 / .2) or the instance metadata service (169.254.169.254)',
+];
+
+/** What a memory acquisition through SSM cannot promise, for the manifest. */
+export const MEMORY_LIMITATIONS = [
+  "memory acquisition holds up the instance's isolation (at most the memory timeout); no acquisition group narrows its network meanwhile",
+  "the presigned URLs for a memory image travel in the SSM command's parameters: anyone allowed ssm:ListCommands in the account can read them until they expire",
 ];
 
 /** Why stop protection cannot be set, or undefined when it can. */
@@ -42,7 +49,7 @@ function joinedSteps(i: InstanceFacts, facts: Ec2Facts): StepDraft<Ec2Step>[] {
   ];
 }
 
-function instanceSteps(i: InstanceFacts, facts: Ec2Facts, kase: Case): StepDraft<Ec2Step>[] {
+function instanceSteps(i: InstanceFacts, facts: Ec2Facts, kase: Case, limitations: string[]): StepDraft<Ec2Step>[] {
   if (joinedHold(i, kase)) return joinedSteps(i, facts);
   const t = target(i);
   const id = i.instanceId;
@@ -105,6 +112,10 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts, kase: Case): StepDraft
       },
     },
   );
+  // Memory in collect: this instance's containment (a later phase) waits for it, and it never fails.
+  const memory = memorySteps(i, facts, kase);
+  steps.push(...memory.steps);
+  limitations.push(...memory.limitations);
   // Groups the ASG manages were left by Standby; the others still send traffic and health checks.
   const unmanaged = i.registrations.filter((r) => !i.autoScaling?.targetGroupArns.includes(r.targetGroupArn));
   const containDeps: string[] = [];
@@ -161,7 +172,8 @@ function instanceSteps(i: InstanceFacts, facts: Ec2Facts, kase: Case): StepDraft
 
 /** Plan every instance, plus one isolation-group step per VPC. */
 export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft<Ec2Step>[]; limitations: string[] } {
-  const steps = facts.instances.flatMap((i) => instanceSteps(i, facts, kase));
+  const memoryLimitations: string[] = [];
+  const steps = facts.instances.flatMap((i) => instanceSteps(i, facts, kase, memoryLimitations));
   const contained = facts.instances.filter((i) => !joinedHold(i, kase));
   const vpcs = [
     ...new Set(contained.flatMap((i) => i.enis.filter((e) => !e.requesterManaged).map((e) => e.vpcId))),
@@ -194,6 +206,8 @@ export function planEc2(facts: Ec2Facts, kase: Case): { steps: StepDraft<Ec2Step
     }
   }
   if (vpcs.length) limitations.push(...forensicAccessDecision(kase, 'the isolation groups'));
+  limitations.push(...memoryLimitations);
+  if (steps.some((s) => s.action === 'memory')) limitations.push(...MEMORY_LIMITATIONS);
   return { steps, limitations };
 }
 

@@ -14,6 +14,7 @@ import {
   readChecks,
   setEniGroups,
   setInstanceAttribute,
+  ssmManagedInstances,
   listSnapshotBlocks,
   lockSnapshot,
   shareSnapshot,
@@ -98,6 +99,14 @@ const CHECKS: ChecksByAction = {
       : [];
   },
   // The EBS direct APIs have no DryRun: a read of a placeholder shows only an outright denial.
+  // SSM Run Command has no dry run: reading the instance's SSM registration shows only an outright denial.
+  memory: (c, s) => [
+    readCheck('ssm:SendCommand', async () => {
+      await ssmManagedInstances(c, [s.inputs.instanceId]);
+    }),
+  ],
+  // Reads of the evidence store only (its own preflight covers them).
+  'memory-image': () => [],
   'hash-snapshots': (c) => [
     readCheck('ebs:ListSnapshotBlocks', async () => {
       await listSnapshotBlocks(c, PLACEHOLDER_SNAPSHOT);

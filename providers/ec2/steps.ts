@@ -46,6 +46,36 @@ export type Ec2Actions = {
     };
     outputs: { hashed: SnapshotImageRecord[] };
   };
+  /** --memory: AVML over SSM Run Command, uploaded by the host through presigned URLs; never fails containment. */
+  memory: { inputs: MemoryInputs; outputs: MemoryAcquisition };
+  /** After containment: the image in the store decides whether memory was taken (hashed here, header read). */
+  'memory-image': {
+    inputs: { instanceId: string; region: string; acquireStep: string; avml: { version: string; sha256: string } };
+    outputs: { sha256: string; size: number; format: string };
+  };
+};
+
+/** What the planner fixes for one memory acquisition. */
+export type MemoryInputs = {
+  instanceId: string;
+  region: string;
+  avml: { version: string; sha256: string };
+  timeoutSeconds: number;
+  /** 1: one presigned PutObject; more: UploadPart URLs of one multipart upload, `partMiB` each. */
+  parts: number;
+  partMiB: number;
+};
+
+/** How an acquisition ended, as far as the host and SSM said (advisory: the image decides). */
+export type MemoryAcquisition = {
+  outcome: 'uploaded' | 'timed-out' | 'host-failed' | 'not-sent';
+  reason: string | null;
+  commandId: string | null;
+  ssmStatus: string | null;
+  uploadId: string | null;
+  toolArtifact: string | null;
+  /** The host's receipt: the size and SHA-256 of the image as it read them, AVML's exit code. */
+  receipt: { size: number; sha256: string; avmlExit: number } | null;
 };
 
 /** What --hash-snapshots records of one snapshot (also added to its artifact's `method`). */

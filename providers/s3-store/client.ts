@@ -1,16 +1,22 @@
 /** The only file that imports the S3 SDK. Clients are guarded and can be injected. */
 import {
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   GetBucketVersioningCommand,
   GetObjectCommand,
   GetObjectLockConfigurationCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
+  PutObjectCommand,
   PutObjectLegalHoldCommand,
   PutObjectRetentionCommand,
   S3Client,
+  UploadPartCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Readable } from 'node:stream';
 import type { AwsClientConfig } from '../../src/aws/config.js';
@@ -144,4 +150,95 @@ export async function describeBucketProtection(client: S3Client, Bucket: string)
     if (!isNotFound(error)) throw error;
   }
   return { versioning: versioning.Status, objectLockEnabled: objectLock === 'Enabled', defaultRetention };
+}
+
+/** Object Lock settings a new object is written with (also signed into presigned PUTs). */
+export interface LockParams {
+  ObjectLockMode?: 'COMPLIANCE' | 'GOVERNANCE';
+  ObjectLockRetainUntilDate?: Date;
+  ObjectLockLegalHoldStatus?: 'ON';
+}
+
+/** A presigned GET of one object version (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ShareObjectPreSignedURL.html). */
+export function presignGet(
+  client: S3Client,
+  Bucket: string,
+  Key: string,
+  VersionId: string | undefined,
+  expiresIn: number,
+) {
+  return getSignedUrl(client, new GetObjectCommand({ Bucket, Key, ...(VersionId ? { VersionId } : {}) }), {
+    expiresIn,
+  });
+}
+
+/**
+ * A presigned PutObject that never overwrites (If-None-Match: *) and carries the lock; the headers
+ * returned are signed, so the uploader must send them as they are.
+ */
+export async function presignPut(
+  client: S3Client,
+  params: { Bucket: string; Key: string; ContentType: string } & LockParams,
+  expiresIn: number,
+): Promise<{ url: string; headers: Record<string, string> }> {
+  const headers: Record<string, string> = { 'content-type': params.ContentType, 'if-none-match': '*' };
+  if (params.ObjectLockMode) headers['x-amz-object-lock-mode'] = params.ObjectLockMode;
+  if (params.ObjectLockRetainUntilDate)
+    headers['x-amz-object-lock-retain-until-date'] = params.ObjectLockRetainUntilDate.toISOString();
+  if (params.ObjectLockLegalHoldStatus) headers['x-amz-object-lock-legal-hold'] = params.ObjectLockLegalHoldStatus;
+  const url = await getSignedUrl(client, new PutObjectCommand({ ...params, IfNoneMatch: '*' }), {
+    expiresIn,
+    signableHeaders: new Set(Object.keys(headers)),
+    // Lock and condition headers stay headers (signed), not query parameters a proxy could drop.
+    unhoistableHeaders: new Set(Object.keys(headers)),
+  });
+  return { url, headers };
+}
+
+/** Start a multipart upload (with the lock) and presign its UploadPart calls 1…parts. */
+export async function presignParts(
+  client: S3Client,
+  params: { Bucket: string; Key: string; ContentType: string } & LockParams,
+  parts: number,
+  expiresIn: number,
+): Promise<{ uploadId: string; urls: string[] }> {
+  const created = await client.send(new CreateMultipartUploadCommand(params));
+  const UploadId = created.UploadId!;
+  const urls: string[] = [];
+  for (let PartNumber = 1; PartNumber <= parts; PartNumber++) {
+    urls.push(
+      await getSignedUrl(
+        client,
+        new UploadPartCommand({ Bucket: params.Bucket, Key: params.Key, UploadId, PartNumber }),
+        {
+          expiresIn,
+        },
+      ),
+    );
+  }
+  return { uploadId: UploadId, urls };
+}
+
+/** Complete a multipart upload from the parts S3 holds (never overwriting); false when no part arrived. */
+export async function completeParts(client: S3Client, Bucket: string, Key: string, UploadId: string): Promise<boolean> {
+  const parts: { PartNumber: number; ETag: string }[] = [];
+  let PartNumberMarker: string | undefined;
+  do {
+    const page = await client.send(
+      new ListPartsCommand({ Bucket, Key, UploadId, ...(PartNumberMarker ? { PartNumberMarker } : {}) }),
+    );
+    for (const p of page.Parts ?? []) parts.push({ PartNumber: p.PartNumber!, ETag: p.ETag! });
+    PartNumberMarker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+  } while (PartNumberMarker);
+  if (!parts.length) return false;
+  await client.send(
+    new CompleteMultipartUploadCommand({
+      Bucket,
+      Key,
+      UploadId,
+      IfNoneMatch: '*',
+      MultipartUpload: { Parts: parts.sort((a, b) => a.PartNumber - b.PartNumber) },
+    }),
+  );
+  return true;
 }

@@ -79,6 +79,7 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       throw bucketFailure(error, spec.bucket, config.region);
     }
   };
+  const retainUntilFromNow = () => new Date(Date.now() + spec.retainDays * MS_PER_DAY);
 
   return {
     description: describeStoreSpec(spec),
@@ -182,6 +183,51 @@ export function createS3Store(spec: S3Spec, config: AwsClientConfig, injected?: 
       return (await onBucket((m, c) => m.listKeys(c, spec.bucket, base + prefix)))
         .map((k) => k.slice(base.length))
         .sort();
+    },
+
+    remote: {
+      async readUrl(key, versionId, expiresInSeconds) {
+        return (await sdk()).presignGet(await client(), spec.bucket, fullKey(key), versionId, expiresInSeconds);
+      },
+      async writeUrls(key, { parts, expiresInSeconds, contentType }) {
+        const [m, c, locked] = await Promise.all([sdk(), client(), bucketLocked()]);
+        if (!locked && !spec.allowUnlocked) {
+          throw new RemoteError(
+            `s3://${spec.bucket} has no Object Lock; refusing to let a host store evidence there (use --allow-unlocked-store to accept)`,
+            false,
+          );
+        }
+        // No lock headers on what a host sends: S3 then wants a Content-MD5 or checksum the URL cannot
+        // carry. The version is locked by `seal` once holdfast has read it (the bucket keeps versions).
+        const params = { Bucket: spec.bucket, Key: fullKey(key), ContentType: contentType };
+        if (parts <= 1) {
+          const { url, headers } = await m.presignPut(c, params, expiresInSeconds);
+          return { urls: [url], headers };
+        }
+        const { uploadId, urls } = await m.presignParts(c, params, parts, expiresInSeconds);
+        return { urls, headers: {}, uploadId };
+      },
+      async complete(key, uploadId) {
+        return (await sdk()).completeParts(await client(), spec.bucket, fullKey(key), uploadId);
+      },
+      async seal(key, versionId) {
+        const [m, c, locked] = await Promise.all([sdk(), client(), bucketLocked()]);
+        const Key = fullKey(key);
+        const lock =
+          locked && versionId
+            ? await m.confirmObjectLock(c, spec.bucket, Key, versionId, {
+                mode: spec.retentionMode,
+                retainUntil: retainUntilFromNow(),
+                legalHold: spec.legalHold,
+              })
+            : undefined;
+        return {
+          location: { store: 's3', bucket: spec.bucket, key: Key, ...(versionId ? { versionId } : {}) },
+          preservation: lock
+            ? { lockMode: lock.lockMode ?? 'none', retainUntil: lock.retainUntil ?? null, legalHold: lock.legalHold }
+            : { lockMode: 'none' },
+        };
+      },
     },
 
     async preflight() {

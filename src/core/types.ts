@@ -185,6 +185,29 @@ export interface StoredObject {
   preservation?: JsonObject;
 }
 
+/**
+ * Short-lived URLs through which a remote host reads one stored object or writes one new object
+ * itself (S3 presigned URLs), so that no credentials go to it. Stores that cannot hand out URLs (a
+ * folder) have none.
+ */
+export interface RemoteStoreAccess {
+  /** A presigned GET of `key` (at `versionId`). */
+  readUrl(key: string, versionId: string | undefined, expiresInSeconds: number): Promise<string>;
+  /**
+   * Presigned writes of a new object at `key`, never overwriting: one PUT (sent with `headers`,
+   * which are signed) when `parts` is 1, else the UploadPart URLs 1…parts of one multipart upload
+   * that `complete` finishes.
+   */
+  writeUrls(
+    key: string,
+    options: { parts: number; expiresInSeconds: number; contentType: string },
+  ): Promise<{ urls: string[]; headers: Record<string, string>; uploadId?: string }>;
+  /** Finish a multipart upload from the parts that arrived; false when none did. */
+  complete(key: string, uploadId: string): Promise<boolean>;
+  /** Lock a version a host wrote as the store locks its own; where it is and how it is kept. */
+  seal(key: string, versionId: string | undefined): Promise<{ location: JsonObject; preservation?: JsonObject }>;
+}
+
 /** An evidence store. Deliberately has no delete. */
 export interface EvidenceStore {
   readonly description: string;
@@ -201,6 +224,8 @@ export interface EvidenceStore {
   ): Promise<{ lockMode: string; retainUntil: string | null; legalHold: boolean } | undefined>;
   /** Read-only checks for dry runs and preflight (e.g. Object Lock enabled). */
   preflight(): Promise<{ ok: boolean; problems: string[]; limitations: string[] }>;
+  /** URLs for remote hosts (S3 only). */
+  remote?: RemoteStoreAccess;
 }
 
 /** Artifact description a provider gives when it streams bytes through the engine. */
@@ -281,11 +306,33 @@ export interface StepContext<S extends Step = Step> extends ProviderContext {
   amendArtifactMethod(id: string, added: JsonObject): Promise<ArtifactRecord>;
   /** Outputs of a finished dependency (or of the same step id from an earlier run). */
   outputOf(stepId: string): JsonObject | undefined;
+  /** Artifacts a remote host writes into the store itself; absent where the store hands out no URLs. */
+  remote?: RemoteArtifacts;
   /**
    * Artifacts and changes this step recorded in earlier runs (interrupted, or undone by a release),
    * and the ids of those changes a release restored (a step run again after release contains again).
    */
   previous: { artifacts: ArtifactRecord[]; changes: ChangeRecord[]; intents: JsonObject[]; released?: string[] };
+}
+
+/** A step's artifacts whose bytes a remote host writes through presigned URLs. */
+export interface RemoteArtifacts {
+  /** The store key of artifact `name` of this step (or of `stepId`, an earlier step that had a host write it). */
+  keyOf(name: string, stepId?: string): string;
+  /** A presigned GET of an artifact this incident stored. */
+  readUrl(artifact: ArtifactRecord, expiresInSeconds: number): Promise<string>;
+  writeUrls: RemoteStoreAccess['writeUrls'];
+  complete: RemoteStoreAccess['complete'];
+  /**
+   * Record what a host wrote at `keyOf(input.name, writtenFor)`: read back and hashed here while it streams,
+   * locked like every artifact. `check` sees the first bytes and the size before anything is
+   * recorded; a problem it names is thrown (nothing recorded). Undefined when nothing is there.
+   */
+  adopt(
+    input: ArtifactInput,
+    check?: (head: Buffer, size: number, sha256: string) => string | undefined,
+    writtenFor?: string,
+  ): Promise<ArtifactRecord | undefined>;
 }
 
 export interface PreflightResult {

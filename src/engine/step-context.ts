@@ -1,9 +1,11 @@
 /** The context a provider's `run` gets for one step; every record goes through the journal first. */
-import { pipeline, Transform, type Readable } from 'node:stream';
+import { pipeline as pipe, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { CaptureEvent, CaptureEventBody, ProgressEvent } from '../core/events.js';
 import type { Journal } from '../evidence/journal.js';
 import type { CallCountsByKind } from '../core/call-meter.js';
-import { InternalError } from '../core/errors.js';
+import { IntegrityError, InternalError } from '../core/errors.js';
+import { HashingStream } from '../evidence/hash.js';
 import { canonicalJson } from '../evidence/canonical-json.js';
 import { artifactKey } from '../evidence/store-keys.js';
 import type {
@@ -13,6 +15,8 @@ import type {
   JsonObject,
   Provider,
   ProviderContext,
+  RemoteArtifacts,
+  RemoteStoreAccess,
   Step,
   StepContext,
 } from '../core/types.js';
@@ -142,7 +146,65 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
     outputOf(stepId) {
       return fold.steps.get(stepId)?.outputs;
     },
+    ...(store.remote ? { remote: remoteArtifacts(step, deps, store.remote) } : {}),
   };
+}
+
+/** Artifacts a host writes through presigned URLs: keys as putArtifact's, hashed here on adoption. */
+function remoteArtifacts(step: Step, deps: RunDeps, remote: RemoteStoreAccess): RemoteArtifacts {
+  const { emit, store, base } = deps;
+  const keyOf = (name: string, stepId = step.id) => artifactKey(base.incident, stepId, name);
+  return {
+    keyOf,
+    readUrl: (artifact, expiresInSeconds) =>
+      remote.readUrl(storeKeyOf(artifact), artifact.location.versionId as string | undefined, expiresInSeconds),
+    writeUrls: (key, options) => remote.writeUrls(key, options),
+    complete: (key, uploadId) => remote.complete(key, uploadId),
+    async adopt(input, check, writtenFor) {
+      const id = `${step.id}/${input.name}`;
+      const done = deps.journal.fold.artifact(id);
+      if (done) return done;
+      const key = keyOf(input.name, writtenFor);
+      const found = await store.head(key);
+      if (!found) return undefined;
+      const hasher = new HashingStream();
+      let head = Buffer.alloc(0);
+      const counted = countBytes(await store.get(key, found.versionId), (bytes, bytesPerSecond, finished) =>
+        deps.progress({ stepId: step.id, bytes, bytesPerSecond, done: finished }),
+      ) as Readable;
+      await pipeline(counted, hasher, async (chunks: AsyncIterable<Buffer>) => {
+        for await (const chunk of chunks) if (head.length < ADOPT_HEAD_BYTES) head = Buffer.concat([head, chunk]);
+      });
+      const sha256 = hasher.digest();
+      const problem = check?.(head.subarray(0, ADOPT_HEAD_BYTES), hasher.size, sha256);
+      if (problem) throw new IntegrityError(`${key}: ${problem}`);
+      const sealed = await remote.seal(key, found.versionId);
+      const artifact: ArtifactRecord = {
+        id,
+        type: input.type,
+        stepId: step.id,
+        source: input.source,
+        acquiredAt: input.acquiredAt,
+        location: { ...sealed.location, key },
+        sha256,
+        size: hasher.size,
+        method: input.method,
+        ...(sealed.preservation ? { preservation: sealed.preservation } : {}),
+        acquiredBy: deps.acquiredBy,
+      };
+      emit({ type: 'artifact.recorded', stepId: step.id, artifact });
+      await deps.durable();
+      return artifact;
+    },
+  };
+}
+
+/** Bytes of a remotely written artifact a check sees (headers of image formats). */
+const ADOPT_HEAD_BYTES = 4096;
+
+/** The store key of an artifact (putArtifact and adopt record the store's own key, without its prefix). */
+function storeKeyOf(artifact: ArtifactRecord): string {
+  return String(artifact.location.key);
 }
 
 /** How often byte counts are reported while a stream flows. */
@@ -179,7 +241,7 @@ function countBytes(
       callback();
     },
   });
-  pipeline(body, counter, () => {
+  pipe(body, counter, () => {
     // Errors reach the store through `counter`; nothing more to do here.
   });
   return counter;

@@ -605,6 +605,11 @@ def check_content(artifact, head, tail):
             return "screenshot not recorded as taken with WakeUp=false"
         if not head.startswith(b"\xff\xd8\xff") or tail != b"\xff\xd9":
             return "screenshot is not a JPEG (no SOI/EOI markers)"
+    if artifact["type"] == "memory-image":
+        fmt = (artifact.get("method") or {}).get("format")
+        wanted = {"avml-compressed": b"AVML\x02\x00\x00\x00", "lime": b"EMiL\x01\x00\x00\x00"}.get(fmt)
+        if wanted is None or not head.startswith(wanted):
+            return f"memory image does not start with the {fmt} header"
     return None
 
 

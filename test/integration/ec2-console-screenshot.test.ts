@@ -115,4 +115,27 @@ print(v.check_content(dict(shot, method={"api": "GetConsoleScreenshot", "wakeUp"
       `console screenshot of ${instanceId} could not be taken: Error`,
     ]);
   });
+
+  it('a dry run proves GetConsoleScreenshot with DryRun (allowed), and takes no screenshot', async () => {
+    const [instanceId] = (await seedFleet(motoEc2(inject('motoEndpoint')), 'dryshot', 1, 1)).instanceIds;
+    const dir = mkdtempSync(join(tmpdir(), 'hf-screen-dry-'));
+    const env = motoEnv({ AWS_ENDPOINT_URL: proxy.endpoint });
+    const clients = { ec2: clientsAt(proxy.endpoint) };
+    const plan = await planCapture(
+      {
+        incident: testIncident('DRYSHOT'),
+        store: join(dir, 'es'),
+        forensicCidrs: ['198.51.100.7/32'],
+        targets: { ec2: { instances: [instanceId!] } },
+      },
+      { providers, env, clients },
+    );
+    const events: CaptureEvent[] = [];
+    await executePlan(plan, { providers, env, clients, stateDir: dir, dryRun: true, onEvent: (e) => events.push(e) });
+    const checks = events.flatMap((e) => (e.type === 'preflight.result' ? e.result.checks : []));
+    expect(checks.filter((c) => c.action === 'ec2:GetConsoleScreenshot')).toEqual([
+      expect.objectContaining({ allowed: true, detail: 'DryRunOperation' }),
+    ]);
+    expect(proxy.screenshotRequests.filter((r) => r.InstanceId === instanceId).map((r) => r.DryRun)).toEqual(['true']);
+  });
 });

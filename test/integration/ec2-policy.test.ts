@@ -19,6 +19,8 @@ const IMPLIED = /^kms:/;
  * verify-policy.test.ts sends them in a capture and checks them against this file.
  */
 const HASH_SNAPSHOTS_ONLY = /^ebs:/;
+/** Sent only by a memory step (--memory, with an SSM agent): ec2-memory.test.ts checks them against this file. */
+const MEMORY_ONLY = /^ssm:(SendCommand|GetCommandInvocation)$/;
 
 describe('policies/aws/ec2.json', () => {
   it('grants exactly what the provider sends and nothing destructive', async () => {
@@ -37,6 +39,7 @@ describe('policies/aws/ec2.json', () => {
     recordCommands(clients.autoscaling as never, 'autoscaling', sent);
     recordCommands(clients.elb as never, 'elasticloadbalancing', sent);
     recordCommands(clients.ebs as never, 'ebs', sent);
+    recordCommands(clients.ssm as never, 'ssm', sent);
     const providers = [ec2Provider as unknown as Provider];
     const dir = mkdtempSync(join(tmpdir(), 'hf-ec2pol-'));
     const incident = testIncident('POL');
@@ -82,7 +85,7 @@ describe('policies/aws/ec2.json', () => {
     const policy = readPolicy('aws/ec2.json');
     for (const action of sent) expect(policyAllows(policy, action), `${action} must be granted`).toBe(true);
     const unused = grantedActions(policy).filter(
-      (a) => !sent.has(a) && !IMPLIED.test(a) && !HASH_SNAPSHOTS_ONLY.test(a),
+      (a) => !sent.has(a) && !IMPLIED.test(a) && !HASH_SNAPSHOTS_ONLY.test(a) && !MEMORY_ONLY.test(a),
     );
     expect(unused, 'granted but never sent').toEqual([]);
     expect(grantedActions(policy).filter((a) => DESTRUCTIVE_ACTION.test(a))).toEqual([]);

@@ -15,6 +15,7 @@ const S3_ACTION: Record<string, string> = {
   'S3:CreateMultipartUpload': 's3:PutObject',
   'S3:UploadPart': 's3:PutObject',
   'S3:CompleteMultipartUpload': 's3:PutObject',
+  'S3:ListParts': 's3:ListMultipartUploadParts',
 };
 
 describe('policies/aws/s3-store.json', () => {
@@ -38,6 +39,23 @@ describe('policies/aws/s3-store.json', () => {
     await store.put('IR-POL-1/b.bin', Buffer.alloc(20 * 1024 * 1024, 1));
     await hashReadable(await store.get('IR-POL-1/a.txt', small.versionId));
     await store.head('IR-POL-1/a.txt');
+    // What a host writes through presigned URLs (the memory step): one PUT, or parts holdfast completes.
+    await store.remote!.readUrl('IR-POL-1/a.txt', small.versionId, 60);
+    await store.remote!.writeUrls('IR-POL-1/c.bin', {
+      parts: 1,
+      expiresInSeconds: 60,
+      contentType: 'application/octet-stream',
+    });
+    const parts = await store.remote!.writeUrls('IR-POL-1/d.bin', {
+      parts: 2,
+      expiresInSeconds: 60,
+      contentType: 'application/octet-stream',
+    });
+    expect(
+      await fetch(parts.urls[0]!, { method: 'PUT', body: Buffer.alloc(5 * 1024 * 1024, 2) }).then((r) => r.status),
+    ).toBe(200);
+    expect(await store.remote!.complete('IR-POL-1/d.bin', parts.uploadId!)).toBe(true);
+    await store.remote!.seal('IR-POL-1/d.bin', (await store.head('IR-POL-1/d.bin'))?.versionId);
     await store.list('IR-POL-1/');
 
     const policy = readPolicy('aws/s3-store.json');

@@ -12,6 +12,9 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 
+/** An Amazon Linux 2 image among moto's default AMIs. */
+export const LINUX_AMI = 'ami-04681a1dbd79675a5';
+
 export interface Fleet {
   vpcId: string;
   instanceIds: string[];
@@ -32,7 +35,15 @@ export function motoEc2(endpoint: string): EC2Client {
 }
 
 /** Seed `instances` instances with `enis` interfaces each; interface j of each carries j+1 of three groups. */
-export async function seedFleet(ec2: EC2Client, suffix: string, instances = 2, enis = 2): Promise<Fleet> {
+export async function seedFleet(
+  ec2: EC2Client,
+  suffix: string,
+  instances = 2,
+  enis = 2,
+  instanceType: 't3.micro' | 'm5.large' = 't3.micro',
+  /** moto's ami-12c6146b is a Windows image; LINUX_AMI for Linux-only work (memory). */
+  imageId = 'ami-12c6146b',
+): Promise<Fleet> {
   const vpc = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.77.0.0/16' }))).Vpc!;
   const subnet = (
     await ec2.send(
@@ -54,8 +65,8 @@ export async function seedFleet(ec2: EC2Client, suffix: string, instances = 2, e
     // Groups on the interface, not SecurityGroupIds: moto reports launch groups on every ENI otherwise.
     const run = await ec2.send(
       new RunInstancesCommand({
-        ImageId: 'ami-12c6146b',
-        InstanceType: 't3.micro',
+        ImageId: imageId,
+        InstanceType: instanceType,
         MinCount: 1,
         MaxCount: 1,
         NetworkInterfaces: [{ DeviceIndex: 0, SubnetId: subnet.SubnetId!, Groups: groups.slice(0, 1) }],

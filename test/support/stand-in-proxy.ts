@@ -33,6 +33,8 @@ export interface StandInProxy {
   screenshotRequests: Record<string, string>[];
   /** Instances DescribeInstanceInformation lists (a stand-in agent registers here). */
   managed: Map<string, ManagedInstance>;
+  /** What GetCommandInvocation answers for commands a stand-in agent ran (moto says Success at once). */
+  invocations: Map<string, { status: string; stderr: string }>;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,7 @@ export async function startStandInProxy(target: string): Promise<StandInProxy> {
   const calls: string[] = [];
   const screenshotRequests: Record<string, string>[] = [];
   const managed = new Map<string, ManagedInstance>();
+  const invocations = new Map<string, { status: string; stderr: string }>();
   const sockets = new Set<Socket>();
 
   const server = createServer((req, res) => {
@@ -95,14 +98,28 @@ export async function startStandInProxy(target: string): Promise<StandInProxy> {
         answer(res, 200, 'application/x-amz-json-1.1', JSON.stringify({ InstanceInformationList: list }));
         return;
       }
+      if (service === 'ssm' && action === 'GetCommandInvocation') {
+        const asked = JSON.parse(body.toString('utf8') || '{}') as { CommandId?: string; InstanceId?: string };
+        const ran = invocations.get(asked.CommandId ?? '');
+        if (ran) {
+          answer(
+            res,
+            200,
+            'application/x-amz-json-1.1',
+            JSON.stringify({
+              CommandId: asked.CommandId,
+              InstanceId: asked.InstanceId,
+              Status: ran.status,
+              StandardErrorContent: ran.stderr,
+            }),
+          );
+          return;
+        }
+      }
+      // The body is sent whole: no 100-continue handshake upstream.
+      const { expect: _continue, ...headers } = req.headers;
       const forward = httpRequest(
-        {
-          host: upstream.hostname,
-          port: upstream.port,
-          method: req.method,
-          path: req.url,
-          headers: req.headers,
-        },
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
         (up) => {
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
@@ -123,6 +140,7 @@ export async function startStandInProxy(target: string): Promise<StandInProxy> {
     calls,
     screenshotRequests,
     managed,
+    invocations,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
