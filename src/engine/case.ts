@@ -323,8 +323,8 @@ function parseTargets(
   return targets;
 }
 
-/** Read a YAML or JSON case file into a CaseInput; problems name the file (its path is the field). */
-export function readCaseFile(path: string): CaseInput {
+/** Read a YAML or JSON file's one document; problems name the file (its path is the field). */
+export function readYamlFile(path: string): unknown {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -334,15 +334,19 @@ export function readCaseFile(path: string): CaseInput {
       message: `cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
     });
   }
-  let value: unknown;
   try {
-    value = parseYaml(text);
+    return parseYaml(text);
   } catch (error) {
     throw new BadInputError({
       field: path,
       message: `not valid YAML/JSON: ${(error as Error).message.split('\n')[0]}`,
     });
   }
+}
+
+/** Read a YAML or JSON case file into a CaseInput; problems name the file (its path is the field). */
+export function readCaseFile(path: string): CaseInput {
+  const value = readYamlFile(path);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new BadInputError({ field: path, message: 'expected a mapping of case fields' });
   }

@@ -4,9 +4,8 @@
  * now, containment awaits a person's approval), notify or ignore. Checked at start, every problem
  * named by its path in the file (schemas/watch-rules.schema.json describes the same shape).
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { forensicCidrProblem } from '../core/cidr.js';
+import { readYamlFile } from '../engine/case.js';
 import { BadInputError, valueProblem, type InputProblem } from '../core/errors.js';
 import {
   ACCOUNT_ID,
@@ -288,22 +287,7 @@ export function parseWatchRules(raw: unknown, file = ''): WatchRules {
 
 /** Read and validate a YAML (or JSON) rules file; problems name the file and the path in it. */
 export function readWatchRules(path: string): WatchRules {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new BadInputError({
-      field: path,
-      message: `cannot read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
-    });
-  }
-  let value: unknown;
-  try {
-    value = parseYaml(text);
-  } catch (error) {
-    throw new BadInputError({ field: path, message: `not valid YAML: ${(error as Error).message.split('\n')[0]}` });
-  }
-  return parseWatchRules(value, path);
+  return parseWatchRules(readYamlFile(path), path);
 }
 
 /** `*` matches any run of characters; everything else literally. */
