@@ -97,11 +97,13 @@ describe('the installed package', () => {
     const libEnv = { ...env };
     delete libEnv.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
     const script = join(dir, 'bot.mjs');
+    // Its own instance: the CLI's incident holds the first one, and one incident per target refuses a second.
+    const other = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
     writeFileSync(
       script,
       `import { planCapture, executePlan } from 'holdfast';
 const progress = [];
-const plan = await planCapture({ incident: ${JSON.stringify(testIncident('LIB'))}, store: 'lib-store', forensicCidrs: ['198.51.100.7/32'], targets: { ec2: { instances: [${JSON.stringify(seeded.instanceId)}] } } }, { onProgress: (p) => progress.push(p) });
+const plan = await planCapture({ incident: ${JSON.stringify(testIncident('LIB'))}, store: 'lib-store', forensicCidrs: ['198.51.100.7/32'], targets: { ec2: { instances: [${JSON.stringify(other.instanceId)}] } } }, { onProgress: (p) => progress.push(p) });
 const outcome = await executePlan(plan, { onProgress: (p) => progress.push(p), dryRun: true });
 process.stdout.write(JSON.stringify({ status: outcome.status, warnings: progress.filter((p) => p.warning).map((p) => p.warning), waits: progress.filter((p) => p.waitingOn).map((p) => p.waitingOn) }));
 `,
