@@ -6,6 +6,7 @@ import { IAM_POLICY, type IamFacts, type IamParams } from './facts.js';
 import { iamFlags, parseIamParams } from './params.js';
 import { planIam } from './plan.js';
 import type { IamStep } from './steps.js';
+import { parseIamStep } from './parse-step.js';
 
 export const iamProvider = {
   id: 'iam',
@@ -18,6 +19,7 @@ export const iamProvider = {
     'evidence capture --incident IR-2026-0042 --instance i-0abc123def4567890 --iam-user ci-deploy --severity high',
   parseParams: parseIamParams,
   plan: planIam,
+  savedPlan: { parseStep: parseIamStep },
   claims: { roles: iamRoleClaim, machineIdentities: iamMachineIdentityClaim },
   ...lazily(async () => (await import('./impl.js')).implementation),
   async checkRelease(changes, ctx) {

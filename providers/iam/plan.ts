@@ -14,7 +14,7 @@ export const ACCESS_KEY_LIMITATION =
   'an access key set Inactive stops signing new requests, but temporary credentials already obtained with it (GetSessionToken, AssumeRole) stay valid until they expire';
 
 /** The blast radius of revoking a role's sessions, in words. */
-export function blastRadius(role: RoleFacts): string {
+export function blastRadius(role: Pick<RoleFacts, 'otherInstances' | 'instanceProfiles' | 'serviceAccounts'>): string {
   const parts: string[] = [];
   if (role.otherInstances.length)
     parts.push(

@@ -5,6 +5,7 @@ import { KUBE_CHECKPOINT_POLICY, KUBE_IRSA_POLICY, KUBE_POLICY, type KubeFacts, 
 import { kubeFlags, parseKubeParams } from './params.js';
 import { kubeFindings, planKube } from './plan.js';
 import type { KubeStep } from './steps.js';
+import { parseKubeStep } from './parse-step.js';
 
 export const kubernetesProvider = {
   id: 'kubernetes',
@@ -15,6 +16,7 @@ export const kubernetesProvider = {
   example: 'evidence capture --incident IR-2026-0042 --pod shop/web-7d9f8-abcde --forensic-cidr 203.0.113.7/32',
   parseParams: parseKubeParams,
   plan: planKube,
+  savedPlan: { parseStep: parseKubeStep },
   findings: kubeFindings,
   ...lazily(async () => (await import('./impl.js')).implementation),
   // A pod's changes are released together, after predicting what its controllers will do.

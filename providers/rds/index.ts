@@ -5,6 +5,7 @@ import { RDS_POLICY, type RdsFacts, type RdsParams } from './facts.js';
 import { parseRdsParams, rdsFlags } from './params.js';
 import { planRds, relateRds } from './plan.js';
 import type { RdsStep } from './steps.js';
+import { parseRdsStep } from './parse-step.js';
 
 export const rdsProvider = {
   id: 'rds',
@@ -16,6 +17,7 @@ export const rdsProvider = {
   parseParams: parseRdsParams,
   plan: planRds,
   relate: relateRds,
+  savedPlan: { parseStep: parseRdsStep },
   ...lazily(async () => (await import('./impl.js')).implementation),
   async checkEvidence(artifact, ctx) {
     if (!['rds-snapshot', 'rds-cluster-snapshot'].includes(artifact.type)) return undefined;

@@ -305,3 +305,197 @@ describe('a signed plan: apply --require-signed runs only the reviewed plan', ()
     expect(refusal({ ...signed, signature: { kind: 'plan' } })).toMatch(/is not a signature record/);
   });
 });
+
+describe('RDS, IAM and Kubernetes steps of a saved plan are checked like fresh input', () => {
+  /** A golden case's plan as `evidence plan --out` writes it. */
+  const golden = (name: string): CapturePlan => savedPlanOf(name, () => {});
+  /** A golden case changed first (its case and facts share their params, as discovery's do), then planned. */
+  const savedPlanOf = (name: string, change: (c: (typeof GOLDEN_CASES)[number]) => void): CapturePlan => {
+    const c = structuredClone(GOLDEN_CASES.find((g) => g.name === name)!);
+    change(c);
+    return JSON.parse(
+      JSON.stringify(buildPlan(c.kase, new Map(Object.entries(c.facts)), builtinProviders)),
+    ) as CapturePlan;
+  };
+  const refused = (plan: CapturePlan, edits: [(p: CapturePlan) => void, string, RegExp][]) => {
+    for (const [change, field, message] of edits)
+      expect(problemsOf(edited(plan, change)), field).toContainEqual({
+        field,
+        message: expect.stringMatching(message),
+      });
+  };
+  /** Rewrite a step's subject consistently: id, target and the inputs naming it. */
+  const renamed = (p: CapturePlan, i: number, from: string, to: string) => {
+    const s = p.steps[i]!;
+    const swap = (x: string) => x.split(from).join(to);
+    Object.assign(s, { id: swap(s.id), target: swap(s.target), inputs: JSON.parse(swap(JSON.stringify(s.inputs))) });
+  };
+
+  it('RDS: a database the case does not name, shell characters in an id, another snapshot or vpc, a wrong action', () => {
+    const plan = golden('rds-high');
+    const snap = stepIndex(plan, 'rds:snapshot/instance/orders-db');
+    const protect = stepIndex(plan, 'rds:protect/cluster/ledger');
+    const isolate = stepIndex(plan, 'rds:isolate/instance/orders-db');
+    const group = stepIndex(plan, 'rds:isolation-group/vpc-a');
+    refused(plan, [
+      [
+        (p) => renamed(p, snap, 'orders-db', 'payments-db'),
+        `plan.steps[${snap}].inputs.id`,
+        /is not among targets\.rds\.dbInstances in the case/,
+      ],
+      [
+        (p) => (p.steps[snap]!.inputs.id = 'orders-db; rm -rf /'),
+        `plan.steps[${snap}].inputs.id`,
+        /the step's id says "orders-db"/,
+      ],
+      [(p) => renamed(p, snap, 'orders-db', 'orders-db$(id)'), `plan.steps[${snap}].id`, /is not an RDS identifier/],
+      [
+        (p) => (p.steps[snap]!.inputs.snapshotId = 'attacker-copy'),
+        `plan.steps[${snap}].inputs.snapshotId`,
+        /the incident and the database says "hf-ir-gold-rds-db-orders-db"/,
+      ],
+      [
+        (p) => (p.steps[snap]!.inputs.region = 'eu-west-1'),
+        `plan.steps[${snap}].inputs.region`,
+        /the case says "us-east-1"/,
+      ],
+      [
+        (p) => (p.steps[protect]!.inputs.arn = 'arn:aws:rds:us-east-1:123456789012:cluster:other'),
+        `plan.steps[${protect}].inputs.arn`,
+        /is not the ARN of the step's database/,
+      ],
+      [
+        (p) => (p.steps[isolate]!.inputs.approvePending = true),
+        `plan.steps[${isolate}].inputs.approvePending`,
+        /targets\.rds\.approvePending in the case says false/,
+      ],
+      [
+        (p) => (p.steps[isolate]!.inputs.endpoint = 'db.internal`id`'),
+        `plan.steps[${isolate}].inputs.endpoint`,
+        /is not a host name/,
+      ],
+      [
+        (p) => (p.steps[group]!.inputs.vpcId = 'vpc-other'),
+        `plan.steps[${group}].inputs.vpcId`,
+        /the step's id says "vpc-a"/,
+      ],
+      [(p) => (p.steps[snap]!.action = 'delete'), `plan.steps[${snap}].action`, /"delete" is not an RDS action/],
+    ]);
+  });
+
+  it('IAM: a role or user the case does not name, shell characters, a reason the case does not give, another policy, a wrong action', () => {
+    const plan = golden('iam-high');
+    const role = stepIndex(plan, 'iam:record/role/ops-admin');
+    const revoke = stepIndex(plan, 'iam:revoke-sessions/role/ops-admin');
+    const keys = stepIndex(plan, 'iam:deactivate-keys/user/ci-deployer');
+    refused(plan, [
+      [
+        (p) => renamed(p, keys, 'ci-deployer', 'payroll-admin'),
+        `plan.steps[${keys}].inputs.userName`,
+        /is not among targets\.iam\.users in the case/,
+      ],
+      [
+        (p) => (p.steps[keys]!.inputs.activeKeys = ['AKIA$(curl evil)']),
+        `plan.steps[${keys}].inputs.activeKeys[0]`,
+        /is not an access key id/,
+      ],
+      [(p) => renamed(p, role, 'ops-admin', 'ops-admin;sh'), `plan.steps[${role}].id`, /is not an IAM role name/],
+      [
+        (p) => (p.steps[role]!.inputs.reasons = [{ kind: 'pod', via: 'shop/web-1' }]),
+        `plan.steps[${role}].inputs.reasons[0]`,
+        /is not a reason the case gives/,
+      ],
+      [
+        (p) => (p.steps[revoke]!.inputs.policyName = 'AdministratorAccess'),
+        `plan.steps[${revoke}].inputs.policyName`,
+        /the incident and the role says "holdfast-revoke-IR-GOLD-IAM-ops-admin"/,
+      ],
+      [
+        (p) => (p.steps[revoke]!.inputs.roleArn = 'arn:aws:iam::123456789012:role/other'),
+        `plan.steps[${revoke}].inputs.roleArn`,
+        /does not name role ops-admin/,
+      ],
+      [
+        (p) => (p.steps[revoke]!.inputs.blastRadiusText = 'no one else'),
+        `plan.steps[${revoke}].inputs.blastRadiusText`,
+        /the blast radius says/,
+      ],
+      [
+        (p) => (p.steps[keys]!.action = 'delete-user'),
+        `plan.steps[${keys}].action`,
+        /"delete-user" is not an IAM action/,
+      ],
+    ]);
+    // Without instance profiles in the case, every role must be one the case names.
+    const named = savedPlanOf('iam-high', (c) => {
+      (c.kase.targets.iam as { instanceProfiles: string[] }).instanceProfiles = [];
+      const facts = c.facts.iam as { roles: { name: string }[] };
+      facts.roles = facts.roles.filter((r) => r.name === 'ops-admin');
+    });
+    expect(() => assertUsablePlan(named, builtinProviders)).not.toThrow();
+    const other = stepIndex(named, 'iam:record/role/ops-admin');
+    refused(named, [
+      [
+        (p) => renamed(p, other, 'ops-admin', 'billing-admin'),
+        `plan.steps[${other}].inputs.roleName`,
+        /is not among targets\.iam\.roles \(or targets\.iam\.podRoles\) in the case/,
+      ],
+    ]);
+  });
+
+  it('Kubernetes: a pod or node the case does not name, a path outside the namespace, another object name, a wrong action', () => {
+    const plan = golden('kubernetes-high');
+    const labels = stepIndex(plan, 'kubernetes:quarantine-labels/shop/web-1');
+    const checkpoint = stepIndex(plan, 'kubernetes:checkpoint/shop/web-2');
+    const cordon = stepIndex(plan, 'kubernetes:cordon/node-1');
+    refused(plan, [
+      [
+        (p) => renamed(p, labels, 'web-1', 'payments-0'),
+        `plan.steps[${labels}].inputs.pod.name`,
+        /is not among targets\.kubernetes\.pods/,
+      ],
+      [
+        (p) => renamed(p, labels, 'shop/web-1', 'kube-system/web-1'),
+        `plan.steps[${labels}].inputs.pod.name`,
+        /is not among targets\.kubernetes\.pods/,
+      ],
+      [(p) => renamed(p, labels, 'web-1', 'web-1;sh'), `plan.steps[${labels}].id`, /is not namespace\/name/],
+      [
+        (p) => (p.steps[labels]!.inputs.objectName = 'allow-all'),
+        `plan.steps[${labels}].inputs.objectName`,
+        /the incident and the pod says "holdfast-ir-gold-kube-web-1"/,
+      ],
+      [
+        (p) =>
+          ((p.steps[labels]!.inputs.pod as { owners: { path: string }[] }).owners[0]!.path =
+            '/apis/apps/v1/namespaces/kube-system/deployments/coredns'),
+        `plan.steps[${labels}].inputs.pod.owners[0].path`,
+        /is not the API path of an object in namespace shop/,
+      ],
+      [
+        (p) => ((p.steps[checkpoint]!.inputs.pod as { containers: string[] }).containers = ['../../nodes']),
+        `plan.steps[${checkpoint}].inputs.pod.containers[0]`,
+        /is not a container name/,
+      ],
+      [
+        (p) => (p.steps[cordon]!.inputs.node = { ...(p.steps[cordon]!.inputs.node as object), name: 'node-9' }),
+        `plan.steps[${cordon}].inputs.node.name`,
+        /the step's id says "node-1"/,
+      ],
+      [
+        (p) => (p.steps[cordon]!.action = 'drain'),
+        `plan.steps[${cordon}].action`,
+        /"drain" is not a Kubernetes action/,
+      ],
+    ]);
+    // Checkpoints only when the case asks; nodes only those the case names when it names no pod.
+    const noCheckpoint = savedPlanOf('kubernetes-high', (c) => {
+      (c.kase.targets.kubernetes as { checkpoint: boolean }).checkpoint = false;
+    });
+    expect(() => assertUsablePlan(noCheckpoint, builtinProviders)).not.toThrow();
+    expect(problemsOf(edited(noCheckpoint, (p) => p.steps.push({ ...plan.steps[checkpoint]! })))).toContainEqual({
+      field: `plan.steps[${noCheckpoint.steps.length}].action`,
+      message: expect.stringMatching(/checkpoint is planned only when targets\.kubernetes\.checkpoint is true/),
+    });
+  });
+});
