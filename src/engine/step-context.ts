@@ -9,6 +9,7 @@ import { HashingStream } from '../evidence/hash.js';
 import { canonicalJson } from '../evidence/canonical-json.js';
 import { artifactKey } from '../evidence/store-keys.js';
 import type {
+  ArtifactInput,
   ArtifactRecord,
   ChangeRecord,
   EvidenceStore,
@@ -19,6 +20,7 @@ import type {
   RemoteStoreAccess,
   Step,
   StepContext,
+  StoredObject,
 } from '../core/types.js';
 
 /** What the runner hands each step: the journal, the store and who is capturing. */
@@ -72,22 +74,7 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
         ...(input.contentType ? { contentType: input.contentType } : {}),
         signal: base.signal,
       });
-      const artifact: ArtifactRecord = {
-        id,
-        type: input.type,
-        stepId: step.id,
-        source: input.source,
-        acquiredAt: input.acquiredAt,
-        location: { ...stored.location, key: stored.key },
-        sha256: stored.sha256,
-        size: stored.size,
-        method: input.method,
-        ...(stored.preservation ? { preservation: stored.preservation } : {}),
-        acquiredBy: deps.acquiredBy,
-      };
-      emit({ type: 'artifact.recorded', stepId: step.id, artifact });
-      await deps.durable();
-      return artifact;
+      return recordStoredArtifact(deps, step, id, input, stored);
     },
     recordArtifact(input) {
       const { name, ...rest } = input;
@@ -152,7 +139,7 @@ export function stepContext(step: Step, deps: RunDeps): StepContext {
 
 /** Artifacts a host writes through presigned URLs: keys as putArtifact's, hashed here on adoption. */
 function remoteArtifacts(step: Step, deps: RunDeps, remote: RemoteStoreAccess): RemoteArtifacts {
-  const { emit, store, base } = deps;
+  const { store, base } = deps;
   const keyOf = (name: string, stepId = step.id) => artifactKey(base.incident, stepId, name);
   return {
     keyOf,
@@ -179,22 +166,12 @@ function remoteArtifacts(step: Step, deps: RunDeps, remote: RemoteStoreAccess): 
       const problem = check?.(head.subarray(0, ADOPT_HEAD_BYTES), hasher.size, sha256);
       if (problem) throw new IntegrityError(`${key}: ${problem}`);
       const sealed = await remote.seal(key, found.versionId);
-      const artifact: ArtifactRecord = {
-        id,
-        type: input.type,
-        stepId: step.id,
-        source: input.source,
-        acquiredAt: input.acquiredAt,
-        location: { ...sealed.location, key },
+      return recordStoredArtifact(deps, step, id, input, {
+        ...sealed,
+        key,
         sha256,
         size: hasher.size,
-        method: input.method,
-        ...(sealed.preservation ? { preservation: sealed.preservation } : {}),
-        acquiredBy: deps.acquiredBy,
-      };
-      emit({ type: 'artifact.recorded', stepId: step.id, artifact });
-      await deps.durable();
-      return artifact;
+      });
     },
   };
 }
@@ -203,6 +180,32 @@ function remoteArtifacts(step: Step, deps: RunDeps, remote: RemoteStoreAccess): 
 const ADOPT_HEAD_BYTES = 4096;
 
 /** The store key of an artifact (putArtifact and adopt record the store's own key, without its prefix). */
+/** Journals an artifact whose bytes the store holds and hashed (streamed here, or adopted from a host). */
+async function recordStoredArtifact(
+  deps: RunDeps,
+  step: Step,
+  id: string,
+  input: ArtifactInput,
+  stored: Omit<StoredObject, 'versionId'>,
+): Promise<ArtifactRecord> {
+  const artifact: ArtifactRecord = {
+    id,
+    type: input.type,
+    stepId: step.id,
+    source: input.source,
+    acquiredAt: input.acquiredAt,
+    location: { ...stored.location, key: stored.key },
+    sha256: stored.sha256,
+    size: stored.size,
+    method: input.method,
+    ...(stored.preservation ? { preservation: stored.preservation } : {}),
+    acquiredBy: deps.acquiredBy,
+  };
+  deps.emit({ type: 'artifact.recorded', stepId: step.id, artifact });
+  await deps.durable();
+  return artifact;
+}
+
 function storeKeyOf(artifact: ArtifactRecord): string {
   return String(artifact.location.key);
 }

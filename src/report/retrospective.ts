@@ -211,6 +211,12 @@ function actorsOf(events: readonly CaptureEvent[]): Actor[] {
 const esc = (text: string) =>
   text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const json = (v: Json | undefined) => (v === undefined ? '' : JSON.stringify(v));
+
+/** What release did with a change, in the report's words; `kept` names a change release never undoes. */
+function releaseWording(c: RetrospectiveReport['changes'][number], kept: string): string {
+  if (c.released) return `${c.released.restored ? 'restored' : 'left as found'} ${c.released.at}`;
+  return c.reversible ? 'no' : kept;
+}
 const locationOf = (a: ArtifactRecord) =>
   Object.entries(a.location)
     .filter(([, v]) => typeof v === 'string' || typeof v === 'number')
@@ -382,15 +388,7 @@ ${table(
       mono(json(c.before)),
       mono(json(c.after)),
       esc(c.at),
-      esc(
-        c.released
-          ? c.released.restored
-            ? `restored ${c.released.at}`
-            : `left as found ${c.released.at}`
-          : c.reversible
-            ? 'no'
-            : 'kept (preservation)',
-      ),
+      esc(releaseWording(c, 'kept (preservation)')),
     ]),
   ),
 )}
@@ -478,13 +476,7 @@ export function renderRetrospectiveMarkdown(r: RetrospectiveReport): string {
         `\`${json(c.before)}\``,
         `\`${json(c.after)}\``,
         c.at,
-        c.released
-          ? c.released.restored
-            ? `restored ${c.released.at}`
-            : `left as found ${c.released.at}`
-          : c.reversible
-            ? 'no'
-            : 'kept',
+        releaseWording(c, 'kept'),
       ]),
     ),
     '',
