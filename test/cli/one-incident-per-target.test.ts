@@ -10,18 +10,14 @@ import {
 } from '@aws-sdk/client-ec2';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedAws, type SeededAws } from '../../src/drill/client.js';
-import { motoEnv, testIncident } from '../support/aws.js';
+import { motoEnv, testEc2, testIncident } from '../support/aws.js';
 import { runCli } from '../support/cli.js';
 
 let seeded: SeededAws;
 let ec2: EC2Client;
 
 beforeAll(async () => {
-  ec2 = new EC2Client({
-    endpoint: inject('motoEndpoint'),
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
-  });
+  ec2 = await testEc2();
   seeded = await seedAws(inject('motoEndpoint'), Math.random().toString(16).slice(2, 8));
 });
 

@@ -33,6 +33,16 @@ export async function testS3() {
   });
 }
 
+/** An EC2 client pointed at moto, for test set-up and inspection only (the SDK's own retries kept). */
+export async function testEc2() {
+  const { EC2Client } = await import('@aws-sdk/client-ec2');
+  return new EC2Client({
+    endpoint: inject('motoEndpoint'),
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' },
+  });
+}
+
 /** Create a bucket, with Object Lock (and so versioning) unless `locked` is false. */
 export async function createTestBucket(options: { locked?: boolean; versioned?: boolean } = {}): Promise<string> {
   const { CreateBucketCommand, PutBucketVersioningCommand } = await import('@aws-sdk/client-s3');
