@@ -161,13 +161,13 @@ async function dryRunRelease(
 
 /** What providers get to release with: the run's context and the caller's release choices. */
 async function releaseContext(run: IncidentRun, kase: Case, options: ReleaseOptions): Promise<ReleaseContext> {
+  const holding = incidentsHolding(resolveStateDir(options.stateDir, options.env ?? process.env), options.incident);
   return {
     ...(await run.context(kase)),
     restoreProtection: Boolean(options.restoreProtection),
     readopt: Boolean(options.readopt),
     restoreCredentials: Boolean(options.restoreCredentials),
-    heldByOtherIncidents: async (match: (change: ChangeRecord) => boolean) =>
-      incidentsHolding(resolveStateDir(options.stateDir, options.env ?? process.env), options.incident, match),
+    heldByOtherIncidents: async (match: (change: ChangeRecord) => boolean) => holding(match),
     progress: () => {},
   };
 }
