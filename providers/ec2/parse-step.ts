@@ -4,7 +4,19 @@
  * lock, the copy account and key, the region) is what the case says. Pure: no call is made.
  */
 import { type InputProblem } from '../../src/core/errors.js';
-import { anyObject, bool, equals, int, listOf, nullable, shape, text, type Check } from '../../src/core/input-shape.js';
+import {
+  anyObject,
+  bool,
+  caseRegion,
+  equals,
+  int,
+  listOf,
+  nullable,
+  shape,
+  targetProblems,
+  text,
+  type Check,
+} from '../../src/core/input-shape.js';
 import type { Case, Step } from '../../src/core/types.js';
 import type { Ec2Params } from './facts.js';
 import { DEFAULT_MEMORY_TIMEOUT_SECONDS, INSTANCE_ID } from './params.js';
@@ -28,8 +40,6 @@ const targetGroupArn = text(
   /^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:targetgroup\/[\w-]{1,32}\/[0-9a-f]{16}$/,
   'is not a target group ARN',
 );
-const region = (kase: Case): Check =>
-  kase.region ? equals(kase.region, 'the case') : text(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'is not an AWS region');
 
 /** The inputs of each action, given the case's EC2 params and the step's instance. */
 function inputShapes(kase: Case, params: Ec2Params, instanceId: string): Record<keyof Ec2Actions, Check> {
@@ -52,7 +62,7 @@ function inputShapes(kase: Case, params: Ec2Params, instanceId: string): Record<
     standby: shape({ instanceId: instance, group: text(/^[^\p{Cc}]{1,255}$/u, 'is not an Auto Scaling group name') }),
     describe: shape({
       instanceId: instance,
-      region: region(kase),
+      region: caseRegion(kase),
       // The facts discovery read are recorded as they were; their ids are still checked.
       facts: shape(
         {
@@ -78,7 +88,7 @@ function inputShapes(kase: Case, params: Ec2Params, instanceId: string): Record<
     snapshot: shape({
       instanceId: instance,
       volumes: listOf(volumeId),
-      region: region(kase),
+      region: caseRegion(kase),
       lockDays: equals(params.lockSnapshotsDays, 'targets.ec2.lockSnapshotsDays in the case'),
     }),
     deregister: shape({
@@ -90,15 +100,15 @@ function inputShapes(kase: Case, params: Ec2Params, instanceId: string): Record<
     settle: shape({
       instanceId: instance,
       snapshotStep,
-      region: region(kase),
+      region: caseRegion(kase),
       lockDays: equals(params.lockSnapshotsDays, 'targets.ec2.lockSnapshotsDays in the case'),
       copyToAccount: equals(params.copyToAccount, 'targets.ec2.copyToAccount in the case'),
       kmsKey: equals(params.kmsKey, 'targets.ec2.kmsKey in the case'),
     }),
-    'hash-snapshots': shape({ instanceId: instance, snapshotStep, region: region(kase) }),
+    'hash-snapshots': shape({ instanceId: instance, snapshotStep, region: caseRegion(kase) }),
     memory: shape({
       instanceId: instance,
-      region: region(kase),
+      region: caseRegion(kase),
       avml,
       timeoutSeconds: equals(
         params.memoryTimeoutSeconds ?? DEFAULT_MEMORY_TIMEOUT_SECONDS,
@@ -109,7 +119,7 @@ function inputShapes(kase: Case, params: Ec2Params, instanceId: string): Record<
     }),
     'memory-image': shape({
       instanceId: instance,
-      region: region(kase),
+      region: caseRegion(kase),
       acquireStep: equals(`ec2:memory/${instanceId}`, "the step's instance"),
       avml,
     }),
@@ -161,8 +171,4 @@ export function parseEc2Step(step: Step, kase: Case): { step?: Ec2Step; problems
       message: 'hash-snapshots is planned only when targets.ec2.hashSnapshots is true',
     });
   return problems.length ? { problems } : { step: step as Ec2Step, problems };
-}
-
-function targetProblems(step: Step, expected: string): InputProblem[] {
-  return step.target === expected ? [] : [{ field: 'target', message: `is not ${expected}, the step's subject` }];
 }

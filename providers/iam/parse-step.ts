@@ -4,7 +4,7 @@
  * in the plan, the revocation policy's name) is what the case says. Pure: no call is made.
  */
 import type { InputProblem } from '../../src/core/errors.js';
-import { equals, listOf, nullable, shape, text, type Check } from '../../src/core/input-shape.js';
+import { equals, listOf, nullable, shape, targetProblems, text, type Check } from '../../src/core/input-shape.js';
 import type { Case, Step } from '../../src/core/types.js';
 import type { BlastRadius, IamParams } from './facts.js';
 import { blastRadius } from './plan.js';
@@ -133,8 +133,7 @@ export function parseIamStep(step: Step, kase: Case): { step?: IamStep; problems
       message: `${JSON.stringify(name)} is not among targets.iam.${kind}s${kind === 'role' ? ' (or targets.iam.podRoles)' : ''} in the case`,
       continues: true,
     });
-  if (step.target !== `iam:${kind}/${name}`)
-    problems.push({ field: 'target', message: `is not iam:${kind}/${name}, the step's subject` });
+  problems.push(...targetProblems(step, `iam:${kind}/${name}`));
   inputShapes(kase, params, name, step)[action](step.inputs, 'inputs', problems);
   return problems.length ? { problems } : { step: step as IamStep, problems };
 }

@@ -5,7 +5,17 @@
  * says. Pure: no call is made.
  */
 import type { InputProblem } from '../../src/core/errors.js';
-import { anyObject, bool, equals, listOf, nullable, shape, text, type Check } from '../../src/core/input-shape.js';
+import {
+  anyObject,
+  bool,
+  equals,
+  listOf,
+  nullable,
+  shape,
+  targetProblems,
+  text,
+  type Check,
+} from '../../src/core/input-shape.js';
 import type { Case, Step } from '../../src/core/types.js';
 import type { KubeParams } from './facts.js';
 import { quarantineObjectName } from './objects.js';
@@ -123,8 +133,7 @@ export function parseKubeStep(step: Step, kase: Case): { step?: KubeStep; proble
         message: `${JSON.stringify(subject)} is not among targets.kubernetes.pods (nor in a namespace of targets.kubernetes.podSelectors) in the case`,
         continues: true,
       });
-    if (step.target !== `k8s:pod:${subject}`)
-      problems.push({ field: 'target', message: `is not k8s:pod:${subject}, the step's subject` });
+    problems.push(...targetProblems(step, `k8s:pod:${subject}`));
     podInputs(kase, namespace, podName)(step.inputs, 'inputs', problems);
     const pod = (step.inputs.pod ?? {}) as { hostNetwork?: unknown; nodeName?: unknown };
     if (step.action === 'checkpoint' && !params.checkpoint)
@@ -148,8 +157,7 @@ export function parseKubeStep(step: Step, kase: Case): { step?: KubeStep; proble
         message: `${JSON.stringify(subject)} is not among targets.kubernetes.nodes in the case`,
         continues: true,
       });
-    if (step.target !== `k8s:node:${subject}`)
-      problems.push({ field: 'target', message: `is not k8s:node:${subject}, the step's subject` });
+    problems.push(...targetProblems(step, `k8s:node:${subject}`));
     nodeInputs(subject)(step.inputs, 'inputs', problems);
   }
   return problems.length ? { problems } : { step: step as KubeStep, problems };

@@ -4,7 +4,18 @@
  * the region, --approve-pending) is what the case says. Pure: no call is made.
  */
 import type { InputProblem } from '../../src/core/errors.js';
-import { anyObject, bool, equals, listOf, nullable, shape, text, type Check } from '../../src/core/input-shape.js';
+import {
+  anyObject,
+  bool,
+  caseRegion,
+  equals,
+  listOf,
+  nullable,
+  shape,
+  targetProblems,
+  text,
+  type Check,
+} from '../../src/core/input-shape.js';
 import type { Case, Step } from '../../src/core/types.js';
 import type { RdsParams } from './facts.js';
 import { rdsSnapshotIdentifier } from './snapshot-id.js';
@@ -23,9 +34,7 @@ function inputShapes(kase: Case, params: RdsParams, kind: string, id: string): R
     rdsSnapshotIdentifier(kase.incident, `${kind === 'cluster' ? 'cluster' : 'db'}-${id}`),
     'the incident and the database',
   );
-  const region = kase.region
-    ? equals(kase.region, 'the case')
-    : text(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'is not an AWS region');
+  const region = caseRegion(kase);
   return {
     protect: shape({
       ...db,
@@ -99,7 +108,3 @@ export function parseRdsStep(step: Step, kase: Case): { step?: RdsStep; problems
 }
 
 const escaped = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-function targetProblems(step: Step, expected: string): InputProblem[] {
-  return step.target === expected ? [] : [{ field: 'target', message: `is not ${expected}, the step's subject` }];
-}

@@ -4,7 +4,7 @@
  * list. Providers' step parsers (`parseStep`) are written with it; it does no I/O.
  */
 import { valueProblem, type InputProblem } from './errors.js';
-import type { Json } from './types.js';
+import type { Case, Json, Step } from './types.js';
 
 /** Check `value` found at `at`; push every problem. */
 export type Check = (value: unknown, at: string, problems: InputProblem[]) => void;
@@ -18,6 +18,16 @@ export function text(pattern: RegExp = PLAIN_TEXT, what = 'is not plain text'): 
     if (typeof value !== 'string') problems.push({ field: at, message: `expected text, got ${shown(value)}` });
     else if (!pattern.test(value)) problems.push(valueProblem(at, value, what));
   };
+}
+
+/** The case's region when it names one, else any AWS region name. */
+export function caseRegion(kase: Case): Check {
+  return kase.region ? equals(kase.region, 'the case') : text(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'is not an AWS region');
+}
+
+/** A problem unless the step's target is `expected`, the subject its id names. */
+export function targetProblems(step: Step, expected: string): InputProblem[] {
+  return step.target === expected ? [] : [{ field: 'target', message: `is not ${expected}, the step's subject` }];
 }
 
 /** true or false. */
