@@ -3,8 +3,7 @@
  * its resource belongs to, through the public library API (planCapture, executePlan). The same path
  * serves the daemon, a chat bot and a test; nothing here knows about queues.
  */
-import { planCapture, executePlan, type CaptureOutcome, type ExecuteOptions } from '../index.js';
-import { BadInputError } from '../core/errors.js';
+import { planCapture, executePlan, IncidentBusyError, type CaptureOutcome, type ExecuteOptions } from '../index.js';
 import type { CaptureEvent } from '../core/events.js';
 import type { Clients, Provider } from '../core/types.js';
 import type { Finding } from './finding.js';
@@ -48,9 +47,6 @@ export interface FindingResult {
   /** The lease generation this capture ran under, and whether it took the lease over from another replica. */
   lease?: { generation: number; takeover: boolean };
 }
-
-/** The lock's message when another run holds the incident (src/engine/incident-lock.ts). */
-const BUSY = /is being captured or released right now|was just locked/;
 
 /** Decide a finding and, for contain and collect, capture its incident (resumed, or found sealed, when it exists). */
 export async function handleFinding(finding: Finding, options: HandleOptions): Promise<FindingResult> {
@@ -102,7 +98,7 @@ export async function handleFinding(finding: Finding, options: HandleOptions): P
       ...(lease ? { lease: { generation: lease.generation, takeover: lease.takeover } } : {}),
     };
   } catch (error) {
-    if (error instanceof BadInputError && BUSY.test(error.message)) return { ...base, busy: error.message };
+    if (error instanceof IncidentBusyError) return { ...base, busy: error.message };
     throw error;
   } finally {
     await lease?.release().catch(() => undefined);

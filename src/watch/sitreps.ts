@@ -6,7 +6,13 @@
  */
 import type { CaptureEvent } from '../core/events.js';
 import { readJournalEvents } from '../evidence/journal.js';
-import { createWebhookNotifier, type NotifyFormat, type WebhookNotifier } from '../report/notify.js';
+import {
+  createWebhookNotifier,
+  notifyFormatFor,
+  WEBHOOK_TIMEOUT_MS,
+  type NotifyFormat,
+  type WebhookNotifier,
+} from '../report/notify.js';
 import { buildSitrep, renderSitrepMarkdown } from '../report/sitrep.js';
 import { slackNotice } from '../report/slack.js';
 import type { Finding } from './finding.js';
@@ -46,7 +52,7 @@ export async function postFindingNotice(
 ): Promise<void> {
   await Promise.all(
     webhooks.map(async (w) => {
-      const slack = (w.format ?? (/^https:\/\/hooks\.slack\.com\//.test(w.url) ? 'slack' : 'json')) === 'slack';
+      const slack = notifyFormatFor(w.url, w.format) === 'slack';
       const body = slack
         ? slackNotice(
             `${finding.source} finding (severity ${finding.severity})`,
@@ -67,7 +73,7 @@ export async function postFindingNotice(
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(5_000),
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
       }).catch(() => undefined);
     }),
   );
